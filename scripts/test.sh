@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The test command: lint, types, docs (strict), then the test suite with a real PostgreSQL server.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+# Machine-level needs of the tests (PostgreSQL, Graphviz, Node packages…), installed by the project.
+for setup in scripts/setup.d/*.sh; do
+  [ -e "$setup" ] || continue
+  # shellcheck source=/dev/null
+  source "$setup"
+done
+
+echo "== ruff"
+$BIN/ruff check src tests bench
+echo "== mypy --strict"
+$BIN/mypy
+if [ -f mkdocs.yml ]; then
+  echo "== docs (mkdocs --strict)"
+  $BIN/python -m segur_workflow.docgen --check
+  $BIN/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+fi
+
+# A throw-away PostgreSQL cluster for the adapter contract and race tests.
+if [ -x scripts/postgres-test-server.sh ]; then
+  eval "$(bash scripts/postgres-test-server.sh start)"
+  trap 'bash scripts/postgres-test-server.sh stop' EXIT
+fi
+
+echo "== pytest"
+$BIN/pytest -n 2 -p no:cacheprovider "$@"

@@ -1,0 +1,123 @@
+"""segur_workflow — the lifecycle of a Ségur numérique SAS funding dossier, as a pure domain library.
+
+Typical use::
+
+    import segur_workflow as sw
+    outcome = sw.start(sw.DeposerAvance(...), numero="FINSAS000001", now=now)
+    outcome = sw.handle(outcome.dossier, sw.ControlerBloc(gestionnaire, sw.Bloc.INFORMATIONS, sw.Controle.OK), now=now)
+
+See the README and docs/ for the full guide.
+"""
+
+from .commands import (
+    Command,
+    Completer,
+    ControlerBloc,
+    Decider,
+    DemanderModification,
+    DemanderPiece,
+    DeposerAvance,
+    DeposerSolde,
+    Rejeter,
+)
+from .emails import Email
+from .engine import (
+    BlocControle,
+    DossierDepose,
+    Event,
+    Outcome,
+    PaiementDeclenche,
+    StatutChange,
+    allowed_commands,
+    handle,
+    start,
+)
+from .errors import (
+    ConcurrencyConflict,
+    DefinitionError,
+    DossierNotFound,
+    DuplicateFinancingRequest,
+    InvalidInput,
+    PermissionDenied,
+    RuleViolations,
+    SerializationError,
+    TransitionNotAllowed,
+    Violation,
+    WorkflowError,
+)
+from .history import verify_history
+from .model import (
+    SAS,
+    Actor,
+    Attachment,
+    CoordonneesBancaires,
+    Corridor,
+    Demande,
+    Dossier,
+    EmailRecord,
+    Fournisseur,
+    HistoryEntry,
+    Paiement,
+)
+from .recap import Recapitulatif, recapitulatif
+from .states import COMPTE, DOSSIER, CompteStatus, MachineDefinition, Status
+from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "COMPTE",
+    "DOSSIER",
+    "SAS",
+    "Actor",
+    "Attachment",
+    "Bloc",
+    "BlocControle",
+    "Command",
+    "Completer",
+    "CompteStatus",
+    "ConcurrencyConflict",
+    "Controle",
+    "ControlerBloc",
+    "CoordonneesBancaires",
+    "Corridor",
+    "Decider",
+    "DefinitionError",
+    "Demande",
+    "DemanderModification",
+    "DemanderPiece",
+    "DeposerAvance",
+    "DeposerSolde",
+    "Dossier",
+    "DossierDepose",
+    "DossierNotFound",
+    "DuplicateFinancingRequest",
+    "Email",
+    "EmailRecord",
+    "Event",
+    "Fournisseur",
+    "HistoryEntry",
+    "InvalidInput",
+    "MachineDefinition",
+    "Outcome",
+    "Paiement",
+    "PaiementDeclenche",
+    "PermissionDenied",
+    "Phase",
+    "PieceKind",
+    "Recapitulatif",
+    "Rejeter",
+    "Role",
+    "RuleViolations",
+    "SerializationError",
+    "Status",
+    "StatutChange",
+    "TransitionNotAllowed",
+    "Violation",
+    "WorkflowError",
+    "allowed_commands",
+    "handle",
+    "recapitulatif",
+    "start",
+    "verify_history",
+]

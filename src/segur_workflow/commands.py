@@ -1,0 +1,166 @@
+"""Commands: what an actor asks of a dossier. Frozen values; ``TRIGGER`` names the transition.
+
+Constructing a command checks *types* only (an ``InvalidInput`` for a float amount, a non-string
+comment…). Whether the *values* are acceptable is decided by the rules when the command is handled,
+so that every problem is reported at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import attrs
+
+from .errors import InvalidInput
+from .model import Actor, Attachment, CoordonneesBancaires, Fournisseur
+from .vocabulary import Bloc, Controle, PieceKind
+
+
+def _typed(name: str, cls: type | tuple[type, ...], expected: str, *, optional: bool = False) -> Any:
+    def check(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
+        if value is None and optional:
+            return
+        if not isinstance(value, cls):
+            raise InvalidInput(name, expected, value)
+
+    return check
+
+
+def _enum(name: str, cls: type[Any]) -> Any:
+    def convert(value: object) -> Any:
+        try:
+            return cls(value)
+        except (ValueError, TypeError):
+            choices = ", ".join(m.value for m in cls)
+            raise InvalidInput(name, f"une valeur parmi {choices}", value) from None
+
+    return convert
+
+
+def _to_bloc(value: object) -> Bloc:
+    return _enum("bloc", Bloc)(value)  # type: ignore[no-any-return]
+
+
+def _to_controle(value: object) -> Controle:
+    return _enum("resultat", Controle)(value)  # type: ignore[no-any-return]
+
+
+def _to_piece(value: object) -> PieceKind:
+    return _enum("piece", PieceKind)(value)  # type: ignore[no-any-return]
+
+
+def _pieces(value: object) -> Mapping[PieceKind, Attachment]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput("pieces", "un dictionnaire {PieceKind: Attachment}", value)
+    out: dict[PieceKind, Attachment] = {}
+    for key, att in value.items():
+        kind = _enum("pieces (clé)", PieceKind)(key)
+        if not isinstance(att, Attachment):
+            raise InvalidInput(f"pieces[{kind.value}]", "un Attachment", att)
+        out[kind] = att
+    return MappingProxyType(out)
+
+
+def _money(name: str) -> Any:
+    def check(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
+        # float and str are refused on purpose: money is exact, and a decimal is an explicit choice.
+        if not isinstance(value, Decimal):
+            raise InvalidInput(name, "un montant decimal.Decimal", value)
+
+    return check
+
+
+@attrs.frozen
+class Command:
+    """Base of all commands: who asks, and an optional id that makes the command idempotent."""
+
+    TRIGGER: ClassVar[str] = ""
+
+    actor: Actor = attrs.field(validator=_typed("actor", Actor, "un Actor"))
+    command_id: str | None = attrs.field(
+        default=None, kw_only=True,
+        validator=_typed("command_id", str, "une chaîne de caractères", optional=True),
+    )
+
+    @property
+    def trigger(self) -> str:
+        return self.TRIGGER
+
+
+@attrs.frozen
+class DeposerAvance(Command):
+    TRIGGER: ClassVar[str] = "deposer_avance"
+
+    fournisseur: Fournisseur = attrs.field(validator=_typed("fournisseur", Fournisseur, "un Fournisseur"))
+    coordonnees_bancaires: CoordonneesBancaires = attrs.field(
+        validator=_typed("coordonnees_bancaires", CoordonneesBancaires, "des CoordonneesBancaires")
+    )
+    pieces: Mapping[PieceKind, Attachment] = attrs.field(converter=_pieces)
+    montant: Decimal = attrs.field(validator=_money("montant"))
+
+
+@attrs.frozen
+class ControlerBloc(Command):
+    TRIGGER: ClassVar[str] = "controler_bloc"
+
+    bloc: Bloc = attrs.field(converter=_to_bloc)
+    resultat: Controle = attrs.field(converter=_to_controle)
+    commentaire: str | None = attrs.field(
+        default=None, validator=_typed("commentaire", str, "une chaîne de caractères", optional=True)
+    )
+
+
+@attrs.frozen
+class Decider(Command):
+    TRIGGER: ClassVar[str] = "decider"
+
+
+@attrs.frozen
+class Rejeter(Command):
+    TRIGGER: ClassVar[str] = "rejeter"
+
+    motif: str = attrs.field(validator=_typed("motif", str, "une chaîne de caractères"))
+
+
+@attrs.frozen
+class DemanderModification(Command):
+    TRIGGER: ClassVar[str] = "demander_modification"
+
+    commentaire: str = attrs.field(validator=_typed("commentaire", str, "une chaîne de caractères"))
+
+
+@attrs.frozen
+class DemanderPiece(Command):
+    TRIGGER: ClassVar[str] = "demander_piece"
+
+    piece: PieceKind = attrs.field(converter=_to_piece)
+    commentaire: str = attrs.field(validator=_typed("commentaire", str, "une chaîne de caractères"))
+
+
+@attrs.frozen
+class DeposerSolde(Command):
+    TRIGGER: ClassVar[str] = "deposer_solde"
+
+    pieces: Mapping[PieceKind, Attachment] = attrs.field(converter=_pieces)
+    contact_support: str = attrs.field(validator=_typed("contact_support", str, "une chaîne de caractères"))
+    montant: Decimal = attrs.field(validator=_money("montant"))
+
+
+@attrs.frozen
+class Completer(Command):
+    TRIGGER: ClassVar[str] = "completer"
+
+    pieces: Mapping[PieceKind, Attachment] = attrs.field(factory=dict, converter=_pieces)
+    contact_support: str | None = attrs.field(
+        default=None, validator=_typed("contact_support", str, "une chaîne de caractères", optional=True)
+    )
+
+
+#: Every dossier command class, by trigger name (checked against the definition by the engine).
+COMMANDS: Mapping[str, type[Command]] = MappingProxyType(
+    {c.TRIGGER: c for c in (DeposerAvance, ControlerBloc, Decider, Rejeter, DemanderModification,
+                            DemanderPiece, DeposerSolde, Completer)}
+)

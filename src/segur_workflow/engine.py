@@ -1,0 +1,423 @@
+"""The engine: ``start`` and ``handle`` turn (dossier, command, now) into an :class:`Outcome`.
+
+Pure: no I/O, no clock. The input dossier is never changed; on any refusal a ``WorkflowError`` is
+raised before anything is built, so nothing half-written can exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from . import rules
+from .commands import (
+    COMMANDS,
+    Command,
+    Completer,
+    ControlerBloc,
+    DemanderModification,
+    DemanderPiece,
+    DeposerAvance,
+    DeposerSolde,
+    Rejeter,
+)
+from .emails import Email, render
+from .errors import (
+    DefinitionError,
+    DuplicateFinancingRequest,
+    InvalidInput,
+    PermissionDenied,
+    RuleViolations,
+    TransitionNotAllowed,
+    Violation,
+)
+from .history import GENESIS, seal
+from .model import SAS, Actor, Corridor, Demande, Dossier, EmailRecord, HistoryEntry, Paiement
+from .states import DOSSIER, Status, TransitionSpec
+from .vocabulary import Bloc, Controle, Phase, Role
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+# -- events -------------------------------------------------------------------------------------------
+@attrs.frozen
+class Event:
+    """A domain event: something that happened to dossier ``numero`` at ``at``."""
+
+    numero: str
+    at: datetime
+
+
+@attrs.frozen
+class DossierDepose(Event):
+    phase: Phase
+    montant: Decimal
+
+
+@attrs.frozen
+class StatutChange(Event):
+    trigger: str
+    source: Status | None
+    dest: Status
+
+
+@attrs.frozen
+class BlocControle(Event):
+    phase: Phase
+    bloc: Bloc
+    resultat: Controle
+
+
+@attrs.frozen
+class PaiementDeclenche(Event):
+    phase: Phase
+    montant: Decimal
+
+
+@attrs.frozen
+class Outcome:
+    """What an accepted command produced: the new dossier, the domain events, the e-mails to send."""
+
+    dossier: Dossier
+    events: tuple[Event, ...]
+    emails: tuple[Email, ...]
+
+
+# -- formatting for people -----------------------------------------------------------------------------
+def format_date(value: datetime) -> str:
+    """A date as the portal shows it: dd/mm/YYYY in Europe/Paris."""
+    return value.astimezone(PARIS).strftime("%d/%m/%Y")
+
+
+def format_montant(value: Decimal) -> str:
+    """An amount as the portal shows it ("30000"): integral euros without decimals, else 2 decimals."""
+    return f"{value:f}" if value == value.to_integral_value() else f"{value:.2f}"
+
+
+# -- input checks ----------------------------------------------------------------------------------------
+def _check_now(now: object) -> datetime:
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise InvalidInput("now", "une date avec fuseau horaire (datetime aware, ex. datetime.now(UTC))", now)
+    return now
+
+
+def _check_types(dossier: object, command: object, corridor: object) -> None:
+    if not isinstance(dossier, Dossier):
+        raise InvalidInput("dossier", "un Dossier", dossier)
+    if not isinstance(command, Command) or type(command) not in COMMANDS.values():
+        raise InvalidInput("command", "une commande (DeposerSolde, Decider, …)", command)
+    if not isinstance(corridor, Corridor):
+        raise InvalidInput("corridor", "un Corridor", corridor)
+    if dossier.corridor != corridor.code:
+        raise InvalidInput("corridor", f"le couloir {dossier.corridor} du dossier", corridor)
+
+
+# -- permissions -------------------------------------------------------------------------------------------
+def _roles(trigger: str) -> frozenset[Role]:
+    return _ROLES_BY_TRIGGER.get(trigger, frozenset())
+
+
+def _owner_only(trigger: str) -> bool:
+    return trigger in _OWNER_ONLY
+
+
+_ROLES_BY_TRIGGER: Mapping[str, frozenset[Role]] = MappingProxyType({
+    trg: frozenset().union(*(t.roles for t in DOSSIER.transitions if t.trigger == trg)) for trg in DOSSIER.triggers
+})
+_OWNER_ONLY = frozenset(t.trigger for t in DOSSIER.transitions if t.owner_only)
+
+
+def _permission_problem(dossier: Dossier | None, actor: Actor, trigger: str) -> str | None:
+    if actor.role not in _roles(trigger):
+        allowed = ", ".join(sorted(r.label for r in _roles(trigger))) or "personne"
+        return f"réservée à : {allowed}"
+    if (
+        dossier is not None
+        and actor.role is Role.FOURNISSEUR
+        and _owner_only(trigger)
+        and actor.id != dossier.fournisseur.ans_id
+    ):
+        return "ce dossier appartient à un autre fournisseur"
+    return None
+
+
+def _triggers_for(dossier: Dossier, actor: Actor) -> frozenset[str]:
+    """Triggers leaving the dossier's status that this actor's role and ownership permit."""
+    return frozenset(
+        t.trigger for t in DOSSIER.outgoing(dossier.status.value)
+        if _permission_problem(dossier, actor, t.trigger) is None
+    )
+
+
+def allowed_commands(dossier: Dossier, actor: Actor, corridor: Corridor = SAS) -> frozenset[str]:
+    """The triggers ``actor`` may fire on ``dossier`` now: role, ownership, status and dossier guards.
+
+    Guards that depend on what a command carries (a non-empty motif, valid pieces…) cannot be known
+    in advance: a trigger listed here can still be refused for the content of its command.
+    """
+    if not isinstance(actor, Actor):
+        raise InvalidInput("actor", "un Actor", actor)
+    if not isinstance(dossier, Dossier):
+        raise InvalidInput("dossier", "un Dossier", dossier)
+    if not isinstance(corridor, Corridor):
+        raise InvalidInput("corridor", "un Corridor", corridor)
+    out = set()
+    for trigger in _triggers_for(dossier, actor):
+        spec = DOSSIER.resolve(dossier.status.value, trigger)
+        assert spec is not None
+        ctx = rules.RuleContext(command=None, corridor=corridor, dossier=dossier)
+        if not rules.run(spec.guards, ctx, scope="dossier"):
+            out.add(trigger)
+    return frozenset(out)
+
+
+# -- effects: what each trigger does to the dossier's data ---------------------------------------------------
+@attrs.frozen
+class _Change:
+    """What an effect decided: field updates, history details, extra events."""
+
+    updates: Mapping[str, Any] = attrs.field(factory=dict)
+    details: Mapping[str, str] = attrs.field(factory=dict)
+    events: tuple[Event, ...] = ()
+    comment: str | None = None
+
+
+Effect = Callable[[Dossier, Any, TransitionSpec, datetime, Corridor], _Change]
+
+
+def _set_current(dossier: Dossier, demande: Demande) -> dict[str, Any]:
+    return {"avance": demande} if demande.phase is Phase.AVANCE else {"solde": demande}
+
+
+def _controler_bloc(d: Dossier, c: ControlerBloc, _t: TransitionSpec, _now: datetime, _k: Corridor) -> _Change:
+    demande = d.demande_courante
+    controles = {**demande.controles, c.bloc: c.resultat}
+    return _Change(
+        updates=_set_current(d, attrs.evolve(demande, controles=controles)),
+        details={"bloc": c.bloc.value, "resultat": c.resultat.value},
+        events=(BlocControle(d.numero, _now, demande.phase, c.bloc, c.resultat),),
+        comment=c.commentaire,
+    )
+
+
+def _decider(d: Dossier, _c: Command, _t: TransitionSpec, now: datetime, _k: Corridor) -> _Change:
+    demande = d.demande_courante
+    if demande.paiement is not None:  # unreachable through the definition; kept as a hard stop
+        raise TransitionNotAllowed(d.status.value, "decider", ())
+    paiement = Paiement(montant=demande.montant, declenche_le=now)
+    return _Change(
+        updates=_set_current(d, attrs.evolve(demande, paiement=paiement)),
+        details={"montant": format_montant(demande.montant)},
+        events=(PaiementDeclenche(d.numero, now, demande.phase, demande.montant),),
+    )
+
+
+def _rejeter(_d: Dossier, c: Rejeter, _t: TransitionSpec, _now: datetime, _k: Corridor) -> _Change:
+    return _Change(comment=c.motif)
+
+
+def _deposer_solde(d: Dossier, c: DeposerSolde, _t: TransitionSpec, now: datetime, k: Corridor) -> _Change:
+    solde = Demande(phase=Phase.SOLDE, pieces=c.pieces, montant=c.montant, taux_tva=k.taux_tva,
+                    date_depot=now, contact_support=c.contact_support)
+    return _Change(
+        updates={"solde": solde},
+        details={"pieces": ",".join(sorted(p.value for p in c.pieces)), "montant": format_montant(c.montant)},
+        events=(DossierDepose(d.numero, now, Phase.SOLDE, c.montant),),
+    )
+
+
+def _demander_modification(
+    _d: Dossier, c: DemanderModification, _t: TransitionSpec, _now: datetime, _k: Corridor
+) -> _Change:
+    return _Change(updates={"demande_commentaire": c.commentaire}, comment=c.commentaire)
+
+
+def _demander_piece(_d: Dossier, c: DemanderPiece, _t: TransitionSpec, _now: datetime, _k: Corridor) -> _Change:
+    return _Change(
+        updates={"piece_demandee": c.piece, "demande_commentaire": c.commentaire},
+        details={"piece": c.piece.value},
+        comment=c.commentaire,
+    )
+
+
+def _completer(d: Dossier, c: Completer, _t: TransitionSpec, _now: datetime, _k: Corridor) -> _Change:
+    solde = d.solde
+    assert solde is not None
+    # The gestionnaire must look again at what was KO and at every bloc the complement touched.
+    touched = {Bloc.PIECES_JUSTIFICATIVES} if c.pieces else set()
+    if c.contact_support is not None:
+        touched.add(Bloc.INFORMATIONS)
+    controles = {
+        b: (Controle.A_INSTRUIRE if r is Controle.KO or b in touched else r) for b, r in solde.controles.items()
+    }
+    new_solde = attrs.evolve(
+        solde,
+        pieces={**solde.pieces, **c.pieces},
+        contact_support=c.contact_support if c.contact_support is not None else solde.contact_support,
+        controles=controles,
+    )
+    details = {"pieces": ",".join(sorted(p.value for p in c.pieces))}
+    if c.contact_support is not None:
+        details["contact_support"] = "modifié"
+    return _Change(updates={"solde": new_solde, "piece_demandee": None, "demande_commentaire": None},
+                   details=details)
+
+
+_EFFECTS: Mapping[str, Effect] = MappingProxyType({
+    "controler_bloc": _controler_bloc,
+    "decider": _decider,
+    "rejeter": _rejeter,
+    "deposer_solde": _deposer_solde,
+    "demander_modification": _demander_modification,
+    "demander_piece": _demander_piece,
+    "completer": _completer,
+})
+
+
+def _check_wiring() -> None:
+    problems = [f"commande manquante : {t}" for t in DOSSIER.triggers if t not in COMMANDS]
+    problems += [f"effet manquant : {t}" for t in DOSSIER.triggers
+                 if t not in _EFFECTS and not any(s.creates for s in DOSSIER.transitions if s.trigger == t)]
+    if problems:
+        raise DefinitionError(DOSSIER.name, problems)
+
+
+_check_wiring()
+
+
+# -- e-mails ------------------------------------------------------------------------------------------------------
+def email_context(dossier: Dossier, command: Command, now: datetime, corridor: Corridor) -> dict[str, object]:
+    """Every variable a template may use; each template picks the ones it declares."""
+    demande = dossier.demande_courante
+    piece = getattr(command, "piece", None)
+    return {
+        "numero": dossier.numero,
+        "programme": corridor.programme,
+        "lien_assistance": corridor.lien_assistance,
+        "date": format_date(now),
+        "date_depot": format_date(demande.date_depot),
+        "montant": format_montant(demande.montant),
+        "phase": demande.phase.value,
+        "raison_sociale": dossier.fournisseur.raison_sociale,
+        "motif": getattr(command, "motif", None),
+        "commentaire": getattr(command, "commentaire", None),
+        "piece": piece.label if piece is not None else None,
+    }
+
+
+def _emails(spec: TransitionSpec, dossier: Dossier, command: Command, now: datetime,
+            corridor: Corridor) -> tuple[Email, ...]:
+    if spec.email is None:
+        return ()
+    ctx = email_context(dossier, command, now, corridor)
+    return (render(spec.email, to=dossier.fournisseur.email, context=ctx),)
+
+
+# -- the two entry points ------------------------------------------------------------------------------------------
+def _finish(  # noqa: PLR0917 - internal helper, called twice
+    before: Dossier | None, after: Dossier, spec: TransitionSpec, command: Command, now: datetime,
+    corridor: Corridor, change: _Change,
+) -> Outcome:
+    source = before.status if before is not None else None
+    dest = Status(spec.target(source.value) if source is not None else spec.target(""))
+    previous_hash = before.history[-1].hash if before is not None and before.history else GENESIS
+    entry = seal(previous_hash, HistoryEntry(
+        at=now, actor=command.actor, trigger=spec.trigger, source=source, dest=dest,
+        comment=change.comment, command_id=command.command_id, details=change.details,
+    ))
+    after = attrs.evolve(after, status=dest)
+    emails = _emails(spec, after, command, now, corridor)
+    records = tuple(EmailRecord(at=now, template=e.template, subject=e.subject, to=e.to) for e in emails)
+    changed = source is not dest
+    after = attrs.evolve(
+        after,
+        history=(*after.history, entry),
+        emails_sent=(*after.emails_sent, *records),
+        date_changement_statut=now if changed else after.date_changement_statut,
+    )
+    events: tuple[Event, ...] = change.events
+    if changed:
+        events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
+    return Outcome(dossier=after, events=events, emails=emails)
+
+
+def start(
+    command: DeposerAvance,
+    *,
+    numero: str,
+    now: datetime,
+    corridor: Corridor = SAS,
+    existing_request: str | None = None,
+) -> Outcome:
+    """Create a dossier from a ``DeposerAvance``.
+
+    ``numero`` is allocated by the host (the service does it without gaps); ``existing_request`` is
+    the number of this provider's other funding request, if the host knows one: it is refused.
+    """
+    now = _check_now(now)
+    if not isinstance(command, DeposerAvance):
+        raise InvalidInput("command", "une commande DeposerAvance", command)
+    if not isinstance(corridor, Corridor):
+        raise InvalidInput("corridor", "un Corridor", corridor)
+    if existing_request is not None and not isinstance(existing_request, str):
+        raise InvalidInput("existing_request", "un numéro de dossier ou None", existing_request)
+    spec = DOSSIER.resolve(None, command.TRIGGER)
+    assert spec is not None
+    problem = _permission_problem(None, command.actor, spec.trigger)
+    if problem is not None:
+        raise PermissionDenied(command.actor.role.value, command.actor.id, spec.trigger, problem)
+    if existing_request:
+        raise DuplicateFinancingRequest(command.fournisseur.ans_id, existing_request)
+    ctx = rules.RuleContext(command=command, corridor=corridor, existing_request=existing_request)
+    violations = rules.check_numero(numero, corridor) + rules.run(spec.guards, ctx)
+    if violations:
+        raise RuleViolations(violations, trigger=spec.trigger)
+    avance = Demande(phase=Phase.AVANCE, pieces=command.pieces, montant=command.montant,
+                     taux_tva=corridor.taux_tva, date_depot=now)
+    dossier = Dossier(
+        numero=numero, corridor=corridor.code, fournisseur=command.fournisseur,
+        coordonnees_bancaires=command.coordonnees_bancaires, status=Status(spec.target("")),
+        avance=avance, solde=None, history=(), emails_sent=(), date_depot=now, date_changement_statut=now,
+    )
+    change = _Change(
+        details={"pieces": ",".join(sorted(p.value for p in command.pieces)),
+                 "montant": format_montant(command.montant)},
+        events=(DossierDepose(numero, now, Phase.AVANCE, command.montant),),
+    )
+    return _finish(None, dossier, spec, command, now, corridor, change)
+
+
+def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corridor = SAS) -> Outcome:
+    """Apply ``command`` to ``dossier`` at ``now``; return the new dossier, events and e-mails.
+
+    Checks, in order: types, permission (role, then ownership), status, then every guard rule (all
+    violations together). Raises :class:`TransitionNotAllowed`, :class:`PermissionDenied`,
+    :class:`RuleViolations` or :class:`InvalidInput`; ``dossier`` is never modified.
+    """
+    now = _check_now(now)
+    _check_types(dossier, command, corridor)
+    trigger = command.TRIGGER
+    problem = _permission_problem(dossier, command.actor, trigger)
+    if problem is not None:
+        raise PermissionDenied(command.actor.role.value, command.actor.id, trigger, problem)
+    spec = DOSSIER.resolve(dossier.status.value, trigger)
+    if spec is None or spec.creates:
+        raise TransitionNotAllowed(dossier.status.value, trigger, _triggers_for(dossier, command.actor))
+    ctx = rules.RuleContext(command=command, corridor=corridor, dossier=dossier)
+    violations = rules.run(spec.guards, ctx)
+    last = dossier.history[-1].at if dossier.history else dossier.date_changement_statut
+    if now < last:
+        # History is ordered by time: a command dated before the last one is a clock or replay error.
+        violations += (Violation("date.anterieure", "now",
+                                 "La date de la commande précède la dernière opération du dossier."),)
+    if violations:
+        raise RuleViolations(violations, trigger=trigger)
+    change = _EFFECTS[trigger](dossier, command, spec, now, corridor)
+    after = attrs.evolve(dossier, **change.updates) if change.updates else dossier
+    return _finish(dossier, after, spec, command, now, corridor, change)

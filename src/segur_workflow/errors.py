@@ -1,0 +1,176 @@
+"""Structured errors. Every refusal is a ``WorkflowError`` carrying data and a stable ``code``.
+
+Messages are French (for people); ``code`` is a stable dotted identifier (for programs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+
+@attrs.frozen
+class Violation:
+    """One broken rule: stable dotted ``code``, the ``field`` concerned, a French ``message``."""
+
+    code: str
+    field: str
+    message: str
+
+
+class WorkflowError(Exception):
+    """Base of every error the library raises on purpose."""
+
+    code: str = "workflow"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready description, for hosts that return errors over an API."""
+        return {"code": self.code, "message": self.message}
+
+
+class InvalidInput(WorkflowError, TypeError):
+    """An argument of the wrong type or shape (a programming error on the host's side)."""
+
+    code = "entree.invalide"
+
+    def __init__(self, parameter: str, expected: str, received: object) -> None:
+        self.parameter = parameter
+        self.expected = expected
+        self.received_type = type(received).__name__
+        super().__init__(
+            f"Paramètre « {parameter} » invalide : {expected} attendu, {self.received_type} reçu."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "parameter": self.parameter, "expected": self.expected}
+
+
+class TransitionNotAllowed(WorkflowError):
+    """The command exists but cannot be fired from the dossier's current status."""
+
+    code = "transition.interdite"
+
+    def __init__(self, status: str | None, trigger: str, allowed: Iterable[str]) -> None:
+        self.status = status
+        self.trigger = trigger
+        self.allowed = frozenset(allowed)
+        permis = ", ".join(sorted(self.allowed)) or "aucune"
+        super().__init__(
+            f"La commande « {trigger} » n'est pas possible au statut « {status} ». "
+            f"Commandes possibles : {permis}."
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "status": self.status,
+            "trigger": self.trigger,
+            "allowed": sorted(self.allowed),
+        }
+
+
+class RuleViolations(WorkflowError):
+    """One or more rules refused the command; all of them are reported at once."""
+
+    code = "regles.non_respectees"
+
+    def __init__(self, violations: Iterable[Violation], trigger: str | None = None) -> None:
+        self.violations = tuple(violations)
+        self.trigger = trigger
+        lines = "; ".join(f"{v.field} : {v.message}" for v in self.violations)
+        super().__init__(f"Demande refusée ({len(self.violations)} anomalie(s)) : {lines}")
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(v.code for v in self.violations)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **super().to_dict(),
+            "trigger": self.trigger,
+            "violations": [attrs.asdict(v) for v in self.violations],
+        }
+
+
+class PermissionDenied(WorkflowError):
+    """Wrong role for the command, or a provider acting on a dossier that is not theirs."""
+
+    code = "permission.refusee"
+
+    def __init__(self, role: str, actor_id: str, trigger: str, reason: str) -> None:
+        self.role = role
+        self.actor_id = actor_id
+        self.trigger = trigger
+        self.reason = reason
+        super().__init__(f"Action « {trigger} » refusée pour {role} {actor_id!r} : {reason}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "role": self.role, "trigger": self.trigger, "reason": self.reason}
+
+
+class DuplicateFinancingRequest(WorkflowError):
+    """A provider may file only one funding request."""
+
+    code = "demande.doublon"
+
+    def __init__(self, ans_id: str, existing: str | None = None) -> None:
+        self.ans_id = ans_id
+        self.existing = existing
+        detail = f" (dossier existant : {existing})" if existing else ""
+        super().__init__(
+            f"Le fournisseur {ans_id} a déjà une demande de financement{detail} : "
+            "une seule demande est possible par fournisseur."
+        )
+
+
+class ConcurrencyConflict(WorkflowError):
+    """A repository refused a save made against a stale version."""
+
+    code = "concurrence.conflit"
+
+    def __init__(self, numero: str, expected_version: int, actual_version: int | None = None) -> None:
+        self.numero = numero
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+        super().__init__(
+            f"Le dossier {numero} a été modifié entre-temps (version attendue {expected_version}, "
+            f"version actuelle {actual_version})."
+        )
+
+
+class DossierNotFound(WorkflowError):
+    """No dossier with that number in the repository."""
+
+    code = "dossier.introuvable"
+
+    def __init__(self, numero: str) -> None:
+        self.numero = numero
+        super().__init__(f"Aucun dossier n'a le numéro {numero!r}.")
+
+
+class DefinitionError(WorkflowError):
+    """A machine definition is inconsistent (unreachable state, trap state, unknown guard…)."""
+
+    code = "definition.invalide"
+
+    def __init__(self, machine: str, problems: Iterable[str]) -> None:
+        self.machine = machine
+        self.problems = tuple(problems)
+        super().__init__(f"Définition « {machine} » invalide : " + "; ".join(self.problems))
+
+
+class SerializationError(WorkflowError):
+    """Stored data that cannot be read back into a dossier; ``field`` names where."""
+
+    code = "serialisation.invalide"
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"Données illisibles au champ « {field} » : {reason}")

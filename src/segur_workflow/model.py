@@ -1,0 +1,260 @@
+"""Immutable values of the domain (frozen ``attrs`` classes). Money is ``Decimal``; times are aware."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO, Any
+
+import attrs
+
+from .errors import InvalidInput
+from .sniff import HEAD_BYTES, sniff_media_type
+from .states import Status
+from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
+
+_CHUNK = 64 * 1024
+
+
+def _frozen_map(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
+    """Store mappings read-only, so a frozen value stays frozen all the way down."""
+    if isinstance(value, MappingProxyType):
+        return value
+    if not isinstance(value, Mapping):
+        raise InvalidInput("mapping", "un dictionnaire (Mapping)", value)
+    return MappingProxyType(dict(value))
+
+
+def _require_str(name: str) -> Any:
+    def check(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, str):
+            raise InvalidInput(name, "une chaîne de caractères", value)
+
+    return check
+
+
+def _require_aware(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidInput(attr.name, "une date avec fuseau horaire (datetime aware)", value)
+
+
+@attrs.frozen
+class Actor:
+    """Who issues a command. A provider's ``id`` is its ANS reference (``Fournisseur.ans_id``)."""
+
+    role: Role = attrs.field(converter=Role)
+    id: str = attrs.field(validator=_require_str("actor.id"))
+
+    def __attrs_post_init__(self) -> None:
+        if not self.id.strip():
+            raise InvalidInput("actor.id", "un identifiant non vide", self.id)
+
+
+@attrs.frozen
+class Attachment:
+    """A file's metadata: the bytes themselves are the host's to store.
+
+    Build it with :meth:`from_bytes`, :meth:`from_path` or :meth:`from_stream`; the media type is
+    sniffed from the content, never taken from the name.
+    """
+
+    filename: str = attrs.field(validator=_require_str("attachment.filename"))
+    size: int
+    media_type: str
+    sha256: str
+
+    @classmethod
+    def from_bytes(cls, filename: str, data: bytes) -> Attachment:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise InvalidInput("data", "des octets (bytes)", data)
+        if not isinstance(filename, str):
+            raise InvalidInput("filename", "une chaîne de caractères", filename)
+        raw = bytes(data)
+        return cls(
+            filename=filename,
+            size=len(raw),
+            media_type=sniff_media_type(raw[:HEAD_BYTES]),
+            sha256=hashlib.sha256(raw).hexdigest(),
+        )
+
+    @classmethod
+    def from_stream(cls, filename: str, stream: IO[bytes], *, limit: int | None = None) -> Attachment:
+        """Read ``stream`` in chunks (never whole in memory); stop hashing past ``limit`` bytes.
+
+        Past ``limit`` the size is still counted, so the size rule refuses the file, but the
+        content is not hashed further (the digest then covers the first ``limit`` bytes only).
+        """
+        if not isinstance(filename, str):
+            raise InvalidInput("filename", "une chaîne de caractères", filename)
+        digest = hashlib.sha256()
+        head = b""
+        size = 0
+        while chunk := stream.read(_CHUNK):
+            if not isinstance(chunk, bytes):
+                raise InvalidInput("stream", "un flux binaire", chunk)
+            if len(head) < HEAD_BYTES:
+                head += chunk[: HEAD_BYTES - len(head)]
+            if limit is None or size < limit:
+                digest.update(chunk if limit is None else chunk[: max(0, limit - size)])
+            size += len(chunk)
+        return cls(filename=filename, size=size, media_type=sniff_media_type(head), sha256=digest.hexdigest())
+
+    @classmethod
+    def from_path(cls, path: str | Path, *, limit: int | None = None) -> Attachment:
+        p = Path(path)
+        with p.open("rb") as fh:
+            return cls.from_stream(p.name, fh, limit=limit)
+
+
+@attrs.frozen
+class Fournisseur:
+    """The SAS platform provider, as referenced by the ANS and enrolled on the portal."""
+
+    ans_id: str = attrs.field(validator=_require_str("fournisseur.ans_id"))
+    siret: str = attrs.field(validator=_require_str("fournisseur.siret"))
+    raison_sociale: str = attrs.field(validator=_require_str("fournisseur.raison_sociale"))
+    adresse: str = attrs.field(validator=_require_str("fournisseur.adresse"))
+    email: str = attrs.field(validator=_require_str("fournisseur.email"))
+    enrole: bool = True
+    reference: bool = True
+
+
+@attrs.frozen
+class CoordonneesBancaires:
+    iban: str = attrs.field(validator=_require_str("coordonnees_bancaires.iban"))
+    bic: str = attrs.field(validator=_require_str("coordonnees_bancaires.bic"))
+    titulaire: str = attrs.field(validator=_require_str("coordonnees_bancaires.titulaire"))
+    domiciliation: str = attrs.field(validator=_require_str("coordonnees_bancaires.domiciliation"))
+
+
+@attrs.frozen
+class Corridor:
+    """A funding corridor as data: everything the rules and the engine need to know about it."""
+
+    code: str
+    libelle: str
+    prefixe_numero: str
+    montant_avance: Decimal
+    montant_solde: Decimal
+    taux_tva: str
+    pieces_avance: tuple[PieceKind, ...]
+    pieces_solde: tuple[PieceKind, ...]
+    max_attachment_bytes: int = 4 * 1024 * 1024
+    #: extension (lower case, with the dot) -> media type it must sniff as
+    allowed_types: Mapping[str, str] = attrs.field(
+        default=MappingProxyType({".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                                  ".pdf": "application/pdf"}),
+        converter=_frozen_map,
+    )
+    lien_assistance: str = "https://segurnum.asp-public.fr/segurnum/contacter-assistance"
+    programme: str = "plateforme numérique Service d'Accès aux Soins"
+
+    def pieces(self, phase: Phase) -> tuple[PieceKind, ...]:
+        return self.pieces_avance if phase is Phase.AVANCE else self.pieces_solde
+
+    def montant(self, phase: Phase) -> Decimal:
+        return self.montant_avance if phase is Phase.AVANCE else self.montant_solde
+
+
+#: The SAS corridor ("couloir SAS"). The solde amount is not given by the guides: see docs/decisions.md.
+SAS = Corridor(
+    code="SAS",
+    libelle="Couloir SAS — fournisseurs de plateforme numérique SAS",
+    prefixe_numero="FINSAS",
+    montant_avance=Decimal("30000"),
+    montant_solde=Decimal("30000"),
+    taux_tva="HT - 0%",
+    pieces_avance=(PieceKind.PV_MISE_EN_SERVICE, PieceKind.ATTESTATION_PROCURATION,
+                   PieceKind.JUSTIFICATIF_TRANSMISSION),
+    pieces_solde=(PieceKind.PV_VSR,),
+)
+
+
+@attrs.frozen
+class Paiement:
+    """A payment triggered by a decision (the ASP pays; we record that it was triggered)."""
+
+    montant: Decimal
+    declenche_le: datetime
+
+
+def _blocs_a_instruire() -> Mapping[Bloc, Controle]:
+    return MappingProxyType(dict.fromkeys(Bloc, Controle.A_INSTRUIRE))
+
+
+@attrs.frozen
+class Demande:
+    """One phase's request (avance or solde): what was filed and how it is being instructed."""
+
+    phase: Phase
+    pieces: Mapping[PieceKind, Attachment] = attrs.field(converter=_frozen_map)
+    montant: Decimal
+    taux_tva: str
+    date_depot: datetime
+    contact_support: str | None = None
+    controles: Mapping[Bloc, Controle] = attrs.field(factory=_blocs_a_instruire, converter=_frozen_map)
+    paiement: Paiement | None = None
+
+
+@attrs.frozen
+class HistoryEntry:
+    """One accepted command. ``hash`` chains it to the previous entry (see :mod:`.history`)."""
+
+    at: datetime
+    actor: Actor
+    trigger: str
+    source: Status | None
+    dest: Status
+    comment: str | None = None
+    command_id: str | None = None
+    details: Mapping[str, str] = attrs.field(factory=lambda: MappingProxyType({}), converter=_frozen_map)
+    hash: str = ""
+
+
+@attrs.frozen
+class EmailRecord:
+    """An e-mail sent about the dossier ("Courriels automatiques envoyés")."""
+
+    at: datetime
+    template: str
+    subject: str
+    to: str
+
+
+@attrs.frozen
+class Dossier:
+    """A funding dossier. Never mutated: every accepted command returns a new one."""
+
+    numero: str
+    corridor: str
+    fournisseur: Fournisseur
+    coordonnees_bancaires: CoordonneesBancaires
+    status: Status
+    avance: Demande
+    solde: Demande | None
+    history: tuple[HistoryEntry, ...]
+    emails_sent: tuple[EmailRecord, ...]
+    date_depot: datetime = attrs.field(validator=_require_aware)
+    date_changement_statut: datetime = attrs.field(validator=_require_aware)
+    piece_demandee: PieceKind | None = None
+    demande_commentaire: str | None = None
+
+    @property
+    def phase(self) -> Phase:
+        return self.status.phase
+
+    @property
+    def demande_courante(self) -> Demande:
+        """The request of the current phase (the solde once it is filed)."""
+        return self.solde if self.solde is not None and self.phase is Phase.SOLDE else self.avance
+
+    @property
+    def total_paye(self) -> Decimal:
+        return sum(
+            (d.paiement.montant for d in (self.avance, self.solde) if d is not None and d.paiement),
+            Decimal(0),
+        )

@@ -1,0 +1,107 @@
+"""The consultation screen ("écran de consultation") of a dossier, as values.
+
+What the portal shows a provider: the summary, then one tab per request (avance, solde) with its
+blocks and their badges, and the e-mails sent. Dates are dd/mm/YYYY in Europe/Paris.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .engine import format_date, format_montant
+from .model import Demande, Dossier
+from .vocabulary import Bloc, Controle, Phase
+
+
+@attrs.frozen
+class Ligne:
+    libelle: str
+    valeur: str
+
+
+@attrs.frozen
+class BlocView:
+    """One block of the screen: title, badge (``None`` when the block has no control), lines."""
+
+    titre: str
+    badge: Controle | None
+    lignes: tuple[Ligne, ...]
+
+    @property
+    def badge_label(self) -> str | None:
+        return self.badge.label if self.badge is not None else None
+
+
+@attrs.frozen
+class PhaseView:
+    phase: Phase
+    titre: str
+    blocs: tuple[BlocView, ...]
+
+
+@attrs.frozen
+class Recapitulatif:
+    ans_id: str
+    siret: str
+    raison_sociale: str
+    adresse: str
+    numero: str
+    date_depot: str
+    statut: str
+    date_changement_statut: str
+    phases: tuple[PhaseView, ...]
+    courriels: BlocView
+
+    def lignes(self) -> tuple[Ligne, ...]:
+        """The summary lines, labelled as on the portal."""
+        return (
+            Ligne("N° unique de référencement (ANS)", self.ans_id),
+            Ligne("SIRET", self.siret),
+            Ligne("Dénomination sociale", self.raison_sociale),
+            Ligne("Adresse", self.adresse),
+            Ligne("Numéro de dossier", self.numero),
+            Ligne("Date de dépôt", self.date_depot),
+            Ligne("Statut de la demande", self.statut),
+            Ligne("Date de changement de statut", self.date_changement_statut),
+        )
+
+
+def _phase_view(dossier: Dossier, demande: Demande) -> PhaseView:
+    c = demande.controles
+    infos = [Ligne("Taux de TVA", demande.taux_tva),
+             Ligne(f"Montant {'de l’avance' if demande.phase is Phase.AVANCE else 'du solde'}",
+                   format_montant(demande.montant)),
+             Ligne("Date de dépôt", format_date(demande.date_depot))]
+    if demande.contact_support is not None:
+        infos.append(Ligne("Coordonnées de contact de support", demande.contact_support))
+    if demande.paiement is not None:
+        infos.append(Ligne("Paiement déclenché le", format_date(demande.paiement.declenche_le)))
+    cb = dossier.coordonnees_bancaires
+    banque = (Ligne("IBAN", cb.iban), Ligne("BIC", cb.bic), Ligne("Titulaire", cb.titulaire),
+              Ligne("Domiciliation", cb.domiciliation))
+    pieces = tuple(Ligne(kind.label, f"{att.filename} ({att.size} octets)") for kind, att in demande.pieces.items())
+    return PhaseView(
+        phase=demande.phase,
+        titre=demande.phase.label,
+        blocs=(
+            BlocView(Bloc.INFORMATIONS.label, c[Bloc.INFORMATIONS], tuple(infos)),
+            BlocView(Bloc.COORDONNEES_BANCAIRES.label, c[Bloc.COORDONNEES_BANCAIRES], banque),
+            BlocView(Bloc.PIECES_JUSTIFICATIVES.label, c[Bloc.PIECES_JUSTIFICATIVES], pieces),
+        ),
+    )
+
+
+def recapitulatif(dossier: Dossier) -> Recapitulatif:
+    """The consultation screen of ``dossier``."""
+    f = dossier.fournisseur
+    phases = tuple(_phase_view(dossier, d) for d in (dossier.avance, dossier.solde) if d is not None)
+    courriels = BlocView(
+        "Courriels automatiques envoyés",
+        None,
+        tuple(Ligne(format_date(e.at), e.subject) for e in dossier.emails_sent),
+    )
+    return Recapitulatif(
+        ans_id=f.ans_id, siret=f.siret, raison_sociale=f.raison_sociale, adresse=f.adresse,
+        numero=dossier.numero, date_depot=format_date(dossier.date_depot), statut=dossier.status.label,
+        date_changement_statut=format_date(dossier.date_changement_statut), phases=phases, courriels=courriels,
+    )

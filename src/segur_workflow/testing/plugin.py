@@ -1,0 +1,1 @@
+"""pytest plugin entry point of segur_workflow (fixtures for host test suites)."""
