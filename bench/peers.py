@@ -29,8 +29,8 @@ from transitions import Machine
 from segur_workflow import rules
 from segur_workflow.commands import Command
 from segur_workflow.engine import _EFFECTS
-from segur_workflow.history import GENESIS, seal
-from segur_workflow.model import SAS, Dossier, HistoryEntry
+from segur_workflow.history import append
+from segur_workflow.model import SAS, Dossier
 from segur_workflow.states import DOSSIER, Status, TransitionSpec
 
 #: A contender's "one command on a loaded dossier": (dossier, command, now) -> new dossier.
@@ -53,13 +53,12 @@ def apply_transition(dossier: Dossier, command: Command, dest: Status, now: date
     """
     trigger = command.TRIGGER
     change = _EFFECTS[trigger](dossier, command, _SPECS[(dossier.status.value, trigger)], now, SAS)
-    previous = dossier.history[-1].hash if dossier.history else GENESIS
-    entry = seal(previous, HistoryEntry(
-        at=now, actor=command.actor, trigger=trigger, source=dossier.status, dest=dest,
+    history = append(
+        dossier.history, at=now, actor=command.actor, trigger=trigger, source=dossier.status, dest=dest,
         comment=change.comment, command_id=command.command_id, details=change.details,
-    ))
+    )
     return attrs.evolve(
-        dossier, **change.updates, status=dest, history=(*dossier.history, entry),
+        dossier, **change.updates, status=dest, history=history,
         date_changement_statut=now if dest is not dossier.status else dossier.date_changement_statut,
     )
 

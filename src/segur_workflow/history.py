@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
-from typing import TYPE_CHECKING
+from json.encoder import encode_basestring as _json_str  # the JSON string encoder, no ASCII escaping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -15,22 +15,26 @@ if TYPE_CHECKING:
 GENESIS = "0" * 64
 
 
+
+def _json_or_null(value: str | None) -> str:
+    return "null" if value is None else _json_str(value)
+
+
 def canonical(entry: HistoryEntry) -> str:
-    """The entry without its hash, as sorted-key JSON: the bytes the chain signs."""
-    return json.dumps(
-        {
-            "at": entry.at.isoformat(),
-            "actor": [entry.actor.role.value, entry.actor.id],
-            "trigger": entry.trigger,
-            "source": entry.source.value if entry.source is not None else None,
-            "dest": entry.dest.value,
-            "comment": entry.comment,
-            "command_id": entry.command_id,
-            "details": dict(sorted(entry.details.items())),
-        },
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
+    """The entry without its hash, as sorted-key JSON: the bytes the chain signs.
+
+    Exactly ``json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` of the
+    fields below (a test holds it to that), written out by hand with the JSON string encoder: the
+    generic encoder was the largest single share of a command's cost (see docs/benchmarks.md).
+    Keys in sorted order: actor, at, command_id, comment, dest, details, source, trigger.
+    """
+    details = ",".join(f"{_json_str(k)}:{_json_str(v)}" for k, v in sorted(entry.details.items()))
+    # isoformat() is ASCII digits and "-:+T.": nothing to escape.
+    return (
+        f'{{"actor":[{_json_str(entry.actor.role)},{_json_str(entry.actor.id)}],"at":"{entry.at.isoformat()}",'
+        f'"command_id":{_json_or_null(entry.command_id)},"comment":{_json_or_null(entry.comment)},'
+        f'"dest":{_json_str(entry.dest)},"details":{{{details}}},"source":{_json_or_null(entry.source)},'
+        f'"trigger":{_json_str(entry.trigger)}}}'
     )
 
 
@@ -41,6 +45,20 @@ def chain_hash(previous: str, entry: HistoryEntry) -> str:
 def seal(previous: str, entry: HistoryEntry) -> HistoryEntry:
     """``entry`` with its chained hash set."""
     return attrs.evolve(entry, hash=chain_hash(previous, entry))
+
+
+def append(history: tuple[HistoryEntry, ...], **fields: Any) -> tuple[HistoryEntry, ...]:
+    """``history`` with one new entry (built from ``fields``) chained to its last one.
+
+    The entry is built once and its hash set before anyone else can see it: ``seal`` builds it
+    twice (an ``attrs.evolve``), a measurable share of each command (see docs/benchmarks.md).
+    """
+    from .model import HistoryEntry
+
+    entry = HistoryEntry(**fields)
+    # Frozen for everyone else; this object is not shared yet, as in an attrs __attrs_post_init__.
+    object.__setattr__(entry, "hash", chain_hash(history[-1].hash if history else GENESIS, entry))
+    return (*history, entry)
 
 
 def history_problems(dossier: Dossier) -> tuple[int, ...]:

@@ -1,0 +1,86 @@
+"""The engine changes made for the benchmarks keep the exact behaviour (hashes, history, outcome)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from segur_workflow import Actor, Bloc, Controle, ControlerBloc, Role, Status, examples, handle, verify_history
+from segur_workflow.history import GENESIS, append, canonical, chain_hash, seal
+from segur_workflow.model import HistoryEntry
+
+texts = st.text(max_size=40)
+entries = st.builds(
+    HistoryEntry,
+    at=st.datetimes(timezones=st.sampled_from([UTC, examples.T0.tzinfo])),
+    actor=st.builds(Actor, st.sampled_from(Role), texts.filter(str.strip)),
+    trigger=texts,
+    source=st.none() | st.sampled_from(Status),
+    dest=st.sampled_from(Status),
+    comment=st.none() | texts,
+    command_id=st.none() | texts,
+    details=st.dictionaries(texts, texts, max_size=4),
+)
+
+
+def reference(entry: HistoryEntry) -> str:
+    """The canonical form as first written: generic sorted-key JSON of the entry's fields."""
+    return json.dumps(
+        {
+            "at": entry.at.isoformat(),
+            "actor": [entry.actor.role.value, entry.actor.id],
+            "trigger": entry.trigger,
+            "source": entry.source.value if entry.source is not None else None,
+            "dest": entry.dest.value,
+            "comment": entry.comment,
+            "command_id": entry.command_id,
+            "details": dict(entry.details),
+        },
+        ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+    )
+
+
+@given(entries)
+def test_canonical_is_byte_for_byte_the_sorted_json(entry: HistoryEntry) -> None:
+    assert canonical(entry) == reference(entry)
+    json.loads(canonical(entry))  # and it is JSON
+
+
+def test_canonical_escapes_hostile_text() -> None:
+    e = HistoryEntry(at=examples.T0, actor=Actor(Role.GESTIONNAIRE, 'g"\\\n\x00'), trigger="t",
+                     source=None, dest=Status.AVANCE_DECIDEE, comment="</script>\u2028é",
+                     details={"z": "1", "a": '"'})
+    assert canonical(e) == reference(e)
+    assert json.loads(canonical(e))["details"] == {"a": '"', "z": "1"}
+
+
+@given(entries, st.lists(entries, max_size=3))
+def test_append_builds_what_seal_builds(entry: HistoryEntry, before: list[HistoryEntry]) -> None:
+    history: tuple[HistoryEntry, ...] = ()
+    for e in before:
+        history = (*history, seal(history[-1].hash if history else GENESIS, e))
+    fields = {a: getattr(entry, a) for a in ("at", "actor", "trigger", "source", "dest", "comment",
+                                              "command_id", "details")}
+    out = append(history, **fields)
+    assert out[:-1] == history  # the old history is kept as it was
+    assert out[-1] == seal(history[-1].hash if history else GENESIS, entry)
+    assert out[-1].hash == chain_hash(history[-1].hash if history else GENESIS, entry)
+
+
+def test_one_evolve_handle_still_records_everything() -> None:
+    d = examples.dossier_at(Status.AVANCE_EN_INSTRUCTION)
+    now = datetime(2023, 6, 1, tzinfo=UTC)
+    out = handle(d, ControlerBloc(examples.GESTIONNAIRE, Bloc.INFORMATIONS, Controle.KO, "IBAN illisible"), now=now)
+    after = out.dossier
+    assert after.avance.controles[Bloc.INFORMATIONS] is Controle.KO
+    assert after.history[:-1] == d.history and after.history[-1].comment == "IBAN illisible"
+    assert after.date_changement_statut == d.date_changement_statut  # internal: the status did not change
+    assert after.emails_sent == d.emails_sent and out.emails == ()
+    assert verify_history(after)
+    decided = examples.dossier_at(Status.AVANCE_DECIDEE, start_at=now, step=timedelta(minutes=5))
+    assert decided.emails_sent[-1].template == "avance_decidee"
+    assert decided.date_changement_statut == decided.history[-1].at
+    assert verify_history(decided)
