@@ -320,7 +320,7 @@ def catalogue_markdown() -> str:
         "transitions qui l'envoient, texte brut et HTML. Les modèles sont dans `src/segur_workflow/templates/` ;",
         "les choix sont expliqués dans [Courriels](../emails.md).",
         "",
-        "| Modèle | Objet | Envoyé par |",
+        "| Modèle | Notification | Envoyé par |",
         "|---|---|---|",
     ]
     lines += [f"| [`{s.name}`](#{s.name}) | {s.title} | {', '.join(_senders(s.name))} |"
