@@ -252,6 +252,8 @@ def _compiled() -> Mapping[str, _Compiled]:
     problems = check_templates(env)
     if problems:
         raise DefinitionError("courriels", problems)
+    for part in env.list_templates():  # layouts and includes too: rendering never reads a file
+        env.get_template(part)
     return MappingProxyType({
         name: _Compiled(env.from_string(spec.subject), env.get_template(f"{name}.txt"),
                         env.get_template(f"{name}.html"))
