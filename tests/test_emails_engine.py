@@ -6,12 +6,14 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import lxml.html
 import pytest
 
 from segur_workflow import engine, examples
 from segur_workflow.commands import ControlerBloc, DemanderModification, DemanderPiece, Rejeter
 from segur_workflow.emails import TEMPLATES, html_text
+from segur_workflow.errors import WorkflowError
 from segur_workflow.model import SAS, Dossier
 from segur_workflow.states import DOSSIER, INITIAL, Status, TransitionSpec
 from segur_workflow.vocabulary import Bloc, Controle, PieceKind
@@ -176,3 +178,10 @@ def test_every_declared_variable_comes_from_the_engine_context() -> None:
     ctx = engine.email_context(dossier, command, examples.T0, SAS)
     declared = set().union(*(t.variables for t in TEMPLATES.values()))
     assert declared <= ctx.keys()
+
+
+def test_a_recipient_that_would_inject_headers_is_refused_before_anything_is_built() -> None:
+    fournisseur = attrs.evolve(examples.FOURNISSEUR, email="contact@le-select.example\r\nBcc: tous@example.org")
+    # Refused by a rule on the address or, at the latest, by the renderer: never rendered into a header.
+    with pytest.raises(WorkflowError):
+        engine.start(examples.deposer_avance(fournisseur), numero="FINSAS009250", now=examples.T0)
