@@ -206,8 +206,26 @@ def history_scaling(cfg: Config) -> list[Row]:
     r = t.ratio(hi, lo)
     figures = ", ".join(f"{n}: {us(t.median(str(n)))}" for n in cfg.history_lengths)
     # Building a history of n entries costs n commands; per-command cost flat <=> the build is linear.
-    return [Row(f"`handle()` per command vs history length ({figures})",
+    rows = [Row(f"`handle()` per command vs history length ({figures})",
                 f"{hi} entries / {lo} entries = {times(r)}", "≤ 1.5× (near-linear build)", verdict(r <= 1.5))]
+    ser = optional("segur_workflow.serialization")
+    if ser is None:
+        rows.append(Row("JSON round trip (`to_dict`/`from_dict`) vs history length",
+                        "`serialization` absent in this checkout", "near-linear", PENDING))
+        return rows
+
+    def roundtrip(d: Dossier) -> Callable[[], object]:
+        return lambda: ser.from_dict(json.loads(json.dumps(ser.to_dict(d))))
+
+    t = compare({str(n): roundtrip(d) for n, d in dossiers.items()}, cfg.timing)
+    lengths = cfg.history_lengths
+    mid = str(lengths[-2]) if len(lengths) > 2 else lo
+    per_entry = (t.ratio(hi, mid)) * int(mid) / int(hi)
+    figures = ", ".join(f"{n}: {us(t.median(str(n)))}" for n in lengths)
+    rows.append(Row(f"JSON round trip (`to_dict` → text → `from_dict`) vs history length ({figures})",
+                    f"per entry, {hi} entries / {mid} entries = {times(per_entry)}", "≤ 1.5× (near-linear)",
+                    verdict(per_entry <= 1.5)))
+    return rows
 
 
 # -- memory -----------------------------------------------------------------------------------------------------
