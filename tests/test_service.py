@@ -298,3 +298,35 @@ def test_service_on_sqlite_survives_reopening(tmp_path: Path) -> None:
         assert service.start(_depot(1, command_id="d")).replayed
         assert service.start(_depot(2)).numero == "FINSAS000002"
         assert service.get(numero).dossier.status is Status.AVANCE_EN_INSTRUCTION
+
+
+@attrs.define
+class _SameCommandRacer:
+    """The same deposit (same command id) lands through another service just before our ``add``."""
+
+    inner: InMemoryRepository
+    command: DeposerAvance
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def add(self, dossier: Dossier, *, outbox: Sequence[Email]) -> int:
+        _service(self.inner).start(self.command)
+        return self.inner.add(dossier, outbox=outbox)
+
+
+def test_the_same_deposit_racing_itself_ends_as_a_replay() -> None:
+    inner = InMemoryRepository()
+    command = _depot(1, command_id="depot-unique")
+    result = WorkflowService(_SameCommandRacer(inner, command), clock=SteppingClock(T0)).start(command)  # type: ignore[arg-type]
+    assert result.replayed
+    assert result.numero == "FINSAS000001"
+    assert len(inner.pending_emails()) == 1
+
+
+def test_a_different_deposit_by_the_same_provider_racing_is_refused() -> None:
+    inner = InMemoryRepository()
+    racer = _SameCommandRacer(inner, _depot(1, command_id="autre"))
+    with pytest.raises(DuplicateFinancingRequest):
+        WorkflowService(racer, clock=SteppingClock(T0)).start(_depot(1, command_id="mien"))  # type: ignore[arg-type]
+    assert inner.last_numero("FINSAS") == "FINSAS000001"
