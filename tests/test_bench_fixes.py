@@ -84,3 +84,26 @@ def test_one_evolve_handle_still_records_everything() -> None:
     assert decided.emails_sent[-1].template == "avance_decidee"
     assert decided.date_changement_statut == decided.history[-1].at
     assert verify_history(decided)
+
+
+def test_loaded_dossier_shares_nothing_mutable_with_its_document() -> None:
+    # upcast no longer deep-copies a current-schema document: the dossier must still own its data.
+    from segur_workflow.serialization import from_dict, to_dict
+
+    d = examples.dossier_at(Status.SOLDE_EN_INSTRUCTION)
+    data = to_dict(d)
+    loaded = from_dict(data)
+
+    def scribble(value: object) -> None:
+        if isinstance(value, dict):
+            for key in list(value):
+                scribble(value[key])
+                value[key] = "x"
+        elif isinstance(value, list):
+            for item in value:
+                scribble(item)
+            value.append("x")
+
+    scribble(data)
+    assert loaded == d
+    assert from_dict(to_dict(loaded)) == d

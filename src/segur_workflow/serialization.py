@@ -215,8 +215,13 @@ def upcast(data: Mapping[str, Any]) -> dict[str, Any]:
     """``data`` migrated to :data:`SCHEMA_VERSION` (a new dict; ``data`` is not changed)."""
     if not isinstance(data, Mapping):
         raise SerializationError("$", f"objet (dict) attendu, {type(data).__name__} reçu")
-    out = copy.deepcopy(dict(data))
+    out = dict(data)  # from_dict removes schema_version from the top level: never from the caller's dict
     version = _schema_version(out)
+    if version < SCHEMA_VERSION:
+        # Only an old document is migrated: copy it whole so no upcaster can touch the caller's data.
+        # The current schema is not copied deeply: that deepcopy was half the cost of every load
+        # (docs/benchmarks.md), and structuring reads the document without changing it.
+        out = copy.deepcopy(out)
     while version < SCHEMA_VERSION:
         out = UPCASTERS[version](out)
         version = _schema_version(out)
