@@ -20,8 +20,8 @@ Op = Callable[[], object]
 
 @attrs.frozen
 class Settings:
-    rounds: int = 15
-    batch_seconds: float = 0.02  # target duration of one batch (calibrated per contender)
+    rounds: int = 21
+    batch_seconds: float = 0.025  # target duration of one batch (calibrated per contender)
 
     @classmethod
     def quick(cls) -> Settings:
