@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from functools import cache
 from json.encoder import encode_basestring as _json_str  # the JSON string encoder, no ASCII escaping
 from typing import TYPE_CHECKING, Any
 
@@ -47,15 +48,22 @@ def seal(previous: str, entry: HistoryEntry) -> HistoryEntry:
     return attrs.evolve(entry, hash=chain_hash(previous, entry))
 
 
+@cache
+def _entry_class() -> type[HistoryEntry]:
+    # model is imported lazily (history stays importable on its own); the import statement itself,
+    # run on every append, was a visible share of it.
+    from .model import HistoryEntry
+
+    return HistoryEntry
+
+
 def append(history: tuple[HistoryEntry, ...], **fields: Any) -> tuple[HistoryEntry, ...]:
     """``history`` with one new entry (built from ``fields``) chained to its last one.
 
     The entry is built once and its hash set before anyone else can see it: ``seal`` builds it
     twice (an ``attrs.evolve``), a measurable share of each command (see docs/benchmarks.md).
     """
-    from .model import HistoryEntry
-
-    entry = HistoryEntry(**fields)
+    entry = _entry_class()(**fields)
     # Frozen for everyone else; this object is not shared yet, as in an attrs __attrs_post_init__.
     object.__setattr__(entry, "hash", chain_hash(history[-1].hash if history else GENESIS, entry))
     return (*history, entry)
