@@ -97,7 +97,8 @@ _SPECS: tuple[CodeSpec, ...] = (
              "Le N° unique de référencement (ANS) est invalide : 3 à 64 lettres, chiffres, « . », « _ » ou « - »."),
     CodeSpec("iban.format", "coordonnees_bancaires.iban",
              "L'IBAN est mal formé : 2 lettres de pays, 2 chiffres de contrôle puis le numéro de compte."),
-    CodeSpec("iban.pays", "coordonnees_bancaires.iban", "Le pays de l'IBAN n'utilise pas l'IBAN (ISO 13616)."),
+    CodeSpec("iban.pays", "coordonnees_bancaires.iban",
+             "Le code pays de l'IBAN est inconnu ou ce pays n'utilise pas l'IBAN (ISO 13616)."),
     CodeSpec("iban.cle", "coordonnees_bancaires.iban", "L'IBAN est invalide (clé de contrôle)."),
     CodeSpec("iban.cle_rib", "coordonnees_bancaires.iban", "La clé RIB contenue dans l'IBAN est invalide."),
     CodeSpec("bic.format", "coordonnees_bancaires.bic", "Le BIC est invalide (8 ou 11 caractères, norme ISO 9362)."),
@@ -221,10 +222,10 @@ def check_filename(filename: str, *, piece: str = "fichier", corridor: Corridor 
         out.append(_v("piece.nom_trop_long", max=MAX_FILENAME, **params))
     if any(_bad_char(ch) for ch in name):
         out.append(_v("piece.nom_caracteres", **params))
-    segments = name.split(".")
-    if not segments[0].strip() or not name.strip():
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    if not stem.strip(" ."):
         out.append(_v("piece.nom_vide", **params))
-    for inner in segments[1:-1]:
+    for inner in name.split(".")[1:-1]:
         if (len(inner) <= _EXTENSION_LIKE_MAX and _EXTENSION_LIKE.fullmatch(inner)
                 and "." + inner.lower() not in corridor.allowed_types):
             out.append(_v("piece.double_extension", ext=inner, **params))
@@ -331,14 +332,24 @@ def check_iban(value: str) -> Violations:
         return (_v("iban.format"),)
     try:
         _iban.validate(compact)
-    except InvalidComponent:
-        return (_v("iban.pays"),)
     except InvalidChecksum:
-        return (_v("iban.cle"),)
+        # stdnum checks the key first: say "wrong country/format" before "wrong key" when both are wrong.
+        return _iban_structure(compact) or (_v("iban.cle"),)
     except ValidationError:
-        return (_v("iban.format"),)
+        return _iban_structure(compact) or (_v("iban.format"),)
     if compact[:2] in RIB_COUNTRIES and not rib_key_ok(compact[4:]):
         return (_v("iban.cle_rib"),)
+    return OK
+
+
+def _iban_structure(compact: str) -> Violations:
+    """The violation of an IBAN's country or structure, whatever its check digits."""
+    try:
+        _iban.validate(compact[:2] + _iban.calc_check_digits(compact) + compact[4:])
+    except InvalidComponent:
+        return (_v("iban.pays"),)
+    except ValidationError:
+        return (_v("iban.format"),)
     return OK
 
 

@@ -109,6 +109,7 @@ class Sniffer:
         self._tail = bytearray()
         self._markers: set[str] = set()
         self._size = 0
+        self._first_iend_end: int | None = None  # where the first PNG end chunk ends (nothing may follow)
 
     def feed(self, chunk: bytes) -> None:
         if not chunk:
@@ -119,6 +120,8 @@ class Sniffer:
         window = bytes(self._tail[-_OVERLAP:]) + bytes(chunk)
         for match in _ACTIVE.finditer(window):
             self._markers.add(_ACTIVE_LABELS.get(match.group().lower(), "markup"))
+        if self._first_iend_end is None and (at := window.find(PNG_IEND[4:])) >= 0:
+            self._first_iend_end = self._size - (len(window) - len(chunk)) + at + len(PNG_IEND) - 4
         self._tail += chunk
         if len(self._tail) > TAIL_BYTES:
             del self._tail[: len(self._tail) - TAIL_BYTES]
@@ -127,6 +130,9 @@ class Sniffer:
     def result(self) -> Sniffed:
         head, tail = bytes(self._head), bytes(self._tail)
         media_type = sniff_media_type(head)
+        complete = _complete(media_type, tail) if self._size else False
+        if media_type == "image/png" and self._first_iend_end != self._size:
+            complete = False  # data after the first IEND: an appended payload
         markers = set(self._markers)
         if media_type == "application/pdf":
             # Bytes before a late PDF header are tolerated by readers, unless they are another format.
@@ -139,7 +145,7 @@ class Sniffer:
                 markers.add(label)
         if media_type != UNKNOWN and _ZIP_EOCD in tail:
             markers.add("archive")  # a ZIP reader finds its directory from the end: a polyglot
-        return Sniffed(media_type, _complete(media_type, tail) if self._size else False, tuple(sorted(markers)))
+        return Sniffed(media_type, complete, tuple(sorted(markers)))
 
 
 def sniff(data: bytes) -> Sniffed:
