@@ -135,8 +135,8 @@ _SPECS: tuple[CodeSpec, ...] = (
     # portal account
     CodeSpec("identifiant.format", "identifiant",
              "L'identifiant doit comporter 3 à 64 lettres, chiffres, « . », « _ », « - » ou « @ »."),
-    CodeSpec("mot_de_passe.requis", "mot_de_passe", "Ce champ est obligatoire."),
-    CodeSpec("mot_de_passe.incorrect", "mot_de_passe", "Identifiant ou mot de passe incorrect."),
+    CodeSpec("mot_de_passe.requis", "mot_de_passe_provisoire", "Ce champ est obligatoire."),
+    CodeSpec("mot_de_passe.incorrect", "{champ}", "Identifiant ou mot de passe incorrect."),
     CodeSpec("mot_de_passe.trop_court", "nouveau_mot_de_passe", "8 caractères minimum."),
     CodeSpec("mot_de_passe.trop_long", "nouveau_mot_de_passe", "{max} caractères maximum."),
     CodeSpec("mot_de_passe.chiffre", "nouveau_mot_de_passe", "Le mot de passe doit comporter au moins 1 chiffre."),
@@ -661,11 +661,10 @@ def _identifiant_compte(ctx: RuleContext) -> Violations:
 def _mot_de_passe_exact(ctx: RuleContext) -> Violations:
     from .compte import verifier_secret  # the account module sits above the rules
 
-    given = getattr(ctx.command, "ancien_mot_de_passe", None)
-    if given is None:
-        given = ctx.command.mot_de_passe
+    champ = "ancien_mot_de_passe" if hasattr(ctx.command, "ancien_mot_de_passe") else "mot_de_passe"
+    given = getattr(ctx.command, champ)
     if len(given) > MAX_PASSWORD or not verifier_secret(given, ctx.subject.mot_de_passe):
-        return (_v("mot_de_passe.incorrect"),)
+        return (_v("mot_de_passe.incorrect", champ=champ),)
     return OK
 
 
