@@ -310,7 +310,7 @@ def handle_compte(compte: Compte | None, command: Command, *, now: datetime) -> 
         raise TransitionNotAllowed(compte.status.value if compte is not None else None, trigger, allowed)
     violations = rules.run(spec.guards, rules.RuleContext(command=command, subject=compte))
     if compte is not None and compte.history and now < compte.history[-1].at:
-        violations += (rules._v("date.anterieure"),)
+        violations += (rules.violation("date.anterieure"),)
     if violations:
         raise RuleViolations(violations, trigger=trigger)
     if compte is None:

@@ -164,9 +164,13 @@ _SPECS: tuple[CodeSpec, ...] = (
 CODES: Mapping[str, CodeSpec] = MappingProxyType({s.code: s for s in _SPECS})
 
 
-def _v(code: str, **params: object) -> Violation:
+def violation(code: str, **params: object) -> Violation:
+    """The :class:`Violation` of ``code``, its field and message filled with ``params``."""
     spec = CODES[code]
     return Violation(code, spec.field.format(**params), spec.message.format(**params))
+
+
+_v = violation
 
 
 def _str(name: str, value: object) -> str:

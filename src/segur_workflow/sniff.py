@@ -48,11 +48,11 @@ FOREIGN_SIGNATURES: tuple[tuple[bytes, str], ...] = (
 )
 
 # Markers that make a file active content whatever its type. Long enough that random (compressed)
-# bytes match them with negligible probability; case-insensitive like the browsers that run them.
+# bytes match them with negligible probability. Matched on lower-cased bytes: case-insensitive like the
+# browsers that run them, and several times faster than an IGNORECASE pattern.
 _ACTIVE = re.compile(
     rb"<(?:script|html|svg|iframe|object|embed)[\s>/]|<!doctype\s+html|javascript:|vbscript:"
-    rb"|/JavaScript|/Launch|/EmbeddedFile|This program cannot be run in DOS mode",
-    re.IGNORECASE,
+    rb"|/javascript|/launch|/embeddedfile|this program cannot be run in dos mode"
 )
 _ACTIVE_LABELS = {b"/javascript": "pdf_actif", b"/launch": "pdf_actif", b"/embeddedfile": "pdf_actif",
                   b"this program cannot be run in dos mode": "executable"}
@@ -118,8 +118,8 @@ class Sniffer:
             self._head += chunk[: HEAD_BYTES - len(self._head)]
         # Scan the chunk with the end of the previous one, so a marker across the cut is found.
         window = bytes(self._tail[-_OVERLAP:]) + bytes(chunk)
-        for match in _ACTIVE.finditer(window):
-            self._markers.add(_ACTIVE_LABELS.get(match.group().lower(), "markup"))
+        for match in _ACTIVE.finditer(window.lower()):
+            self._markers.add(_ACTIVE_LABELS.get(match.group(), "markup"))
         if self._first_iend_end is None and (at := window.find(PNG_IEND[4:])) >= 0:
             self._first_iend_end = self._size - (len(window) - len(chunk)) + at + len(PNG_IEND) - 4
         self._tail += chunk
