@@ -46,11 +46,18 @@ def _str_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _to_role(value: object) -> Role:
+    try:
+        return Role(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise InvalidInput("actor.role", "un rôle parmi " + ", ".join(r.value for r in Role), value) from None
+
+
 @attrs.frozen
 class Actor:
     """Who issues a command. A provider's ``id`` is its ANS reference (``Fournisseur.ans_id``)."""
 
-    role: Role = attrs.field(converter=Role)
+    role: Role = attrs.field(converter=_to_role)
     id: str = attrs.field(validator=_require_str("actor.id"))
 
     def __attrs_post_init__(self) -> None:
