@@ -376,3 +376,16 @@ def test_run_filters_by_scope() -> None:
     dossier = ex.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
     ctx = rules.RuleContext(command=None, dossier=dossier)
     assert codes(rules.run(["blocs_tous_ok", "motif_requis"], ctx, scope="dossier")) == ["bloc.non_ok"] * 3
+
+
+def test_programming_errors_are_invalid_input() -> None:
+    with pytest.raises(sw.InvalidInput):
+        rules.check_montant(Decimal(1), "acompte")  # type: ignore[arg-type]
+    with pytest.raises(sw.InvalidInput):
+        rules.check_montant(Decimal(1), sw.Phase.AVANCE, "SAS")  # type: ignore[arg-type]
+    with pytest.raises(sw.InvalidInput):
+        rules.check_numero("FINSAS000001", None)  # type: ignore[arg-type]
+    with pytest.raises(sw.InvalidInput):
+        rules.check_text("note", "x", required=True, code="inconnu")
+    with pytest.raises(sw.InvalidInput):
+        rules.check_text("motif", 12, required=True, code="motif")  # type: ignore[arg-type]

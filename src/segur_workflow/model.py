@@ -181,7 +181,7 @@ class Corridor:
         return self.montant_avance if phase is Phase.AVANCE else self.montant_solde
 
 
-#: The SAS corridor ("couloir SAS"). The solde amount is not given by the guides: see docs/decisions.md.
+#: The SAS corridor ("couloir SAS"). The solde amount is not given by the guides: see docs/rules.md.
 SAS = Corridor(
     code="SAS",
     libelle="Couloir SAS — fournisseurs de plateforme numérique SAS",

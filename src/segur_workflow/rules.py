@@ -179,6 +179,19 @@ def _str(name: str, value: object) -> str:
     return value
 
 
+def _corridor(value: object) -> Corridor:
+    if not isinstance(value, Corridor):
+        raise InvalidInput("corridor", "un Corridor", value)
+    return value
+
+
+def _phase(value: object) -> Phase:
+    try:
+        return Phase(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise InvalidInput("phase", "une Phase (avance ou solde)", value) from None
+
+
 def _format_taille(size: int) -> str:
     """A byte limit as the portal writes it: ``4 Mo`` (1 Mo = 1024 × 1024 octets)."""
     mo, rest = divmod(size, 1024 * 1024)
@@ -220,6 +233,7 @@ def _bad_char(ch: str) -> bool:
 def check_filename(filename: str, *, piece: str = "fichier", corridor: Corridor = SAS) -> Violations:
     """A file name as the portal may store and show it: bounded, printable, one extension."""
     name = _str("filename", filename)
+    corridor = _corridor(corridor)
     params = {"piece": piece, **_file_params(corridor)}
     out: list[Violation] = []
     if len(name) > MAX_FILENAME or len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME:
@@ -246,8 +260,7 @@ def check_attachment(kind: PieceKind, attachment: Attachment, corridor: Corridor
     not empty, at most the corridor's size, complete, no active or foreign content."""
     if not isinstance(attachment, Attachment):
         raise InvalidInput("attachment", "un Attachment", attachment)
-    if not isinstance(corridor, Corridor):
-        raise InvalidInput("corridor", "un Corridor", corridor)
+    corridor = _corridor(corridor)
     try:
         piece = PieceKind(kind).value
     except ValueError:
@@ -267,7 +280,7 @@ def check_attachment(kind: PieceKind, attachment: Attachment, corridor: Corridor
     elif attachment.size > 0 and not attachment.complet:
         out.append(_v("piece.incomplet", **params))
     if attachment.marqueurs:
-        out.append(_v("piece.contenu_suspect", marqueurs=", ".join(attachment.marqueurs), **params))
+        out.append(_v("piece.contenu_suspect", marqueurs=", ".join(map(str, attachment.marqueurs)), **params))
     return tuple(out)
 
 
@@ -276,8 +289,8 @@ def check_montant(montant: Decimal, phase: Phase, corridor: Corridor = SAS) -> V
     """The amount of a request: a ``Decimal`` (float and str are type errors) equal to the corridor's."""
     if not isinstance(montant, Decimal):
         raise InvalidInput("montant", "un montant decimal.Decimal", montant)
-    phase = Phase(phase)
-    expected = corridor.montant(phase)
+    phase = _phase(phase)
+    expected = _corridor(corridor).montant(phase)
     if not montant.is_finite():
         return (_v("montant.invalide"),)
     if montant != expected:
@@ -386,6 +399,7 @@ def check_coordonnees(iban: str, bic: str) -> Violations:
 def check_numero(numero: str, corridor: Corridor = SAS) -> Violations:
     """A dossier number: the corridor's prefix and six digits (``FINSAS009250``)."""
     v = _str("numero", numero)
+    corridor = _corridor(corridor)
     rest = v[len(corridor.prefixe_numero):]
     if not (v.startswith(corridor.prefixe_numero) and len(rest) == 6 and rest.isascii() and rest.isdigit()):
         return (_v("numero.format", prefixe=corridor.prefixe_numero),)
@@ -394,7 +408,12 @@ def check_numero(numero: str, corridor: Corridor = SAS) -> Violations:
 
 # -- free texts and the support contact ---------------------------------------------------------------
 def check_text(field: str, value: str | None, *, required: bool, code: str, max_len: int = MAX_TEXT) -> Violations:
-    """A free text (comment, motif): required non-blank if asked, bounded in length."""
+    """A free text (comment, motif): required non-blank if asked, bounded in length.
+
+    ``code`` is the prefix of the codes ``<code>.requis`` / ``<code>.trop_long`` (``commentaire``, ``motif``…).
+    """
+    if f"{code}.requis" not in CODES or f"{code}.trop_long" not in CODES:
+        raise InvalidInput("code", "un préfixe de code connu (commentaire, motif, contact_support)", code)
     if value is not None:
         _str(field, value)
     if value is None or not value.strip():
