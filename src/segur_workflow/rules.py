@@ -58,8 +58,8 @@ class CodeSpec:
     message: str
 
 
-def _portal_file_message() -> str:
-    return "Fichier de type {types}. Taille maximum : {taille}"
+#: The portal's line under each upload field, filled from the corridor (``file_rule_text``).
+_PORTAL_FILE = "Fichier de type {types}. Taille maximum : {taille}"
 
 
 _SPECS: tuple[CodeSpec, ...] = (
@@ -69,10 +69,10 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("piece.inconnue", "piece", "Cette pièce n'appartient pas au couloir."),
     CodeSpec("piece.demandee_manquante", "pieces.{piece}", "La pièce demandée « {titre} » doit être jointe."),
     CodeSpec("piece.vide", "pieces.{piece}", "Le fichier est vide."),
-    CodeSpec("piece.trop_grande", "pieces.{piece}", _portal_file_message()),
-    CodeSpec("piece.type_interdit", "pieces.{piece}", _portal_file_message()),
+    CodeSpec("piece.trop_grande", "pieces.{piece}", _PORTAL_FILE),
+    CodeSpec("piece.type_interdit", "pieces.{piece}", _PORTAL_FILE),
     CodeSpec("piece.contenu_incoherent", "pieces.{piece}",
-             "Le contenu du fichier ne correspond pas à son extension « {ext} ». " + _portal_file_message()),
+             "Le contenu du fichier ne correspond pas à son extension « {ext} ». " + _PORTAL_FILE),
     CodeSpec("piece.incomplet", "pieces.{piece}",
              "Le fichier est tronqué ou contient des données après sa fin : déposez le fichier d'origine."),
     CodeSpec("piece.contenu_suspect", "pieces.{piece}",
@@ -85,7 +85,7 @@ _SPECS: tuple[CodeSpec, ...] = (
              ': * ? " < > |).'),
     CodeSpec("piece.double_extension", "pieces.{piece}",
              "Le nom du fichier contient une double extension (« .{ext} ») : renommez-le avec une seule "
-             "extension. " + _portal_file_message()),
+             "extension. " + _PORTAL_FILE),
     # amounts
     CodeSpec("montant.avance", "montant", "Le montant de l'avance est fixé à {attendu} € (non modifiable)."),
     CodeSpec("montant.solde", "montant", "Le montant du solde est fixé à {attendu} € (non modifiable)."),
@@ -156,7 +156,7 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("reponse_secrete.requise", "reponse", "Ce champ est obligatoire."),
     CodeSpec("reponse_secrete.trop_longue", "reponse", "Texte trop long ({max} caractères maximum)."),
     CodeSpec("reponse_secrete.incorrecte", "reponse", "La réponse à la question secrète est incorrecte."),
-    # raised by the dossier engine itself
+    # raised by the engines themselves (dossier and account)
     CodeSpec("date.anterieure", "now", "La date de la commande précède la dernière opération du dossier."),
 )
 
@@ -209,7 +209,7 @@ def _types_text(corridor: Corridor) -> str:
 
 def file_rule_text(corridor: Corridor = SAS) -> str:
     """The portal's line under each upload field: ``Fichier de type … Taille maximum : 4 Mo``."""
-    return _portal_file_message().format(**_file_params(corridor))
+    return _PORTAL_FILE.format(**_file_params(corridor))
 
 
 def _file_params(corridor: Corridor) -> dict[str, str]:
