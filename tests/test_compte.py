@@ -228,3 +228,12 @@ def test_random_walks(commands: list[sw.Command]) -> None:
             # permitted (role, owner, state) but refused: only the content (a guard) can be the reason
             assert permitted is isinstance(refusal, sw.RuleViolations)
         assert compte.status.value in COMPTE.state_names
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.text(max_size=50), st.text(max_size=50), st.binary(min_size=16, max_size=32))
+def test_secret_round_trip(secret: str, other: str, sel: bytes) -> None:
+    hashed = c.hacher_secret(secret, sel=sel, n=2**4)  # low cost: the property, not the strength
+    assert c.verifier_secret(secret, hashed)
+    assert c.verifier_secret(other, hashed) is (other == secret)
+    assert secret not in repr(hashed) or secret in "Secret(algorithme='scrypt', n=16)"
