@@ -29,8 +29,8 @@ from .errors import DefinitionError, InvalidInput, PermissionDenied, RuleViolati
 from .model import Actor
 from .states import COMPTE, CompteStatus, TransitionSpec
 
-#: scrypt cost (OWASP's minimum for scrypt: N=2**17, r=8, p=1 would take ~128 MiB; 2**14 keeps
-#: ~16 MiB and ~50 ms per hash, stored with each secret so it can be raised later).
+#: scrypt cost: N=2**14, r=8, p=1 uses 16 MiB and took about 0.15 s per hash on the (shared) dev
+#: machine; the parameters are stored with each secret so a host can raise them later.
 SCRYPT_N = 2**14
 SCRYPT_R = 8
 SCRYPT_P = 1
