@@ -17,6 +17,7 @@ import argparse
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 
 from . import diagrams, emails, rules
@@ -116,9 +117,9 @@ def files() -> dict[str, str]:
 
 #: Blocks embedded in hand-written pages: ``<!-- docgen:NAME -->`` … ``<!-- /docgen -->``.
 BLOCKS: Mapping[str, Callable[[], str]] = {
-    **{f"mermaid:{n}": (lambda n=n: mermaid_block(n)) for n in DEFINITIONS},
-    **{f"transitions:{n}": (lambda n=n: transitions_table(DEFINITIONS[n])) for n in DEFINITIONS},
-    **{f"etats:{n}": (lambda n=n: states_table(DEFINITIONS[n])) for n in DEFINITIONS},
+    **{f"mermaid:{n}": partial(mermaid_block, n) for n in DEFINITIONS},
+    **{f"transitions:{n}": partial(transitions_table, d) for n, d in DEFINITIONS.items()},
+    **{f"etats:{n}": partial(states_table, d) for n, d in DEFINITIONS.items()},
 }
 _BLOCK = re.compile(r"(<!-- docgen:(?P<name>[\w:-]+) -->\n)(?P<body>.*?)(<!-- /docgen -->)", re.S)
 
