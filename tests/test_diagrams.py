@@ -17,14 +17,15 @@ import shutil
 import subprocess
 from collections import deque
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segur_workflow import COMPTE, DOSSIER, MachineDefinition, Status, WorkflowError, examples
+from segur_workflow import COMPTE, DOSSIER, MachineDefinition, Status, WorkflowError, examples, handle
 from segur_workflow import diagrams as D
 from segur_workflow.states import INITIAL, StateSpec, TransitionSpec
 from segur_workflow.vocabulary import Role
@@ -401,3 +402,31 @@ def test_every_state_appears_in_every_format() -> None:
             assert isinstance(text, str)
             for name in _walk(d):
                 assert name in text
+
+
+# -- highlight on random legal paths ------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=50), max_size=12))
+def test_highlight_of_any_path_is_the_history(choices: list[int]) -> None:
+    """Walk the engine along random legal triggers; the highlight is exactly the walk, in every format."""
+    dossier = examples.dossier_at(Status.AVANCE_EN_INSTRUCTION)
+    now = dossier.date_changement_statut
+    for choice in choices:
+        if dossier.status.final:
+            break
+        possible = sorted(DOSSIER.triggers_from(dossier.status.value))
+        for command in examples.commands_to_fire(dossier, possible[choice % len(possible)]):
+            now += timedelta(minutes=1)
+            dossier = handle(dossier, command, now=now).dossier
+    hl = D.path_of(dossier)
+    assert len(hl.steps) == len(dossier.history)
+    assert hl.steps[-1].dest == hl.current == dossier.status.value
+    for before, after in zip(hl.steps, hl.steps[1:], strict=False):
+        assert before.dest == after.source  # a connected path
+    assert {(s.source, s.trigger, s.dest) for s in hl.steps} <= edges(DOSSIER)
+    # the same steps are marked in each format
+    marks = re.findall(r"✔ étape ([0-9, ]+)", D.to_mermaid(highlight=dossier))
+    marked_mermaid = sum(m.count(",") + 1 for m in marks)
+    assert marked_mermaid == len(hl.steps)
+    current_dot = re.findall(r'"(\w+)" \[[^\]]*fillcolor="#ffd54f"', D.to_dot(highlight=dossier))
+    assert current_dot == [hl.current]
