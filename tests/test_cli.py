@@ -318,3 +318,24 @@ def test_demo_delegates_to_run_demo(capsys: pytest.CaptureFixture[str], monkeypa
     assert code == 3
     assert calls == [Path("segur-demo.sqlite3")]
     assert out == "étape 1\n"
+
+
+# -- with the real SQLite adapter (the persistence helper's), once it is installed -----------------------
+def test_show_and_diagram_read_a_real_sqlite_base(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    sqlite = pytest.importorskip("segur_workflow.adapters.sqlite")
+    dossier = examples.dossier_at(Status.SOLDE_EN_ATTENTE_PIECE)
+    db = tmp_path / "base.sqlite3"
+    repo = sqlite.SQLiteRepository(db)
+    try:
+        repo.add(dossier, outbox=())
+    finally:
+        repo.close()
+    code, out, _ = run(capsys, "show", dossier.numero, "--db", str(db))
+    assert code == 0
+    assert "En attente de pièce justificative" in out
+    code, out, _ = run(capsys, "diagram", "--dossier", dossier.numero, "--db", str(db))
+    assert code == 0
+    assert out == D.to_mermaid(highlight=dossier)
+    code, _, err = run(capsys, "show", "FINSAS000404", "--db", str(db))
+    assert code == 2
+    assert "FINSAS000404" in one_line_error(err)
