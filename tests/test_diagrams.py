@@ -320,7 +320,50 @@ def test_scxml_marks_the_dossier_path(highlighted: Any) -> None:
     assert steps == list(range(1, len(highlighted.history) + 1))
 
 
-# -- PlantUML and errors ----------------------------------------------------------------------------
+# -- PlantUML, drawn by PlantUML ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def plantuml_exe() -> str:
+    exe = shutil.which("plantuml")
+    if exe is None:
+        _missing("PlantUML (paquet Debian plantuml)")
+    assert exe is not None
+    return exe
+
+
+def _svg_texts(svg: Path) -> list[str]:
+    from xml.etree import ElementTree as ET
+
+    return ["".join(t.itertext()) for t in ET.parse(svg).iter() if t.tag.endswith("}text")]
+
+
+def test_plantuml_draws_every_state_and_transition(plantuml_exe: str, tmp_path: Path, highlighted: Any) -> None:
+    texts = {d.name: D.to_plantuml(d) for d in ALL}
+    texts["surligne"] = D.to_plantuml(highlight=highlighted)
+    for name, text in texts.items():
+        (tmp_path / f"{name}.puml").write_text(text, encoding="utf-8")
+    proc = subprocess.run([plantuml_exe, "-charset", "UTF-8", "-failfast2", "-tsvg", "-o", str(tmp_path / "svg"),
+                           *(str(tmp_path / f"{n}.puml") for n in texts)],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for d in ALL:
+        drawn = _svg_texts(tmp_path / "svg" / f"{d.name}.svg")
+        for s in d.states:
+            assert " ".join(s.label.split()) in drawn, s.label  # labels survive the escaping, readable
+        for t in d.transitions:
+            assert t.trigger + (" (interne)" if t.internal else "") in drawn
+        assert " ".join(d.title.split()) in drawn
+    drawn = _svg_texts(tmp_path / "svg" / "surligne.svg")
+    assert [x for x in drawn if x.startswith("✔ étape")] != []
+
+
+def test_plantuml_does_refuse_broken_text(plantuml_exe: str, tmp_path: Path) -> None:
+    broken = D.to_plantuml().replace('state "Validée"', 'state "« Validée »"')
+    (tmp_path / "casse.puml").write_text(broken, encoding="utf-8")
+    proc = subprocess.run([plantuml_exe, "-charset", "UTF-8", "-checkonly", str(tmp_path / "casse.puml")],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode != 0
+
+
 def test_plantuml_lists_every_edge_and_marks_the_path(highlighted: Any) -> None:
     text = D.to_plantuml(highlight=highlighted)
     assert text.startswith("@startuml") and text.rstrip().endswith("@enduml")
@@ -430,3 +473,10 @@ def test_highlight_of_any_path_is_the_history(choices: list[int]) -> None:
     assert marked_mermaid == len(hl.steps)
     current_dot = re.findall(r'"(\w+)" \[[^\]]*fillcolor="#ffd54f"', D.to_dot(highlight=dossier))
     assert current_dot == [hl.current]
+
+
+@given(st.text())
+def test_plantuml_escape_leaves_no_syntax_character(text: str) -> None:
+    out = D.plantuml_escape(text).replace("<U+005C>", "")
+    assert not set(out) & set('"«»\\~<>\n*/-[]{}|`#@')
+    assert re.fullmatch(r"([^&]|&#\d+;)*", out)

@@ -390,8 +390,22 @@ def to_scxml(machine: str | MachineDefinition = "dossier", highlight: Dossier | 
 
 
 # -- PlantUML ---------------------------------------------------------------------------------------
-def _plantuml_escape(text: str) -> str:
-    return " ".join(text.split()).replace("\\", "\\\\").replace('"', "''")
+_PLANTUML_RAW = frozenset(" ,.:;()'’!?%+_")
+
+
+def plantuml_escape(text: str) -> str:
+    """One line of PlantUML label text: letters, digits and plain punctuation kept, the rest as ``&#N;``.
+
+    PlantUML reads « » as stereotype marks, ``"`` ends a name, ``\\n`` breaks a line, ``~`` escapes and
+    Creole marks (``**``, ``//``, ``--``) format: all of them become numeric entities, which it renders.
+    """
+    flat = " ".join(text.split())
+    return "".join(
+        c if c.isalnum() or c in _PLANTUML_RAW
+        else "<U+005C>" if c == "\\"  # PlantUML 1.2020 crashes on &#92; (a regex replacement)
+        else f"&#{ord(c)};"
+        for c in flat
+    )
 
 
 def to_plantuml(machine: str | MachineDefinition = "dossier", highlight: Dossier | None = None) -> str:
@@ -399,22 +413,22 @@ def to_plantuml(machine: str | MachineDefinition = "dossier", highlight: Dossier
     d = definition(machine)
     hl = _highlight(d, highlight)
     ids = _ids(d)
-    out = ["@startuml", f"title {_plantuml_escape(d.title)}", "hide empty description"]
+    out = ["@startuml", f"title {plantuml_escape(d.title)}", "hide empty description"]
     for group, names in _groups(d).items():
         pad = ""
         if group is not None:
-            out.append(f'state "{_plantuml_escape(group_title(group))}" as {_group_id(group, ids[names[0]])} {{')
+            out.append(f'state "{plantuml_escape(group_title(group))}" as {_group_id(group, ids[names[0]])} {{')
             pad = "  "
         for n in names:
             tag = " #FFD54F" if hl is not None and n == hl.current else (
                 " #C8E6C9" if hl is not None and n in hl.visited() else "")
-            out.append(f'{pad}state "{_plantuml_escape(d.state(n).label)}" as {ids[n]}{tag}')
+            out.append(f'{pad}state "{plantuml_escape(d.state(n).label)}" as {ids[n]}{tag}')
             if d.state(n).final:
                 out.append(f"{pad}{ids[n]} --> [*]")
         if group is not None:
             out.append("}")
     for src, t, dst in d.edges():
-        lines = [_plantuml_escape(x) for x in edge_lines(t)]
+        lines = [plantuml_escape(x) for x in edge_lines(t)]
         arrow = "-->"
         if hl is not None and (steps := hl.numbers(src, t.trigger, dst)):
             lines.insert(0, "✔ étape " + ", ".join(map(str, steps)))
