@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal, TypeAlias
 from xml.etree import ElementTree as ET
 
@@ -472,8 +472,3 @@ def diagram(machine: str | MachineDefinition = "dossier", fmt: str = "mermaid",
         return render_dot(to_dot(machine, highlight), "svg" if fmt == "svg" else "png")
     raise DiagramError(f"Format inconnu « {fmt} » : choisissez parmi {', '.join(FORMATS)}.")
 
-
-def transitions_of(d: MachineDefinition) -> Iterable[tuple[str, str, str | None]]:
-    """(source, trigger, target or ``None`` for internal) of every edge: what the tests compare."""
-    for src, t, _dst in d.edges():
-        yield src, t.trigger, t.dest
