@@ -21,7 +21,9 @@ from segur_workflow import (
 from segur_workflow import diagrams as D
 from segur_workflow.commands import ControlerBloc, DemanderModification
 from segur_workflow.emails import TEMPLATES
-from segur_workflow.vocabulary import Bloc, Controle
+from segur_workflow.model import Attachment
+from segur_workflow.rules import check_attachment
+from segur_workflow.vocabulary import Bloc, Controle, PieceKind
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -221,7 +223,11 @@ def test_check_refuses_with_french_reasons(capsys: pytest.CaptureFixture[str], t
     lines = dict(line.split(" : ", 1) for line in out.splitlines() if line.startswith(("✔", "✘")))
     by_name = {Path(k[2:]).name: v for k, v in lines.items()}
     assert by_name["ok.pdf"].startswith("conforme")
-    assert "ne correspond pas à son extension .pdf" in by_name["deguise.pdf"]
+    assert "ne correspond pas à son extension" in by_name["deguise.pdf"]
+    # the reasons are the rules' own messages, all of them
+    disguised = Attachment.from_path(tmp_path / "deguise.pdf")
+    expected = " ; ".join(v.message for v in check_attachment(PieceKind.PV_MISE_EN_SERVICE, disguised))
+    assert by_name["deguise.pdf"] == expected
     assert "Taille maximum : 4 Mo" in by_name["gros.pdf"]
     assert "Le fichier est vide." in by_name["vide.png"]
     assert "Fichier de type .png, .jpg, .jpeg ou .pdf" in by_name["notes.txt"]
