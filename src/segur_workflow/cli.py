@@ -20,7 +20,7 @@ from typing import Any, NoReturn, TextIO
 
 from . import diagrams, rules
 from .emails import TEMPLATES, Email
-from .engine import allowed_commands, format_date, start
+from .engine import PARIS, allowed_commands, start
 from .engine import handle as handle_command
 from .errors import WorkflowError
 from .model import SAS, Actor, Attachment, Dossier
@@ -85,9 +85,18 @@ def clean(text: str) -> str:
     )
 
 
+_LABEL_WIDTH = 40  # longer labels (the pieces' titles) go on their own line, values stay aligned
+
+
 def _lines(rows: Sequence[tuple[str, str]], indent: str = "  ") -> list[str]:
-    width = max((len(k) for k, _ in rows), default=0)
-    return [f"{indent}{clean(k).ljust(width)} : {clean(v)}" for k, v in rows]
+    width = min(max((len(k) for k, _ in rows), default=0), _LABEL_WIDTH)
+    out = []
+    for k, v in rows:
+        if len(k) > width:
+            out += [f"{indent}{clean(k)} :", f"{indent}{' ' * width}   {clean(v)}"]
+        else:
+            out.append(f"{indent}{clean(k).ljust(width)} : {clean(v)}")
+    return out
 
 
 def _title(text: str, char: str = "=") -> list[str]:
@@ -141,9 +150,11 @@ def show_text(dossier: Dossier) -> str:
     out += ["", *_title("Historique", "-")]
     for i, e in enumerate(dossier.history, 1):
         src = "—" if e.source is None else e.source.value
+        details = "".join(f" {clean(k)}={clean(v)}" for k, v in e.details.items())
         comment = f" « {clean(e.comment)} »" if e.comment else ""
-        out.append(f"  {i:>2}. {format_date(e.at)}  {e.actor.role.label} {clean(e.actor.id)} : "
-                   f"{e.trigger} ({src} → {e.dest.value}){comment}")
+        when = e.at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+        out.append(f"  {i:>2}. {when}  {e.actor.role.label} {clean(e.actor.id)} : "
+                   f"{e.trigger} ({src} → {e.dest.value}){details}{comment}")
     out += ["", *_title("Actions possibles maintenant", "-")]
     owner = Actor(Role.FOURNISSEUR, dossier.fournisseur.ans_id)
     for actor in (Actor(Role.GESTIONNAIRE, "gestionnaire"), owner):
