@@ -13,7 +13,7 @@ from typing import IO, Any
 import attrs
 
 from .errors import InvalidInput
-from .sniff import HEAD_BYTES, sniff_media_type
+from .sniff import Sniffer
 from .states import Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
@@ -40,6 +40,10 @@ def _require_str(name: str) -> Any:
 def _require_aware(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidInput(attr.name, "une date avec fuseau horaire (datetime aware)", value)
+
+
+def _str_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value)
 
 
 def _to_role(value: object) -> Role:
@@ -73,6 +77,10 @@ class Attachment:
     size: int
     media_type: str
     sha256: str
+    #: the content ends as its type must (PNG ``IEND``, JPEG ``EOI``, PDF ``%%EOF``); see :mod:`.sniff`
+    complet: bool = True
+    #: what should not be in such a file (``executable``, ``archive``, ``markup``, ``pdf_actif``…)
+    marqueurs: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
     @classmethod
     def from_bytes(cls, filename: str, data: bytes) -> Attachment:
@@ -81,11 +89,16 @@ class Attachment:
         if not isinstance(filename, str):
             raise InvalidInput("filename", "une chaîne de caractères", filename)
         raw = bytes(data)
+        sniffer = Sniffer()
+        sniffer.feed(raw)
+        facts = sniffer.result()
         return cls(
             filename=filename,
             size=len(raw),
-            media_type=sniff_media_type(raw[:HEAD_BYTES]),
+            media_type=facts.media_type,
             sha256=hashlib.sha256(raw).hexdigest(),
+            complet=facts.complet,
+            marqueurs=facts.marqueurs,
         )
 
     @classmethod
@@ -93,22 +106,23 @@ class Attachment:
         """Read ``stream`` in chunks (never whole in memory); stop hashing past ``limit`` bytes.
 
         Past ``limit`` the size is still counted, so the size rule refuses the file, but the
-        content is not hashed further (the digest then covers the first ``limit`` bytes only).
+        content is not hashed nor sniffed further (the digest then covers the first ``limit`` bytes only).
         """
         if not isinstance(filename, str):
             raise InvalidInput("filename", "une chaîne de caractères", filename)
         digest = hashlib.sha256()
-        head = b""
+        sniffer = Sniffer()
         size = 0
         while chunk := stream.read(_CHUNK):
             if not isinstance(chunk, bytes):
                 raise InvalidInput("stream", "un flux binaire", chunk)
-            if len(head) < HEAD_BYTES:
-                head += chunk[: HEAD_BYTES - len(head)]
-            if limit is None or size < limit:
-                digest.update(chunk if limit is None else chunk[: max(0, limit - size)])
+            kept = chunk if limit is None else chunk[: max(0, limit - size)]
+            digest.update(kept)
+            sniffer.feed(kept)
             size += len(chunk)
-        return cls(filename=filename, size=size, media_type=sniff_media_type(head), sha256=digest.hexdigest())
+        facts = sniffer.result()
+        return cls(filename=filename, size=size, media_type=facts.media_type, sha256=digest.hexdigest(),
+                   complet=facts.complet, marqueurs=facts.marqueurs)
 
     @classmethod
     def from_path(cls, path: str | Path, *, limit: int | None = None) -> Attachment:
@@ -167,7 +181,7 @@ class Corridor:
         return self.montant_avance if phase is Phase.AVANCE else self.montant_solde
 
 
-#: The SAS corridor ("couloir SAS"). The solde amount is not given by the guides: see docs/decisions.md.
+#: The SAS corridor ("couloir SAS"). The solde amount is not given by the guides: see docs/rules.md.
 SAS = Corridor(
     code="SAS",
     libelle="Couloir SAS — fournisseurs de plateforme numérique SAS",
