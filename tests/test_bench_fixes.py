@@ -107,3 +107,35 @@ def test_loaded_dossier_shares_nothing_mutable_with_its_document() -> None:
     scribble(data)
     assert loaded == d
     assert from_dict(to_dict(loaded)) == d
+
+
+def test_permission_table_agrees_with_the_definitions() -> None:
+    # engine._RIGHTS precomputes who may fire what; it must say what scanning the definition says.
+    from segur_workflow.engine import permission_problem
+    from segur_workflow.states import DEFINITIONS
+
+    for definition in DEFINITIONS.values():
+        for trigger in definition.triggers:
+            specs = [t for t in definition.transitions if t.trigger == trigger]
+            for role in Role:
+                actor = Actor(role, "tndSAS0032")
+                allowed = any(role in t.roles for t in specs)
+                assert (permission_problem(definition, actor, trigger, None) is None) is allowed
+                if allowed and role is Role.FOURNISSEUR:
+                    other = permission_problem(definition, actor, trigger, "tndSAS9999")
+                    assert (other is None) is not any(t.owner_only for t in specs)
+
+
+def test_permission_of_a_definition_built_elsewhere() -> None:
+    # A definition the engine did not precompute (a host's own) is still judged from its transitions.
+    import attrs as _attrs
+
+    from segur_workflow.engine import permission_problem
+    from segur_workflow.states import COMPTE
+
+    copy_of_compte = _attrs.evolve(COMPTE, name="compte_bis")
+    assert copy_of_compte is not COMPTE
+    fournisseur = Actor(Role.FOURNISSEUR, "tndSAS0032")
+    assert permission_problem(copy_of_compte, fournisseur, "premiere_connexion", "tndSAS0032") is None
+    assert permission_problem(copy_of_compte, fournisseur, "premiere_connexion", "autre") is not None
+    assert permission_problem(copy_of_compte, fournisseur, "creer_compte", None) is not None

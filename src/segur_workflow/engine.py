@@ -39,7 +39,7 @@ from .errors import (
 )
 from .history import append
 from .model import SAS, Actor, Corridor, Demande, Dossier, EmailRecord, Paiement
-from .states import DOSSIER, MachineDefinition, Status, TransitionSpec
+from .states import DEFINITIONS, DOSSIER, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -124,21 +124,34 @@ def permission_problem(
 ) -> str | None:
     """Why ``actor`` may not fire ``trigger`` of ``definition`` on a subject owned by ``owner_id``
     (``None``: nothing owned yet), or ``None`` when permitted. Shared by the dossier and account engines."""
-    specs = [t for t in definition.transitions if t.trigger == trigger]
-    roles: frozenset[Role] = frozenset().union(*(t.roles for t in specs))
+    rights = _RIGHTS.get((definition, trigger))
+    roles, owner_only = rights if rights is not None else _rights(definition, trigger)
     if actor.role not in roles:
         allowed = ", ".join(sorted(r.label for r in roles)) or "personne"
         return f"réservée à : {allowed}"
     if (
         owner_id is not None
         and actor.role is Role.FOURNISSEUR
-        and any(t.owner_only for t in specs)
+        and owner_only
         and actor.id != owner_id
     ):
         if definition is DOSSIER:
             return "ce dossier appartient à un autre fournisseur"
         return f"réservée au titulaire de ce {definition.name}"
     return None
+
+
+def _rights(definition: MachineDefinition, trigger: str) -> tuple[frozenset[Role], bool]:
+    """Who may fire ``trigger`` (the union over its transitions) and whether only the owner may."""
+    specs = [t for t in definition.transitions if t.trigger == trigger]
+    return frozenset().union(*(t.roles for t in specs)), any(t.owner_only for t in specs)
+
+
+# Computed once per shipped definition: scanning the transitions on every command was a visible share
+# of handle() (docs/benchmarks.md). Definitions are immutable, so this table never goes stale.
+_RIGHTS: Mapping[tuple[MachineDefinition, str], tuple[frozenset[Role], bool]] = MappingProxyType({
+    (d, trg): _rights(d, trg) for d in DEFINITIONS.values() for trg in d.triggers
+})
 
 
 def _permission_problem(dossier: Dossier | None, actor: Actor, trigger: str) -> str | None:
