@@ -53,8 +53,11 @@ def text_table(rows: Sequence[Row]) -> str:
 
 def machine_line(mode: str, seconds: float) -> str:
     import os
+    from datetime import UTC, datetime
 
-    return (f"Run: `python -m bench{' --quick' if mode == 'quick' else ''}` on Python {platform.python_version()}, "
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return (f"Run: `python -m bench{' --quick' if mode == 'quick' else ''}`, {when}, "
+            f"Python {platform.python_version()}, "
             f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU(s), shared with other work; "
             f"took {seconds:.0f} s.")
 
