@@ -48,7 +48,15 @@ def postgres_factory() -> Iterator[RepositoryFactory]:
         conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
-def _race(factory: RepositoryFactory) -> None:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def factory(request: pytest.FixtureRequest) -> RepositoryFactory:
+    """Each SQL adapter in turn: the same race, replay and crash checks hold for both."""
+    chosen: RepositoryFactory = request.getfixturevalue(f"{request.param}_factory")
+    return chosen
+
+
+@pytest.mark.slow
+def test_race(factory: RepositoryFactory) -> None:
     report = run_race(factory, workers=WORKERS, rounds=10)
     check_race(factory(), report)
     # All four processes took part and the race was real (some saves lost).
@@ -56,13 +64,14 @@ def _race(factory: RepositoryFactory) -> None:
     assert report.attempts == WORKERS * 10
 
 
-def _service_race(factory: RepositoryFactory) -> None:
+@pytest.mark.slow
+def test_service_retries_until_every_command_lands(factory: RepositoryFactory) -> None:
     report = run_service_race(factory, workers=WORKERS, rounds=6)
     assert not report.losses
     check_race(factory(), report, emails_per_win=0)
 
 
-def _crash(factory: RepositoryFactory) -> None:
+def test_process_killed_between_state_and_outbox(factory: RepositoryFactory) -> None:
     code = crash_between_state_and_outbox(factory)
     assert code == 17
     repository = factory()
@@ -71,37 +80,6 @@ def _crash(factory: RepositoryFactory) -> None:
     assert (stored.dossier, stored.version) == (expected, 1)
     assert repository.pending_emails() == []
     assert repository.find_command("crash") is None
-
-
-@pytest.mark.slow
-def test_race_sqlite(sqlite_factory: RepositoryFactory) -> None:
-    _race(sqlite_factory)
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-def test_race_postgres(postgres_factory: RepositoryFactory) -> None:
-    _race(postgres_factory)
-
-
-@pytest.mark.slow
-def test_service_retries_until_every_command_lands_sqlite(sqlite_factory: RepositoryFactory) -> None:
-    _service_race(sqlite_factory)
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-def test_service_retries_until_every_command_lands_postgres(postgres_factory: RepositoryFactory) -> None:
-    _service_race(postgres_factory)
-
-
-def test_process_killed_between_state_and_outbox_sqlite(sqlite_factory: RepositoryFactory) -> None:
-    _crash(sqlite_factory)
-
-
-@pytest.mark.postgres
-def test_process_killed_between_state_and_outbox_postgres(postgres_factory: RepositoryFactory) -> None:
-    _crash(postgres_factory)
 
 
 class _Boom(RuntimeError):

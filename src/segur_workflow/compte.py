@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 import attrs
 
 from . import rules
+from ._checks import require_str
 from .commands import Command
 from .engine import _check_now, permission_problem
 from .errors import DefinitionError, InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed
@@ -84,14 +85,6 @@ def normaliser_reponse(reponse: str) -> str:
 
 
 # -- commands ------------------------------------------------------------------------------------------------
-def _s(name: str) -> Any:
-    def check(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, str):
-            raise InvalidInput(name, "une chaîne de caractères", value)
-
-    return check
-
-
 def _salt(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, bytes) or len(value) < MIN_SALT:
         raise InvalidInput("sel", f"au moins {MIN_SALT} octets aléatoires (os.urandom)", value)
@@ -103,8 +96,8 @@ class CreerCompte(Command):
 
     TRIGGER: ClassVar[str] = "creer_compte"
 
-    identifiant: str = attrs.field(validator=_s("identifiant"))
-    mot_de_passe_provisoire: str = attrs.field(validator=_s("mot_de_passe_provisoire"), repr=False)
+    identifiant: str = attrs.field(validator=require_str("identifiant"))
+    mot_de_passe_provisoire: str = attrs.field(validator=require_str("mot_de_passe_provisoire"), repr=False)
     sel: bytes = attrs.field(validator=_salt, repr=False)
 
 
@@ -112,7 +105,7 @@ class CreerCompte(Command):
 class PremiereConnexion(Command):
     TRIGGER: ClassVar[str] = "premiere_connexion"
 
-    mot_de_passe: str = attrs.field(validator=_s("mot_de_passe"), repr=False)
+    mot_de_passe: str = attrs.field(validator=require_str("mot_de_passe"), repr=False)
 
 
 @attrs.frozen
@@ -121,9 +114,9 @@ class ChangerMotDePasse(Command):
 
     TRIGGER: ClassVar[str] = "changer_mot_de_passe"
 
-    ancien_mot_de_passe: str = attrs.field(validator=_s("ancien_mot_de_passe"), repr=False)
-    nouveau_mot_de_passe: str = attrs.field(validator=_s("nouveau_mot_de_passe"), repr=False)
-    confirmation: str = attrs.field(validator=_s("confirmation"), repr=False)
+    ancien_mot_de_passe: str = attrs.field(validator=require_str("ancien_mot_de_passe"), repr=False)
+    nouveau_mot_de_passe: str = attrs.field(validator=require_str("nouveau_mot_de_passe"), repr=False)
+    confirmation: str = attrs.field(validator=require_str("confirmation"), repr=False)
     sel: bytes = attrs.field(validator=_salt, repr=False)
 
 
@@ -131,8 +124,8 @@ class ChangerMotDePasse(Command):
 class DefinirQuestionSecrete(Command):
     TRIGGER: ClassVar[str] = "definir_question_secrete"
 
-    question: str = attrs.field(validator=_s("question"))
-    reponse: str = attrs.field(validator=_s("reponse"), repr=False)
+    question: str = attrs.field(validator=require_str("question"))
+    reponse: str = attrs.field(validator=require_str("reponse"), repr=False)
     sel: bytes = attrs.field(validator=_salt, repr=False)
 
 
@@ -142,8 +135,8 @@ class OublierMotDePasse(Command):
 
     TRIGGER: ClassVar[str] = "oublier_mot_de_passe"
 
-    reponse: str = attrs.field(validator=_s("reponse"), repr=False)
-    mot_de_passe_provisoire: str = attrs.field(validator=_s("mot_de_passe_provisoire"), repr=False)
+    reponse: str = attrs.field(validator=require_str("reponse"), repr=False)
+    mot_de_passe_provisoire: str = attrs.field(validator=require_str("mot_de_passe_provisoire"), repr=False)
     sel: bytes = attrs.field(validator=_salt, repr=False)
 
 

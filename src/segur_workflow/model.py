@@ -12,6 +12,7 @@ from typing import IO, Any
 
 import attrs
 
+from ._checks import require_str
 from .errors import InvalidInput
 from .sniff import Sniffer
 from .states import Status
@@ -27,14 +28,6 @@ def _frozen_map(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
     if not isinstance(value, Mapping):
         raise InvalidInput("mapping", "un dictionnaire (Mapping)", value)
     return MappingProxyType(dict(value))
-
-
-def _require_str(name: str) -> Any:
-    def check(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, str):
-            raise InvalidInput(name, "une chaîne de caractères", value)
-
-    return check
 
 
 def _require_aware(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
@@ -58,7 +51,7 @@ class Actor:
     """Who issues a command. A provider's ``id`` is its ANS reference (``Fournisseur.ans_id``)."""
 
     role: Role = attrs.field(converter=_to_role)
-    id: str = attrs.field(validator=_require_str("actor.id"))
+    id: str = attrs.field(validator=require_str("actor.id"))
 
     def __attrs_post_init__(self) -> None:
         if not self.id.strip():
@@ -73,7 +66,7 @@ class Attachment:
     sniffed from the content, never taken from the name.
     """
 
-    filename: str = attrs.field(validator=_require_str("attachment.filename"))
+    filename: str = attrs.field(validator=require_str("attachment.filename"))
     size: int
     media_type: str
     sha256: str
@@ -135,21 +128,21 @@ class Attachment:
 class Fournisseur:
     """The SAS platform provider, as referenced by the ANS and enrolled on the portal."""
 
-    ans_id: str = attrs.field(validator=_require_str("fournisseur.ans_id"))
-    siret: str = attrs.field(validator=_require_str("fournisseur.siret"))
-    raison_sociale: str = attrs.field(validator=_require_str("fournisseur.raison_sociale"))
-    adresse: str = attrs.field(validator=_require_str("fournisseur.adresse"))
-    email: str = attrs.field(validator=_require_str("fournisseur.email"))
+    ans_id: str = attrs.field(validator=require_str("fournisseur.ans_id"))
+    siret: str = attrs.field(validator=require_str("fournisseur.siret"))
+    raison_sociale: str = attrs.field(validator=require_str("fournisseur.raison_sociale"))
+    adresse: str = attrs.field(validator=require_str("fournisseur.adresse"))
+    email: str = attrs.field(validator=require_str("fournisseur.email"))
     enrole: bool = True
     reference: bool = True
 
 
 @attrs.frozen
 class CoordonneesBancaires:
-    iban: str = attrs.field(validator=_require_str("coordonnees_bancaires.iban"))
-    bic: str = attrs.field(validator=_require_str("coordonnees_bancaires.bic"))
-    titulaire: str = attrs.field(validator=_require_str("coordonnees_bancaires.titulaire"))
-    domiciliation: str = attrs.field(validator=_require_str("coordonnees_bancaires.domiciliation"))
+    iban: str = attrs.field(validator=require_str("coordonnees_bancaires.iban"))
+    bic: str = attrs.field(validator=require_str("coordonnees_bancaires.bic"))
+    titulaire: str = attrs.field(validator=require_str("coordonnees_bancaires.titulaire"))
+    domiciliation: str = attrs.field(validator=require_str("coordonnees_bancaires.domiciliation"))
 
 
 @attrs.frozen

@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, get_args, get_origin
+from typing import Any, TypeVar, get_args, get_origin
 
 import cattrs
 from cattrs.errors import BaseValidationError, ForbiddenExtraKeysError
@@ -48,6 +48,8 @@ __all__ = [
 #: The schema version written by :func:`to_dict`.
 SCHEMA_VERSION = 3
 
+_T = TypeVar("_T")
+
 
 # -- the converter, configured once ------------------------------------------------------------------------
 def _structure_str(value: object, _type: Any) -> str:
@@ -69,26 +71,29 @@ def _structure_bool(value: object, _type: Any) -> bool:
     return value
 
 
+def _parse_text(value: object, parse: Callable[[str], _T], errors: type[Exception], expected: str,
+                unreadable: str) -> _T:
+    """``parse(value)`` for a string ``value``; else a TypeError (``expected``) or a ValueError (``unreadable``)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{expected}, {type(value).__name__} reçu")
+    try:
+        return parse(value)
+    except errors:
+        raise ValueError(f"{unreadable} : {value!r}") from None
+
+
 def _structure_decimal(value: object, _type: Any) -> Decimal:
     # Money is stored as a string on purpose: a JSON number may have gone through a float.
-    if not isinstance(value, str):
-        raise TypeError(f"montant en chaîne attendu (ex. \"30000\"), {type(value).__name__} reçu")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation:
-        raise ValueError(f"montant illisible : {value!r}") from None
+    amount = _parse_text(value, Decimal, InvalidOperation, 'montant en chaîne attendu (ex. "30000")',
+                         "montant illisible")
     if not amount.is_finite():
         raise ValueError(f"montant non fini : {value!r}")
     return amount
 
 
 def _structure_datetime(value: object, _type: Any) -> datetime:
-    if not isinstance(value, str):
-        raise TypeError(f"date ISO 8601 en chaîne attendue, {type(value).__name__} reçu")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"date ISO 8601 illisible : {value!r}") from None
+    moment = _parse_text(value, datetime.fromisoformat, ValueError, "date ISO 8601 en chaîne attendue",
+                         "date ISO 8601 illisible")
     if moment.utcoffset() is None:
         raise ValueError(f"date sans fuseau horaire : {value!r}")
     return moment

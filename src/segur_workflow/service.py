@@ -9,6 +9,7 @@ number (``FINSAS`` + 6 digits) without gaps or duplicates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -118,51 +119,53 @@ class WorkflowService:
         """File an advance request: allocate the next number and store the new dossier."""
         if not isinstance(command, DeposerAvance):
             raise InvalidInput("command", "une commande DeposerAvance", command)
-        conflict: ConcurrencyConflict | None = None
-        for attempt in range(1, self.max_attempts + 1):
-            replay = self._replay(command, numero=None)
-            if replay is not None:
-                return replay
-            repo = self.repository
-            existing = repo.find_by_provider(command.fournisseur.ans_id)
-            numero = next_numero(repo.last_numero(self.corridor.prefixe_numero), self.corridor)
-            outcome = engine.start(command, numero=numero, now=self.clock.now(), corridor=self.corridor,
-                                   existing_request=existing)
-            try:
-                version = repo.add(outcome.dossier, outbox=outcome.emails)
-            except ConcurrencyConflict as exc:  # the number (or the command id) was taken meanwhile
-                conflict = exc
-                continue
-            except DuplicateFinancingRequest:
-                # Lost a race against the same provider: the same command sent twice is a replay.
-                replay = self._replay(command, numero=None)
-                if replay is not None:
-                    return replay
-                raise
-            return Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
-        assert conflict is not None
-        raise conflict
+        return self._retrying(command, None, lambda attempt: self._start_once(command, attempt))
 
     def handle(self, numero: str, command: Command) -> Result:
         """Apply ``command`` to dossier ``numero`` (load, decide, save with its e-mails)."""
         if not isinstance(command, Command) or isinstance(command, DeposerAvance):
             raise InvalidInput("command", "une commande sur un dossier existant (pas DeposerAvance)", command)
+        return self._retrying(command, numero, lambda attempt: self._handle_once(numero, command, attempt))
+
+    def _retrying(self, command: Command, numero: str | None, attempt_once: Callable[[int], Result]) -> Result:
+        """``attempt_once(attempt)`` until no concurrent write beats it, at most ``max_attempts`` times.
+
+        Before each try, a command already applied (same ``command_id``) is replayed instead.
+        """
         conflict: ConcurrencyConflict | None = None
         for attempt in range(1, self.max_attempts + 1):
             replay = self._replay(command, numero=numero)
             if replay is not None:
                 return replay
-            stored = self.repository.get(numero)
-            outcome = engine.handle(stored.dossier, command, now=self.clock.now(), corridor=self.corridor)
             try:
-                version = self.repository.save(outcome.dossier, expected_version=stored.version,
-                                               outbox=outcome.emails)
-            except ConcurrencyConflict as exc:
+                return attempt_once(attempt)
+            except ConcurrencyConflict as exc:  # someone wrote first: reload and decide again
                 conflict = exc
-                continue
-            return Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
         assert conflict is not None
         raise conflict
+
+    def _start_once(self, command: DeposerAvance, attempt: int) -> Result:
+        repo = self.repository
+        existing = repo.find_by_provider(command.fournisseur.ans_id)
+        numero = next_numero(repo.last_numero(self.corridor.prefixe_numero), self.corridor)
+        outcome = engine.start(command, numero=numero, now=self.clock.now(), corridor=self.corridor,
+                               existing_request=existing)
+        try:
+            # A ConcurrencyConflict here means the number (or the command id) was taken meanwhile.
+            version = repo.add(outcome.dossier, outbox=outcome.emails)
+        except DuplicateFinancingRequest:
+            # Lost a race against the same provider: the same command sent twice is a replay.
+            replay = self._replay(command, numero=None)
+            if replay is not None:
+                return replay
+            raise
+        return Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
+
+    def _handle_once(self, numero: str, command: Command, attempt: int) -> Result:
+        stored = self.repository.get(numero)
+        outcome = engine.handle(stored.dossier, command, now=self.clock.now(), corridor=self.corridor)
+        version = self.repository.save(outcome.dossier, expected_version=stored.version, outbox=outcome.emails)
+        return Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
 
     def _replay(self, command: Command, *, numero: str | None) -> Result | None:
         if command.command_id is None:
