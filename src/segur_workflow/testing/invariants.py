@@ -93,8 +93,22 @@ def check_dossier(dossier: Dossier, corridor: Corridor = SAS, *, strictly_increa
 
 def example_command(dossier: Dossier, trigger: str, actor: Actor, corridor: Corridor = SAS) -> Command:
     """The last example command of ``trigger`` for ``dossier``, issued by ``actor``."""
-    command = examples.commands_to_fire(dossier, trigger, corridor)[-1]
-    return attrs.evolve(command, actor=actor)
+    return attrs.evolve(_last_example(dossier, trigger, corridor), actor=actor)
+
+
+_EXAMPLES: dict[tuple[object, ...], Command] = {}
+
+
+def _last_example(dossier: Dossier, trigger: str, corridor: Corridor) -> Command:
+    # commands_to_fire builds real PDFs each time; what it returns depends only on this key
+    key = (trigger, id(corridor), dossier.fournisseur.ans_id, dossier.piece_demandee,
+           tuple(dossier.demande_courante.controles.items()))
+    command = _EXAMPLES.get(key)
+    if command is None:
+        if len(_EXAMPLES) > 512:
+            _EXAMPLES.clear()
+        command = _EXAMPLES[key] = examples.commands_to_fire(dossier, trigger, corridor)[-1]
+    return command
 
 
 def check_allowed_commands(
@@ -112,8 +126,9 @@ def check_allowed_commands(
             try:
                 handle(dossier, command, now=now, corridor=corridor)
             except WorkflowError as exc:
-                assert trigger not in allowed, (
-                    f"{trigger} est listé pour {actor} au statut {dossier.status} mais refusé : {exc}")
+                if trigger in allowed:
+                    raise AssertionError(
+                        f"{trigger} est listé pour {actor} au statut {dossier.status} mais refusé : {exc}") from exc
             else:
                 assert trigger in allowed, f"{trigger} accepté pour {actor} au statut {dossier.status} mais non listé"
 
