@@ -69,7 +69,7 @@ class Path:
 
     @property
     def sources(self) -> tuple[str, ...]:
-        return (INITIAL, *self.states[:-1])
+        return (INITIAL, *self.states)[: len(self.triggers)]
 
     @property
     def edges(self) -> tuple[Edge, ...]:
