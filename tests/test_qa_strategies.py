@@ -6,21 +6,28 @@ import subprocess
 import sys
 import zlib
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import pytest
-from hypothesis import HealthCheck, Phase, find, given, settings
-from hypothesis.errors import NoSuchExample
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import Phase as HPhase
 from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
 from stdnum import bic, iban
 from stdnum.fr import siret
 
 from segur_workflow import (
     SAS,
+    Actor,
     Attachment,
+    CoordonneesBancaires,
     DeposerAvance,
     Dossier,
+    Fournisseur,
+    Phase,
     PieceKind,
+    Role,
     Status,
     WorkflowError,
     allowed_commands,
@@ -45,7 +52,7 @@ def generates(strategy: st.SearchStrategy[T], predicate: Callable[[T], bool], n:
     Generation only: shrinking what was found would be slow for dossiers, and is not the point.
     """
     try:
-        find(strategy, predicate, settings=settings(max_examples=n, phases=[Phase.generate], database=None,
+        find(strategy, predicate, settings=settings(max_examples=n, phases=[HPhase.generate], database=None,
                                                      deadline=None, suppress_health_check=list(HealthCheck)))
     except NoSuchExample:
         return False
@@ -128,24 +135,26 @@ def test_hostile_names_and_texts_are_strings(name: str, text: str) -> None:
 
 
 @settings(max_examples=100)
-@given(S.fournisseurs(), S.coordonnees_bancaires(), S.pieces(examples.Phase.AVANCE), S.numeros(), S.instants())
-def test_valid_values_make_an_accepted_deposit(f, cb, p, numero, now) -> None:  # type: ignore[no-untyped-def]
-    command = DeposerAvance(examples.Actor(examples.Role.FOURNISSEUR, f.ans_id), f, cb, p, SAS.montant_avance)
+@given(S.fournisseurs(), S.coordonnees_bancaires(), S.pieces(Phase.AVANCE), S.numeros(), S.instants())
+def test_valid_values_make_an_accepted_deposit(
+    f: Fournisseur, cb: CoordonneesBancaires, p: dict[PieceKind, Attachment], numero: str, now: datetime
+) -> None:
+    command = DeposerAvance(Actor(Role.FOURNISSEUR, f.ans_id), f, cb, p, SAS.montant_avance)
     dossier = start(command, numero=numero, now=now).dossier
     invariants.check_dossier(dossier)
 
 
 @settings(max_examples=100)
 @given(S.fournisseurs(valid=False) | S.fournisseurs(), S.coordonnees_bancaires(valid=False))
-def test_invalid_provider_or_bank_details_are_refused(f, cb) -> None:  # type: ignore[no-untyped-def]
-    command = DeposerAvance(examples.Actor(examples.Role.FOURNISSEUR, f.ans_id), f, cb,
-                            examples.pieces(examples.Phase.AVANCE), SAS.montant_avance)
+def test_invalid_provider_or_bank_details_are_refused(f: Fournisseur, cb: CoordonneesBancaires) -> None:
+    command = DeposerAvance(Actor(Role.FOURNISSEUR, f.ans_id), f, cb,
+                            examples.pieces(Phase.AVANCE), SAS.montant_avance)
     with pytest.raises(WorkflowError):
         start(command, numero=examples.NUMERO, now=examples.T0)
 
 
 @given(S.fournisseurs(valid=False))
-def test_invalid_providers_are_refused_by_their_rules(f) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_providers_are_refused_by_their_rules(f: Fournisseur) -> None:
     command = examples.deposer_avance(f)
     ctx = rules.RuleContext(command=command)
     assert rules.run(("fournisseur_eligible", "identite_fournisseur"), ctx)
@@ -172,7 +181,7 @@ def test_dossiers_take_loops_and_detours(status: Status, trigger: str) -> None:
 
 def test_dossiers_vary_actors() -> None:
     assert generates(S.dossiers(Status.AVANCE_DECIDEE),
-                     lambda d: len({e.actor for e in d.history if e.actor.role is examples.Role.GESTIONNAIRE}) >= 2)
+                     lambda d: len({e.actor for e in d.history if e.actor.role is Role.GESTIONNAIRE}) >= 2)
 
 
 @SLOW
@@ -182,7 +191,7 @@ def test_invalid_commands_are_refused_whatever_the_dossier(dossier: Dossier, dat
     command = data.draw(S.commands(trigger, dossier=dossier, valid=False))
     before = repr(dossier)
     with pytest.raises(WorkflowError):
-        handle(dossier, command, now=dossier.history[-1].at + examples.timedelta(hours=1))
+        handle(dossier, command, now=dossier.history[-1].at + timedelta(hours=1))
     assert repr(dossier) == before
 
 
@@ -199,7 +208,7 @@ def test_invalid_deposits_are_refused(command: Command, numero: str) -> None:
 def test_valid_commands_are_accepted_when_the_trigger_is_allowed(dossier: Dossier, data: st.DataObject) -> None:
     trigger = data.draw(st.sampled_from(DOSSIER.triggers))
     command = data.draw(S.commands(trigger, dossier=dossier, valid=True))
-    now = dossier.history[-1].at + examples.timedelta(minutes=5)
+    now = dossier.history[-1].at + timedelta(minutes=5)
     if DOSSIER.resolve(None, trigger) is not None:
         assert isinstance(command, DeposerAvance)
         invariants.check_dossier(start(command, numero=examples.NUMERO, now=now).dossier)

@@ -87,9 +87,20 @@ def check_text(field: str, value: str | None, *, required: bool, code: str) -> V
     """A free text (comment, motif): required non-blank if asked, bounded in length."""
     if value is None or not value.strip():
         return (Violation(f"{code}.requis", field, "Ce champ est obligatoire."),) if required else OK
+    if not _encodable(value):
+        # lone surrogates are not text: they cannot be hashed into the history nor sent by e-mail
+        return (Violation(f"{code}.caracteres", field, "Le texte contient des caractères invalides."),)
     if len(value) > MAX_TEXT:
         return (Violation(f"{code}.trop_long", field, f"Texte trop long (maximum {MAX_TEXT} caractères)."),)
     return OK
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_support_contact(text: str) -> Violations:
@@ -161,7 +172,9 @@ def _pieces(ctx: RuleContext, phase: Phase) -> Violations:
 
 def _montant(ctx: RuleContext, phase: Phase) -> Violations:
     expected: Decimal = ctx.corridor.montant(phase)
-    if ctx.command.montant != expected:
+    montant: Decimal = ctx.command.montant
+    # is_finite first: comparing a signalling NaN raises decimal.InvalidOperation
+    if not montant.is_finite() or montant != expected:
         return (Violation(f"montant.{phase.value}", "montant",
                           f"Le montant de la demande de {phase.value} est fixé à {expected} € (non modifiable)."),)
     return OK
