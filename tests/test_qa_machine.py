@@ -15,7 +15,8 @@ from hypothesis.stateful import invariant, run_state_machine_as_test
 from segur_workflow import DOSSIER, Command, DeposerAvance, Dossier, Outcome, WorkflowError, handle
 from segur_workflow.testing.machine import DossierMachine
 
-# 2 x 500 examples: one test case per xdist worker of the test command (`pytest -n 2`).
+# The 1,000 examples of the test command are 2 x 500: this half here, the other in
+# tests/test_properties.py, so that the two xdist workers of `pytest -n 2` share them.
 MACHINE_SETTINGS = settings(max_examples=500, stateful_step_count=10, deadline=None,
                             suppress_health_check=[HealthCheck.too_slow])
 
@@ -24,14 +25,8 @@ class MachineUn(DossierMachine):
     pass
 
 
-class MachineDeux(DossierMachine):
-    pass
-
-
 TestMachineUn = MachineUn.TestCase
 TestMachineUn.settings = MACHINE_SETTINGS
-TestMachineDeux = MachineDeux.TestCase
-TestMachineDeux.settings = MACHINE_SETTINGS
 
 SMALL = settings(max_examples=60, stateful_step_count=10, deadline=None, database=None,
                  suppress_health_check=list(HealthCheck))
