@@ -1,15 +1,373 @@
-"""The ``segur-workflow`` command line (demo, diagram, check, emails, show)."""
+"""The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``.
+
+An edge of the library (it may read files and print). Errors are one French line on stderr and a
+non-zero exit code, never a traceback: 1 when a check refuses something, 2 for a usage or input
+error, 70 for a bug.
+"""
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import importlib
+import os
 import sys
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterator, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from . import diagrams, rules
+from .emails import TEMPLATES, Email
+from .engine import PARIS, allowed_commands, start
+from .engine import handle as handle_command
+from .errors import WorkflowError
+from .model import SAS, Actor, Attachment, Dossier
+from .recap import BlocView, recapitulatif
+from .states import DEFINITIONS, DOSSIER, Status
+from .vocabulary import PieceKind, Role
+
+PROG = "segur-workflow"
+DEMO_DB = Path("segur-demo.sqlite3")
+
+
+class CliError(WorkflowError):
+    """A usage or input problem reported on one line (missing file, bad option combination…)."""
+
+    code = "cli.erreur"
+
+
+# -- French argparse -----------------------------------------------------------------------------
+# argparse looks its messages up through gettext at call time; we answer in French while main runs.
+_FR = {
+    "usage: ": "usage : ",
+    "positional arguments": "arguments",
+    "options": "options",
+    "optional arguments": "options",
+    "show this help message and exit": "affiche cette aide et quitte",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+    "the following arguments are required: %s": "argument(s) obligatoire(s) manquant(s) : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (choisir parmi %(choices)s)",
+    "unrecognized arguments: %s": "argument(s) non reconnu(s) : %s",
+    "expected one argument": "une valeur est attendue",
+    "expected at least one argument": "au moins une valeur est attendue",
+    "invalid %(type)s value: %(value)r": "valeur invalide : %(value)r",
+    "ambiguous option: %(option)s could match %(matches)s": "option ambiguë : %(option)s peut désigner %(matches)s",
+    "not allowed with argument %s": "incompatible avec l'argument %s",
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+}
+
+
+@contextlib.contextmanager
+def _french_argparse() -> Iterator[None]:
+    module: Any = argparse
+    previous = module._
+    module._ = lambda message: _FR.get(message, message)
+    try:
+        yield
+    finally:
+        module._ = previous
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line, not argparse's usage block: the full usage is one --help away.
+        self.exit(2, f"{self.prog} : erreur : {message} (voir {self.prog} --help)\n")
+
+
+# -- output helpers --------------------------------------------------------------------------------
+def clean(text: str) -> str:
+    """Text from a dossier, safe for a terminal: control characters (ANSI escapes…) made visible."""
+    return "".join(
+        " " if ch in "\n\r\t" else (f"\\x{ord(ch):02x}" if unicodedata.category(ch) in {"Cc", "Cf"} else ch)
+        for ch in text
+    )
+
+
+_LABEL_WIDTH = 40  # longer labels (the pieces' titles) go on their own line, values stay aligned
+
+
+def _lines(rows: Sequence[tuple[str, str]], indent: str = "  ") -> list[str]:
+    width = min(max((len(k) for k, _ in rows), default=0), _LABEL_WIDTH)
+    out = []
+    for k, v in rows:
+        if len(k) > width:
+            out += [f"{indent}{clean(k)} :", f"{indent}{' ' * width}   {clean(v)}"]
+        else:
+            out.append(f"{indent}{clean(k).ljust(width)} : {clean(v)}")
+    return out
+
+
+def _title(text: str, char: str = "=") -> list[str]:
+    return [text, char * len(text)]
+
+
+# -- repository (the persistence helper's SQLite adapter) -------------------------------------------
+def open_repository(db: Path) -> Any:
+    """The SQLite repository of ``db`` (``segur_workflow.adapters.sqlite.SQLiteRepository``)."""
+    if not db.is_file():
+        raise CliError(f"Base de données introuvable : {db}")
+    try:
+        module = importlib.import_module("segur_workflow.adapters.sqlite")
+    except ImportError as exc:
+        raise CliError(f"Le dépôt SQLite n'est pas disponible dans cette installation ({exc}).") from exc
+    return module.SQLiteRepository(db)
+
+
+def load_dossier(db: Path, numero: str) -> Dossier:
+    repo = open_repository(db)
+    try:
+        dossier = repo.get(numero).dossier
+    finally:
+        close = getattr(repo, "close", None)
+        if callable(close):
+            close()
+    if not isinstance(dossier, Dossier):
+        raise CliError(f"Le dépôt {db} n'a pas rendu un dossier pour {numero}.")
+    return dossier
+
+
+# -- show ------------------------------------------------------------------------------------------
+def _bloc(b: BlocView) -> list[str]:
+    badge = f"  [{b.badge_label}]" if b.badge_label else ""
+    out = [f"  {clean(b.titre)}{badge}"]
+    out += _lines([(x.libelle, x.valeur) for x in b.lignes], "    ") or ["    (aucun)"]
+    return out
+
+
+def show_text(dossier: Dossier) -> str:
+    """The consultation screen of ``dossier`` as terminal text (recapitulatif, history, next actions)."""
+    r = recapitulatif(dossier)
+    out = _title(f"Demande de financement {clean(r.numero)}")
+    out += _lines([(x.libelle, x.valeur) for x in r.lignes()])
+    for phase in r.phases:
+        out += ["", *_title(phase.titre, "-")]
+        for b in phase.blocs:
+            out += _bloc(b)
+    out += ["", *_title(r.courriels.titre, "-")]
+    out += _lines([(x.libelle, x.valeur) for x in r.courriels.lignes]) or ["  (aucun)"]
+    out += ["", *_title("Historique", "-")]
+    for i, e in enumerate(dossier.history, 1):
+        src = "—" if e.source is None else e.source.value
+        details = "".join(f" {clean(k)}={clean(v)}" for k, v in e.details.items())
+        comment = f" « {clean(e.comment)} »" if e.comment else ""
+        when = e.at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+        out.append(f"  {i:>2}. {when}  {e.actor.role.label} {clean(e.actor.id)} : "
+                   f"{e.trigger} ({src} → {e.dest.value}){details}{comment}")
+    out += ["", *_title("Actions possibles maintenant", "-")]
+    owner = Actor(Role.FOURNISSEUR, dossier.fournisseur.ans_id)
+    for actor in (Actor(Role.GESTIONNAIRE, "gestionnaire"), owner):
+        possible = ", ".join(sorted(allowed_commands(dossier, actor))) or "aucune"
+        out.append(f"  {actor.role.label} : {possible}")
+    return "\n".join(out) + "\n"
+
+
+# -- emails ----------------------------------------------------------------------------------------
+def example_email(template: str) -> Email:
+    """``template`` rendered by the engine itself on the example dossier (LE SELECT, FINSAS009250)."""
+    from . import examples
+
+    spec = next((t for t in DOSSIER.transitions if t.email == template), None)
+    if spec is None:
+        raise CliError(f"Aucune transition n'envoie le modèle « {template} ».")
+    if spec.creates:
+        return start(examples.deposer_avance(), numero=examples.NUMERO, now=examples.T0).emails[-1]
+    dossier = examples.dossier_at(Status(spec.sources[0]))
+    now = dossier.date_changement_statut
+    emails: tuple[Email, ...] = ()
+    for command in examples.commands_to_fire(dossier, spec.trigger):
+        now += timedelta(hours=1)
+        outcome = handle_command(dossier, command, now=now)
+        dossier, emails = outcome.dossier, outcome.emails
+    (email,) = emails
+    return email
+
+
+# -- commands --------------------------------------------------------------------------------------
+def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
+    from .demo import run_demo
+
+    def write(line: str) -> None:
+        print(line, file=out)
+
+    return run_demo(Path(args.db), write)
+
+
+def _format_of(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+    by_suffix = {"mmd": "mermaid", "mermaid": "mermaid", "dot": "dot", "gv": "dot", "scxml": "scxml",
+                 "puml": "plantuml", "svg": "svg", "png": "png"}
+    return by_suffix.get(suffix, "mermaid")
+
+
+def _cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
+    fmt = _format_of(args)
+    highlight = None
+    if args.dossier is not None:
+        if args.db is None:
+            raise CliError("--dossier demande aussi --db FICHIER (la base où lire le dossier).")
+        if args.machine != "dossier":
+            raise CliError("--dossier ne s'applique qu'à la machine « dossier ».")
+        highlight = load_dossier(Path(args.db), args.dossier)
+    result = diagrams.diagram(args.machine, fmt, highlight=highlight)
+    if args.output:
+        target = Path(args.output)
+        try:
+            if isinstance(result, bytes):
+                target.write_bytes(result)
+            else:
+                target.write_text(result, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"Écriture impossible dans {target} : {_why(exc)}") from exc
+        print(f"{target} écrit ({fmt}).", file=sys.stderr)
+        return 0
+    if isinstance(result, bytes):
+        if out.isatty():
+            raise CliError(f"Le format {fmt} est binaire : utilisez -o FICHIER.")
+        buffer = getattr(out, "buffer", None)
+        if buffer is None:
+            raise CliError(f"Le format {fmt} est binaire : utilisez -o FICHIER.")
+        buffer.write(result)
+        buffer.flush()
+        return 0
+    out.write(result)
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace, out: TextIO) -> int:
+    kind = PieceKind(args.piece) if args.piece else None
+    refused = 0
+    for name in args.files:
+        path = Path(name)
+        try:
+            attachment = Attachment.from_path(path, limit=SAS.max_attachment_bytes + 1)
+        except OSError as exc:
+            refused += 1
+            print(f"✘ {clean(name)} : fichier illisible ({_why(exc)}).", file=out)
+            continue
+        # without --piece the file rule is the same for every piece: check it as the first avance piece
+        violations = rules.check_attachment(kind or SAS.pieces_avance[0], attachment, SAS)
+        what = f" comme « {kind.label} »" if kind else ""
+        if violations:
+            refused += 1
+            reasons = " ; ".join(v.message for v in violations)
+            print(f"✘ {clean(name)}{what} : {reasons}", file=out)
+        else:
+            print(f"✔ {clean(name)}{what} : conforme ({attachment.media_type}, {attachment.size} octets).", file=out)
+    if refused:
+        print(f"{refused} fichier(s) refusé(s) sur {len(args.files)}.", file=out)
+    return 1 if refused else 0
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "introuvable"
+    if isinstance(exc, IsADirectoryError):
+        return "c'est un répertoire"
+    if isinstance(exc, PermissionError):
+        return "accès refusé"
+    return clean(exc.strerror or type(exc).__name__)
+
+
+def _cmd_emails(args: argparse.Namespace, out: TextIO) -> int:
+    names = [args.template] if args.template else list(TEMPLATES)
+    for i, name in enumerate(names):
+        email = example_email(name)
+        if i:
+            print("", file=out)
+        print("\n".join(_title(f"Modèle {name}", "-")), file=out)
+        print(f"À : {email.to}", file=out)
+        print(f"Objet : {email.subject}", file=out)
+        print("", file=out)
+        print((email.html if args.html else email.text).rstrip("\n"), file=out)
+    return 0
+
+
+def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
+    out.write(show_text(load_dossier(Path(args.db), args.numero)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Demande de financement Ségur numérique (couloir SAS) : démo, diagrammes, contrôle de "
+                    "pièces, courriels, consultation d'un dossier.",
+    )
+    sub = parser.add_subparsers(dest="commande", metavar="COMMANDE", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("demo", help="déroule un dossier SAS complet sur une base SQLite locale",
+                       description="Déroule un dossier SAS complet (avance, contrôles, décision, solde, "
+                                   "modification, complément, décision, et un dossier rejeté) sur une base SQLite.")
+    p.add_argument("--db", default=str(DEMO_DB), help=f"fichier SQLite (défaut : {DEMO_DB})")
+    p.set_defaults(run=_cmd_demo)
+
+    p = sub.add_parser("diagram", help="diagramme d'une machine (Mermaid, DOT, SCXML, PlantUML, SVG, PNG)",
+                       description="Diagramme dérivé de la définition : états, phases, états finaux, et pour "
+                                   "chaque transition son déclencheur, ses rôles, ses gardes et ses règles.")
+    p.add_argument("--machine", choices=sorted(DEFINITIONS), default="dossier",
+                   help="machine à dessiner (défaut : dossier)")
+    p.add_argument("--format", choices=diagrams.FORMATS,
+                   help="format (défaut : d'après l'extension de -o, sinon mermaid)")
+    p.add_argument("--dossier", metavar="NUMERO", help="met en évidence l'état et le parcours de ce dossier")
+    p.add_argument("--db", metavar="FICHIER", help="base SQLite où lire le dossier")
+    p.add_argument("-o", "--output", metavar="FICHIER", help="fichier de sortie (défaut : sortie standard)")
+    p.set_defaults(run=_cmd_diagram)
+
+    p = sub.add_parser("check", help="contrôle des fichiers selon la règle des pièces justificatives",
+                       description="Applique la règle des pièces (.png, .jpg, .jpeg, .pdf, contenu conforme à "
+                                   "l'extension, 4 Mo au plus) ; code 0 si tout passe, 1 sinon.")
+    p.add_argument("files", nargs="+", metavar="FICHIER")
+    p.add_argument("--piece", choices=[k.value for k in PieceKind], help="pièce attendue (pour le message)")
+    p.set_defaults(run=_cmd_check)
+
+    p = sub.add_parser("emails", help="affiche les courriels rendus avec les données d'exemple",
+                       description="Rend les modèles de courriel avec le dossier d'exemple (LE SELECT, FINSAS009250).")
+    p.add_argument("--template", choices=list(TEMPLATES), help="un seul modèle (défaut : tous)")
+    p.add_argument("--html", action="store_true", help="affiche la version HTML au lieu du texte")
+    p.set_defaults(run=_cmd_emails)
+
+    p = sub.add_parser("show", help="écran de consultation d'un dossier",
+                       description="Écran de consultation d'un dossier lu dans une base SQLite.")
+    p.add_argument("numero", metavar="NUMERO")
+    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+    p.set_defaults(run=_cmd_show)
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = list(sys.argv[1:] if argv is None else argv)
-    print("segur-workflow: commandes à venir (demo, diagram, check, emails, show)", args)
-    return 0
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    out = sys.stdout
+    try:
+        with _french_argparse():
+            try:
+                args = build_parser().parse_args(args_list)
+            except SystemExit as exit_:  # --help (0) or a usage error (2), already printed
+                return exit_.code if isinstance(exit_.code, int) else 2
+        code: int = args.run(args, out)
+        out.flush()
+        return code
+    except WorkflowError as exc:
+        print(f"{PROG} : {clean(exc.message)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG} : interrompu.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # the reader (head, less) went away: not an error worth a traceback
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # a bug: still one line, with what to report
+        print(f"{PROG} : erreur inattendue ({type(exc).__name__} : {clean(str(exc))}) — merci de la signaler.",
+              file=sys.stderr)
+        return 70
+
+
+__all__ = ["CliError", "build_parser", "example_email", "main", "show_text"]
 
 
 if __name__ == "__main__":

@@ -14,19 +14,10 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._checks import require_str, typed
 from .errors import InvalidInput
 from .model import Actor, Attachment, CoordonneesBancaires, Fournisseur
 from .vocabulary import Bloc, Controle, PieceKind
-
-
-def _typed(name: str, cls: type | tuple[type, ...], expected: str, *, optional: bool = False) -> Any:
-    def check(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
-        if value is None and optional:
-            return
-        if not isinstance(value, cls):
-            raise InvalidInput(name, expected, value)
-
-    return check
 
 
 def _enum(name: str, cls: type[Any]) -> Any:
@@ -79,10 +70,10 @@ class Command:
 
     TRIGGER: ClassVar[str] = ""
 
-    actor: Actor = attrs.field(validator=_typed("actor", Actor, "un Actor"))
+    actor: Actor = attrs.field(validator=typed("actor", Actor, "un Actor"))
     command_id: str | None = attrs.field(
         default=None, kw_only=True,
-        validator=_typed("command_id", str, "une chaîne de caractères", optional=True),
+        validator=require_str("command_id", optional=True),
     )
 
     @property
@@ -94,9 +85,9 @@ class Command:
 class DeposerAvance(Command):
     TRIGGER: ClassVar[str] = "deposer_avance"
 
-    fournisseur: Fournisseur = attrs.field(validator=_typed("fournisseur", Fournisseur, "un Fournisseur"))
+    fournisseur: Fournisseur = attrs.field(validator=typed("fournisseur", Fournisseur, "un Fournisseur"))
     coordonnees_bancaires: CoordonneesBancaires = attrs.field(
-        validator=_typed("coordonnees_bancaires", CoordonneesBancaires, "des CoordonneesBancaires")
+        validator=typed("coordonnees_bancaires", CoordonneesBancaires, "des CoordonneesBancaires")
     )
     pieces: Mapping[PieceKind, Attachment] = attrs.field(converter=_pieces)
     montant: Decimal = attrs.field(validator=_money("montant"))
@@ -109,7 +100,7 @@ class ControlerBloc(Command):
     bloc: Bloc = attrs.field(converter=_to_bloc)
     resultat: Controle = attrs.field(converter=_to_controle)
     commentaire: str | None = attrs.field(
-        default=None, validator=_typed("commentaire", str, "une chaîne de caractères", optional=True)
+        default=None, validator=require_str("commentaire", optional=True)
     )
 
 
@@ -122,14 +113,14 @@ class Decider(Command):
 class Rejeter(Command):
     TRIGGER: ClassVar[str] = "rejeter"
 
-    motif: str = attrs.field(validator=_typed("motif", str, "une chaîne de caractères"))
+    motif: str = attrs.field(validator=require_str("motif"))
 
 
 @attrs.frozen
 class DemanderModification(Command):
     TRIGGER: ClassVar[str] = "demander_modification"
 
-    commentaire: str = attrs.field(validator=_typed("commentaire", str, "une chaîne de caractères"))
+    commentaire: str = attrs.field(validator=require_str("commentaire"))
 
 
 @attrs.frozen
@@ -137,7 +128,7 @@ class DemanderPiece(Command):
     TRIGGER: ClassVar[str] = "demander_piece"
 
     piece: PieceKind = attrs.field(converter=_to_piece)
-    commentaire: str = attrs.field(validator=_typed("commentaire", str, "une chaîne de caractères"))
+    commentaire: str = attrs.field(validator=require_str("commentaire"))
 
 
 @attrs.frozen
@@ -145,7 +136,7 @@ class DeposerSolde(Command):
     TRIGGER: ClassVar[str] = "deposer_solde"
 
     pieces: Mapping[PieceKind, Attachment] = attrs.field(converter=_pieces)
-    contact_support: str = attrs.field(validator=_typed("contact_support", str, "une chaîne de caractères"))
+    contact_support: str = attrs.field(validator=require_str("contact_support"))
     montant: Decimal = attrs.field(validator=_money("montant"))
 
 
@@ -155,7 +146,7 @@ class Completer(Command):
 
     pieces: Mapping[PieceKind, Attachment] = attrs.field(factory=dict, converter=_pieces)
     contact_support: str | None = attrs.field(
-        default=None, validator=_typed("contact_support", str, "une chaîne de caractères", optional=True)
+        default=None, validator=require_str("contact_support", optional=True)
     )
 
 

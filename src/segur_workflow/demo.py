@@ -1,12 +1,129 @@
-"""The demo run by ``make demo`` / ``segur-workflow demo``: a full SAS dossier on an SQLite file."""
+"""The demo run by ``make demo`` / ``segur-workflow demo``: two SAS dossiers on an SQLite file.
+
+Everything goes through :class:`~segur_workflow.service.WorkflowService` and
+:class:`~segur_workflow.adapters.sqlite.SQLiteRepository`, as a host would do it:
+
+1. LE SELECT files its advance request, the gestionnaire checks the three blocs and decides; the
+   balance request is filed, a bloc is found KO, a modification is requested, the provider
+   completes, the blocs are checked again and the balance is decided;
+2. a second provider files an advance request, which is rejected.
+
+Re-runnable on the same file: each run adds two new dossiers with the next numbers and providers
+not used yet (LE SELECT, ``tndSAS0032``, first), so the file keeps every earlier run.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import attrs
 
-def run_demo(db_path: Path, write: Callable[[str], None] = print) -> int:
-    """Run the demo scenario on ``db_path``; print each step; return an exit code. Re-runnable."""
-    write(f"démo à venir ({db_path})")
+from . import examples
+from .commands import (
+    Command,
+    Completer,
+    ControlerBloc,
+    Decider,
+    DemanderModification,
+    DeposerAvance,
+    DeposerSolde,
+    Rejeter,
+)
+from .errors import WorkflowError
+from .history import verify_history
+from .model import SAS, Actor, Fournisseur
+from .service import Result, WorkflowService
+from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
+
+Write = Callable[[str], None]
+
+
+def _providers(service: WorkflowService) -> Iterator[Fournisseur]:
+    """Providers without a dossier in this file yet: LE SELECT first, then numbered ones."""
+    candidates = [examples.FOURNISSEUR] + [
+        attrs.evolve(examples.FOURNISSEUR, ans_id=f"tndSAS{n:04d}", raison_sociale=f"PLATEFORME SAS DÉMO {n}",
+                     email=f"contact{n}@plateforme-demo.example")
+        for n in range(1000, 10_000)
+    ]
+    for fournisseur in candidates:
+        if service.repository.find_by_provider(fournisseur.ans_id) is None:
+            yield fournisseur
+
+
+def _step(service: WorkflowService, write: Write, numero: str | None, command: Command) -> Result:
+    if isinstance(command, DeposerAvance):
+        result = service.start(command)
+    else:
+        assert numero is not None
+        result = service.handle(numero, command)
+    who = f"{command.actor.role.label} {command.actor.id}"
+    what = command.TRIGGER
+    if isinstance(command, ControlerBloc):
+        what += f" {command.bloc.label} → {command.resultat.label}"
+    line = f"[{result.numero} v{result.version}] {what} ({who}) — statut : {result.dossier.status.label}"
+    line += f" ({result.dossier.phase.label})"
+    write(line)
+    for email in result.emails:
+        write(f"      courriel à {email.to} : {email.subject}")
+    return result
+
+
+def _controler_tout(service: WorkflowService, write: Write, numero: str, gestionnaire: Actor) -> None:
+    for bloc in Bloc:
+        _step(service, write, numero, ControlerBloc(gestionnaire, bloc, Controle.OK))
+
+
+def run_demo(db_path: Path | str, write: Write = print) -> int:
+    """Run the demo scenario on the SQLite file ``db_path``; print each step; return an exit code."""
+    from .adapters.sqlite import SQLiteRepository
+
+    path = Path(db_path)
+    g = examples.GESTIONNAIRE
+    try:
+        with SQLiteRepository(path) as repository:
+            service = WorkflowService(repository)
+            providers = _providers(service)
+            write(f"Base SQLite : {path}")
+
+            # 1. a complete dossier: advance, balance, a modification request, the final decision
+            fournisseur = next(providers)
+            owner = Actor(Role.FOURNISSEUR, fournisseur.ans_id)
+            write(f"\n== Dossier complet — {fournisseur.raison_sociale} ({fournisseur.ans_id})")
+            numero = _step(service, write, None, examples.deposer_avance(fournisseur)).numero
+            _controler_tout(service, write, numero, g)
+            _step(service, write, numero, Decider(g))
+            _step(service, write, numero, DeposerSolde(owner, examples.pieces(Phase.SOLDE),
+                                                       "support@le-select.example — 01 23 45 67 89",
+                                                       SAS.montant_solde))
+            _step(service, write, numero, ControlerBloc(g, Bloc.PIECES_JUSTIFICATIVES, Controle.KO,
+                                                        "PV de VSR non signé"))
+            _step(service, write, numero, DemanderModification(
+                g, "Le PV de vérification de service régulier n'est pas signé : merci de le déposer signé."))
+            _step(service, write, numero, Completer(owner, pieces={
+                PieceKind.PV_VSR: examples.attachment(PieceKind.PV_VSR)}))
+            _controler_tout(service, write, numero, g)
+            final = _step(service, write, numero, Decider(g))
+            write(f"   total payé : {final.dossier.total_paye} € ; historique intact : "
+                  f"{'oui' if verify_history(final.dossier) else 'NON'}")
+
+            # 2. a rejected advance request
+            fournisseur = next(providers)
+            write(f"\n== Demande rejetée — {fournisseur.raison_sociale} ({fournisseur.ans_id})")
+            rejete = _step(service, write, None, examples.deposer_avance(fournisseur)).numero
+            _step(service, write, rejete, Rejeter(g, "Le procès-verbal de mise en service n'est pas signé."))
+
+            # 3. the outbox, drained as a host's mailer would
+            pending = repository.pending_emails(limit=1000)
+            write(f"\n== Boîte d'envoi : {len(pending)} courriel(s) en attente, remis au serveur (simulé)")
+            for item in pending:
+                repository.mark_sent(item.id)
+            write(f"   reste en attente : {len(repository.pending_emails())}")
+    except WorkflowError as exc:
+        write(f"Erreur ({exc.code}) : {exc.message}")
+        return 1
+    except sqlite3.DatabaseError as exc:
+        write(f"Erreur : {path} n'est pas une base SQLite utilisable ({exc}).")
+        return 1
     return 0

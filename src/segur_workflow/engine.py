@@ -39,7 +39,7 @@ from .errors import (
 )
 from .history import GENESIS, seal
 from .model import SAS, Actor, Corridor, Demande, Dossier, EmailRecord, HistoryEntry, Paiement
-from .states import DOSSIER, Status, TransitionSpec
+from .states import DOSSIER, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -119,32 +119,30 @@ def _check_types(dossier: object, command: object, corridor: object) -> None:
 
 
 # -- permissions -------------------------------------------------------------------------------------------
-def _roles(trigger: str) -> frozenset[Role]:
-    return _ROLES_BY_TRIGGER.get(trigger, frozenset())
-
-
-def _owner_only(trigger: str) -> bool:
-    return trigger in _OWNER_ONLY
-
-
-_ROLES_BY_TRIGGER: Mapping[str, frozenset[Role]] = MappingProxyType({
-    trg: frozenset().union(*(t.roles for t in DOSSIER.transitions if t.trigger == trg)) for trg in DOSSIER.triggers
-})
-_OWNER_ONLY = frozenset(t.trigger for t in DOSSIER.transitions if t.owner_only)
+def permission_problem(
+    definition: MachineDefinition, actor: Actor, trigger: str, owner_id: str | None
+) -> str | None:
+    """Why ``actor`` may not fire ``trigger`` of ``definition`` on a subject owned by ``owner_id``
+    (``None``: nothing owned yet), or ``None`` when permitted. Shared by the dossier and account engines."""
+    specs = [t for t in definition.transitions if t.trigger == trigger]
+    roles: frozenset[Role] = frozenset().union(*(t.roles for t in specs))
+    if actor.role not in roles:
+        allowed = ", ".join(sorted(r.label for r in roles)) or "personne"
+        return f"réservée à : {allowed}"
+    if (
+        owner_id is not None
+        and actor.role is Role.FOURNISSEUR
+        and any(t.owner_only for t in specs)
+        and actor.id != owner_id
+    ):
+        if definition is DOSSIER:
+            return "ce dossier appartient à un autre fournisseur"
+        return f"réservée au titulaire de ce {definition.name}"
+    return None
 
 
 def _permission_problem(dossier: Dossier | None, actor: Actor, trigger: str) -> str | None:
-    if actor.role not in _roles(trigger):
-        allowed = ", ".join(sorted(r.label for r in _roles(trigger))) or "personne"
-        return f"réservée à : {allowed}"
-    if (
-        dossier is not None
-        and actor.role is Role.FOURNISSEUR
-        and _owner_only(trigger)
-        and actor.id != dossier.fournisseur.ans_id
-    ):
-        return "ce dossier appartient à un autre fournisseur"
-    return None
+    return permission_problem(DOSSIER, actor, trigger, dossier.fournisseur.ans_id if dossier is not None else None)
 
 
 def _triggers_for(dossier: Dossier, actor: Actor) -> frozenset[str]:

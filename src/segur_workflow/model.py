@@ -12,8 +12,9 @@ from typing import IO, Any
 
 import attrs
 
+from ._checks import require_str
 from .errors import InvalidInput
-from .sniff import HEAD_BYTES, sniff_media_type
+from .sniff import Sniffer
 from .states import Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
@@ -29,25 +30,28 @@ def _frozen_map(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
     return MappingProxyType(dict(value))
 
 
-def _require_str(name: str) -> Any:
-    def check(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
-        if not isinstance(value, str):
-            raise InvalidInput(name, "une chaîne de caractères", value)
-
-    return check
-
-
 def _require_aware(_inst: object, attr: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, datetime) or value.utcoffset() is None:
         raise InvalidInput(attr.name, "une date avec fuseau horaire (datetime aware)", value)
+
+
+def _str_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _to_role(value: object) -> Role:
+    try:
+        return Role(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise InvalidInput("actor.role", "un rôle parmi " + ", ".join(r.value for r in Role), value) from None
 
 
 @attrs.frozen
 class Actor:
     """Who issues a command. A provider's ``id`` is its ANS reference (``Fournisseur.ans_id``)."""
 
-    role: Role = attrs.field(converter=Role)
-    id: str = attrs.field(validator=_require_str("actor.id"))
+    role: Role = attrs.field(converter=_to_role)
+    id: str = attrs.field(validator=require_str("actor.id"))
 
     def __attrs_post_init__(self) -> None:
         if not self.id.strip():
@@ -62,10 +66,14 @@ class Attachment:
     sniffed from the content, never taken from the name.
     """
 
-    filename: str = attrs.field(validator=_require_str("attachment.filename"))
+    filename: str = attrs.field(validator=require_str("attachment.filename"))
     size: int
     media_type: str
     sha256: str
+    #: the content ends as its type must (PNG ``IEND``, JPEG ``EOI``, PDF ``%%EOF``); see :mod:`.sniff`
+    complet: bool = True
+    #: what should not be in such a file (``executable``, ``archive``, ``markup``, ``pdf_actif``…)
+    marqueurs: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
     @classmethod
     def from_bytes(cls, filename: str, data: bytes) -> Attachment:
@@ -74,11 +82,16 @@ class Attachment:
         if not isinstance(filename, str):
             raise InvalidInput("filename", "une chaîne de caractères", filename)
         raw = bytes(data)
+        sniffer = Sniffer()
+        sniffer.feed(raw)
+        facts = sniffer.result()
         return cls(
             filename=filename,
             size=len(raw),
-            media_type=sniff_media_type(raw[:HEAD_BYTES]),
+            media_type=facts.media_type,
             sha256=hashlib.sha256(raw).hexdigest(),
+            complet=facts.complet,
+            marqueurs=facts.marqueurs,
         )
 
     @classmethod
@@ -86,22 +99,23 @@ class Attachment:
         """Read ``stream`` in chunks (never whole in memory); stop hashing past ``limit`` bytes.
 
         Past ``limit`` the size is still counted, so the size rule refuses the file, but the
-        content is not hashed further (the digest then covers the first ``limit`` bytes only).
+        content is not hashed nor sniffed further (the digest then covers the first ``limit`` bytes only).
         """
         if not isinstance(filename, str):
             raise InvalidInput("filename", "une chaîne de caractères", filename)
         digest = hashlib.sha256()
-        head = b""
+        sniffer = Sniffer()
         size = 0
         while chunk := stream.read(_CHUNK):
             if not isinstance(chunk, bytes):
                 raise InvalidInput("stream", "un flux binaire", chunk)
-            if len(head) < HEAD_BYTES:
-                head += chunk[: HEAD_BYTES - len(head)]
-            if limit is None or size < limit:
-                digest.update(chunk if limit is None else chunk[: max(0, limit - size)])
+            kept = chunk if limit is None else chunk[: max(0, limit - size)]
+            digest.update(kept)
+            sniffer.feed(kept)
             size += len(chunk)
-        return cls(filename=filename, size=size, media_type=sniff_media_type(head), sha256=digest.hexdigest())
+        facts = sniffer.result()
+        return cls(filename=filename, size=size, media_type=facts.media_type, sha256=digest.hexdigest(),
+                   complet=facts.complet, marqueurs=facts.marqueurs)
 
     @classmethod
     def from_path(cls, path: str | Path, *, limit: int | None = None) -> Attachment:
@@ -114,21 +128,21 @@ class Attachment:
 class Fournisseur:
     """The SAS platform provider, as referenced by the ANS and enrolled on the portal."""
 
-    ans_id: str = attrs.field(validator=_require_str("fournisseur.ans_id"))
-    siret: str = attrs.field(validator=_require_str("fournisseur.siret"))
-    raison_sociale: str = attrs.field(validator=_require_str("fournisseur.raison_sociale"))
-    adresse: str = attrs.field(validator=_require_str("fournisseur.adresse"))
-    email: str = attrs.field(validator=_require_str("fournisseur.email"))
+    ans_id: str = attrs.field(validator=require_str("fournisseur.ans_id"))
+    siret: str = attrs.field(validator=require_str("fournisseur.siret"))
+    raison_sociale: str = attrs.field(validator=require_str("fournisseur.raison_sociale"))
+    adresse: str = attrs.field(validator=require_str("fournisseur.adresse"))
+    email: str = attrs.field(validator=require_str("fournisseur.email"))
     enrole: bool = True
     reference: bool = True
 
 
 @attrs.frozen
 class CoordonneesBancaires:
-    iban: str = attrs.field(validator=_require_str("coordonnees_bancaires.iban"))
-    bic: str = attrs.field(validator=_require_str("coordonnees_bancaires.bic"))
-    titulaire: str = attrs.field(validator=_require_str("coordonnees_bancaires.titulaire"))
-    domiciliation: str = attrs.field(validator=_require_str("coordonnees_bancaires.domiciliation"))
+    iban: str = attrs.field(validator=require_str("coordonnees_bancaires.iban"))
+    bic: str = attrs.field(validator=require_str("coordonnees_bancaires.bic"))
+    titulaire: str = attrs.field(validator=require_str("coordonnees_bancaires.titulaire"))
+    domiciliation: str = attrs.field(validator=require_str("coordonnees_bancaires.domiciliation"))
 
 
 @attrs.frozen
@@ -160,7 +174,7 @@ class Corridor:
         return self.montant_avance if phase is Phase.AVANCE else self.montant_solde
 
 
-#: The SAS corridor ("couloir SAS"). The solde amount is not given by the guides: see docs/decisions.md.
+#: The SAS corridor ("couloir SAS"). The solde amount is not given by the guides: see docs/rules.md.
 SAS = Corridor(
     code="SAS",
     libelle="Couloir SAS — fournisseurs de plateforme numérique SAS",

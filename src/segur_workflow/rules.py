@@ -4,13 +4,21 @@ Two levels:
 
 * value validators ``check_*`` — input: values; output: ``tuple[Violation, ...]`` (empty = valid).
   They never raise for a bad *value*; a wrong *type* raises :class:`~segur_workflow.errors.InvalidInput`.
-* :class:`Rule` — a named, described check over a :class:`RuleContext` (the dossier, the command, the
-  corridor). The machine definitions name rules as guards; the engine runs every guard of the
-  transition and reports all violations at once.
+* :class:`Rule` — a named, described check over a :class:`RuleContext` (the dossier or account, the
+  command, the corridor). The machine definitions name rules as guards; the engines run every guard
+  of the transition and report all violations at once.
+
+Every violation is built from :data:`CODES` (code, field and French message templates), so the
+generated catalogue (:func:`catalogue_markdown`) is the list of what the code can say.
 """
 
 from __future__ import annotations
 
+import html
+import re
+import string
+import unicodedata
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -19,7 +27,9 @@ from typing import Any
 import attrs
 from stdnum import bic as _bic
 from stdnum import iban as _iban
+from stdnum.exceptions import InvalidChecksum, InvalidComponent, ValidationError
 from stdnum.fr import siret as _siret
+from stdnum.iso7064 import mod_97_10
 
 from .errors import DefinitionError, InvalidInput, Violation
 from .model import SAS, Attachment, Corridor, Dossier
@@ -29,7 +39,138 @@ from .vocabulary import Bloc, Controle, Phase, PieceKind
 Violations = tuple[Violation, ...]
 OK: Violations = ()
 
-MAX_TEXT = 4000  # a comment, motif or contact longer than this is refused (bounded storage and e-mails)
+MAX_TEXT = 4000  # a comment or motif longer than this is refused (bounded storage and e-mails)
+MAX_CONTACT = 500  # the support contact is "a short sentence"
+MAX_FILENAME = 255  # characters and UTF-8 bytes: the usual file-system limit (ext4, NTFS)
+MAX_PASSWORD = 128  # bounds the work of hashing
+MIN_PASSWORD = 8
+MAX_QUESTION = 200
+MAX_IDENT = 64  # identifiers typed by people (SIRET, IBAN, BIC, ANS reference, login)
+
+
+# -- the codes: one place for field and message -----------------------------------------------------
+@attrs.frozen
+class CodeSpec:
+    """A violation code with its field and message templates (``{name}`` placeholders)."""
+
+    code: str
+    field: str
+    message: str
+
+
+#: The portal's line under each upload field, filled from the corridor (``file_rule_text``).
+_PORTAL_FILE = "Fichier de type {types}. Taille maximum : {taille}"
+
+
+_SPECS: tuple[CodeSpec, ...] = (
+    # pieces
+    CodeSpec("piece.manquante", "pieces.{piece}", "Pièce obligatoire : « {titre} »."),
+    CodeSpec("piece.non_attendue", "pieces.{piece}", "La pièce « {titre} » n'est pas demandée pour cette phase."),
+    CodeSpec("piece.inconnue", "piece", "Cette pièce n'appartient pas au couloir."),
+    CodeSpec("piece.demandee_manquante", "pieces.{piece}", "La pièce demandée « {titre} » doit être jointe."),
+    CodeSpec("piece.vide", "pieces.{piece}", "Le fichier est vide."),
+    CodeSpec("piece.trop_grande", "pieces.{piece}", _PORTAL_FILE),
+    CodeSpec("piece.type_interdit", "pieces.{piece}", _PORTAL_FILE),
+    CodeSpec("piece.contenu_incoherent", "pieces.{piece}",
+             "Le contenu du fichier ne correspond pas à son extension « {ext} ». " + _PORTAL_FILE),
+    CodeSpec("piece.incomplet", "pieces.{piece}",
+             "Le fichier est tronqué ou contient des données après sa fin : déposez le fichier d'origine."),
+    CodeSpec("piece.contenu_suspect", "pieces.{piece}",
+             "Le fichier contient un contenu non autorisé ({marqueurs}) : "
+             "déposez un document PDF ou une image simple."),
+    CodeSpec("piece.nom_vide", "pieces.{piece}", "Le nom du fichier est vide ou réduit à son extension."),
+    CodeSpec("piece.nom_trop_long", "pieces.{piece}", "Le nom du fichier est trop long ({max} caractères maximum)."),
+    CodeSpec("piece.nom_caracteres", "pieces.{piece}",
+             "Le nom du fichier contient des caractères interdits (chemin, caractères de contrôle ou invisibles, "
+             ': * ? " < > |).'),
+    CodeSpec("piece.double_extension", "pieces.{piece}",
+             "Le nom du fichier contient une double extension (« .{ext} ») : renommez-le avec une seule "
+             "extension. " + _PORTAL_FILE),
+    # amounts
+    CodeSpec("montant.avance", "montant", "Le montant de l'avance est fixé à {attendu} € (non modifiable)."),
+    CodeSpec("montant.solde", "montant", "Le montant du solde est fixé à {attendu} € (non modifiable)."),
+    CodeSpec("montant.invalide", "montant", "Le montant doit être un nombre décimal fini."),
+    # identifiers
+    CodeSpec("siret.format", "fournisseur.siret", "Le SIRET doit comporter 14 chiffres."),
+    CodeSpec("siret.cle", "fournisseur.siret", "Le numéro SIRET est invalide (clé de contrôle)."),
+    CodeSpec("reference_ans.format", "fournisseur.ans_id",
+             "Le N° unique de référencement (ANS) est invalide : 3 à 64 lettres, chiffres, « . », « _ » ou « - »."),
+    CodeSpec("iban.format", "coordonnees_bancaires.iban",
+             "L'IBAN est mal formé : 2 lettres de pays, 2 chiffres de contrôle puis le numéro de compte."),
+    CodeSpec("iban.pays", "coordonnees_bancaires.iban",
+             "Le code pays de l'IBAN est inconnu ou ce pays n'utilise pas l'IBAN (ISO 13616)."),
+    CodeSpec("iban.cle", "coordonnees_bancaires.iban", "L'IBAN est invalide (clé de contrôle)."),
+    CodeSpec("iban.cle_rib", "coordonnees_bancaires.iban", "La clé RIB contenue dans l'IBAN est invalide."),
+    CodeSpec("bic.format", "coordonnees_bancaires.bic", "Le BIC est invalide (8 ou 11 caractères, norme ISO 9362)."),
+    CodeSpec("bic.pays_incoherent", "coordonnees_bancaires.bic",
+             "Le pays du BIC ({pays_bic}) ne correspond pas à celui de l'IBAN ({pays_iban})."),
+    CodeSpec("numero.format", "numero", "Le numéro de dossier doit être « {prefixe} » suivi de 6 chiffres."),
+    # provider and request
+    CodeSpec("fournisseur.non_enrole", "fournisseur.enrole", "Le fournisseur n'est pas enrôlé sur le portail."),
+    CodeSpec("fournisseur.non_reference", "fournisseur.reference",
+             "Le fournisseur n'est pas référencé Ségur auprès de l'ANS."),
+    CodeSpec("fournisseur.acteur", "actor.id", "La demande doit être déposée par le fournisseur lui-même."),
+    CodeSpec("demande.doublon", "fournisseur.ans_id",
+             "Une demande de financement existe déjà ({existante}) : "
+             "un fournisseur SAS ne peut faire qu'une seule demande de financement."),
+    # support contact
+    CodeSpec("contact_support.requis", "contact_support", "Ce champ est obligatoire."),
+    CodeSpec("contact_support.trop_long", "contact_support", "Texte trop long ({max} caractères maximum)."),
+    CodeSpec("contact_support.caracteres", "contact_support",
+             "Le contact contient des caractères de contrôle ou invisibles."),
+    CodeSpec("contact_support.lien_dangereux", "contact_support",
+             "Les liens « javascript: », « vbscript: », « data: » ou « file: » ne sont pas autorisés."),
+    CodeSpec("contact_support.introuvable", "contact_support",
+             "Indiquez une adresse électronique, un numéro de téléphone ou un lien http(s) vers le support."),
+    # free texts
+    CodeSpec("commentaire.requis", "commentaire", "Ce champ est obligatoire."),
+    CodeSpec("commentaire.trop_long", "commentaire", "Texte trop long ({max} caractères maximum)."),
+    CodeSpec("motif.requis", "motif", "Ce champ est obligatoire."),
+    CodeSpec("motif.trop_long", "motif", "Texte trop long ({max} caractères maximum)."),
+    # instruction
+    CodeSpec("bloc.non_ok", "controles.{bloc}", "Le bloc « {libelle} » n'est pas en « Contrôle OK »."),
+    CodeSpec("bloc.aucun_ko", "controles",
+             "Une demande de modification suppose au moins un bloc en « Contrôle KO »."),
+    CodeSpec("complement.vide", "pieces", "Le complément n'apporte ni pièce ni contact."),
+    # portal account
+    CodeSpec("identifiant.format", "identifiant",
+             "L'identifiant doit comporter 3 à 64 lettres, chiffres, « . », « _ », « - » ou « @ »."),
+    CodeSpec("mot_de_passe.requis", "mot_de_passe_provisoire", "Ce champ est obligatoire."),
+    CodeSpec("mot_de_passe.incorrect", "{champ}", "Identifiant ou mot de passe incorrect."),
+    CodeSpec("mot_de_passe.trop_court", "nouveau_mot_de_passe", "8 caractères minimum."),
+    CodeSpec("mot_de_passe.trop_long", "nouveau_mot_de_passe", "{max} caractères maximum."),
+    CodeSpec("mot_de_passe.chiffre", "nouveau_mot_de_passe", "Le mot de passe doit comporter au moins 1 chiffre."),
+    CodeSpec("mot_de_passe.caractere_special", "nouveau_mot_de_passe",
+             "Le mot de passe doit comporter au moins 1 caractère spécial (exemples : .,;?!:%#)."),
+    CodeSpec("mot_de_passe.identifiant", "nouveau_mot_de_passe",
+             "Le mot de passe doit être différent de l'identifiant."),
+    CodeSpec("mot_de_passe.accents", "nouveau_mot_de_passe", "Les caractères accentués ne sont pas autorisés."),
+    CodeSpec("mot_de_passe.caracteres", "nouveau_mot_de_passe",
+             "Le mot de passe contient des caractères de contrôle ou invisibles."),
+    CodeSpec("mot_de_passe.confirmation", "confirmation",
+             "La confirmation ne correspond pas au nouveau mot de passe."),
+    CodeSpec("mot_de_passe.inchange", "nouveau_mot_de_passe",
+             "Le nouveau mot de passe doit être différent de l'ancien."),
+    CodeSpec("question_secrete.requise", "question", "Ce champ est obligatoire."),
+    CodeSpec("question_secrete.trop_longue", "question", "Texte trop long ({max} caractères maximum)."),
+    CodeSpec("reponse_secrete.requise", "reponse", "Ce champ est obligatoire."),
+    CodeSpec("reponse_secrete.trop_longue", "reponse", "Texte trop long ({max} caractères maximum)."),
+    CodeSpec("reponse_secrete.incorrecte", "reponse", "La réponse à la question secrète est incorrecte."),
+    # raised by the engines themselves (dossier and account)
+    CodeSpec("date.anterieure", "now", "La date de la commande précède la dernière opération du dossier."),
+)
+
+#: Every violation code the library can produce, with its field and message templates.
+CODES: Mapping[str, CodeSpec] = MappingProxyType({s.code: s for s in _SPECS})
+
+
+def violation(code: str, **params: object) -> Violation:
+    """The :class:`Violation` of ``code``, its field and message filled with ``params``."""
+    spec = CODES[code]
+    return Violation(code, spec.field.format(**params), spec.message.format(**params))
+
+
+_v = violation
 
 
 def _str(name: str, value: object) -> str:
@@ -38,99 +179,360 @@ def _str(name: str, value: object) -> str:
     return value
 
 
-# -- value validators ------------------------------------------------------------------------------
-def check_attachment(kind: PieceKind, attachment: Attachment, corridor: Corridor = SAS) -> Violations:
-    """The portal's file rule: .png/.jpg/.jpeg/.pdf, content matching the extension, at most 4 Mo."""
-    if not isinstance(attachment, Attachment):
-        raise InvalidInput("attachment", "un Attachment", attachment)
-    field = f"pieces.{PieceKind(kind).value}"
+def _corridor(value: object) -> Corridor:
+    if not isinstance(value, Corridor):
+        raise InvalidInput("corridor", "un Corridor", value)
+    return value
+
+
+def _phase(value: object) -> Phase:
+    try:
+        return Phase(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise InvalidInput("phase", "une Phase (avance ou solde)", value) from None
+
+
+def _format_taille(size: int) -> str:
+    """A byte limit as the portal writes it: ``4 Mo`` (1 Mo = 1024 × 1024 octets)."""
+    mo, rest = divmod(size, 1024 * 1024)
+    if not rest:
+        return f"{mo} Mo"
+    if size % 1024 == 0:
+        return f"{size // 1024} Ko"
+    return f"{size} octets"
+
+
+def _types_text(corridor: Corridor) -> str:
+    exts = list(corridor.allowed_types)
+    return exts[0] if len(exts) == 1 else ", ".join(exts[:-1]) + " ou " + exts[-1]
+
+
+def file_rule_text(corridor: Corridor = SAS) -> str:
+    """The portal's line under each upload field: ``Fichier de type … Taille maximum : 4 Mo``."""
+    return _PORTAL_FILE.format(**_file_params(corridor))
+
+
+def _file_params(corridor: Corridor) -> dict[str, str]:
+    return {"types": _types_text(corridor), "taille": _format_taille(corridor.max_attachment_bytes)}
+
+
+# -- attachments ---------------------------------------------------------------------------------------
+#: Characters refused in a file name besides control and invisible characters: path separators,
+#: the Windows drive/alternate-stream colon and the other characters Windows forbids.
+_FORBIDDEN_NAME_CHARS = frozenset('/\\:*?"<>|')
+# Inner name segments that read as a file extension (1 to 5 letters/digits with a letter): they are
+# refused unless they are an allowed extension (``pv.exe.pdf``, ``pv.html.png``; ``pv.pdf.pdf`` passes).
+_EXTENSION_LIKE = re.compile(r"[A-Za-z0-9]{0,4}[A-Za-z][A-Za-z0-9]{0,4}")
+_EXTENSION_LIKE_MAX = 5
+
+
+def _bad_char(ch: str) -> bool:
+    return ch in _FORBIDDEN_NAME_CHARS or unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+
+
+def check_filename(filename: str, *, piece: str = "fichier", corridor: Corridor = SAS) -> Violations:
+    """A file name as the portal may store and show it: bounded, printable, one extension."""
+    name = _str("filename", filename)
+    corridor = _corridor(corridor)
+    params = {"piece": piece, **_file_params(corridor)}
     out: list[Violation] = []
-    name = attachment.filename
-    ext = ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
-    if attachment.size == 0:
-        out.append(Violation("piece.vide", field, "Le fichier est vide."))
-    if attachment.size > corridor.max_attachment_bytes:
-        out.append(Violation("piece.trop_grande", field,
-                             "Fichier de type .png, .jpg, .jpeg ou .pdf. Taille maximum : 4 Mo"))
-    expected = corridor.allowed_types.get(ext)
-    if expected is None:
-        out.append(Violation("piece.type_interdit", field,
-                             "Fichier de type .png, .jpg, .jpeg ou .pdf. Taille maximum : 4 Mo"))
-    elif attachment.size and attachment.media_type != expected:
-        out.append(Violation("piece.contenu_incoherent", field,
-                             f"Le contenu du fichier ne correspond pas à son extension {ext}."))
+    if len(name) > MAX_FILENAME or len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME:
+        out.append(_v("piece.nom_trop_long", max=MAX_FILENAME, **params))
+    if any(_bad_char(ch) for ch in name):
+        out.append(_v("piece.nom_caracteres", **params))
+    stem = name.rsplit(".", 1)[0] if "." in name else name
+    if not stem.strip(" ."):
+        out.append(_v("piece.nom_vide", **params))
+    for inner in name.split(".")[1:-1]:
+        if (len(inner) <= _EXTENSION_LIKE_MAX and _EXTENSION_LIKE.fullmatch(inner)
+                and "." + inner.lower() not in corridor.allowed_types):
+            out.append(_v("piece.double_extension", ext=inner, **params))
+            break
     return tuple(out)
 
 
-def check_siret(value: str) -> Violations:
-    v = _str("siret", value)
-    if not _siret.is_valid(v):
-        return (Violation("siret.invalide", "siret", "Le numéro SIRET est invalide."),)
+def _extension(name: str) -> str:
+    return ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
+
+
+def check_attachment(kind: PieceKind, attachment: Attachment, corridor: Corridor = SAS) -> Violations:
+    """The portal's file rule and more: a clean name, the right type by content *and* extension,
+    not empty, at most the corridor's size, complete, no active or foreign content."""
+    if not isinstance(attachment, Attachment):
+        raise InvalidInput("attachment", "un Attachment", attachment)
+    corridor = _corridor(corridor)
+    try:
+        piece = PieceKind(kind).value
+    except ValueError:
+        raise InvalidInput("kind", "un PieceKind", kind) from None
+    params = {"piece": piece, **_file_params(corridor)}
+    out = list(check_filename(attachment.filename, piece=piece, corridor=corridor))
+    ext = _extension(attachment.filename)
+    if attachment.size <= 0:
+        out.append(_v("piece.vide", **params))
+    if attachment.size > corridor.max_attachment_bytes:
+        out.append(_v("piece.trop_grande", **params))
+    expected = corridor.allowed_types.get(ext)
+    if expected is None:
+        out.append(_v("piece.type_interdit", **params))
+    elif attachment.size > 0 and attachment.media_type != expected:
+        out.append(_v("piece.contenu_incoherent", ext=ext, **params))
+    elif attachment.size > 0 and not attachment.complet:
+        out.append(_v("piece.incomplet", **params))
+    if attachment.marqueurs:
+        out.append(_v("piece.contenu_suspect", marqueurs=", ".join(map(str, attachment.marqueurs)), **params))
+    return tuple(out)
+
+
+# -- amounts -------------------------------------------------------------------------------------------
+def check_montant(montant: Decimal, phase: Phase, corridor: Corridor = SAS) -> Violations:
+    """The amount of a request: a ``Decimal`` (float and str are type errors) equal to the corridor's."""
+    if not isinstance(montant, Decimal):
+        raise InvalidInput("montant", "un montant decimal.Decimal", montant)
+    phase = _phase(phase)
+    expected = _corridor(corridor).montant(phase)
+    if not montant.is_finite():
+        return (_v("montant.invalide"),)
+    if montant != expected:
+        return (_v(f"montant.{phase.value}", attendu=_montant_text(expected)),)
     return OK
+
+
+def _montant_text(value: Decimal) -> str:
+    return f"{value:f}" if value == value.to_integral_value() else f"{value:.2f}"
+
+
+# -- identifiers ---------------------------------------------------------------------------------------
+_SPACES = re.compile(r"[ .]")
+
+
+def check_siret(value: str) -> Violations:
+    """A SIRET (14 digits, Luhn key; La Poste's establishments ``356000000…`` use their own rule,
+    which python-stdnum applies). Spaces and dots between groups are tolerated."""
+    v = _str("siret", value)
+    compact = _SPACES.sub("", v)
+    if len(v) > MAX_IDENT or len(compact) != 14 or not (compact.isascii() and compact.isdigit()):
+        return (_v("siret.format"),)
+    if not _siret.is_valid(compact):
+        return (_v("siret.cle"),)
+    return OK
+
+
+_ANS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{2,63}")
+
+
+def check_reference_ans(value: str) -> Violations:
+    """The ANS referencing number (``tndSAS0032``): 3 to 64 ASCII letters, digits, ``.``, ``_``, ``-``."""
+    v = _str("ans_id", value)
+    return OK if _ANS.fullmatch(v) else (_v("reference_ans.format"),)
+
+
+# The RIB key letters: A-I → 1-9, J-R → 1-9, S-Z → 2-9 (the French banking convention).
+_RIB_LETTERS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "12345678912345678923456789")
+#: IBAN countries whose BBAN is a French RIB (bank, branch, account, 2-digit key).
+RIB_COUNTRIES = frozenset({"FR", "MC"})
+#: BIC countries consistent with a French or Monegasque IBAN: France, its overseas departments and
+#: collectivities (their banks have their own ISO country codes in their BIC but FR IBANs), Monaco.
+FRENCH_ZONE = frozenset({"FR", "MC", "GP", "GF", "MQ", "RE", "YT", "PM", "BL", "MF", "NC", "PF", "WF", "TF"})
+
+
+def _iban_compact(value: str) -> str:
+    return value.replace(" ", "").upper()
 
 
 def check_iban(value: str) -> Violations:
+    """An IBAN: ISO 13616 (structure and mod-97 key, python-stdnum), then the French RIB key for FR/MC."""
     v = _str("iban", value)
-    if not _iban.is_valid(v):
-        return (Violation("iban.invalide", "iban", "L'IBAN est invalide."),)
+    compact = _iban_compact(v)
+    if (len(v) > MAX_IDENT or not 15 <= len(compact) <= 34 or not compact.isascii() or not compact.isalnum()
+            or not compact[:2].isalpha() or not compact[2:4].isdigit()):
+        return (_v("iban.format"),)
+    try:
+        _iban.validate(compact)
+    except InvalidChecksum:
+        # stdnum checks the key first: say "wrong country/format" before "wrong key" when both are wrong.
+        return _iban_structure(compact) or (_v("iban.cle"),)
+    except ValidationError:
+        return _iban_structure(compact) or (_v("iban.format"),)
+    if compact[:2] in RIB_COUNTRIES and not rib_key_ok(compact[4:]):
+        return (_v("iban.cle_rib"),)
     return OK
+
+
+def _iban_structure(compact: str) -> Violations:
+    """The violation of an IBAN's country or structure, whatever its check digits."""
+    try:
+        _iban.validate(compact[:2] + _iban.calc_check_digits(compact) + compact[4:])
+    except InvalidComponent:
+        return (_v("iban.pays"),)
+    except ValidationError:
+        return (_v("iban.format"),)
+    return OK
+
+
+def rib_key_ok(bban: str) -> bool:
+    """The RIB key of a French BBAN (bank 5, branch 5, account 11, key 2): the 23 characters, letters
+    converted, form a multiple of 97. The arithmetic is stdnum's ISO 7064 mod 97 remainder."""
+    digits = bban.upper().translate(_RIB_LETTERS)
+    return len(bban) == 23 and digits.isascii() and digits.isdigit() and mod_97_10.checksum(digits) == 0
 
 
 def check_bic(value: str) -> Violations:
+    """A BIC (ISO 9362): 4 letters (bank), 2 letters (ISO country), 2 (location), optionally 3 (branch)."""
     v = _str("bic", value)
-    if not _bic.is_valid(v):
-        return (Violation("bic.invalide", "bic", "Le BIC est invalide."),)
+    compact = v.replace(" ", "").upper()
+    if len(v) > MAX_IDENT or not compact.isascii() or not _bic.is_valid(compact):
+        return (_v("bic.format"),)
     return OK
 
 
-def check_text(field: str, value: str | None, *, required: bool, code: str) -> Violations:
-    """A free text (comment, motif): required non-blank if asked, bounded in length."""
-    if value is None or not value.strip():
-        return (Violation(f"{code}.requis", field, "Ce champ est obligatoire."),) if required else OK
-    if not _encodable(value):
-        # lone surrogates are not text: they cannot be hashed into the history nor sent by e-mail
-        return (Violation(f"{code}.caracteres", field, "Le texte contient des caractères invalides."),)
-    if len(value) > MAX_TEXT:
-        return (Violation(f"{code}.trop_long", field, f"Texte trop long (maximum {MAX_TEXT} caractères)."),)
-    return OK
-
-
-def _encodable(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def check_support_contact(text: str) -> Violations:
-    v = _str("contact_support", text)
-    return check_text("contact_support", v, required=True, code="contact_support")
+def check_coordonnees(iban: str, bic: str) -> Violations:
+    """IBAN, BIC, and their countries agree (the French zone counts as one, see :data:`FRENCH_ZONE`)."""
+    out = check_iban(iban) + check_bic(bic)
+    if out:
+        return out
+    pays_iban, pays_bic = _iban_compact(iban)[:2], bic.replace(" ", "").upper()[4:6]
+    same = pays_iban == pays_bic or (pays_iban in RIB_COUNTRIES and pays_bic in FRENCH_ZONE)
+    return OK if same else (_v("bic.pays_incoherent", pays_bic=pays_bic, pays_iban=pays_iban),)
 
 
 def check_numero(numero: str, corridor: Corridor = SAS) -> Violations:
     """A dossier number: the corridor's prefix and six digits (``FINSAS009250``)."""
     v = _str("numero", numero)
+    corridor = _corridor(corridor)
     rest = v[len(corridor.prefixe_numero):]
     if not (v.startswith(corridor.prefixe_numero) and len(rest) == 6 and rest.isascii() and rest.isdigit()):
-        return (Violation("numero.format", "numero",
-                          f"Le numéro de dossier doit être « {corridor.prefixe_numero} » suivi de 6 chiffres."),)
+        return (_v("numero.format", prefixe=corridor.prefixe_numero),)
     return OK
 
 
-def check_password(password: str, *, identifiant: str) -> Violations:
-    pwd = _str("password", password)
-    _str("identifiant", identifiant)
+# -- free texts and the support contact ---------------------------------------------------------------
+def check_text(field: str, value: str | None, *, required: bool, code: str, max_len: int = MAX_TEXT) -> Violations:
+    """A free text (comment, motif): required non-blank if asked, bounded in length.
+
+    ``code`` is the prefix of the codes ``<code>.requis`` / ``<code>.trop_long`` (``commentaire``, ``motif``…).
+    """
+    if f"{code}.requis" not in CODES or f"{code}.trop_long" not in CODES:
+        raise InvalidInput("code", "un préfixe de code connu (commentaire, motif, contact_support)", code)
+    if value is not None:
+        _str(field, value)
+    if value is None or not value.strip():
+        return (_v(f"{code}.requis"),) if required else OK
+    if len(value) > max_len:
+        return (_v(f"{code}.trop_long", max=max_len),)
+    return OK
+
+
+_INVISIBLE = "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff"
+# What browsers drop inside a URL scheme (tab, newline, other C0 controls) and invisible characters.
+_SEP = f"[\\t\\n\\r\\x00-\\x1f{_INVISIBLE}]*"
+
+
+def _scheme(word: str) -> str:
+    return _SEP.join(re.escape(ch) for ch in word) + _SEP + ":"
+
+
+_DANGEROUS = re.compile(
+    r"(?<![a-z0-9+.\-])(?:" + "|".join(_scheme(w) for w in ("javascript", "vbscript", "livescript", "data", "file"))
+    + ")"
+)
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?<![0-9+])(?:(?:\+|00)33[ .\-]?(?:\(0\)[ .\-]?)?|0)[1-9](?:[ .\-]?[0-9]{2}){4}(?![0-9])")
+_URL = re.compile(r"https?://[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}(?::[0-9]{1,5})?(?:[/?#]\S*)?",
+                  re.IGNORECASE)
+
+
+def _deobfuscate(text: str) -> str:
+    """What a browser or a mail client could read: entities and %-escapes decoded, width-folded, lower case."""
+    t = text
+    for _ in range(3):  # double-encoded entities (``&amp;#106;``) are decoded too
+        decoded = urllib.parse.unquote(html.unescape(t))
+        if decoded == t:
+            break
+        t = decoded
+    return unicodedata.normalize("NFKC", t).casefold()
+
+
+def has_dangerous_link(text: str) -> bool:
+    """``javascript:``, ``vbscript:``, ``data:``, ``file:`` however cased, escaped or split by tabs."""
+    return _DANGEROUS.search(_deobfuscate(_str("text", text))) is not None
+
+
+def check_support_contact(text: str) -> Violations:
+    """The solde's support contact: an e-mail, a French phone number or an http(s) link, possibly in a
+    short sentence (at most :data:`MAX_CONTACT` characters); never a script or data link."""
+    v = _str("contact_support", text)
+    if not v.strip():
+        return (_v("contact_support.requis"),)
     out: list[Violation] = []
-    if len(pwd) < 8:
-        out.append(Violation("mot_de_passe.trop_court", "mot_de_passe", "8 caractères minimum."))
+    too_long = len(v) > MAX_CONTACT
+    if too_long:
+        out.append(_v("contact_support.trop_long", max=MAX_CONTACT))
+    if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co"} and ch not in "\t\n\r" for ch in v):
+        out.append(_v("contact_support.caracteres"))
+    if has_dangerous_link(v[: 4 * MAX_CONTACT]):
+        out.append(_v("contact_support.lien_dangereux"))
+    if not too_long and not (_EMAIL.search(v) or _PHONE.search(v) or _URL.search(v)):
+        out.append(_v("contact_support.introuvable"))
+    return tuple(out)
+
+
+# -- the portal account ----------------------------------------------------------------------------------
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@\-]{2,63}")
+_SPECIALS = frozenset(string.punctuation)
+
+
+def check_identifiant(identifiant: str) -> Violations:
+    """A portal login (``test.ecomplementaire``): 3 to 64 ASCII letters, digits, ``. _ - @``."""
+    v = _str("identifiant", identifiant)
+    return OK if _LOGIN.fullmatch(v) else (_v("identifiant.format"),)
+
+
+def check_password(password: str, *, identifiant: str) -> Violations:
+    """The portal's password policy, one violation per broken clause: at least 8 characters, 1 digit,
+    1 special character, different from the login (ignoring case), no accented (non-ASCII) character."""
+    pwd = _str("password", password)
+    login = _str("identifiant", identifiant)
+    out: list[Violation] = []
+    if len(pwd) < MIN_PASSWORD:
+        out.append(_v("mot_de_passe.trop_court"))
+    if len(pwd) > MAX_PASSWORD:
+        out.append(_v("mot_de_passe.trop_long", max=MAX_PASSWORD))
+    if not any(ch in string.digits for ch in pwd):
+        out.append(_v("mot_de_passe.chiffre"))
+    if not any(ch in _SPECIALS for ch in pwd):
+        out.append(_v("mot_de_passe.caractere_special"))
+    if pwd.casefold() == login.strip().casefold():
+        out.append(_v("mot_de_passe.identifiant"))
+    if not pwd.isascii():
+        out.append(_v("mot_de_passe.accents"))
+    if any(unicodedata.category(ch) in {"Cc", "Cf"} for ch in pwd):
+        out.append(_v("mot_de_passe.caracteres"))
+    return tuple(out)
+
+
+def check_question_secrete(question: str, reponse: str) -> Violations:
+    """The secret question and answer: both present, bounded."""
+    q, r = _str("question", question), _str("reponse", reponse)
+    out: list[Violation] = []
+    if not q.strip():
+        out.append(_v("question_secrete.requise"))
+    elif len(q) > MAX_QUESTION:
+        out.append(_v("question_secrete.trop_longue", max=MAX_QUESTION))
+    if not r.strip():
+        out.append(_v("reponse_secrete.requise"))
+    elif len(r) > MAX_QUESTION:
+        out.append(_v("reponse_secrete.trop_longue", max=MAX_QUESTION))
     return tuple(out)
 
 
 # -- rules over a command ----------------------------------------------------------------------------
 @attrs.frozen
 class RuleContext:
-    """What a rule may look at: the command, the subject before it (``None`` on creation), the corridor."""
+    """What a rule may look at: the command, the subject before it (``None`` on creation), the corridor.
+
+    ``dossier`` is the funding dossier (dossier machine); ``subject`` the account (account machine).
+    """
 
     command: Any
     corridor: Corridor = SAS
@@ -143,6 +545,7 @@ class RuleContext:
 class Rule:
     """A named rule: ``check`` returns the violations of one command in one context.
 
+    ``codes`` lists every violation code the rule can produce (the catalogue is built from them).
     ``scope`` is ``"dossier"`` when the rule looks only at the dossier (not at what the command
     carries): ``allowed_commands`` evaluates those, since they decide whether a trigger is possible
     at all right now.
@@ -155,29 +558,28 @@ class Rule:
     scope: str = "command"
 
 
+_PIECE_CODES = ("piece.vide", "piece.trop_grande", "piece.type_interdit", "piece.contenu_incoherent",
+                "piece.incomplet", "piece.contenu_suspect", "piece.nom_vide", "piece.nom_trop_long",
+                "piece.nom_caracteres", "piece.double_extension")
+
+
 def _pieces(ctx: RuleContext, phase: Phase) -> Violations:
     pieces: Mapping[PieceKind, Attachment] = ctx.command.pieces
+    wanted = ctx.corridor.pieces(phase)
     out: list[Violation] = []
-    for kind in ctx.corridor.pieces(phase):
+    for kind in wanted:
         if kind not in pieces:
-            out.append(Violation("piece.manquante", f"pieces.{kind.value}", f"Pièce obligatoire : « {kind.label} »."))
+            out.append(_v("piece.manquante", piece=kind.value, titre=kind.label))
         else:
             out.extend(check_attachment(kind, pieces[kind], ctx.corridor))
     for kind in pieces:
-        if kind not in ctx.corridor.pieces(phase):
-            out.append(Violation("piece.non_attendue", f"pieces.{kind.value}",
-                                 f"La pièce « {kind.label} » n'est pas demandée pour cette phase."))
+        if kind not in wanted:
+            out.append(_v("piece.non_attendue", piece=kind.value, titre=kind.label))
     return tuple(out)
 
 
 def _montant(ctx: RuleContext, phase: Phase) -> Violations:
-    expected: Decimal = ctx.corridor.montant(phase)
-    montant: Decimal = ctx.command.montant
-    # is_finite first: comparing a signalling NaN raises decimal.InvalidOperation
-    if not montant.is_finite() or montant != expected:
-        return (Violation(f"montant.{phase.value}", "montant",
-                          f"Le montant de la demande de {phase.value} est fixé à {expected} € (non modifiable)."),)
-    return OK
+    return check_montant(ctx.command.montant, phase, ctx.corridor)
 
 
 def _controles(ctx: RuleContext) -> Mapping[Bloc, Controle]:
@@ -189,57 +591,51 @@ def _fournisseur_eligible(ctx: RuleContext) -> Violations:
     f = ctx.command.fournisseur
     out = []
     if not f.enrole:
-        out.append(Violation("fournisseur.non_enrole", "fournisseur.enrole",
-                             "Le fournisseur n'est pas enrôlé sur le portail."))
+        out.append(_v("fournisseur.non_enrole"))
     if not f.reference:
-        out.append(Violation("fournisseur.non_reference", "fournisseur.reference",
-                             "Le fournisseur n'est pas référencé Ségur auprès de l'ANS."))
+        out.append(_v("fournisseur.non_reference"))
     if ctx.command.actor.id != f.ans_id:
-        out.append(Violation("fournisseur.acteur", "actor.id",
-                             "La demande doit être déposée par le fournisseur lui-même."))
+        out.append(_v("fournisseur.acteur"))
     return tuple(out)
 
 
 def _demande_unique(ctx: RuleContext) -> Violations:
     if ctx.existing_request:
-        return (Violation("demande.doublon", "fournisseur.ans_id",
-                          f"Une demande de financement existe déjà ({ctx.existing_request}) : "
-                          "un fournisseur SAS ne peut faire qu'une seule demande de financement."),)
+        return (_v("demande.doublon", existante=ctx.existing_request),)
     return OK
 
 
 def _identite(ctx: RuleContext) -> Violations:
-    return check_siret(ctx.command.fournisseur.siret)
+    f = ctx.command.fournisseur
+    return check_siret(f.siret) + check_reference_ans(f.ans_id)
 
 
 def _banque(ctx: RuleContext) -> Violations:
     cb = ctx.command.coordonnees_bancaires
-    return check_iban(cb.iban) + check_bic(cb.bic)
+    return check_coordonnees(cb.iban, cb.bic)
 
 
 def _blocs_ok(ctx: RuleContext) -> Violations:
     return tuple(
-        Violation("bloc.non_ok", f"controles.{b.value}", f"Le bloc « {b.label} » n'est pas en « Contrôle OK ».")
-        for b, c in _controles(ctx).items() if c is not Controle.OK
+        _v("bloc.non_ok", bloc=b.value, libelle=b.label) for b, c in _controles(ctx).items() if c is not Controle.OK
     )
 
 
 def _bloc_ko(ctx: RuleContext) -> Violations:
-    if Controle.KO not in _controles(ctx).values():
-        return (Violation("bloc.aucun_ko", "controles",
-                          "Une demande de modification suppose au moins un bloc en « Contrôle KO »."),)
-    return OK
+    return OK if Controle.KO in _controles(ctx).values() else (_v("bloc.aucun_ko"),)
+
+
+def _all_pieces(corridor: Corridor) -> tuple[PieceKind, ...]:
+    return corridor.pieces(Phase.AVANCE) + corridor.pieces(Phase.SOLDE)
 
 
 def _piece_du_couloir(ctx: RuleContext) -> Violations:
-    if ctx.command.piece not in ctx.corridor.pieces(Phase.SOLDE) + ctx.corridor.pieces(Phase.AVANCE):
-        return (Violation("piece.inconnue", "piece", "Cette pièce n'appartient pas au couloir."),)
-    return OK
+    return OK if ctx.command.piece in _all_pieces(ctx.corridor) else (_v("piece.inconnue"),)
 
 
 def _complement_non_vide(ctx: RuleContext) -> Violations:
     if not ctx.command.pieces and ctx.command.contact_support is None:
-        return (Violation("complement.vide", "pieces", "Le complément n'apporte ni pièce ni contact."),)
+        return (_v("complement.vide"),)
     return OK
 
 
@@ -247,19 +643,22 @@ def _piece_demandee(ctx: RuleContext) -> Violations:
     assert ctx.dossier is not None
     wanted = ctx.dossier.piece_demandee
     if wanted is not None and wanted not in ctx.command.pieces:
-        return (Violation("piece.demandee_manquante", f"pieces.{wanted.value}",
-                          f"La pièce demandée « {wanted.label} » doit être jointe."),)
+        return (_v("piece.demandee_manquante", piece=wanted.value, titre=wanted.label),)
     return OK
 
 
 def _pieces_completees(ctx: RuleContext) -> Violations:
-    known = set(ctx.corridor.pieces(Phase.SOLDE)) | set(ctx.corridor.pieces(Phase.AVANCE))
+    known = _all_pieces(ctx.corridor)
     out: list[Violation] = []
     for kind, att in ctx.command.pieces.items():
         if kind not in known:
-            out.append(Violation("piece.non_attendue", f"pieces.{kind.value}", "Pièce inconnue du couloir."))
+            out.append(_v("piece.non_attendue", piece=kind.value, titre=kind.label))
         out.extend(check_attachment(kind, att, ctx.corridor))
     return tuple(out)
+
+
+def _contact(ctx: RuleContext) -> Violations:
+    return check_support_contact(ctx.command.contact_support)
 
 
 def _contact_complete(ctx: RuleContext) -> Violations:
@@ -267,12 +666,56 @@ def _contact_complete(ctx: RuleContext) -> Violations:
     return OK if c is None else check_support_contact(c)
 
 
-def _text(attr: str, field: str, *, required: bool, code: str) -> Callable[[RuleContext], Violations]:
-    return lambda ctx: check_text(field, getattr(ctx.command, attr), required=required, code=code)
+def _text(attr: str, *, required: bool) -> Callable[[RuleContext], Violations]:
+    def check(ctx: RuleContext) -> Violations:
+        return check_text(attr, getattr(ctx.command, attr), required=required, code=attr)
+
+    return check
 
 
-def _todo(_ctx: RuleContext) -> Violations:
+# account rules: the subject is a compte.Compte; secrets are verified by compte's pure functions.
+def _identifiant_compte(ctx: RuleContext) -> Violations:
+    out = check_identifiant(ctx.command.identifiant)
+    if not ctx.command.mot_de_passe_provisoire:
+        out += (_v("mot_de_passe.requis"),)
+    return out
+
+
+def _mot_de_passe_exact(ctx: RuleContext) -> Violations:
+    from .compte import verifier_secret  # the account module sits above the rules
+
+    champ = "ancien_mot_de_passe" if hasattr(ctx.command, "ancien_mot_de_passe") else "mot_de_passe"
+    given = getattr(ctx.command, champ)
+    if len(given) > MAX_PASSWORD or not verifier_secret(given, ctx.subject.mot_de_passe):
+        return (_v("mot_de_passe.incorrect", champ=champ),)
     return OK
+
+
+def _politique(ctx: RuleContext) -> Violations:
+    c = ctx.command
+    out = check_password(c.nouveau_mot_de_passe, identifiant=ctx.subject.identifiant)
+    if c.confirmation != c.nouveau_mot_de_passe:
+        out += (_v("mot_de_passe.confirmation"),)
+    if c.nouveau_mot_de_passe == c.ancien_mot_de_passe:
+        out += (_v("mot_de_passe.inchange"),)
+    return out
+
+
+def _question_secrete(ctx: RuleContext) -> Violations:
+    return check_question_secrete(ctx.command.question, ctx.command.reponse)
+
+
+def _reponse_secrete(ctx: RuleContext) -> Violations:
+    from .compte import normaliser_reponse, verifier_secret
+
+    c, compte = ctx.command, ctx.subject
+    out: Violations = OK
+    if not c.mot_de_passe_provisoire:
+        out += (_v("mot_de_passe.requis"),)
+    if (compte.reponse_secrete is None or len(c.reponse) > MAX_QUESTION
+            or not verifier_secret(normaliser_reponse(c.reponse), compte.reponse_secrete)):
+        out += (_v("reponse_secrete.incorrecte"),)
+    return out
 
 
 def _rules(*rules: Rule) -> Mapping[str, Rule]:
@@ -282,33 +725,62 @@ def _rules(*rules: Rule) -> Mapping[str, Rule]:
 #: Every named rule, by name. Machine definitions refer to these names as guards.
 RULES: Mapping[str, Rule] = _rules(
     Rule("fournisseur_eligible", "Le fournisseur est enrôlé, référencé par l'ANS et dépose pour lui-même.",
-         _fournisseur_eligible),
-    Rule("demande_unique", "Un fournisseur ne fait qu'une seule demande de financement.", _demande_unique),
-    Rule("identite_fournisseur", "Le SIRET du fournisseur est valide.", _identite),
-    Rule("coordonnees_bancaires", "IBAN et BIC valides.", _banque),
-    Rule("pieces_avance", "Les pièces de l'avance sont jointes et conformes.", lambda c: _pieces(c, Phase.AVANCE)),
-    Rule("montant_avance", "Le montant de l'avance est celui du couloir.", lambda c: _montant(c, Phase.AVANCE)),
-    Rule("pieces_solde", "Les pièces du solde sont jointes et conformes.", lambda c: _pieces(c, Phase.SOLDE)),
-    Rule("montant_solde", "Le montant du solde est celui du couloir.", lambda c: _montant(c, Phase.SOLDE)),
-    Rule("contact_support", "Le contact de support est renseigné.",
-         lambda c: check_support_contact(c.command.contact_support)),
+         _fournisseur_eligible, ("fournisseur.non_enrole", "fournisseur.non_reference", "fournisseur.acteur")),
+    Rule("demande_unique", "Un fournisseur ne fait qu'une seule demande de financement.", _demande_unique,
+         ("demande.doublon",)),
+    Rule("identite_fournisseur", "SIRET et N° unique de référencement ANS du fournisseur valides.", _identite,
+         ("siret.format", "siret.cle", "reference_ans.format")),
+    Rule("coordonnees_bancaires", "IBAN (ISO 13616, clé RIB), BIC (ISO 9362) valides et de même pays.", _banque,
+         ("iban.format", "iban.pays", "iban.cle", "iban.cle_rib", "bic.format", "bic.pays_incoherent")),
+    Rule("pieces_avance", "Les pièces de l'avance sont jointes et conformes.", lambda c: _pieces(c, Phase.AVANCE),
+         ("piece.manquante", "piece.non_attendue", *_PIECE_CODES)),
+    Rule("montant_avance", "Le montant de l'avance est celui du couloir.", lambda c: _montant(c, Phase.AVANCE),
+         ("montant.avance", "montant.invalide")),
+    Rule("pieces_solde", "Les pièces du solde sont jointes et conformes.", lambda c: _pieces(c, Phase.SOLDE),
+         ("piece.manquante", "piece.non_attendue", *_PIECE_CODES)),
+    Rule("montant_solde", "Le montant du solde est celui du couloir.", lambda c: _montant(c, Phase.SOLDE),
+         ("montant.solde", "montant.invalide")),
+    Rule("contact_support", "Le contact de support est une adresse, un téléphone ou un lien http(s) sûr.", _contact,
+         ("contact_support.requis", "contact_support.trop_long", "contact_support.caracteres",
+          "contact_support.lien_dangereux", "contact_support.introuvable")),
     Rule("commentaire_borne", "Le commentaire éventuel est de longueur raisonnable.",
-         _text("commentaire", "commentaire", required=False, code="commentaire")),
-    Rule("commentaire_requis", "Un commentaire est obligatoire.",
-         _text("commentaire", "commentaire", required=True, code="commentaire")),
-    Rule("motif_requis", "Un motif de rejet est obligatoire.", _text("motif", "motif", required=True, code="motif")),
-    Rule("blocs_tous_ok", "Tous les blocs sont en « Contrôle OK ».", _blocs_ok, scope="dossier"),
-    Rule("bloc_ko", "Au moins un bloc est en « Contrôle KO ».", _bloc_ko, scope="dossier"),
-    Rule("piece_du_couloir", "La pièce demandée appartient au couloir.", _piece_du_couloir),
-    Rule("complement_non_vide", "Le complément apporte au moins une pièce ou un contact.", _complement_non_vide),
-    Rule("piece_demandee_fournie", "La pièce demandée par le gestionnaire est jointe.", _piece_demandee),
-    Rule("pieces_completees", "Les pièces apportées sont conformes.", _pieces_completees),
-    Rule("contact_support_complete", "Le contact de support apporté est valide.", _contact_complete),
-    Rule("identifiant_compte", "L'identifiant du compte est renseigné.", _todo),
-    Rule("politique_mot_de_passe", "Le nouveau mot de passe respecte la politique du portail.", _todo),
-    Rule("question_secrete", "La question et la réponse secrètes sont renseignées.", _todo),
-    Rule("reponse_secrete", "La réponse secrète est exacte.", _todo),
+         _text("commentaire", required=False), ("commentaire.trop_long",)),
+    Rule("commentaire_requis", "Un commentaire est obligatoire.", _text("commentaire", required=True),
+         ("commentaire.requis", "commentaire.trop_long")),
+    Rule("motif_requis", "Un motif de rejet est obligatoire.", _text("motif", required=True),
+         ("motif.requis", "motif.trop_long")),
+    Rule("blocs_tous_ok", "Tous les blocs sont en « Contrôle OK ».", _blocs_ok, ("bloc.non_ok",), scope="dossier"),
+    Rule("bloc_ko", "Au moins un bloc est en « Contrôle KO ».", _bloc_ko, ("bloc.aucun_ko",), scope="dossier"),
+    Rule("piece_du_couloir", "La pièce demandée appartient au couloir.", _piece_du_couloir, ("piece.inconnue",)),
+    Rule("complement_non_vide", "Le complément apporte au moins une pièce ou un contact.", _complement_non_vide,
+         ("complement.vide",)),
+    Rule("piece_demandee_fournie", "La pièce demandée par le gestionnaire est jointe.", _piece_demandee,
+         ("piece.demandee_manquante",)),
+    Rule("pieces_completees", "Les pièces apportées sont conformes.", _pieces_completees,
+         ("piece.non_attendue", *_PIECE_CODES)),
+    Rule("contact_support_complete", "Le contact de support apporté, s'il y en a un, est valide.", _contact_complete,
+         ("contact_support.requis", "contact_support.trop_long", "contact_support.caracteres",
+          "contact_support.lien_dangereux", "contact_support.introuvable")),
+    Rule("identifiant_compte", "L'identifiant du compte est bien formé et un mot de passe provisoire est fourni.",
+         _identifiant_compte, ("identifiant.format", "mot_de_passe.requis")),
+    Rule("mot_de_passe_exact", "Le mot de passe saisi est celui du compte.", _mot_de_passe_exact,
+         ("mot_de_passe.incorrect",)),
+    Rule("politique_mot_de_passe", "Le nouveau mot de passe respecte la politique du portail.", _politique,
+         ("mot_de_passe.trop_court", "mot_de_passe.trop_long", "mot_de_passe.chiffre",
+          "mot_de_passe.caractere_special", "mot_de_passe.identifiant", "mot_de_passe.accents",
+          "mot_de_passe.caracteres", "mot_de_passe.confirmation", "mot_de_passe.inchange")),
+    Rule("question_secrete", "La question et la réponse secrètes sont renseignées.", _question_secrete,
+         ("question_secrete.requise", "question_secrete.trop_longue", "reponse_secrete.requise",
+          "reponse_secrete.trop_longue")),
+    Rule("reponse_secrete", "La réponse secrète est exacte et un mot de passe provisoire est fourni.",
+         _reponse_secrete, ("reponse_secrete.incorrecte", "mot_de_passe.requis")),
 )
+
+#: Codes checked by the dossier engine outside the named rules, with the triggers where they apply.
+ENGINE_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "numero.format": ("dossier.deposer_avance",),
+    "date.anterieure": ("compte.*", "dossier.*"),
+})
 
 
 def run(names: Iterable[str], ctx: RuleContext, *, scope: str | None = None) -> Violations:
@@ -322,21 +794,63 @@ def run(names: Iterable[str], ctx: RuleContext, *, scope: str | None = None) -> 
 
 
 def _check_guards_known() -> None:
+    problems = [f"code inconnu {c} (règle {r.name})" for r in RULES.values() for c in r.codes if c not in CODES]
+    problems += [f"code inconnu {c}" for c in ENGINE_CODES if c not in CODES]
     for definition in DEFINITIONS.values():
         unknown = {g for t in definition.transitions for g in t.guards} - set(RULES)
-        if unknown:
-            raise DefinitionError(definition.name, [f"règle inconnue : {g}" for g in sorted(unknown)])
+        problems += [f"{definition.name} : règle inconnue : {g}" for g in sorted(unknown)]
+    if problems:
+        raise DefinitionError("rules", problems)
 
 
 _check_guards_known()
 
 
+# -- the generated catalogue ------------------------------------------------------------------------
+class _Placeholders(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return f"‹{key}›"
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def catalogue_markdown() -> str:
     """The rules catalogue page of docs/ (generated; a test keeps the committed page in sync)."""
-    from .states import DEFINITIONS as _defs
+    shown = _Placeholders(_file_params(SAS))
 
-    lines = ["# Catalogue des règles", "", "| règle | description | transitions |", "|---|---|---|"]
+    def used_in(rule: Rule) -> list[str]:
+        return sorted({f"{d.name}.{t.trigger}" for d in DEFINITIONS.values() for t in d.transitions
+                       if rule.name in t.guards})
+
+    lines = [
+        "# Catalogue des règles",
+        "",
+        "<!-- Généré par segur_workflow.rules.catalogue_markdown() : ne pas modifier à la main. -->",
+        "",
+        "## Règles",
+        "",
+        "| règle | description | transitions | codes |",
+        "|---|---|---|---|",
+    ]
     for rule in RULES.values():
-        used = sorted({f"{d.name}.{t.trigger}" for d in _defs.values() for t in d.transitions if rule.name in t.guards})
-        lines.append(f"| `{rule.name}` | {rule.description} | {', '.join(used)} |")
+        codes = ", ".join(f"`{c}`" for c in rule.codes)
+        lines.append(f"| `{rule.name}` | {_md(rule.description)} | {', '.join(used_in(rule))} | {codes} |")
+    lines += [
+        "",
+        "## Codes",
+        "",
+        "Messages du couloir SAS ; ‹…› : valeur propre au cas (pièce, montant…).",
+        "",
+        "| code | champ | message | règles | transitions |",
+        "|---|---|---|---|---|",
+    ]
+    for spec in CODES.values():
+        owners = [r for r in RULES.values() if spec.code in r.codes]
+        names = ", ".join(f"`{r.name}`" for r in owners) or "(moteur)"
+        where = sorted({t for r in owners for t in used_in(r)} | set(ENGINE_CODES.get(spec.code, ())))
+        field = spec.field.format_map(shown)
+        message = spec.message.format_map(shown)
+        lines.append(f"| `{spec.code}` | `{field}` | {_md(message)} | {names} | {', '.join(where)} |")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# A throw-away PostgreSQL cluster for the tests.
+#   eval "$(bash scripts/postgres-test-server.sh start)"   # prints: export SEGUR_TEST_PG_DSN=...
+#   bash scripts/postgres-test-server.sh stop
+# The cluster lives in .pgtest/ under the worktree (or a /tmp directory if the postgres user cannot
+# reach it), listens on a Unix socket only (no TCP port to collide with), trusts local connections,
+# and runs without fsync: it is deleted on stop. Run as root, it runs the server as `postgres`
+# (PostgreSQL refuses to run as root). Diagnostics go to stderr; stdout is only the export line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+STATE="$ROOT/.pgtest"          # remembers where the cluster is (path in $STATE/location)
+
+find_bindir() {
+  if command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
+    dirname "$(readlink -f "$(command -v pg_ctl)")"
+    return 0
+  fi
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  [ -n "$d" ] && [ -x "$d/initdb" ] && { echo "$d"; return 0; }
+  return 1
+}
+
+as_owner() {   # run a command as the cluster's owner
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+start() {
+  local bindir dir
+  if ! bindir=$(find_bindir); then
+    echo "postgres-test-server: no PostgreSQL binaries (initdb/pg_ctl) found" >&2
+    exit 1
+  fi
+  stop_quietly
+  mkdir -p "$STATE"
+  dir="$STATE/cluster"
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /var/lib/postgresql --shell /bin/sh postgres
+    # The server user must be able to reach its data directory; otherwise keep the cluster in /tmp.
+    if ! runuser -u postgres -- test -x "$STATE"; then dir=$(mktemp -d /tmp/segur-pgtest.XXXXXX); fi
+  fi
+  # Unix socket paths are limited to ~107 bytes.
+  if [ ${#dir} -gt 80 ]; then dir=$(mktemp -d /tmp/segur-pgtest.XXXXXX); fi
+  mkdir -p "$dir/data" "$dir/socket"
+  echo "$dir" > "$STATE/location"
+  [ "$(id -u)" = 0 ] && chown -R postgres "$dir"
+  as_owner "$bindir/initdb" -D "$dir/data" -U segur -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
+    || as_owner "$bindir/initdb" -D "$dir/data" -U segur -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
+    || { cat "$dir/initdb.log" >&2; exit 1; }
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
+    -o "-c listen_addresses='' -k $dir/socket -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  echo "export SEGUR_TEST_PG_DSN='host=$dir/socket dbname=postgres user=segur'"
+}
+
+stop_quietly() {
+  local dir bindir
+  [ -f "$STATE/location" ] || return 0
+  dir=$(cat "$STATE/location")
+  if bindir=$(find_bindir) && [ -f "$dir/data/postmaster.pid" ]; then
+    as_owner "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir" "$STATE"
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop_quietly ;;
+  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+esac

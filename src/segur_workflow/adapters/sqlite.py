@@ -1,0 +1,97 @@
+"""SQLite repository (stdlib ``sqlite3``): the embedded default, used by the demo.
+
+WAL journal (readers never block the writer), a busy timeout instead of immediate "database is
+locked" errors, and ``BEGIN IMMEDIATE`` for writes so two writers queue instead of deadlocking on a
+lock upgrade. The version check is a conditional ``UPDATE … WHERE version = ?`` and uniqueness
+comes from the table constraints: several processes may share one file safely. The statements and
+their error mapping are shared with PostgreSQL (:mod:`._sql`); what is here is SQLite's own.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+
+from ..model import Dossier
+from ..serialization import from_json, to_json
+from ._sql import SQLRepository, schema
+
+__all__ = ["SCHEMA", "SQLiteRepository"]
+
+#: The tables (created if missing when the repository opens the file).
+SCHEMA = schema(data="TEXT", outbox_id="INTEGER PRIMARY KEY AUTOINCREMENT", moment="TEXT")
+
+#: SQLite names the columns of a broken UNIQUE constraint, not the constraint: ours by column.
+_CONSTRAINTS = {
+    "dossiers.ans_id": "dossier_fournisseur_unique",
+    "dossiers.numero": "dossier_numero_unique",
+    "commands.command_id": "commande_unique",
+}
+
+
+class SQLiteRepository(SQLRepository):
+    """A :class:`~segur_workflow.ports.DossierRepository` on an SQLite file.
+
+    One connection per repository, shared by threads under a lock; open one repository per
+    process. ``path`` may be ``":memory:"`` (then WAL does not apply and nothing is shared).
+    """
+
+    PLACEHOLDER = "?"
+    INTEGRITY_ERROR = sqlite3.IntegrityError
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        super().__init__()
+        self.path = os.fspath(path)
+        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+        self._conn.execute("PRAGMA foreign_keys = ON")
+        if self.path != ":memory:":
+            self._conn.execute("PRAGMA journal_mode = WAL")
+        with self._transaction() as conn:
+            for statement in SCHEMA:
+                conn.execute(statement)
+
+    # -- driver hooks ------------------------------------------------------------------------------------------
+    @contextmanager
+    def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
+        # IMMEDIATE takes the write lock up front: two writers queue instead of failing on an upgrade.
+        with self._lock:
+            self._conn.execute(f"BEGIN {mode}")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _snapshot(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._transaction("DEFERRED")
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        # Autocommit mode: a lone SELECT is its own transaction.
+        with self._lock:
+            yield self._conn
+
+    def _data_column(self, dossier: Dossier) -> str:
+        return to_json(dossier)
+
+    def _from_data_column(self, value: Any) -> Dossier:
+        return from_json(value)
+
+    def _constraint(self, exc: Exception) -> str | None:
+        message = str(exc)
+        return next((name for column, name in _CONSTRAINTS.items() if column in message), None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- writes ------------------------------------------------------------------------------------------------
+    def mark_sent(self, email_id: int) -> None:
+        with self._transaction() as conn:
+            conn.execute("UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+                         " WHERE id = ? AND sent_at IS NULL", (email_id,))

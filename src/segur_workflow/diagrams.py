@@ -1,0 +1,474 @@
+"""Diagrams of the machines, derived from the one definition (:mod:`segur_workflow.states`).
+
+Formats: Mermaid (``stateDiagram-v2``), Graphviz DOT, W3C SCXML and PlantUML, plus SVG/PNG rendered
+by Graphviz when its ``dot`` command is installed. Every format shows the same facts:
+
+* states with their French label, grouped by phase (``StateSpec.group``: avance, solde, …);
+* final states marked;
+* each transition labelled with its trigger, the role(s) that may fire it, its *gardes* (rules that
+  look only at the dossier, so they decide whether the trigger is possible at all) and the *règles*
+  that can refuse what the command carries, plus the e-mail it sends and its effect.
+
+``highlight=dossier`` marks the dossier's current state and the path it took (from its history).
+
+Text built here never trusts its input: labels go through one escaping function per format.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Mapping
+from typing import Literal, TypeAlias
+from xml.etree import ElementTree as ET
+
+import attrs
+
+from .errors import WorkflowError
+from .model import Dossier
+from .rules import RULES
+from .states import DEFINITIONS, INITIAL, MachineDefinition, TransitionSpec
+from .vocabulary import Role
+
+TextFormat: TypeAlias = Literal["mermaid", "dot", "scxml", "plantuml"]
+ImageFormat: TypeAlias = Literal["svg", "png"]
+FORMATS: tuple[str, ...] = ("mermaid", "dot", "scxml", "plantuml", "svg", "png")
+
+#: Namespace of our annotations in SCXML (labels, roles, rules); SCXML allows foreign attributes.
+SCXML_NS = "http://www.w3.org/2005/07/scxml"
+SW_NS = "urn:segur-workflow:diagramme"
+
+_GROUP_TITLES = {"avance": "Demande d'avance", "solde": "Demande de solde", "connexion": "Première connexion"}
+_INITIAL_LABEL = "Avant le dépôt"
+
+
+class DiagramError(WorkflowError):
+    """A diagram cannot be produced (unknown machine or format, highlight of the wrong kind, …)."""
+
+    code = "diagramme.invalide"
+
+
+class GraphvizMissing(DiagramError):
+    """SVG/PNG needs Graphviz's ``dot`` command, which is not installed."""
+
+    code = "diagramme.graphviz_absent"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Graphviz est introuvable (commande « dot ») : installez le paquet Debian « graphviz » "
+            "(apt-get install graphviz) pour produire du SVG ou du PNG, "
+            "ou choisissez un format texte (mermaid, dot, scxml, plantuml)."
+        )
+
+
+class GraphvizFailed(DiagramError):
+    """``dot`` ran but refused the input or failed."""
+
+    code = "diagramme.graphviz_echec"
+
+    def __init__(self, stderr: str) -> None:
+        self.stderr = stderr
+        first = stderr.strip().splitlines()[0] if stderr.strip() else "erreur inconnue"
+        super().__init__(f"Graphviz a échoué : {first}")
+
+
+# -- what every format shows ----------------------------------------------------------------------
+@attrs.frozen
+class Step:
+    """One step of a dossier's path: the n-th history entry, as an edge of the machine."""
+
+    number: int
+    source: str
+    trigger: str
+    dest: str
+
+
+@attrs.frozen
+class Highlight:
+    """The dossier's current state and the path it took, as edges of the machine."""
+
+    numero: str
+    current: str
+    steps: tuple[Step, ...]
+
+    def visited(self) -> frozenset[str]:
+        return frozenset({self.current} | {s.source for s in self.steps} | {s.dest for s in self.steps})
+
+    def numbers(self, source: str, trigger: str, dest: str) -> tuple[int, ...]:
+        """The step numbers at which this edge was taken (empty: never)."""
+        return tuple(s.number for s in self.steps if (s.source, s.trigger, s.dest) == (source, trigger, dest))
+
+
+def path_of(dossier: Dossier) -> Highlight:
+    """The path ``dossier`` took: one step per history entry (the creation starts from :data:`INITIAL`)."""
+    if not isinstance(dossier, Dossier):
+        raise DiagramError("Seul un dossier (Dossier) peut être mis en évidence sur le diagramme.")
+    steps = tuple(
+        Step(i, INITIAL if e.source is None else e.source.value, e.trigger, e.dest.value)
+        for i, e in enumerate(dossier.history, 1)
+    )
+    return Highlight(dossier.numero, dossier.status.value, steps)
+
+
+def definition(machine: str | MachineDefinition) -> MachineDefinition:
+    """The definition named ``machine`` (``dossier`` or ``compte``)."""
+    if isinstance(machine, MachineDefinition):
+        return machine
+    try:
+        return DEFINITIONS[machine]
+    except (KeyError, TypeError):
+        known = ", ".join(DEFINITIONS)
+        raise DiagramError(f"Machine inconnue « {machine} » : choisissez parmi {known}.") from None
+
+
+def _highlight(d: MachineDefinition, highlight: Dossier | None) -> Highlight | None:
+    if highlight is None:
+        return None
+    if d.name != "dossier":
+        raise DiagramError(f"Un dossier ne peut être mis en évidence que sur la machine « dossier », pas « {d.name} ».")
+    return path_of(highlight)
+
+
+def role_label(t: TransitionSpec) -> str:
+    roles = " ou ".join(r.label for r in Role if r in t.roles)
+    return f"{roles} (propriétaire)" if t.owner_only else roles
+
+
+def gardes(t: TransitionSpec) -> tuple[str, ...]:
+    """Rules that look only at the dossier: they decide whether the trigger is possible right now."""
+    return tuple(g for g in t.guards if RULES[g].scope == "dossier")
+
+
+def regles(t: TransitionSpec) -> tuple[str, ...]:
+    """Rules that can refuse what the command carries (pieces, amounts, comments…)."""
+    return tuple(g for g in t.guards if RULES[g].scope != "dossier")
+
+
+def edge_lines(t: TransitionSpec) -> list[str]:
+    """The lines of a transition's label, shared by every format."""
+    lines = [t.trigger + (" (interne)" if t.internal else ""), f"par : {role_label(t)}"]
+    if gardes(t):
+        lines += _wrap("garde : ", gardes(t))
+    if regles(t):
+        lines += _wrap("règles : ", regles(t))
+    if t.email:
+        lines.append(f"courriel : {t.email}")
+    if t.effect:
+        lines.append(f"effet : {t.effect}")
+    return lines
+
+
+def _wrap(prefix: str, names: tuple[str, ...], width: int = 52) -> list[str]:
+    """``prefix`` and the names, cut into lines of about ``width`` characters (diagrams stay narrow)."""
+    lines = [prefix]
+    for i, name in enumerate(names):
+        piece = name + ("," if i < len(names) - 1 else "")
+        if len(lines[-1]) + len(piece) > width and lines[-1].strip() and lines[-1] != prefix:
+            lines.append("")
+        lines[-1] += ("" if lines[-1] in ("", prefix) else " ") + piece
+    return lines
+
+
+def edge_tooltip(t: TransitionSpec) -> str:
+    """The long form: description and the description of every rule."""
+    parts = [t.description] if t.description else []
+    parts += [f"{g} : {RULES[g].description}" for g in t.guards]
+    return "\n".join(parts)
+
+
+def _state_label(d: MachineDefinition, name: str) -> str:
+    return _INITIAL_LABEL if name == INITIAL else d.state(name).label
+
+
+def _groups(d: MachineDefinition) -> dict[str | None, list[str]]:
+    out: dict[str | None, list[str]] = {}
+    for s in d.states:
+        out.setdefault(s.group, []).append(s.name)
+    return out
+
+
+def group_title(group: str) -> str:
+    return _GROUP_TITLES.get(group, group.capitalize())
+
+
+_ID = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def _ids(d: MachineDefinition) -> Mapping[str, str]:
+    """A safe identifier per state: its name when it is a plain word, else a numbered one."""
+    out = {INITIAL: "debut"}
+    for i, s in enumerate(d.states):
+        out[s.name] = s.name if _ID.fullmatch(s.name) and s.name not in {"debut", "end", "state"} else f"etat_{i}"
+    return out
+
+
+def _group_id(group: str, first_state_id: str) -> str:
+    return f"phase_{group}" if _ID.fullmatch(group) else f"phase_{first_state_id}"
+
+
+# -- Mermaid ------------------------------------------------------------------------------------
+_MERMAID_ENTITIES = {
+    "#": "#35;", '"': "#quot;", ";": "#59;", "%": "#37;", "<": "#lt;", ">": "#gt;",
+    "&": "#amp;", "{": "#123;", "}": "#125;", "[": "#91;", "]": "#93;", "|": "#124;", "`": "#96;",
+    "\\": "#92;",
+}
+
+
+def mermaid_escape(text: str) -> str:
+    """One line of Mermaid label text: its syntax characters as Mermaid entity codes (``#quot;``)."""
+    flat = " ".join(text.split())
+    return "".join(_MERMAID_ENTITIES.get(c, c) for c in flat)
+
+
+def to_mermaid(machine: str | MachineDefinition = "dossier", highlight: Dossier | None = None) -> str:
+    """A Mermaid ``stateDiagram-v2``: phases as composite states, finals to ``[*]``."""
+    d = definition(machine)
+    hl = _highlight(d, highlight)
+    ids = _ids(d)
+    out = ["stateDiagram-v2", f"    %% {mermaid_escape(d.title)} — généré depuis segur_workflow.states"]
+    if hl is not None:
+        out.append(f"    %% dossier {mermaid_escape(hl.numero)} : état courant {hl.current}")
+    for group, names in _groups(d).items():
+        pad = "    "
+        if group is not None:
+            out.append(f'    state "{mermaid_escape(group_title(group))}" as {_group_id(group, ids[names[0]])} {{')
+            pad = "        "
+        for n in names:
+            out.append(f'{pad}state "{mermaid_escape(d.state(n).label)}" as {ids[n]}')
+        for n in names:
+            if d.state(n).final:
+                out.append(f"{pad}{ids[n]} --> [*]")
+        if group is not None:
+            out.append("    }")
+    for src, t, dst in d.edges():
+        label = "<br/>".join(mermaid_escape(line) for line in edge_lines(t))
+        if hl is not None and (steps := hl.numbers(src, t.trigger, dst)):
+            label = mermaid_escape("✔ étape " + ", ".join(map(str, steps))) + "<br/>" + label
+        left = "[*]" if src == INITIAL else ids[src]
+        out.append(f"    {left} --> {ids[dst]} : {label}")
+    out.append("    classDef final fill:#eeeeee,stroke:#424242,stroke-width:3px")
+    finals = [ids[s.name] for s in d.states if s.final]
+    out.append(f"    class {','.join(finals)} final")
+    if hl is not None:
+        out.append("    classDef parcouru fill:#c8e6c9,stroke:#2e7d32")
+        out.append("    classDef courant fill:#ffd54f,stroke:#e65100,stroke-width:4px")
+        visited = sorted(ids[n] for n in hl.visited() - {INITIAL, hl.current})
+        if visited:
+            out.append(f"    class {','.join(visited)} parcouru")
+        out.append(f"    class {ids[hl.current]} courant")
+    return "\n".join(out) + "\n"
+
+
+# -- Graphviz DOT ---------------------------------------------------------------------------------
+def dot_quote(text: str) -> str:
+    """A DOT double-quoted string (IDs, tooltips): backslashes and quotes escaped, newlines as ``\\n``."""
+    body = text.replace("\\", "\\\\").replace('"', '\\"').replace("\r", "").replace("\n", "\\n")
+    return f'"{body}"'
+
+
+def html_escape(text: str) -> str:
+    """Text inside a Graphviz HTML-like label (and XML in general)."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#39;").replace("\n", " "))
+
+
+def to_dot(machine: str | MachineDefinition = "dossier", highlight: Dossier | None = None) -> str:
+    """A Graphviz ``digraph``: phases as clusters, finals with a double border."""
+    d = definition(machine)
+    hl = _highlight(d, highlight)
+    ids = _ids(d)
+    title = d.title + (f" — dossier {hl.numero}" if hl else "")
+    out = [
+        f"digraph {dot_quote(d.name)} {{",
+        f"  graph [label=<<b>{html_escape(title)}</b>>, labelloc=t, fontname=\"Helvetica\", "
+        "rankdir=TB, nodesep=0.6, ranksep=0.7, charset=\"UTF-8\"];",
+        '  node [shape=box, style="rounded,filled", fillcolor="white", fontname="Helvetica"];',
+        '  edge [fontname="Helvetica", fontsize=10];',
+        f'  {dot_quote(ids[INITIAL])} [shape=circle, width=0.25, label="", fillcolor="black", '
+        f"tooltip={dot_quote(_INITIAL_LABEL)}];",
+    ]
+    visited = hl.visited() if hl else frozenset()
+
+    def node(name: str) -> str:
+        s = d.state(name)
+        attrs_ = [f"label=<{html_escape(s.label)}<br/><font point-size=\"9\">{html_escape(s.name)}</font>"
+                  + ("<br/><i>état final</i>" if s.final else "") + ">",
+                  f"tooltip={dot_quote(s.description or s.label)}"]
+        if s.final:
+            attrs_.append("peripheries=2")
+            attrs_.append('fillcolor="#eeeeee"')
+        if hl is not None and name == hl.current:
+            attrs_ += ['fillcolor="#ffd54f"', 'color="#e65100"', "penwidth=3"]
+        elif name in visited:
+            attrs_ += ['fillcolor="#c8e6c9"', 'color="#2e7d32"']
+        return f"{dot_quote(ids[name])} [{', '.join(attrs_)}];"
+
+    for i, (group, names) in enumerate(_groups(d).items()):
+        if group is None:
+            out += [f"  {node(n)}" for n in names]
+            continue
+        out.append(f"  subgraph {dot_quote(f'cluster_{i}')} {{")
+        out.append(f"    label=<<b>{html_escape(group_title(group))}</b>>; style=\"rounded,dashed\"; "
+                   'color="#607d8b";')
+        out += [f"    {node(n)}" for n in names]
+        out.append("  }")
+    for src, t, dst in d.edges():
+        lines = [f"<b>{html_escape(edge_lines(t)[0])}</b>"] + [html_escape(x) for x in edge_lines(t)[1:]]
+        attrs_ = []
+        if hl is not None and (steps := hl.numbers(src, t.trigger, dst)):
+            lines.insert(0, f"<b>✔ étape {html_escape(', '.join(map(str, steps)))}</b>")
+            attrs_ += ['color="#2e7d32"', 'fontcolor="#1b5e20"', "penwidth=3"]
+        attrs_.insert(0, "label=<" + "<br/>".join(lines) + ">")
+        attrs_.append(f"tooltip={dot_quote(edge_tooltip(t))}")
+        out.append(f"  {dot_quote(ids[src])} -> {dot_quote(ids[dst])} [{', '.join(attrs_)}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+# -- SCXML ------------------------------------------------------------------------------------------
+def to_scxml(machine: str | MachineDefinition = "dossier", highlight: Dossier | None = None) -> str:
+    """A W3C SCXML document: phases as compound states, ``<final>`` for finals.
+
+    The pseudo-state before creation is a real state (``__initial__``) because the creating trigger is
+    an event. Labels, roles and rules are ``sw:`` attributes (namespace :data:`SW_NS`); guards are not
+    ``cond`` expressions, since they are rules of this library, not data-model code.
+    """
+    d = definition(machine)
+    hl = _highlight(d, highlight)
+    q = f"{{{SCXML_NS}}}"
+    sw = f"{{{SW_NS}}}"
+    ET.register_namespace("", SCXML_NS)
+    ET.register_namespace("sw", SW_NS)
+    root = ET.Element(q + "scxml", {"version": "1.0", "name": d.name, "initial": INITIAL, sw + "titre": d.title})
+    if hl is not None:
+        root.set(sw + "dossier", hl.numero)
+    by_source: dict[str, list[tuple[TransitionSpec, str]]] = {}
+    for src, t, dst in d.edges():
+        by_source.setdefault(src, []).append((t, dst))
+
+    def add_state(parent: ET.Element, name: str) -> None:
+        final = name != INITIAL and d.state(name).final
+        el = ET.SubElement(parent, q + ("final" if final else "state"), {"id": name})
+        el.set(sw + "libelle", _state_label(d, name))
+        if hl is not None and name == hl.current:
+            el.set(sw + "courant", "true")
+        elif hl is not None and name in hl.visited():
+            el.set(sw + "parcouru", "true")
+        for t, dst in by_source.get(name, []):
+            tr = ET.SubElement(el, q + "transition", {"event": t.trigger})
+            if t.internal:
+                tr.set("type", "internal")  # targetless: the status stays, no state is exited
+            else:
+                tr.set("target", dst)
+            tr.set(sw + "roles", " ".join(r.value for r in Role if r in t.roles))
+            if t.owner_only:
+                tr.set(sw + "proprietaire", "true")
+            if t.guards:
+                tr.set(sw + "regles", " ".join(t.guards))
+            if t.email:
+                tr.set(sw + "courriel", t.email)
+            if t.effect:
+                tr.set(sw + "effet", t.effect)
+            if t.description:
+                tr.set(sw + "description", t.description)
+            if hl is not None and (steps := hl.numbers(name, t.trigger, dst)):
+                tr.set(sw + "etapes", " ".join(map(str, steps)))
+
+    add_state(root, INITIAL)
+    for group, names in _groups(d).items():
+        if group is None:
+            for n in names:
+                add_state(root, n)
+            continue
+        compound = ET.SubElement(root, q + "state", {"id": _group_id(group, names[0]), "initial": names[0]})
+        compound.set(sw + "libelle", group_title(group))
+        for n in names:
+            add_state(compound, n)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+# -- PlantUML ---------------------------------------------------------------------------------------
+_PLANTUML_RAW = frozenset(" ,.:;()'’!?%+_")
+
+
+def plantuml_escape(text: str) -> str:
+    """One line of PlantUML label text: letters, digits and plain punctuation kept, the rest as ``&#N;``.
+
+    PlantUML reads « » as stereotype marks, ``"`` ends a name, ``\\n`` breaks a line, ``~`` escapes and
+    Creole marks (``**``, ``//``, ``--``) format: all of them become numeric entities, which it renders.
+    """
+    flat = " ".join(text.split())
+    return "".join(
+        c if c.isalnum() or c in _PLANTUML_RAW
+        else "<U+005C>" if c == "\\"  # PlantUML 1.2020 crashes on &#92; (a regex replacement)
+        else f"&#{ord(c)};"
+        for c in flat
+    )
+
+
+def to_plantuml(machine: str | MachineDefinition = "dossier", highlight: Dossier | None = None) -> str:
+    """A PlantUML state diagram (phases as composite states). Not checked by a PlantUML parser in the tests."""
+    d = definition(machine)
+    hl = _highlight(d, highlight)
+    ids = _ids(d)
+    out = ["@startuml", f"title {plantuml_escape(d.title)}", "hide empty description"]
+    for group, names in _groups(d).items():
+        pad = ""
+        if group is not None:
+            out.append(f'state "{plantuml_escape(group_title(group))}" as {_group_id(group, ids[names[0]])} {{')
+            pad = "  "
+        for n in names:
+            tag = " #FFD54F" if hl is not None and n == hl.current else (
+                " #C8E6C9" if hl is not None and n in hl.visited() else "")
+            out.append(f'{pad}state "{plantuml_escape(d.state(n).label)}" as {ids[n]}{tag}')
+            if d.state(n).final:
+                out.append(f"{pad}{ids[n]} --> [*]")
+        if group is not None:
+            out.append("}")
+    for src, t, dst in d.edges():
+        lines = [plantuml_escape(x) for x in edge_lines(t)]
+        arrow = "-->"
+        if hl is not None and (steps := hl.numbers(src, t.trigger, dst)):
+            lines.insert(0, "✔ étape " + ", ".join(map(str, steps)))
+            arrow = "-[#2E7D32,bold]->"
+        left = "[*]" if src == INITIAL else ids[src]
+        out.append(f"{left} {arrow} {ids[dst]} : " + "\\n".join(lines))
+    out.append("@enduml")
+    return "\n".join(out) + "\n"
+
+
+# -- rendering --------------------------------------------------------------------------------------
+TEXT_RENDERERS: Mapping[str, Callable[..., str]] = {
+    "mermaid": to_mermaid, "dot": to_dot, "scxml": to_scxml, "plantuml": to_plantuml,
+}
+
+
+def dot_command() -> str | None:
+    """Path of Graphviz's ``dot``, if installed."""
+    return shutil.which("dot")
+
+
+def render_dot(dot_text: str, fmt: ImageFormat) -> bytes:
+    """Render DOT text to SVG or PNG with Graphviz; :class:`GraphvizMissing` when ``dot`` is absent."""
+    if fmt not in ("svg", "png"):
+        raise DiagramError(f"Format d'image inconnu « {fmt} » : svg ou png.")
+    exe = dot_command()
+    if exe is None:
+        raise GraphvizMissing
+    proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise GraphvizFailed(proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout
+
+
+def diagram(machine: str | MachineDefinition = "dossier", fmt: str = "mermaid",
+            highlight: Dossier | None = None) -> str | bytes:
+    """One diagram in ``fmt`` (a text format gives ``str``, svg/png give ``bytes``)."""
+    if fmt in TEXT_RENDERERS:
+        return TEXT_RENDERERS[fmt](machine, highlight)
+    if fmt in ("svg", "png"):
+        return render_dot(to_dot(machine, highlight), "svg" if fmt == "svg" else "png")
+    raise DiagramError(f"Format inconnu « {fmt} » : choisissez parmi {', '.join(FORMATS)}.")
+

@@ -1,0 +1,196 @@
+"""Generated pages of the docs site, produced from the code.
+
+``python -m segur_workflow.docgen`` writes them; ``--check`` writes nothing and fails (exit 1) listing
+every stale page, so the test command catches a definition, rule or template changed without its docs.
+
+Two kinds of output:
+
+* whole files under ``docs/generated/`` (diagrams, the state/transition tables, the rules and e-mail
+  catalogues, the DOT and SCXML sources for download);
+* blocks inside hand-written pages, between ``<!-- docgen:NAME -->`` and ``<!-- /docgen -->``, so a
+  page such as ``concepts.md`` embeds the current diagrams without a Markdown include extension.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from pathlib import Path
+
+from . import diagrams, emails, rules
+from .states import DEFINITIONS, INITIAL, MachineDefinition
+from .vocabulary import Role
+
+GENERATED = "generated"
+_NOTICE = "<!-- Page générée par `python -m segur_workflow.docgen` : ne pas modifier à la main. -->\n\n"
+
+
+def _cell(text: str) -> str:
+    """Text inside a Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def mermaid_block(machine: str) -> str:
+    return f"```mermaid\n{diagrams.to_mermaid(machine)}```\n"
+
+
+def _state_name(d: MachineDefinition, name: str) -> str:
+    return "*(création)*" if name == INITIAL else f"`{name}`"
+
+
+def states_table(d: MachineDefinition) -> str:
+    lines = ["| état | libellé | phase | final | description |", "|---|---|---|---|---|"]
+    for s in d.states:
+        phase = diagrams.group_title(s.group) if s.group else "—"
+        lines.append(f"| `{s.name}` | {_cell(s.label)} | {_cell(phase)} | {'oui' if s.final else 'non'} "
+                     f"| {_cell(s.description)} |")
+    return "\n".join(lines) + "\n"
+
+
+def transitions_table(d: MachineDefinition) -> str:
+    lines = ["| déclencheur | depuis | vers | qui | gardes (dossier) | règles (commande) | courriel | effet |",
+             "|---|---|---|---|---|---|---|---|"]
+    for t in d.transitions:
+        sources = ", ".join(_state_name(d, s) for s in (t.sources or (INITIAL,)))
+        dest = "*(inchangé)*" if t.dest is None else f"`{t.dest}`"
+        gardes = "<br>".join(f"`{g}`" for g in diagrams.gardes(t)) or "—"
+        regles = "<br>".join(f"`{g}`" for g in diagrams.regles(t)) or "—"
+        lines.append(f"| `{t.trigger}` | {sources} | {dest} | {_cell(diagrams.role_label(t))} | {gardes} "
+                     f"| {regles} | {f'`{t.email}`' if t.email else '—'} | {t.effect or '—'} |")
+    return "\n".join(lines) + "\n"
+
+
+def rules_used_table(d: MachineDefinition) -> str:
+    used = list(dict.fromkeys(g for t in d.transitions for g in t.guards))
+    lines = ["| règle | portée | ce qu'elle vérifie |", "|---|---|---|"]
+    for name in used:
+        rule = rules.RULES[name]
+        scope = "garde (dossier)" if rule.scope == "dossier" else "commande"
+        lines.append(f"| `{name}` | {scope} | {_cell(rule.description)} |")
+    return "\n".join(lines) + "\n"
+
+
+def diagrams_page() -> str:
+    out = ["# Diagrammes des machines", "", _NOTICE.strip(), "",
+           "Dérivés de la définition unique (`segur_workflow.states`). Chaque transition porte son "
+           "déclencheur, le rôle qui peut la déclencher (*propriétaire* : seulement le fournisseur du "
+           "dossier), ses gardes, les règles qui peuvent la refuser, le courriel envoyé et son effet. "
+           "Voir [Diagrammes](../diagrams.md) pour les autres formats.", ""]
+    for d in DEFINITIONS.values():
+        out += [f"## {d.title}", "", f"Machine `{d.name}` — sources : [DOT]({d.name}.dot), "
+                f"[SCXML]({d.name}.scxml), [Mermaid]({d.name}.mmd), [PlantUML]({d.name}.puml).", "",
+                mermaid_block(d.name)]
+    return "\n".join(out)
+
+
+def transitions_page() -> str:
+    out = ["# États et transitions", "", _NOTICE.strip(), "",
+           "Les *gardes* ne regardent que le dossier : elles décident si la commande est possible maintenant "
+           "(`allowed_commands`). Les *règles* examinent ce que la commande apporte (pièces, montants, "
+           "commentaires) et peuvent la refuser avec des anomalies détaillées.", ""]
+    roles = ", ".join(f"`{r.value}` = {r.label}" for r in Role)
+    out += [f"Rôles : {roles}.", ""]
+    for d in DEFINITIONS.values():
+        out += [f"## {d.title}", "", "### États", "", states_table(d), "### Transitions", "", transitions_table(d),
+                "### Règles de ces transitions", "", rules_used_table(d)]
+    return "\n".join(out)
+
+
+def files() -> dict[str, str]:
+    """Every generated file, by path relative to ``docs/``."""
+    out = {
+        f"{GENERATED}/diagrams.md": diagrams_page(),
+        f"{GENERATED}/transitions.md": transitions_page(),
+        f"{GENERATED}/rules.md": rules.catalogue_markdown(),
+        f"{GENERATED}/emails.md": emails.catalogue_markdown(),
+    }
+    for name in DEFINITIONS:
+        out[f"{GENERATED}/{name}.dot"] = diagrams.to_dot(name)
+        out[f"{GENERATED}/{name}.scxml"] = diagrams.to_scxml(name)
+        out[f"{GENERATED}/{name}.mmd"] = diagrams.to_mermaid(name)
+        out[f"{GENERATED}/{name}.puml"] = diagrams.to_plantuml(name)
+    return out
+
+
+#: Blocks embedded in hand-written pages: ``<!-- docgen:NAME -->`` … ``<!-- /docgen -->``.
+BLOCKS: Mapping[str, Callable[[], str]] = {
+    **{f"mermaid:{n}": partial(mermaid_block, n) for n in DEFINITIONS},
+    **{f"transitions:{n}": partial(transitions_table, d) for n, d in DEFINITIONS.items()},
+    **{f"etats:{n}": partial(states_table, d) for n, d in DEFINITIONS.items()},
+}
+_BLOCK = re.compile(r"(<!-- docgen:(?P<name>[\w:-]+) -->\n)(?P<body>.*?)(<!-- /docgen -->)", re.S)
+
+
+class UnknownBlock(ValueError):
+    pass
+
+
+def fill_blocks(text: str) -> str:
+    """``text`` with every docgen block replaced by its current content."""
+    def one(m: re.Match[str]) -> str:
+        name = m.group("name")
+        if name not in BLOCKS:
+            raise UnknownBlock(f"bloc docgen inconnu « {name} » (connus : {', '.join(BLOCKS)})")
+        # blank lines around: Markdown must not read the content as part of the HTML comment's block
+        return m.group(1) + "\n" + BLOCKS[name]() + "\n" + m.group(4)
+
+    return _BLOCK.sub(one, text)
+
+
+def expected(docs: Path) -> dict[Path, str]:
+    """Every path docgen owns (whole files and pages with blocks) and the content it should have."""
+    out = {docs / rel: text for rel, text in files().items()}
+    for page in sorted(docs.rglob("*.md")):
+        if GENERATED in page.relative_to(docs).parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        if "<!-- docgen:" in text:
+            out[page] = fill_blocks(text)
+    return out
+
+
+def stale(docs: Path) -> list[Path]:
+    """Pages whose committed content differs from what the code generates (or that are missing)."""
+    return [p for p, text in expected(docs).items()
+            if not p.is_file() or p.read_text(encoding="utf-8") != text]
+
+
+def write(docs: Path) -> list[Path]:
+    """Write every stale page; return those written."""
+    changed = stale(docs)
+    wanted = expected(docs)
+    for p in changed:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(wanted[p], encoding="utf-8")
+    return changed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m segur_workflow.docgen",
+                                     description="Écrit (ou vérifie, --check) les pages générées de docs/.")
+    parser.add_argument("--check", action="store_true", help="n'écrit rien ; échoue si une page est périmée")
+    parser.add_argument("--docs", default="docs", help="dossier de la documentation (défaut : docs)")
+    args = parser.parse_args(argv)
+    docs = Path(args.docs)
+    try:
+        if args.check:
+            old = stale(docs)
+            if old:
+                print("Pages générées périmées (lancez `python -m segur_workflow.docgen`) :", file=sys.stderr)
+                for p in old:
+                    print(f"  {p}", file=sys.stderr)
+                return 1
+            return 0
+        for p in write(docs):
+            print(f"écrit : {p}")
+    except (UnknownBlock, OSError) as exc:
+        print(f"docgen : {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

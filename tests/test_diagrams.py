@@ -1,0 +1,482 @@
+"""Each diagram format is checked by its real consumer.
+
+* DOT: Graphviz ``dot`` parses it and gives back (``-Tjson``) the nodes, clusters and edges it read.
+* Mermaid: the ``mermaid`` npm package (under jsdom) parses it and gives back the relations it read.
+* SCXML: SCION, an independent SCXML interpreter, loads it, lists the transitions it read, and runs
+  one event sequence per edge of our definition: the state it ends in must be our target.
+
+A missing consumer skips locally and fails under CI (``CI=true``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections import deque
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from segur_workflow import COMPTE, DOSSIER, MachineDefinition, Status, WorkflowError, examples, handle
+from segur_workflow import diagrams as D
+from segur_workflow.states import INITIAL, StateSpec, TransitionSpec
+from segur_workflow.vocabulary import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOLS = ROOT / "tools"
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+MACHINES = (DOSSIER, COMPTE)
+
+NASTY = (
+    'Il a dit "non" ; l\'été',
+    "« guillemets » et apostrophe’s",
+    "accents éàçœ — %% pas un commentaire",
+    "<script>alert(1)</script> & #quot; {accolade} [*] --> x",
+    "ligne 1\nligne 2\ttab \\ backslash | pipe `tick`",
+)
+
+
+def _missing(what: str) -> None:
+    message = f"consommateur absent : {what} (installé par scripts/setup.d/ ; lancez `make test`)"
+    if CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def dot_exe() -> str:
+    exe = shutil.which("dot")
+    if exe is None:
+        _missing("Graphviz `dot` (paquet Debian graphviz)")
+    assert exe is not None
+    return exe
+
+
+@pytest.fixture(scope="module")
+def node_tools() -> Path:
+    if shutil.which("node") is None or not (TOOLS / "node_modules" / "mermaid").is_dir():
+        _missing("Node.js et tools/node_modules (npm ci dans tools/)")
+    return TOOLS
+
+
+def hostile_definition() -> MachineDefinition:
+    """A machine whose every human text is hostile; rule names and triggers stay real identifiers."""
+    f = frozenset({Role.FOURNISSEUR})
+    return MachineDefinition(
+        name="hostile",
+        title=NASTY[0],
+        states=(
+            StateSpec("un", NASTY[1], NASTY[2], description=NASTY[3]),
+            StateSpec("deux", NASTY[3], NASTY[2]),
+            StateSpec("fin", NASTY[4], None, final=True, description=NASTY[0]),
+        ),
+        transitions=(
+            TransitionSpec("creer", (), "un", f, guards=("motif_requis",), description=NASTY[3]),
+            TransitionSpec("noter", ("un",), None, f, guards=("blocs_tous_ok", "commentaire_borne")),
+            TransitionSpec("avancer", ("un",), "deux", f, email="avance_decidee", description=NASTY[4]),
+            TransitionSpec("finir", ("deux",), "fin", frozenset(Role), owner_only=True),
+        ),
+    )
+
+
+ALL = (*MACHINES, hostile_definition())
+
+
+def edges(d: MachineDefinition) -> set[tuple[str, str, str]]:
+    return {(src, t.trigger, dst) for src, t, dst in d.edges()}
+
+
+def path_to(d: MachineDefinition, state: str) -> list[str]:
+    """Shortest list of triggers from the initial pseudo-state to ``state`` (breadth first)."""
+    todo: deque[tuple[str, list[str]]] = deque([(INITIAL, [])])
+    seen = {INITIAL}
+    while todo:
+        here, path = todo.popleft()
+        if here == state:
+            return path
+        for src, t, dst in d.edges():
+            if src == here and dst not in seen:
+                seen.add(dst)
+                todo.append((dst, [*path, t.trigger]))
+    raise AssertionError(f"{state} inaccessible")
+
+
+@pytest.fixture(scope="module")
+def highlighted() -> Any:
+    return examples.dossier_at(Status.SOLDE_A_MODIFIER)
+
+
+# -- DOT, read back by Graphviz ---------------------------------------------------------------------
+def dot_json(exe: str, text: str) -> dict[str, Any]:
+    proc = subprocess.run([exe, "-Tjson"], input=text.encode(), capture_output=True, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert not proc.stderr.strip(), proc.stderr.decode()  # no warning either
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+@pytest.mark.parametrize("d", ALL, ids=lambda d: d.name)
+def test_graphviz_reads_our_states_clusters_and_edges(dot_exe: str, d: MachineDefinition) -> None:
+    data = dot_json(dot_exe, D.to_dot(d))
+    objects = data["objects"]
+    nodes = {o["_gvid"]: o for o in objects if "nodes" not in o}
+    clusters = [o for o in objects if "nodes" in o]
+    ids = {v: k for k, v in D._ids(d).items()}  # graphviz name -> our state name
+    read = {(ids[nodes[e["tail"]]["name"]], ids[nodes[e["head"]]["name"]]) for e in data["edges"]}
+    assert read == {(src, dst) for src, _t, dst in edges(d)}
+    assert len(data["edges"]) == len(list(d.edges()))
+    # one cluster per phase, holding exactly that phase's states
+    groups = {s.group for s in d.states if s.group is not None}
+    assert len(clusters) == len(groups)
+    for c in clusters:
+        members = {ids[nodes[i]["name"]] for i in c["nodes"]}
+        (group,) = {d.state(m).group for m in members}
+        assert members == {s.name for s in d.states if s.group == group}
+    finals = {ids[o["name"]] for o in nodes.values() if o.get("peripheries") == "2"}
+    assert finals == d.final_states
+    # every edge label names its trigger
+    for e in data["edges"]:
+        assert any(t.trigger in e["label"] for t in d.transitions)
+
+
+def test_graphviz_sees_the_highlighted_path(dot_exe: str, highlighted: Any) -> None:
+    data = dot_json(dot_exe, D.to_dot(highlight=highlighted))
+    nodes = {o["_gvid"]: o for o in data["objects"] if "nodes" not in o}
+    current = [o["name"] for o in nodes.values() if o.get("fillcolor") == "#ffd54f"]
+    assert current == ["solde_a_modifier"]
+    taken = {(nodes[e["tail"]]["name"], nodes[e["head"]]["name"])
+             for e in data["edges"] if e.get("color") == "#2e7d32"}
+    expected = {("debut" if h.source is None else h.source.value, h.dest.value) for h in highlighted.history}
+    assert taken == expected
+    assert len(highlighted.history) == 8  # avance: 1 + 3 controls + decider; solde: deposit, 1 KO control, request
+
+
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_svg_and_png_are_rendered_by_graphviz(dot_exe: str, fmt: str, highlighted: Any) -> None:
+    out = D.diagram("dossier", fmt, highlight=highlighted)
+    assert isinstance(out, bytes)
+    if fmt == "svg":
+        assert b"<svg" in out
+        assert b"A modifier" in out
+    else:
+        assert out.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_missing_graphviz_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(D, "dot_command", lambda: None)
+    with pytest.raises(D.GraphvizMissing) as err:
+        D.diagram("dossier", "svg")
+    assert "graphviz" in err.value.message
+    assert err.value.code == "diagramme.graphviz_absent"
+    assert isinstance(err.value, WorkflowError)
+    # text formats do not need Graphviz
+    assert str(D.diagram("dossier", "dot")).startswith("digraph")
+
+
+def test_graphviz_failure_is_a_workflow_error(dot_exe: str) -> None:
+    with pytest.raises(D.GraphvizFailed, match="Graphviz a échoué"):
+        D.render_dot("digraph { a -> }", "svg")
+
+
+# -- Mermaid, read back by the mermaid package ------------------------------------------------------
+def mermaid_parse(tools: Path, tmp: Path, texts: dict[str, str]) -> dict[str, dict[str, Any]]:
+    files = []
+    for name, text in texts.items():
+        p = tmp / f"{name}.mmd"
+        p.write_text(text, encoding="utf-8")
+        files.append(str(p))
+    proc = subprocess.run(["node", str(tools / "check-mermaid.mjs"), *files], capture_output=True, text=True,
+                          check=False, timeout=120)
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(results) == len(files), proc.stderr
+    return {Path(r["file"]).stem: r for r in results}
+
+
+def _trigger_of(title: str) -> str:
+    """The trigger in a relation title read back by Mermaid (first line that is not the step marker)."""
+    lines = [x for x in re.split(r"<br\s*/?>", title) if not x.startswith("✔")]
+    return lines[0].removesuffix(" (interne)")
+
+
+def test_mermaid_parses_every_diagram_and_reads_our_transitions(
+    node_tools: Path, tmp_path: Path, highlighted: Any
+) -> None:
+    texts = {d.name: D.to_mermaid(d) for d in ALL}
+    texts["surligne"] = D.to_mermaid(highlight=highlighted)
+    results = mermaid_parse(node_tools, tmp_path, texts)
+    for name, r in results.items():
+        assert r["ok"], (name, r.get("error"))
+        assert r["diagramType"] == "stateDiagram"
+    for d in ALL:
+        ids = {v: k for k, v in D._ids(d).items()}
+        read = set()
+        final_marks = set()
+        for rel in results[d.name]["relations"]:
+            if rel["from"] == "root_start":
+                read.add((INITIAL, _trigger_of(rel["label"]), ids[rel["to"]]))
+            elif rel["to"].endswith("_end"):
+                final_marks.add(ids[rel["from"]])
+            else:
+                read.add((ids[rel["from"]], _trigger_of(rel["label"]), ids[rel["to"]]))
+        assert read == edges(d)
+        assert final_marks == d.final_states
+        # labels survive the escaping, and each state sits in its phase's composite state
+        states = {s["id"]: s for s in results[d.name]["states"]}
+        for s in d.states:
+            seen = states[D._ids(d)[s.name]]
+            assert _unmermaid(seen["description"]) == " ".join(s.label.split())
+            parent = seen["parent"]
+            assert (parent is None) == (s.group is None)
+            if parent is not None:
+                assert _unmermaid(states[parent]["description"]) == " ".join(D.group_title(s.group or "").split())
+    marked = [r for r in results["surligne"]["relations"] if (r["label"] or "").startswith("✔")]
+    assert len(marked) == len({(h.source, h.trigger, h.dest) for h in highlighted.history})
+
+
+def _unmermaid(text: str) -> str:
+    """Undo Mermaid's entity placeholders (``#quot;`` is read as ``ﬂ°°quot¶ß``, ``#35;`` as ``ﬂ°°35¶ß``)."""
+    named = {"quot": '"', "lt": "<", "gt": ">", "amp": "&"}
+
+    def one(m: re.Match[str]) -> str:
+        code = m.group(1)
+        return chr(int(code)) if code.isdigit() else named[code]
+
+    return re.sub(r"ﬂ°°?(\w+)¶ß", one, text)
+
+
+def test_mermaid_parser_does_reject_broken_text(node_tools: Path, tmp_path: Path) -> None:
+    """The consumer can fail: an unescaped quote in a state label is refused."""
+    broken = D.to_mermaid().replace('state "Validée"', 'state "Val"idée"')
+    (r,) = mermaid_parse(node_tools, tmp_path, {"casse": broken}).values()
+    assert not r["ok"]
+
+
+# -- SCXML, loaded and run by SCION -----------------------------------------------------------------
+def scion(tools: Path, tmp: Path, scxml: str, runs: list[list[str]]) -> dict[str, Any]:
+    doc, runs_file = tmp / "machine.scxml", tmp / "runs.json"
+    doc.write_text(scxml, encoding="utf-8")
+    runs_file.write_text(json.dumps(runs), encoding="utf-8")
+    proc = subprocess.run(["node", str(tools / "check-scxml.cjs"), str(doc), str(runs_file)], capture_output=True,
+                          text=True, check=False, timeout=120)
+    data: dict[str, Any] = json.loads(proc.stdout)
+    return data
+
+
+SW = "{" + D.SW_NS + "}"
+
+
+@pytest.mark.parametrize("d", ALL, ids=lambda d: d.name)
+def test_scion_reads_and_runs_our_transitions(node_tools: Path, tmp_path: Path, d: MachineDefinition) -> None:
+    runs = [[*path_to(d, src), t.trigger] for src, t, _dst in d.edges()]
+    data = scion(node_tools, tmp_path, D.to_scxml(d), runs)
+    assert data["ok"], data
+    read = {(t["source"], t["event"], t["target"] or t["source"]) for t in data["transitions"]}
+    assert read == edges(d)
+    internal = {(t["source"], t["event"]) for t in data["transitions"] if t["target"] is None}
+    assert all(tr["type"] == "internal" for tr in data["transitions"] if tr["target"] is None)
+    assert internal == {(src, t.trigger) for src, t, _ in d.edges() if t.internal}
+    states = {s["id"]: s for s in data["states"]}
+    assert {i for i, s in states.items() if s["type"] == "final"} == d.final_states
+    for s in d.states:
+        assert states[s.name]["attrs"][SW + "libelle"] == s.label  # hostile text survives intact
+        parent = states[s.name]["parent"]
+        assert (parent is None) == (s.group is None)
+        if parent is not None:
+            assert states[parent]["attrs"][SW + "libelle"] == D.group_title(s.group or "")
+    by_edge = {(t["source"], t["event"]): t for t in data["transitions"]}
+    for src, t, _ in d.edges():
+        attrs = by_edge[(src, t.trigger)]["attrs"]
+        assert attrs.get(SW + "regles", "").split() == list(t.guards)
+        assert set(attrs[SW + "roles"].split()) == {r.value for r in t.roles}
+    # behaviour: each run ends in our target, and in a final configuration exactly when the target is final
+    for (src, _t, dst), run in zip(d.edges(), data["runs"], strict=True):
+        assert run["configurations"][-2] == [src], run
+        assert run["configurations"][-1] == [dst], run
+        assert run["final"] == (dst in d.final_states)
+
+
+def test_scion_refuses_a_broken_document(node_tools: Path, tmp_path: Path) -> None:
+    broken = D.to_scxml().replace('target="avance_decidee"', 'target="nulle_part"')
+    data = scion(node_tools, tmp_path, broken, [["deposer_avance", "decider"]])
+    assert not data["ok"]
+    assert "nulle_part" in data["error"]
+
+
+def test_scxml_marks_the_dossier_path(highlighted: Any) -> None:
+    from xml.etree import ElementTree as ET
+
+    root = ET.fromstring(D.to_scxml(highlight=highlighted))
+    current = [e.get("id") for e in root.iter() if e.get(SW + "courant") == "true"]
+    assert current == ["solde_a_modifier"]
+    steps = sorted(int(n) for e in root.iter() for n in (e.get(SW + "etapes") or "").split())
+    assert steps == list(range(1, len(highlighted.history) + 1))
+
+
+# -- PlantUML, drawn by PlantUML ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def plantuml_exe() -> str:
+    exe = shutil.which("plantuml")
+    if exe is None:
+        _missing("PlantUML (paquet Debian plantuml)")
+    assert exe is not None
+    return exe
+
+
+def _svg_texts(svg: Path) -> list[str]:
+    from xml.etree import ElementTree as ET
+
+    return ["".join(t.itertext()) for t in ET.parse(svg).iter() if t.tag.endswith("}text")]
+
+
+def test_plantuml_draws_every_state_and_transition(plantuml_exe: str, tmp_path: Path, highlighted: Any) -> None:
+    texts = {d.name: D.to_plantuml(d) for d in ALL}
+    texts["surligne"] = D.to_plantuml(highlight=highlighted)
+    for name, text in texts.items():
+        (tmp_path / f"{name}.puml").write_text(text, encoding="utf-8")
+    proc = subprocess.run([plantuml_exe, "-charset", "UTF-8", "-failfast2", "-tsvg", "-o", str(tmp_path / "svg"),
+                           *(str(tmp_path / f"{n}.puml") for n in texts)],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for d in ALL:
+        drawn = _svg_texts(tmp_path / "svg" / f"{d.name}.svg")
+        for s in d.states:
+            assert " ".join(s.label.split()) in drawn, s.label  # labels survive the escaping, readable
+        for t in d.transitions:
+            assert t.trigger + (" (interne)" if t.internal else "") in drawn
+        assert " ".join(d.title.split()) in drawn
+    drawn = _svg_texts(tmp_path / "svg" / "surligne.svg")
+    assert [x for x in drawn if x.startswith("✔ étape")] != []
+
+
+def test_plantuml_does_refuse_broken_text(plantuml_exe: str, tmp_path: Path) -> None:
+    broken = D.to_plantuml().replace('state "Validée"', 'state "« Validée »"')
+    (tmp_path / "casse.puml").write_text(broken, encoding="utf-8")
+    proc = subprocess.run([plantuml_exe, "-charset", "UTF-8", "-checkonly", str(tmp_path / "casse.puml")],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode != 0
+
+
+def test_plantuml_lists_every_edge_and_marks_the_path(highlighted: Any) -> None:
+    text = D.to_plantuml(highlight=highlighted)
+    assert text.startswith("@startuml") and text.rstrip().endswith("@enduml")
+    ids = D._ids(DOSSIER)
+    for src, t, dst in DOSSIER.edges():
+        left = "[*]" if src == INITIAL else ids[src]
+        assert re.search(rf"^{re.escape(left)} -.*-> {dst} : (✔ étape [0-9, ]+\\n)?{t.trigger}", text, re.M)
+    assert "solde_a_modifier #FFD54F" in text
+
+
+def test_unknown_machine_format_and_wrong_highlight_are_refused(highlighted: Any) -> None:
+    with pytest.raises(D.DiagramError, match="Machine inconnue"):
+        D.to_mermaid("nope")
+    with pytest.raises(D.DiagramError, match="Format inconnu"):
+        D.diagram("dossier", "gif")
+    with pytest.raises(D.DiagramError, match="compte"):
+        D.to_dot("compte", highlight=highlighted)
+    with pytest.raises(D.DiagramError):
+        D.path_of("FINSAS009250")  # type: ignore[arg-type]
+
+
+def test_highlight_follows_history_step_by_step(highlighted: Any) -> None:
+    hl = D.path_of(highlighted)
+    assert hl.current == "solde_a_modifier"
+    assert hl.steps[0].source == INITIAL
+    assert [s.number for s in hl.steps] == list(range(1, 9))
+    assert hl.numbers("avance_en_instruction", "controler_bloc", "avance_en_instruction") == (2, 3, 4)
+    assert "avance_rejetee" not in hl.visited()
+    # every step is an edge of the definition
+    assert {(s.source, s.trigger, s.dest) for s in hl.steps} <= edges(DOSSIER)
+
+
+def test_labels_show_role_guard_rules_email() -> None:
+    decider = DOSSIER.resolve("avance_en_instruction", "decider")
+    assert decider is not None
+    assert D.edge_lines(decider) == ["decider", "par : Gestionnaire", "garde : blocs_tous_ok",
+                                     "courriel : avance_decidee", "effet : paiement"]
+    depot = DOSSIER.resolve(None, "deposer_avance")
+    assert depot is not None
+    joined = " ".join(D.edge_lines(depot))
+    assert "Fournisseur SAS (propriétaire)" in joined
+    for rule in depot.guards:
+        assert rule in joined
+
+
+# -- escaping, as properties ------------------------------------------------------------------------
+@given(st.text())
+def test_mermaid_escape_leaves_no_syntax_character(text: str) -> None:
+    out = D.mermaid_escape(text)
+    assert "\n" not in out and '"' not in out and "%" not in out and "<" not in out
+    # every ';' closes an entity code that we wrote
+    assert re.fullmatch(r"([^#;]|#(quot|lt|gt|amp|\d+);)*", out)
+
+
+@given(st.text())
+def test_dot_quote_is_one_balanced_string(text: str) -> None:
+    out = D.dot_quote(text)
+    inner = out[1:-1]
+    assert out[0] == out[-1] == '"'
+    assert "\n" not in out
+    assert not re.search(r'(?<!\\)(\\\\)*"', inner)  # no unescaped quote inside
+
+
+@given(st.text())
+def test_html_escape_leaves_no_markup(text: str) -> None:
+    out = D.html_escape(text)
+    assert not set(out) & set("<>\"'\n")
+    assert re.fullmatch(r"([^&]|&(amp|lt|gt|quot|#39);)*", out)
+
+
+def _walk(d: MachineDefinition) -> Iterator[str]:
+    yield from (s.name for s in d.states)
+
+
+def test_every_state_appears_in_every_format() -> None:
+    for d in MACHINES:
+        for fmt in ("mermaid", "dot", "scxml", "plantuml"):
+            text = D.diagram(d, fmt)
+            assert isinstance(text, str)
+            for name in _walk(d):
+                assert name in text
+
+
+# -- highlight on random legal paths ------------------------------------------------------------------
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=50), max_size=12))
+def test_highlight_of_any_path_is_the_history(choices: list[int]) -> None:
+    """Walk the engine along random legal triggers; the highlight is exactly the walk, in every format."""
+    dossier = examples.dossier_at(Status.AVANCE_EN_INSTRUCTION)
+    now = dossier.date_changement_statut
+    for choice in choices:
+        if dossier.status.final:
+            break
+        possible = sorted(DOSSIER.triggers_from(dossier.status.value))
+        for command in examples.commands_to_fire(dossier, possible[choice % len(possible)]):
+            now += timedelta(minutes=1)
+            dossier = handle(dossier, command, now=now).dossier
+    hl = D.path_of(dossier)
+    assert len(hl.steps) == len(dossier.history)
+    assert hl.steps[-1].dest == hl.current == dossier.status.value
+    for before, after in zip(hl.steps, hl.steps[1:], strict=False):
+        assert before.dest == after.source  # a connected path
+    assert {(s.source, s.trigger, s.dest) for s in hl.steps} <= edges(DOSSIER)
+    # the same steps are marked in each format
+    marks = re.findall(r"✔ étape ([0-9, ]+)", D.to_mermaid(highlight=dossier))
+    marked_mermaid = sum(m.count(",") + 1 for m in marks)
+    assert marked_mermaid == len(hl.steps)
+    current_dot = re.findall(r'"(\w+)" \[[^\]]*fillcolor="#ffd54f"', D.to_dot(highlight=dossier))
+    assert current_dot == [hl.current]
+
+
+@given(st.text())
+def test_plantuml_escape_leaves_no_syntax_character(text: str) -> None:
+    out = D.plantuml_escape(text).replace("<U+005C>", "")
+    assert re.fullmatch(r"([^&]|&#\d+;)*", out)
+    assert not set(re.sub(r"&#\d+;", "", out)) & set('"«»\\~<>\n*/-[]{}|`#@&')

@@ -1,0 +1,128 @@
+"""The docs site: generated pages are current, docgen notices staleness, the strict build catches breakage."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from segur_workflow import COMPTE, DOSSIER, MachineDefinition, docgen
+from segur_workflow import diagrams as D
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def test_committed_generated_pages_are_current() -> None:
+    stale = docgen.stale(DOCS)
+    assert stale == [], "pages périmées : lancez `python -m segur_workflow.docgen`"
+
+
+def test_concepts_embeds_both_diagrams() -> None:
+    text = (DOCS / "concepts.md").read_text(encoding="utf-8")
+    for machine in ("dossier", "compte"):
+        assert f"```mermaid\n{D.to_mermaid(machine)}```" in text
+
+
+@pytest.mark.parametrize("d", [DOSSIER, COMPTE], ids=lambda d: d.name)
+def test_transition_table_has_one_row_per_transition(d: MachineDefinition) -> None:
+    rows = [r for r in docgen.transitions_table(d).splitlines()[2:] if r.startswith("| `")]
+    assert len(rows) == len(d.transitions)
+    for row, t in zip(rows, d.transitions, strict=True):
+        assert row.startswith(f"| `{t.trigger}` |")
+        for g in t.guards:
+            assert f"`{g}`" in row
+
+
+def _copy_docs(tmp: Path) -> Path:
+    shutil.copytree(DOCS, tmp / "docs")
+    return tmp / "docs"
+
+
+def test_check_lists_stale_and_missing_pages_then_write_fixes_them(tmp_path: Path) -> None:
+    docs = _copy_docs(tmp_path)
+    (docs / "generated" / "transitions.md").write_text("vieux\n", encoding="utf-8")
+    (docs / "generated" / "compte.scxml").unlink()
+    concepts = docs / "concepts.md"
+    concepts.write_text(concepts.read_text(encoding="utf-8").replace("stateDiagram-v2", "stateDiagram"),
+                        encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "segur_workflow.docgen", "--check", "--docs", str(docs)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 1
+    listed = {Path(line.strip()).relative_to(docs).as_posix() for line in proc.stderr.splitlines()[1:]}
+    assert listed == {"generated/transitions.md", "generated/compte.scxml", "concepts.md"}
+    assert docgen.main(["--docs", str(docs)]) == 0
+    assert docgen.stale(docs) == []
+    assert docgen.main(["--check", "--docs", str(docs)]) == 0
+
+
+def test_blocks_are_filled_and_unknown_blocks_refused() -> None:
+    text = "avant\n<!-- docgen:etats:compte -->\nancien\n<!-- /docgen -->\naprès\n"
+    filled = docgen.fill_blocks(text)
+    assert "ancien" not in filled
+    assert "| `actif` | Actif |" in filled
+    assert docgen.fill_blocks(filled) == filled  # idempotent
+    with pytest.raises(docgen.UnknownBlock, match="inconnu"):
+        docgen.fill_blocks("<!-- docgen:nope -->\n<!-- /docgen -->")
+
+
+def _mkdocs(tmp: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(Path(sys.executable).parent / "mkdocs"), "build", "--strict", "--site-dir",
+                           str(tmp / "site"), "-f", str(tmp / "mkdocs.yml")], capture_output=True, text=True,
+                          check=False)
+
+
+@pytest.fixture
+def site_copy(tmp_path: Path) -> Path:
+    _copy_docs(tmp_path)
+    shutil.copy(ROOT / "mkdocs.yml", tmp_path / "mkdocs.yml")
+    (tmp_path / "scripts").mkdir()
+    shutil.copy(ROOT / "scripts" / "mkdocs_hooks.py", tmp_path / "scripts")
+    return tmp_path
+
+
+def test_strict_build_passes_and_fails_on_a_broken_link(site_copy: Path) -> None:
+    ok = _mkdocs(site_copy)
+    assert ok.returncode == 0, ok.stderr
+    assert (site_copy / "site" / "generated" / "dossier.scxml").is_file()
+    index = site_copy / "docs" / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + "\n[perdu](nulle-part.md)\n", encoding="utf-8")
+    broken = _mkdocs(site_copy)
+    assert broken.returncode != 0
+    assert "nulle-part.md" in broken.stderr
+
+
+def test_strict_build_fails_on_a_broken_anchor(site_copy: Path) -> None:
+    index = site_copy / "docs" / "index.md"
+    index.write_text(index.read_text(encoding="utf-8") + "\n[ancre](concepts.md#nexiste-pas)\n", encoding="utf-8")
+    broken = _mkdocs(site_copy)
+    assert broken.returncode != 0
+    assert "nexiste-pas" in broken.stderr
+
+
+def test_every_mermaid_block_of_the_docs_parses(tmp_path: Path) -> None:
+    if shutil.which("node") is None or not (ROOT / "tools" / "node_modules" / "mermaid").is_dir():
+        message = "consommateur absent : Node.js et tools/node_modules (npm ci dans tools/)"
+        if CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    blocks = [b for page in DOCS.rglob("*.md")
+              for b in re.findall(r"```mermaid\n(.*?)```", page.read_text(encoding="utf-8"), re.S)]
+    assert len(blocks) >= 4  # both machines, in concepts.md and generated/diagrams.md
+    files = []
+    for i, block in enumerate(blocks):
+        f = tmp_path / f"b{i}.mmd"
+        f.write_text(block, encoding="utf-8")
+        files.append(str(f))
+    proc = subprocess.run(["node", str(ROOT / "tools" / "check-mermaid.mjs"), *files], capture_output=True,
+                          text=True, check=False, timeout=120)
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert len(results) == len(blocks)
+    assert all(r["ok"] for r in results), results
