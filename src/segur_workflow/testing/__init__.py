@@ -16,12 +16,14 @@ from .invariants import check_allowed_commands, check_dossier, check_emails, che
 from .paths import Path, Step, all_edges, covered_edges, edge_cover, parametrize, shortest_paths, simple_paths
 
 if TYPE_CHECKING:
+    from .contract import RepositoryContract
     from .machine import DossierMachine
     from .strategies import (
         actors,
         attachments,
         bics,
         commands,
+        contacts,
         coordonnees_bancaires,
         dossiers,
         fournisseurs,
@@ -40,11 +42,11 @@ if TYPE_CHECKING:
     )
 
 _STRATEGIES = (
-    "actors", "attachments", "bics", "commands", "coordonnees_bancaires", "dossiers", "fournisseurs",
+    "actors", "attachments", "bics", "commands", "contacts", "coordonnees_bancaires", "dossiers", "fournisseurs",
     "hostile_attachments", "hostile_filenames", "hostile_texts", "ibans", "instants", "invalid_bics",
     "invalid_ibans", "invalid_sirets", "numeros", "pieces", "sirets", "texts",
 )
-_LAZY = {"DossierMachine": "machine", **dict.fromkeys(_STRATEGIES, "strategies")}
+_LAZY = {"DossierMachine": "machine", "RepositoryContract": "contract", **dict.fromkeys(_STRATEGIES, "strategies")}
 
 
 def __getattr__(name: str) -> Any:
@@ -55,7 +57,8 @@ def __getattr__(name: str) -> Any:
         loaded = importlib.import_module(f"{__name__}.{module}")
     except ImportError as exc:
         raise ImportError(
-            f"segur_workflow.testing.{name} a besoin de hypothesis : pip install 'segur-workflow[testing]'"
+            f"segur_workflow.testing.{name} a besoin de l'extra testing (hypothesis, pytest) : "
+            "pip install 'segur-workflow[testing]'"
         ) from exc
     return getattr(loaded, name)
 
@@ -63,6 +66,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "DossierMachine",
     "Path",
+    "RepositoryContract",
     "Step",
     "actors",
     "all_edges",
@@ -74,6 +78,7 @@ __all__ = [
     "check_history",
     "check_payments",
     "commands",
+    "contacts",
     "coordonnees_bancaires",
     "covered_edges",
     "dossiers",

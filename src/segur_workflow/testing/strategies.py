@@ -27,7 +27,7 @@ from .. import examples
 from ..commands import COMMANDS, Command, DeposerAvance
 from ..engine import handle, start
 from ..model import SAS, Actor, Attachment, CoordonneesBancaires, Corridor, Dossier, Fournisseur
-from ..rules import MAX_TEXT
+from ..rules import FRENCH_ZONE, MAX_CONTACT, MAX_TEXT
 from ..states import DOSSIER, Status, TransitionSpec
 from ..vocabulary import Phase, PieceKind, Role
 from .paths import reaching, shortest_path_between
@@ -37,6 +37,7 @@ __all__ = [
     "attachments",
     "bics",
     "commands",
+    "contacts",
     "coordonnees_bancaires",
     "dossiers",
     "fournisseurs",
@@ -176,8 +177,11 @@ def invalid_ibans() -> st.SearchStrategy[str]:
 
 @_memo
 def bics(country: str | None = None) -> st.SearchStrategy[str]:
-    """ISO 9362 BICs: 4 letters, a country, 2 location characters, an optional 3-character branch."""
-    countries = st.just(country) if country else st.sampled_from(["FR", "MC", "BE", "DE", "LU", "ES", "IT", "NL"])
+    """ISO 9362 BICs: 4 letters, a country, 2 location characters, an optional 3-character branch.
+
+    Without ``country``, a country of the French zone (:data:`segur_workflow.rules.FRENCH_ZONE`), so
+    that the BIC agrees with the IBANs of :func:`ibans`."""
+    countries = st.just(country) if country else st.sampled_from(sorted(FRENCH_ZONE))
     return st.builds(
         lambda bank, cc, loc, branch: bank + cc + loc + branch,
         st.text(_UPPER, min_size=4, max_size=4),
@@ -234,6 +238,27 @@ def hostile_texts() -> st.SearchStrategy[str]:
     )
 
 
+@_memo
+def contacts(*, valid: bool = True) -> st.SearchStrategy[str]:
+    """Support contacts (``contact_support``). Valid: an e-mail address, a French phone number or an
+    http(s) link, alone or in a short sentence. Invalid: blank, too long, no way to reach anyone, or a
+    script link."""
+    phone = st.builds(lambda d, n: f"0{d} " + " ".join(f"{x:02d}" for x in n), st.integers(1, 9),
+                      st.lists(st.integers(0, 99), min_size=4, max_size=4))
+    url = st.builds(lambda host, path: f"https://{host}.example.fr/{path}",
+                    st.from_regex(r"[a-z][a-z0-9-]{0,12}", fullmatch=True), st.text(string.ascii_lowercase, max_size=8))
+    means = st.one_of(emails(), phone, url)
+    if valid:
+        return st.builds(lambda before, how: (before + " " + how).strip(),
+                         st.sampled_from(["", "Support :", "Contact support", "Hotline — "]), means)
+    return st.one_of(
+        texts(valid=False),
+        st.sampled_from(["Appelez-nous", "support", "javascript:alert(1) support@x.example",
+                         "data:text/html,<script>alert(1)</script>"]),
+        st.builds(lambda m: m + " " + "x" * MAX_CONTACT, means),
+    )
+
+
 # -- values -----------------------------------------------------------------------------------------------------
 _ANS_IDS = st.builds(lambda n, s: f"tnd{s}{n:04d}", st.integers(0, 9999), st.sampled_from(["SAS", "sas", "SASX"]))
 _NAMES = st.builds(operator.add, _VISIBLE, st.text(st.characters(codec="utf-8", categories=("L", "N", "Zs", "P")),
@@ -281,6 +306,9 @@ def coordonnees_bancaires(*, valid: bool = True) -> st.SearchStrategy[Coordonnee
         st.builds(CoordonneesBancaires, iban=ibans(), bic=invalid_bics(), titulaire=_NAMES, domiciliation=_NAMES),
         st.builds(CoordonneesBancaires, iban=invalid_ibans(), bic=invalid_bics(), titulaire=_NAMES,
                   domiciliation=_NAMES),
+        # a valid BIC of another country than the IBAN's
+        st.builds(CoordonneesBancaires, iban=ibans(), bic=bics("DE") | bics("BE") | bics("ES"), titulaire=_NAMES,
+                  domiciliation=_NAMES),
     )
 
 
@@ -305,11 +333,14 @@ _STEMS = st.builds(operator.add, st.sampled_from(string.ascii_letters + _DIGITS)
 
 
 _ATTACHMENT_SOURCES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[bytes]]] = {
-    "pdf": (st.sampled_from([".pdf", ".PDF", ".Pdf"]), st.builds(examples.pdf_bytes, st.text(max_size=20))),
+    "pdf": (st.sampled_from([".pdf", ".PDF", ".Pdf"]),
+            st.builds(examples.pdf_bytes, st.text(string.ascii_letters + _DIGITS + " éèàç-", max_size=20))),
     "png": (st.sampled_from([".png", ".PNG"]),
             st.builds(examples.png_bytes, st.integers(1, 40), st.integers(1, 40))),
     "jpeg": (st.sampled_from([".jpg", ".jpeg", ".JPG"]),
-             st.builds(lambda tail: examples.jpeg_bytes()[:-2] + tail + b"\xff\xd9", st.binary(max_size=64))),
+             # entropy-coded-like bytes: high values only, so no ASCII marker (<script, /launch…) can form
+             st.builds(lambda tail: examples.jpeg_bytes()[:-2] + bytes(tail) + b"\xff\xd9",
+                       st.lists(st.integers(0x80, 0xFE), max_size=64))),
 }
 
 
@@ -453,6 +484,8 @@ def _valid_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corrid
             if wanted is not None:
                 kinds.add(wanted)
             out[name] = {k: draw(attachments()) for k in sorted(kinds)}
+        elif name == "contact_support":
+            out[name] = draw(st.one_of(st.none(), contacts())) if optional else draw(contacts())
         elif name == "piece":
             out[name] = draw(st.sampled_from(corridor.pieces(Phase.SOLDE) + corridor.pieces(Phase.AVANCE)))
         elif isinstance(hints[name], type) and issubclass(hints[name], enum.Enum):
@@ -462,7 +495,7 @@ def _valid_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corrid
         else:
             out[name] = draw(texts())
     if "pieces" in fields and _optional(fields["pieces"]) and not out["pieces"] and out.get("contact_support") is None:
-        out["contact_support"] = draw(texts())  # a complement must bring something
+        out["contact_support"] = draw(contacts())  # a complement must bring something
     if "fournisseur" in out:
         out["actor"] = Actor(Role.FOURNISSEUR, out["fournisseur"].ans_id)
     elif spec.owner_only and dossier is not None:
@@ -532,11 +565,11 @@ def _broken_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corri
             current = {k: v for k, v in out["pieces"].items() if k is not dossier.piece_demandee}
             out["pieces"] = current
             if not current and out.get("contact_support") is None:
-                out["contact_support"] = draw(texts())
+                out["contact_support"] = draw(contacts())
         elif flaw == "commentaire_long":
             out["commentaire"] = "x" * (MAX_TEXT + draw(st.integers(1, 10)))
-        elif flaw == "contact_support" and _optional(fields["contact_support"]):
-            out["contact_support"] = draw(texts(valid=False))
+        elif flaw == "contact_support":
+            out["contact_support"] = draw(contacts(valid=False))
         else:  # a required text left blank or too long
             out[flaw] = draw(texts(valid=False))
     return out
