@@ -27,7 +27,6 @@ from ..errors import (
     DuplicateFinancingRequest,
     PermissionDenied,
     RuleViolations,
-    TransitionNotAllowed,
     WorkflowError,
 )
 from ..model import SAS, Actor, CoordonneesBancaires, Corridor, Dossier, Fournisseur
@@ -205,7 +204,7 @@ class DossierMachine(RuleBasedStateMachine):
         fingerprint = repr(dossier)
         try:
             self.execute(dossier, command, now=now)
-        except (TransitionNotAllowed, PermissionDenied):  # a permission problem may come first
+        except WorkflowError:  # TransitionNotAllowed or PermissionDenied from the engine; a host may say InvalidInput
             pass
         else:
             raise AssertionError("un dépôt a été accepté sur un dossier existant")
