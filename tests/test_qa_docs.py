@@ -17,7 +17,7 @@ GUIDE = Path(__file__).resolve().parent.parent / "docs" / "qa.md"
 
 def example_code() -> str:
     text = GUIDE.read_text(encoding="utf-8")
-    section = text.split("## Complete example", 1)[1]
+    section = text.split("## Exemple complet", 1)[1]
     match = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert match is not None, "docs/qa.md: le bloc python de l'exemple complet a disparu"
     return match.group(1)
