@@ -55,7 +55,6 @@ __all__ = [
     "texts",
 ]
 
-_T = typing.TypeVar("_T")
 _F = typing.TypeVar("_F", bound=typing.Callable[..., Any])
 
 
