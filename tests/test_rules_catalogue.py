@@ -92,6 +92,8 @@ def _bad_contexts() -> list[rules.RuleContext]:
         rules.RuleContext(command=sw.Rejeter(g, " "), dossier=instr),
         rules.RuleContext(command=sw.Rejeter(g, "x" * 5000), dossier=instr),
         rules.RuleContext(command=sw.DemanderModification(g, ""), dossier=instr),
+        rules.RuleContext(command=sw.Rejeter(g, "motif \ud800"), dossier=instr),  # lone surrogate
+        rules.RuleContext(command=sw.DemanderModification(g, "\udc00"), dossier=instr),
         rules.RuleContext(command=sw.DemanderPiece(g, sw.PieceKind.PV_VSR, "x" * 5000),
                           dossier=instr, corridor=attrs.evolve(sw.SAS, pieces_solde=(), pieces_avance=())),
         rules.RuleContext(command=sw.ControlerBloc(g, sw.Bloc.INFORMATIONS, sw.Controle.KO, "x" * 5000), dossier=instr),

@@ -23,3 +23,18 @@ def typed(name: str, cls: type | tuple[type, ...], expected: str, *, optional: b
 
 def require_str(name: str, *, optional: bool = False) -> Any:
     return typed(name, str, "une chaîne de caractères", optional=optional)
+
+
+def require_identifier(name: str, *, optional: bool = False) -> Any:
+    """A ``str`` that every encoder accepts, for identifiers and reference data (actor and command ids,
+    provider and bank details): lone surrogates (from a ``surrogateescape`` decoding, say) would break
+    the history hash, JSON and database writes much later. Free texts typed by people (motif,
+    commentaire, contact, file names) are the rules' business instead: they report a violation."""
+    is_str = require_str(name, optional=optional)
+
+    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        is_str(inst, attr, value)
+        if isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value):
+            raise InvalidInput(name, "un identifiant en texte valide (sans caractère de substitution isolé)", value)
+
+    return check

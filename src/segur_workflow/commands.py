@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._checks import require_str, typed
+from ._checks import require_identifier, require_str, typed
 from .errors import InvalidInput
 from .model import Actor, Attachment, CoordonneesBancaires, Fournisseur
 from .vocabulary import Bloc, Controle, PieceKind
@@ -73,7 +73,7 @@ class Command:
     actor: Actor = attrs.field(validator=typed("actor", Actor, "un Actor"))
     command_id: str | None = attrs.field(
         default=None, kw_only=True,
-        validator=require_str("command_id", optional=True),
+        validator=require_identifier("command_id", optional=True),
     )
 
     @property

@@ -40,7 +40,8 @@ def canonical(entry: HistoryEntry) -> str:
 
 
 def chain_hash(previous: str, entry: HistoryEntry) -> str:
-    return hashlib.sha256((previous + "\n" + canonical(entry)).encode("utf-8")).hexdigest()
+    # surrogatepass: identifiers are any str (an actor id, a command id); hashing must never fail
+    return hashlib.sha256((previous + "\n" + canonical(entry)).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def seal(previous: str, entry: HistoryEntry) -> HistoryEntry:

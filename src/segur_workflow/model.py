@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import attrs
 
-from ._checks import require_str
+from ._checks import require_identifier, require_str
 from .errors import InvalidInput
 from .sniff import Sniffer
 from .states import Status
@@ -51,7 +51,7 @@ class Actor:
     """Who issues a command. A provider's ``id`` is its ANS reference (``Fournisseur.ans_id``)."""
 
     role: Role = attrs.field(converter=_to_role)
-    id: str = attrs.field(validator=require_str("actor.id"))
+    id: str = attrs.field(validator=require_identifier("actor.id"))
 
     def __attrs_post_init__(self) -> None:
         if not self.id.strip():
@@ -128,21 +128,21 @@ class Attachment:
 class Fournisseur:
     """The SAS platform provider, as referenced by the ANS and enrolled on the portal."""
 
-    ans_id: str = attrs.field(validator=require_str("fournisseur.ans_id"))
-    siret: str = attrs.field(validator=require_str("fournisseur.siret"))
-    raison_sociale: str = attrs.field(validator=require_str("fournisseur.raison_sociale"))
-    adresse: str = attrs.field(validator=require_str("fournisseur.adresse"))
-    email: str = attrs.field(validator=require_str("fournisseur.email"))
+    ans_id: str = attrs.field(validator=require_identifier("fournisseur.ans_id"))
+    siret: str = attrs.field(validator=require_identifier("fournisseur.siret"))
+    raison_sociale: str = attrs.field(validator=require_identifier("fournisseur.raison_sociale"))
+    adresse: str = attrs.field(validator=require_identifier("fournisseur.adresse"))
+    email: str = attrs.field(validator=require_identifier("fournisseur.email"))
     enrole: bool = True
     reference: bool = True
 
 
 @attrs.frozen
 class CoordonneesBancaires:
-    iban: str = attrs.field(validator=require_str("coordonnees_bancaires.iban"))
-    bic: str = attrs.field(validator=require_str("coordonnees_bancaires.bic"))
-    titulaire: str = attrs.field(validator=require_str("coordonnees_bancaires.titulaire"))
-    domiciliation: str = attrs.field(validator=require_str("coordonnees_bancaires.domiciliation"))
+    iban: str = attrs.field(validator=require_identifier("coordonnees_bancaires.iban"))
+    bic: str = attrs.field(validator=require_identifier("coordonnees_bancaires.bic"))
+    titulaire: str = attrs.field(validator=require_identifier("coordonnees_bancaires.titulaire"))
+    domiciliation: str = attrs.field(validator=require_identifier("coordonnees_bancaires.domiciliation"))
 
 
 @attrs.frozen

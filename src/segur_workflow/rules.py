@@ -125,8 +125,10 @@ _SPECS: tuple[CodeSpec, ...] = (
     # free texts
     CodeSpec("commentaire.requis", "commentaire", "Ce champ est obligatoire."),
     CodeSpec("commentaire.trop_long", "commentaire", "Texte trop long ({max} caractères maximum)."),
+    CodeSpec("commentaire.caracteres", "commentaire", "Le texte contient des caractères invalides."),
     CodeSpec("motif.requis", "motif", "Ce champ est obligatoire."),
     CodeSpec("motif.trop_long", "motif", "Texte trop long ({max} caractères maximum)."),
+    CodeSpec("motif.caracteres", "motif", "Le texte contient des caractères invalides."),
     # instruction
     CodeSpec("bloc.non_ok", "controles.{bloc}", "Le bloc « {libelle} » n'est pas en « Contrôle OK »."),
     CodeSpec("bloc.aucun_ko", "controles",
@@ -420,6 +422,9 @@ def check_text(field: str, value: str | None, *, required: bool, code: str, max_
         return (_v(f"{code}.requis"),) if required else OK
     if len(value) > max_len:
         return (_v(f"{code}.trop_long", max=max_len),)
+    if f"{code}.caracteres" in CODES and any("\ud800" <= ch <= "\udfff" for ch in value):
+        # lone surrogates are not text: no e-mail, JSON or database encoding accepts them
+        return (_v(f"{code}.caracteres"),)
     return OK
 
 
@@ -744,11 +749,11 @@ RULES: Mapping[str, Rule] = _rules(
          ("contact_support.requis", "contact_support.trop_long", "contact_support.caracteres",
           "contact_support.lien_dangereux", "contact_support.introuvable")),
     Rule("commentaire_borne", "Le commentaire éventuel est de longueur raisonnable.",
-         _text("commentaire", required=False), ("commentaire.trop_long",)),
+         _text("commentaire", required=False), ("commentaire.trop_long", "commentaire.caracteres")),
     Rule("commentaire_requis", "Un commentaire est obligatoire.", _text("commentaire", required=True),
-         ("commentaire.requis", "commentaire.trop_long")),
+         ("commentaire.requis", "commentaire.trop_long", "commentaire.caracteres")),
     Rule("motif_requis", "Un motif de rejet est obligatoire.", _text("motif", required=True),
-         ("motif.requis", "motif.trop_long")),
+         ("motif.requis", "motif.trop_long", "motif.caracteres")),
     Rule("blocs_tous_ok", "Tous les blocs sont en « Contrôle OK ».", _blocs_ok, ("bloc.non_ok",), scope="dossier"),
     Rule("bloc_ko", "Au moins un bloc est en « Contrôle KO ».", _bloc_ko, ("bloc.aucun_ko",), scope="dossier"),
     Rule("piece_du_couloir", "La pièce demandée appartient au couloir.", _piece_du_couloir, ("piece.inconnue",)),

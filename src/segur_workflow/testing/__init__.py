@@ -1,1 +1,102 @@
-"""The QA kit: hypothesis strategies, a stateful machine, model-based paths, the adapter contract."""
+"""The QA kit of segur_workflow: strategies, a stateful machine, model-based paths, the adapter contract.
+
+``import segur_workflow.testing`` works with the core alone; :mod:`.paths` and :mod:`.invariants`
+need nothing more. The hypothesis parts (:mod:`.strategies`, :mod:`.machine`) need the ``testing``
+extra (``pip install 'segur-workflow[testing]'``) and are imported on first use, so
+``segur_workflow.testing.dossiers`` or ``from segur_workflow.testing import DossierMachine`` raise a
+clear ``ImportError`` without it. The pytest fixtures live in :mod:`.plugin` (loaded by pytest).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .invariants import check_allowed_commands, check_dossier, check_emails, check_history, check_payments
+from .paths import Path, Step, all_edges, covered_edges, edge_cover, parametrize, shortest_paths, simple_paths
+
+if TYPE_CHECKING:
+    from .contract import RepositoryContract
+    from .machine import DossierMachine
+    from .strategies import (
+        actors,
+        attachments,
+        bics,
+        commands,
+        contacts,
+        coordonnees_bancaires,
+        dossiers,
+        fournisseurs,
+        hostile_attachments,
+        hostile_filenames,
+        hostile_texts,
+        ibans,
+        instants,
+        invalid_bics,
+        invalid_ibans,
+        invalid_sirets,
+        numeros,
+        pieces,
+        sirets,
+        texts,
+    )
+
+_STRATEGIES = (
+    "actors", "attachments", "bics", "commands", "contacts", "coordonnees_bancaires", "dossiers", "fournisseurs",
+    "hostile_attachments", "hostile_filenames", "hostile_texts", "ibans", "instants", "invalid_bics",
+    "invalid_ibans", "invalid_sirets", "numeros", "pieces", "sirets", "texts",
+)
+_LAZY = {"DossierMachine": "machine", "RepositoryContract": "contract", **dict.fromkeys(_STRATEGIES, "strategies")}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        loaded = importlib.import_module(f"{__name__}.{module}")
+    except ImportError as exc:
+        raise ImportError(
+            f"segur_workflow.testing.{name} a besoin de l'extra testing (hypothesis, pytest) : "
+            "pip install 'segur-workflow[testing]'"
+        ) from exc
+    return getattr(loaded, name)
+
+
+__all__ = [
+    "DossierMachine",
+    "Path",
+    "RepositoryContract",
+    "Step",
+    "actors",
+    "all_edges",
+    "attachments",
+    "bics",
+    "check_allowed_commands",
+    "check_dossier",
+    "check_emails",
+    "check_history",
+    "check_payments",
+    "commands",
+    "contacts",
+    "coordonnees_bancaires",
+    "covered_edges",
+    "dossiers",
+    "edge_cover",
+    "fournisseurs",
+    "hostile_attachments",
+    "hostile_filenames",
+    "hostile_texts",
+    "ibans",
+    "instants",
+    "invalid_bics",
+    "invalid_ibans",
+    "invalid_sirets",
+    "numeros",
+    "parametrize",
+    "pieces",
+    "shortest_paths",
+    "simple_paths",
+    "sirets",
+    "texts",
+]

@@ -1,0 +1,143 @@
+"""The library's invariants as plain checks (no hypothesis needed): each raises ``AssertionError``.
+
+The state machine of :mod:`.machine` runs them after every step; hosts can call them in their own
+example-based tests, on dossiers read back from their storage for instance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+import attrs
+
+from .. import examples
+from ..commands import Command
+from ..engine import allowed_commands, handle
+from ..errors import WorkflowError
+from ..history import history_problems
+from ..model import SAS, Actor, Corridor, Dossier
+from ..states import DOSSIER, TransitionSpec
+from ..vocabulary import Phase, Role
+
+
+def spec_of(entry_source: str | None, trigger: str) -> TransitionSpec:
+    """The transition a history entry records (``None`` source: the creation)."""
+    spec = DOSSIER.resolve(entry_source, trigger)
+    assert spec is not None, f"l'historique contient une transition inconnue : {entry_source} --{trigger}-->"
+    return spec
+
+
+def check_status(dossier: Dossier) -> None:
+    assert dossier.status.value in DOSSIER.state_names, f"statut non déclaré : {dossier.status!r}"
+
+
+def check_history(dossier: Dossier, *, strictly_increasing_times: bool = False) -> None:
+    """Chained and intact (:func:`~segur_workflow.history.verify_history`), ordered by time, each
+    entry a transition of the definition; ``strictly_increasing_times`` for runs that never reuse a time."""
+    bad = history_problems(dossier)
+    assert not bad, f"historique corrompu aux entrées {bad}"
+    assert dossier.history, "un dossier a au moins l'entrée de son dépôt"
+    assert dossier.history[0].source is None, "la première entrée est la création"
+    for before, after in zip(dossier.history, dossier.history[1:], strict=False):
+        if strictly_increasing_times:
+            assert before.at < after.at, f"historique non strictement ordonné : {before.at} puis {after.at}"
+        else:
+            assert before.at <= after.at, f"historique désordonné : {before.at} puis {after.at}"
+    for entry in dossier.history:
+        spec_of(entry.source.value if entry.source is not None else None, entry.trigger)
+    changes = [e.at for e in dossier.history if e.source is not e.dest]
+    assert dossier.date_changement_statut == changes[-1], "date_changement_statut ≠ dernier changement de statut"
+    assert dossier.date_depot == dossier.history[0].at
+
+
+def check_emails(dossier: Dossier) -> None:
+    """One e-mail per transition whose spec names a template, none otherwise, in history order."""
+    expected = []
+    for entry in dossier.history:
+        spec = spec_of(entry.source.value if entry.source is not None else None, entry.trigger)
+        if spec.email is not None:
+            expected.append((entry.at, spec.email))
+    sent = [(r.at, r.template) for r in dossier.emails_sent]
+    assert sent == expected, f"courriels {sent} ≠ transitions avec courriel {expected}"
+    for record in dossier.emails_sent:
+        assert record.to == dossier.fournisseur.email, "un courriel va au fournisseur du dossier"
+
+
+def check_payments(dossier: Dossier, corridor: Corridor = SAS) -> None:
+    """At most one payment per phase, only after the paying transition, for the corridor's amount."""
+    paying: dict[Phase, int] = dict.fromkeys(Phase, 0)
+    for entry in dossier.history:
+        spec = spec_of(entry.source.value if entry.source is not None else None, entry.trigger)
+        if spec.effect == "paiement":
+            assert entry.source is not None
+            paying[entry.source.phase] += 1
+    for phase, demande in ((Phase.AVANCE, dossier.avance), (Phase.SOLDE, dossier.solde)):
+        assert paying[phase] <= 1, f"paiement de la phase {phase} déclenché {paying[phase]} fois"
+        paid = demande is not None and demande.paiement is not None
+        assert paid == (paying[phase] == 1), f"paiement de {phase} incohérent avec l'historique"
+        if demande is not None and demande.paiement is not None:
+            assert demande.paiement.montant == demande.montant == corridor.montant(phase)
+    ceiling = corridor.montant_avance + corridor.montant_solde
+    assert Decimal(0) <= dossier.total_paye <= ceiling, f"total payé {dossier.total_paye} > {ceiling}"
+
+
+def check_dossier(dossier: Dossier, corridor: Corridor = SAS, *, strictly_increasing_times: bool = False) -> None:
+    """Every per-dossier invariant at once."""
+    check_status(dossier)
+    check_history(dossier, strictly_increasing_times=strictly_increasing_times)
+    check_emails(dossier)
+    check_payments(dossier, corridor)
+
+
+def example_command(dossier: Dossier, trigger: str, actor: Actor, corridor: Corridor = SAS) -> Command:
+    """The last example command of ``trigger`` for ``dossier``, issued by ``actor``."""
+    return attrs.evolve(_last_example(dossier, trigger, corridor), actor=actor)
+
+
+_EXAMPLES: dict[tuple[object, ...], Command] = {}
+
+
+def _last_example(dossier: Dossier, trigger: str, corridor: Corridor) -> Command:
+    # commands_to_fire builds real PDFs each time; what it returns depends only on this key
+    key = (trigger, id(corridor), dossier.fournisseur.ans_id, dossier.piece_demandee,
+           tuple(dossier.demande_courante.controles.items()))
+    command = _EXAMPLES.get(key)
+    if command is None:
+        if len(_EXAMPLES) > 512:
+            _EXAMPLES.clear()
+        command = _EXAMPLES[key] = examples.commands_to_fire(dossier, trigger, corridor)[-1]
+    return command
+
+
+def check_allowed_commands(
+    dossier: Dossier, actors: Iterable[Actor], now: datetime, corridor: Corridor = SAS
+) -> None:
+    """``allowed_commands`` agrees with ``handle``: every listed trigger has an accepted example
+    command; an unlisted trigger is refused (checked on its example command)."""
+    for actor in actors:
+        allowed = allowed_commands(dossier, actor, corridor)
+        assert allowed <= set(DOSSIER.triggers)
+        for trigger in DOSSIER.triggers:
+            if any(t.creates for t in DOSSIER.transitions if t.trigger == trigger):
+                continue  # creation never applies to an existing dossier; handle refuses it (see machine)
+            command = example_command(dossier, trigger, actor, corridor)
+            try:
+                handle(dossier, command, now=now, corridor=corridor)
+            except WorkflowError as exc:
+                if trigger in allowed:
+                    raise AssertionError(
+                        f"{trigger} est listé pour {actor} au statut {dossier.status} mais refusé : {exc}") from exc
+            else:
+                assert trigger in allowed, f"{trigger} accepté pour {actor} au statut {dossier.status} mais non listé"
+
+
+def standard_actors(dossier: Dossier) -> tuple[Actor, ...]:
+    """The owner, a gestionnaire, another provider and the system: who may or may not act."""
+    return (
+        Actor(Role.FOURNISSEUR, dossier.fournisseur.ans_id),
+        examples.GESTIONNAIRE,
+        Actor(Role.FOURNISSEUR, dossier.fournisseur.ans_id + "-autre"),
+        Actor(Role.SYSTEME, "portail"),
+    )

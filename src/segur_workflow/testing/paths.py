@@ -1,0 +1,290 @@
+"""Model-based test paths computed from a machine definition's graph.
+
+Three families, all derived from ``definition.edges()`` (never from a hand-written list):
+
+* :func:`shortest_paths` — one shortest path from creation to every state;
+* :func:`edge_cover` — a small set of paths that together fire every (source, trigger) edge;
+* :func:`simple_paths` — every path that never revisits a state, up to a length bound.
+
+A :class:`Path` is a list of triggers; :meth:`Path.walk` replays it on the engine with the example
+commands of :func:`segur_workflow.examples.commands_to_fire` (which get past the guards), so a path
+is directly runnable as a pytest parametrization (:func:`parametrize`). This module needs neither
+hypothesis nor pytest at import time.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from .. import examples
+from ..commands import Command
+from ..engine import Outcome, handle, start
+from ..model import SAS, Corridor, Dossier
+from ..states import DOSSIER, INITIAL, MachineDefinition, TransitionSpec
+
+if TYPE_CHECKING:
+    import pytest
+
+#: An edge of the graph as coverage counts it: (source state or INITIAL, trigger).
+Edge = tuple[str, str]
+
+
+@attrs.frozen
+class Step:
+    """One trigger of a walked path: the commands sent, the dossier after them, their outcomes."""
+
+    trigger: str
+    source: str
+    dest: str
+    commands: tuple[Command, ...]
+    outcomes: tuple[Outcome, ...]
+
+    @property
+    def dossier(self) -> Dossier:
+        return self.outcomes[-1].dossier
+
+
+@attrs.frozen
+class Path:
+    """A walk through a definition from :data:`INITIAL`: ``triggers[i]`` leads to ``states[i]``."""
+
+    triggers: tuple[str, ...]
+    states: tuple[str, ...]
+    definition: MachineDefinition = attrs.field(default=DOSSIER, eq=False, repr=False)
+
+    @property
+    def id(self) -> str:
+        """A readable pytest id: ``deposer_avance>decider>deposer_solde``."""
+        return ">".join(self.triggers) or "(vide)"
+
+    @property
+    def end(self) -> str:
+        return self.states[-1] if self.states else INITIAL
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return (INITIAL, *self.states)[: len(self.triggers)]
+
+    @property
+    def edges(self) -> tuple[Edge, ...]:
+        """The (source, trigger) edges this path fires, in order."""
+        return tuple(zip(self.sources, self.triggers, strict=True))
+
+    def __len__(self) -> int:
+        return len(self.triggers)
+
+    def then(self, source: str, spec: TransitionSpec) -> Path:
+        """This path extended by firing ``spec`` from ``source`` (which must be :attr:`end`)."""
+        if source != self.end:
+            raise ValueError(f"{spec.trigger} part de {source!r}, le chemin finit en {self.end!r}")
+        return Path((*self.triggers, spec.trigger), (*self.states, spec.target(source)), self.definition)
+
+    def walk(
+        self,
+        *,
+        now: datetime = examples.T0,
+        step: timedelta = timedelta(hours=1),
+        numero: str = examples.NUMERO,
+        corridor: Corridor = SAS,
+    ) -> tuple[Step, ...]:
+        """Replay the path on the engine with the example commands; one command per ``step``.
+
+        Raises whatever the engine raises: a path that cannot be walked is a failing test.
+        Only the dossier definition has commands; other definitions' paths are graph-only.
+        """
+        if self.definition is not DOSSIER:
+            raise ValueError(f"seuls les chemins du dossier sont rejouables (pas {self.definition.name!r})")
+        steps: list[Step] = []
+        dossier: Dossier | None = None
+        for trigger, source, dest in zip(self.triggers, self.sources, self.states, strict=True):
+            if dossier is None:
+                first = examples.deposer_avance(corridor=corridor)
+                outcome = start(first, numero=numero, now=now, corridor=corridor)
+                steps.append(Step(trigger, source, dest, (first,), (outcome,)))
+                dossier = outcome.dossier
+                continue
+            commands = examples.commands_to_fire(dossier, trigger, corridor)
+            outcomes = []
+            for command in commands:
+                now += step
+                outcome = handle(dossier, command, now=now, corridor=corridor)
+                outcomes.append(outcome)
+                dossier = outcome.dossier
+            if dossier.status.value != dest:
+                raise AssertionError(f"{self.id} : {trigger} mène à {dossier.status.value}, {dest} attendu")
+            steps.append(Step(trigger, source, dest, commands, tuple(outcomes)))
+        return tuple(steps)
+
+    def run(self, **kwargs: Any) -> Dossier:
+        """Walk the path and return the last dossier."""
+        steps = self.walk(**kwargs)
+        if not steps:
+            raise ValueError("chemin vide : aucun dossier n'est créé")
+        return steps[-1].dossier
+
+    def commands(self, **kwargs: Any) -> tuple[tuple[str, tuple[Command, ...]], ...]:
+        """(trigger, commands sent for it) for each step: what a host replays through its service."""
+        return tuple((s.trigger, s.commands) for s in self.walk(**kwargs))
+
+
+# -- graph --------------------------------------------------------------------------------------------
+def _outgoing(definition: MachineDefinition) -> Mapping[str, tuple[tuple[str, TransitionSpec, str], ...]]:
+    out: dict[str, list[tuple[str, TransitionSpec, str]]] = {INITIAL: [], **{s: [] for s in definition.state_names}}
+    for src, spec, dst in definition.edges():
+        out[src].append((src, spec, dst))
+    return MappingProxyType({k: tuple(v) for k, v in out.items()})
+
+
+def all_edges(definition: MachineDefinition = DOSSIER) -> frozenset[Edge]:
+    """Every (source, trigger) edge of the definition, creation included (source :data:`INITIAL`)."""
+    return frozenset((src, spec.trigger) for src, spec, _dst in definition.edges())
+
+
+def covered_edges(paths: Iterable[Path]) -> frozenset[Edge]:
+    return frozenset(e for p in paths for e in p.edges)
+
+
+def shortest_paths(definition: MachineDefinition = DOSSIER) -> Mapping[str, Path]:
+    """A shortest path (fewest triggers, declaration order breaking ties) to every state."""
+    outgoing = _outgoing(definition)
+    best: dict[str, Path] = {INITIAL: Path((), (), definition)}
+    todo = deque([INITIAL])
+    while todo:
+        here = todo.popleft()
+        for src, spec, dst in outgoing[here]:
+            if dst not in best:
+                best[dst] = best[here].then(src, spec)
+                todo.append(dst)
+    del best[INITIAL]
+    return MappingProxyType({s: best[s] for s in definition.state_names if s in best})
+
+
+def shortest_path_between(source: str, target: str, definition: MachineDefinition = DOSSIER) -> tuple[str, ...]:
+    """The triggers of a shortest walk from ``source`` to ``target`` (empty if equal).
+
+    Raises ``ValueError`` when ``target`` cannot be reached from ``source``.
+    """
+    outgoing = _outgoing(definition)
+    prev: dict[str, tuple[str, str] | None] = {source: None}
+    todo = deque([source])
+    while todo and target not in prev:
+        here = todo.popleft()
+        for _src, spec, dst in outgoing[here]:
+            if dst not in prev:
+                prev[dst] = (here, spec.trigger)
+                todo.append(dst)
+    if target not in prev:
+        raise ValueError(f"{target!r} est inaccessible depuis {source!r}")
+    out: list[str] = []
+    node = target
+    while (link := prev[node]) is not None:
+        node, trigger = link
+        out.append(trigger)
+    return tuple(reversed(out))
+
+
+def reaching(target: str, definition: MachineDefinition = DOSSIER) -> frozenset[str]:
+    """States (and :data:`INITIAL`) from which ``target`` can be reached, ``target`` included."""
+    preds: dict[str, set[str]] = {}
+    for src, _spec, dst in definition.edges():
+        preds.setdefault(dst, set()).add(src)
+    seen = {target}
+    todo = deque([target])
+    while todo:
+        for p in preds.get(todo.popleft(), ()):
+            if p not in seen:
+                seen.add(p)
+                todo.append(p)
+    return frozenset(seen)
+
+
+def edge_cover(definition: MachineDefinition = DOSSIER) -> tuple[Path, ...]:
+    """Paths that together fire every edge of ``definition.edges()``.
+
+    Each path reaches an uncovered edge by a shortest path, fires it, then keeps following
+    uncovered edges while there are some leaving where it stands; paths whose edges another path
+    already fires are dropped.
+    """
+    outgoing = _outgoing(definition)
+    short = shortest_paths(definition)
+    covered: set[Edge] = set()
+    paths: list[Path] = []
+    for src, spec, _dst in definition.edges():
+        if (src, spec.trigger) in covered:
+            continue
+        path = (short[src] if src != INITIAL else Path((), (), definition)).then(src, spec)
+        covered.add((src, spec.trigger))
+        while True:
+            here = path.end
+            nxt = next(((s, t) for s, t, _d in outgoing[here] if (s, t.trigger) not in covered), None)
+            if nxt is None:
+                break
+            covered.add((nxt[0], nxt[1].trigger))
+            path = path.then(*nxt)
+        paths.append(path)
+    kept = [p for p in paths if not any(q is not p and set(p.edges) < set(q.edges) for q in paths)]
+    return tuple(kept)
+
+
+def simple_paths(
+    max_length: int | None = None,
+    definition: MachineDefinition = DOSSIER,
+    *,
+    ending: Callable[[str], bool] | None = None,
+) -> tuple[Path, ...]:
+    """Every path from creation that visits no state twice, with at most ``max_length`` triggers.
+
+    Internal transitions (``controler_bloc``) stay in their state, so they never appear here:
+    :func:`edge_cover` covers them. ``ending`` keeps only paths whose last state satisfies it
+    (e.g. ``lambda s: s in DOSSIER.final_states``).
+    """
+    outgoing = _outgoing(definition)
+    out: list[Path] = []
+
+    def dfs(path: Path, visited: frozenset[str]) -> Iterator[Path]:
+        if max_length is not None and len(path) >= max_length:
+            return
+        for src, spec, dst in outgoing[path.end]:
+            if spec.internal or dst in visited:
+                continue
+            longer = path.then(src, spec)
+            yield longer
+            yield from dfs(longer, visited | {dst})
+
+    for p in dfs(Path((), (), definition), frozenset({INITIAL})):
+        if ending is None or ending(p.end):
+            out.append(p)
+    return tuple(out)
+
+
+# -- pytest --------------------------------------------------------------------------------------------
+def parametrize(paths: Iterable[Path], argname: str = "path") -> pytest.MarkDecorator:
+    """``@pytest.mark.parametrize(argname, paths)`` with the paths' readable ids.
+
+    Example::
+
+        @parametrize(edge_cover())
+        def test_path(path: Path) -> None:
+            for step in path.walk():
+                assert step.dossier.status.value == step.dest
+    """
+    import pytest
+
+    items = tuple(paths)
+    return pytest.mark.parametrize(argname, items, ids=[p.id for p in items])
+
+
+def parametrize_states(
+    argname: str = "path", definition: MachineDefinition = DOSSIER
+) -> pytest.MarkDecorator:
+    """Parametrize over :func:`shortest_paths`, one case per state, the state's name as id."""
+    import pytest
+
+    short = shortest_paths(definition)
+    return pytest.mark.parametrize(argname, tuple(short.values()), ids=tuple(short))
