@@ -110,7 +110,7 @@ def test_loaded_dossier_shares_nothing_mutable_with_its_document() -> None:
 
 
 def test_permission_table_agrees_with_the_definitions() -> None:
-    # engine._RIGHTS precomputes who may fire what; it must say what scanning the definition says.
+    # MachineDefinition.permissions precomputes who may fire what; it must say what scanning the definition says.
     from segur_workflow.engine import permission_problem
     from segur_workflow.states import DEFINITIONS
 

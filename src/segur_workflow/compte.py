@@ -25,8 +25,8 @@ import attrs
 from . import rules
 from ._checks import require_str
 from .commands import Command
-from .engine import _check_now, permission_problem
-from .errors import DefinitionError, InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed
+from .engine import _check_now, check_wiring, permission_problem
+from .errors import InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed
 from .model import Actor
 from .states import COMPTE, CompteStatus, TransitionSpec
 
@@ -258,15 +258,7 @@ _EFFECTS: Mapping[str, Effect] = MappingProxyType({
 })
 
 
-def _check_wiring() -> None:
-    problems = [f"commande manquante : {t}" for t in COMPTE.triggers if t not in COMMANDES_COMPTE]
-    problems += [f"effet manquant : {t.trigger}" for t in COMPTE.transitions
-                 if not t.creates and t.trigger not in _EFFECTS]
-    if problems:
-        raise DefinitionError(COMPTE.name, problems)
-
-
-_check_wiring()
+check_wiring(COMPTE, COMMANDES_COMPTE, _EFFECTS)
 
 
 # -- the entry points ----------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ from .errors import (
 )
 from .history import append
 from .model import SAS, Actor, Corridor, Demande, Dossier, EmailRecord, Paiement
-from .states import DEFINITIONS, DOSSIER, MachineDefinition, Status, TransitionSpec
+from .states import DOSSIER, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -124,8 +124,7 @@ def permission_problem(
 ) -> str | None:
     """Why ``actor`` may not fire ``trigger`` of ``definition`` on a subject owned by ``owner_id``
     (``None``: nothing owned yet), or ``None`` when permitted. Shared by the dossier and account engines."""
-    rights = _RIGHTS.get((definition, trigger))
-    roles, owner_only = rights if rights is not None else _rights(definition, trigger)
+    roles, owner_only = definition.permissions.get(trigger, (frozenset(), False))
     if actor.role not in roles:
         allowed = ", ".join(sorted(r.label for r in roles)) or "personne"
         return f"réservée à : {allowed}"
@@ -139,19 +138,6 @@ def permission_problem(
             return "ce dossier appartient à un autre fournisseur"
         return f"réservée au titulaire de ce {definition.name}"
     return None
-
-
-def _rights(definition: MachineDefinition, trigger: str) -> tuple[frozenset[Role], bool]:
-    """Who may fire ``trigger`` (the union over its transitions) and whether only the owner may."""
-    specs = [t for t in definition.transitions if t.trigger == trigger]
-    return frozenset().union(*(t.roles for t in specs)), any(t.owner_only for t in specs)
-
-
-# Computed once per shipped definition: scanning the transitions on every command was a visible share
-# of handle() (docs/benchmarks.md). Definitions are immutable, so this table never goes stale.
-_RIGHTS: Mapping[tuple[MachineDefinition, str], tuple[frozenset[Role], bool]] = MappingProxyType({
-    (d, trg): _rights(d, trg) for d in DEFINITIONS.values() for trg in d.triggers
-})
 
 
 def _permission_problem(dossier: Dossier | None, actor: Actor, trigger: str) -> str | None:
@@ -291,15 +277,19 @@ _EFFECTS: Mapping[str, Effect] = MappingProxyType({
 })
 
 
-def _check_wiring() -> None:
-    problems = [f"commande manquante : {t}" for t in DOSSIER.triggers if t not in COMMANDS]
-    problems += [f"effet manquant : {t}" for t in DOSSIER.triggers
-                 if t not in _EFFECTS and not any(s.creates for s in DOSSIER.transitions if s.trigger == t)]
+def check_wiring(definition: MachineDefinition, commands: Mapping[str, type], effects: Mapping[str, object]) -> None:
+    """Refuse an engine whose commands or effects do not cover every trigger of its definition.
+
+    Creating transitions build their subject themselves and need no effect. Shared by both engines.
+    """
+    problems = [f"commande manquante : {t}" for t in definition.triggers if t not in commands]
+    problems += [f"effet manquant : {t.trigger}" for t in definition.transitions
+                 if not t.creates and t.trigger not in effects]
     if problems:
-        raise DefinitionError(DOSSIER.name, problems)
+        raise DefinitionError(definition.name, problems)
 
 
-_check_wiring()
+check_wiring(DOSSIER, COMMANDS, _EFFECTS)
 
 
 # -- e-mails ------------------------------------------------------------------------------------------------------

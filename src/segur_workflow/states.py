@@ -148,6 +148,18 @@ class MachineDefinition:
         return tuple(seen)
 
     @cached_property
+    def permissions(self) -> Mapping[str, tuple[frozenset[Role], bool]]:
+        """Per trigger: the roles that may fire it (over all its transitions) and whether only the owner may.
+
+        Computed once per definition: the engine asks on every command.
+        """
+        table: dict[str, tuple[frozenset[Role], bool]] = {}
+        for trigger in self.triggers:
+            specs = [t for t in self.transitions if t.trigger == trigger]
+            table[trigger] = (frozenset().union(*(t.roles for t in specs)), any(t.owner_only for t in specs))
+        return MappingProxyType(table)
+
+    @cached_property
     def creating(self) -> tuple[TransitionSpec, ...]:
         return tuple(t for t in self.transitions if t.creates)
 
