@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar, get_args, get_origin
 
 import cattrs
+import orjson
 from cattrs.errors import BaseValidationError, ForbiddenExtraKeysError
 from cattrs.v import transform_error
 
@@ -342,10 +343,36 @@ def from_dict(data: Mapping[str, Any], *, verify: bool = True) -> Dossier:
 
 def to_json(dossier: Dossier) -> str:
     """:func:`to_dict` as compact JSON text (UTF-8 kept readable), as the SQL adapters store it."""
-    return json.dumps(to_dict(dossier), ensure_ascii=False, separators=(",", ":"))
+    return _dumps(to_dict(dossier))
+
+
+#: The reference writer: ``json.dumps`` with options builds a new encoder on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _dumps(data: Any) -> str:
+    """``_ENCODER.encode(data)``, written by orjson when it can (about five times faster).
+
+    orjson writes the same compact text (a test compares them); what it refuses and ``json``
+    writes — integers beyond 64 bits, lone surrogates — goes to ``json`` as before.
+    """
+    try:
+        return orjson.dumps(data).decode("utf-8")
+    except orjson.JSONEncodeError:
+        return _ENCODER.encode(data)
 
 
 def from_json(text: str | bytes, *, verify: bool = True) -> Dossier:
+    if type(text) is str:
+        # orjson reads about twice as fast as json. It reads the same values, save two kinds: what
+        # it refuses (NaN, infinite numbers, escaped lone surrogates), and integers beyond 64 bits,
+        # which it reads as floats. No field of a dossier accepts a float, so a document orjson read
+        # and from_dict accepted held neither; any other document is read again by json, below, for
+        # exactly the result and error it always gave.
+        try:
+            return from_dict(orjson.loads(text), verify=verify)
+        except Exception:  # noqa: S110 - read again by json just below, which decides
+            pass
     try:
         data = json.loads(text)
     except (ValueError, TypeError) as exc:
