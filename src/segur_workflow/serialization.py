@@ -22,7 +22,8 @@ import json
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar, get_args, get_origin
+from types import UnionType
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import cattrs
 import orjson
@@ -131,6 +132,11 @@ def _enum_hook(enum_cls: type[enum.Enum]) -> Callable[[object, Any], Any]:
 _ENUMS: tuple[type[enum.Enum], ...] = (Status, Role, Phase, PieceKind, Bloc, Controle)
 
 
+def _is_optional(type_: Any) -> bool:
+    args = get_args(type_)
+    return get_origin(type_) in (Union, UnionType) and len(args) == 2 and type(None) in args
+
+
 def _is_homogeneous_tuple(type_: Any) -> bool:
     args = get_args(type_)
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis and args[0] is not Any
@@ -191,6 +197,18 @@ def _build_converter(*, detailed: bool = True) -> cattrs.Converter:
             return structure
 
         conv.register_structure_hook_factory(_is_homogeneous_tuple, structure_tuple_factory)
+
+        def structure_optional_factory(type_: Any) -> Callable[[Any, Any], Any]:
+            # As cattrs' own (None, or the other type's hook), with that hook looked up once.
+            other_t = next(a for a in get_args(type_) if a is not type(None))
+            other = conv.get_structure_hook(other_t)
+
+            def structure(value: Any, _type: Any) -> Any:
+                return None if value is None else other(value, other_t)
+
+            return structure
+
+        conv.register_structure_hook_factory(_is_optional, structure_optional_factory)
     return conv
 
 
