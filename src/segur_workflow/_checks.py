@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import attrs
@@ -21,6 +22,11 @@ def typed(name: str, cls: type | tuple[type, ...], expected: str, *, optional: b
     return check
 
 
+#: A lone surrogate (U+D800–U+DFFF): one regex search instead of a Python loop over each character,
+#: which was the largest single share of loading a dossier (docs/benchmarks.md).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def require_str(name: str, *, optional: bool = False) -> Any:
     return typed(name, str, "une chaîne de caractères", optional=optional)
 
@@ -34,7 +40,7 @@ def require_identifier(name: str, *, optional: bool = False) -> Any:
 
     def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
         is_str(inst, attr, value)
-        if isinstance(value, str) and any("\ud800" <= ch <= "\udfff" for ch in value):
+        if isinstance(value, str) and not value.isascii() and _SURROGATE.search(value) is not None:
             raise InvalidInput(name, "un identifiant en texte valide (sans caractère de substitution isolé)", value)
 
     return check

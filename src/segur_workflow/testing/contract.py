@@ -177,6 +177,27 @@ class RepositoryContract:
         assert [e.version for e in repository.pending_emails()] == [2]
         assert repository.find_command("perdant") is None
 
+    def test_a_save_may_change_the_provider_which_stays_unique(self, repository: DossierRepository) -> None:
+        first, _ = make_dossier(1)
+        other, _ = make_dossier(2)
+        repository.add(first, outbox=())
+        repository.add(other, outbox=())
+        moved = attrs.evolve(first, fournisseur=fournisseur(3))
+        assert repository.save(moved, expected_version=1, outbox=()) == 2
+        assert repository.get(first.numero).dossier == moved
+        assert repository.find_by_provider(fournisseur(3).ans_id) == first.numero
+        assert repository.find_by_provider(first.fournisseur.ans_id) is None
+        # A stale save is a conflict whether or not it changes the provider.
+        with pytest.raises(ConcurrencyConflict) as conflict:
+            repository.save(attrs.evolve(first, fournisseur=fournisseur(4)), expected_version=1, outbox=())
+        assert (conflict.value.expected_version, conflict.value.actual_version) == (1, 2)
+        assert repository.find_by_provider(fournisseur(4).ans_id) is None
+        with pytest.raises(DuplicateFinancingRequest) as taken:
+            repository.save(attrs.evolve(moved, fournisseur=other.fournisseur), expected_version=2, outbox=())
+        assert taken.value.existing == other.numero
+        stored = repository.get(first.numero)
+        assert (stored.dossier, stored.version) == (moved, 2)
+
     def test_save_of_unknown_dossier_raises_not_found(self, repository: DossierRepository) -> None:
         dossier, emails = make_dossier(1)
         with pytest.raises(DossierNotFound):

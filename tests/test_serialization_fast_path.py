@@ -1,0 +1,142 @@
+"""The fast converter that loading tries first must accept exactly what the detailed one accepts.
+
+``from_dict`` structures with a converter that stops at the first problem and, only when it
+refuses, runs the detailed converter again for the error naming the field. Both must agree on
+every document, sound or corrupt: same value, or a refusal by both with the same error.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from segur_workflow import SerializationError, Status, examples, serialization
+from segur_workflow.model import Dossier
+from segur_workflow.serialization import from_dict, to_dict
+
+DOCUMENTS = [to_dict(examples.dossier_at(status)) for status in Status]
+
+
+def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Every place in a document (the root excluded) a value sits at."""
+    if path:
+        yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _paths(item, (*path, i))
+
+
+_JSON_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12),
+    # values that look right somewhere: amounts, dates with and without offset, enum values
+    st.sampled_from(["30000", "-1", "1e3", "NaN", "Infinity", "2023-05-23T08:00:00+02:00",
+                     "2023-05-23T08:00:00", "ok", "avance", "gestionnaire", "avance_en_instruction",
+                     "pv_vsr", "informations", "a_instruire", ""]),
+)
+_JSON = st.recursive(_JSON_LEAVES, lambda inner: st.lists(inner, max_size=3)
+                     | st.dictionaries(st.text(max_size=8), inner, max_size=3), max_leaves=6)
+
+
+@st.composite
+def _documents(draw: st.DrawFn) -> dict[str, Any]:
+    """A stored document with up to three places replaced, removed, or given an extra key."""
+    doc: dict[str, Any] = copy.deepcopy(draw(st.sampled_from(DOCUMENTS)))
+    for _ in range(draw(st.integers(0, 3))):
+        paths = [p for p in _paths(doc) if p != ("schema_version",)]
+        path = draw(st.sampled_from(paths))
+        parent: Any = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        action = draw(st.sampled_from(["replace", "drop", "extra"]))
+        if action == "replace" or (action == "drop" and isinstance(parent, list)):
+            parent[path[-1]] = draw(_JSON)
+        elif action == "drop":
+            del parent[path[-1]]
+        elif isinstance(parent, dict):
+            parent[draw(st.text(max_size=8))] = draw(_JSON)
+    return doc
+
+
+def _outcome(converter: Any, body: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        return "value", converter.structure(body, Dossier)
+    except Exception as exc:  # the kind of failure is what is compared
+        return "refused", type(exc)
+
+
+@given(_documents())
+def test_fast_and_detailed_converters_accept_the_same_documents_and_build_equal_values(doc: dict[str, Any]) -> None:
+    body = {k: v for k, v in doc.items() if k != "schema_version"}
+    fast, detailed = _outcome(serialization._FAST, body), _outcome(serialization._CONVERTER, body)
+    assert fast[0] == detailed[0]
+    if fast[0] == "value":
+        assert fast[1] == detailed[1]
+
+
+_SWAPS: tuple[Any, ...] = (None, True, 0, 12, 1.5, "", "x", "12", "30000", "2023-05-23T08:00:00+02:00", "ok",
+                           [], ["x"], {}, {"x": 1})
+
+
+def _variants(doc: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """``doc`` with each place in turn given each of :data:`_SWAPS`, removed, or given an extra key."""
+    for path in _paths(doc):
+        if path == ("schema_version",):
+            continue
+        edits: list[Any] = [("set", v) for v in _SWAPS] + [("drop", None), ("extra", None)]
+        for action, value in edits:
+            variant = copy.deepcopy(doc)
+            parent: Any = variant
+            for key in path[:-1]:
+                parent = parent[key]
+            if action == "set":
+                parent[path[-1]] = value
+            elif action == "drop" and isinstance(parent, dict):
+                del parent[path[-1]]
+            elif action == "extra" and isinstance(parent[path[-1]], dict):
+                parent[path[-1]]["champ_en_trop"] = 1
+            else:
+                continue
+            yield {k: v for k, v in variant.items() if k != "schema_version"}
+
+
+@pytest.mark.parametrize("status", [Status.AVANCE_EN_INSTRUCTION, Status.SOLDE_DECIDEE, Status.AVANCE_REJETEE])
+def test_fast_and_detailed_converters_agree_on_every_single_edit(status: Status) -> None:
+    # Exhaustive where the property test samples: every field, every kind of wrong value.
+    for body in _variants(to_dict(examples.dossier_at(status))):
+        fast, detailed = _outcome(serialization._FAST, body), _outcome(serialization._CONVERTER, body)
+        assert fast[0] == detailed[0], body
+        if fast[0] == "value":
+            assert fast[1] == detailed[1]
+
+
+def _error(doc: dict[str, Any]) -> tuple[str, str] | None:
+    try:
+        from_dict(doc)
+    except SerializationError as exc:
+        return exc.field, exc.message
+    return None
+
+
+@given(_documents())
+def test_a_refused_document_gets_the_error_the_detailed_converter_alone_gives(doc: dict[str, Any]) -> None:
+    with_fast_path = _error(doc)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(serialization, "_FAST", serialization._CONVERTER)
+        detailed_only = _error(doc)
+    assert with_fast_path == detailed_only
+
+
+@pytest.mark.parametrize("status", list(Status))
+def test_every_sound_document_loads_through_the_fast_converter(status: Status) -> None:
+    # If the fast path refused sound data, loads would still work (detailed fallback) but slowly:
+    # this catches a fast converter that silently stopped being the one used.
+    body = {k: v for k, v in to_dict(examples.dossier_at(status)).items() if k != "schema_version"}
+    assert serialization._FAST.structure(body, Dossier) == examples.dossier_at(status)
