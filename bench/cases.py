@@ -18,12 +18,14 @@ import tracemalloc
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from types import MappingProxyType, ModuleType
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 
 from segur_workflow import Actor, Bloc, Controle, ControlerBloc, Dossier, Status, allowed_commands, handle, start
+from segur_workflow import serialization as ser
+from segur_workflow.adapters import sqlite as sq
 from segur_workflow.examples import GESTIONNAIRE, owner
 
 from . import fixtures, peers
@@ -50,16 +52,6 @@ class Config:
     @classmethod
     def quick(cls) -> Config:
         return cls(Settings.quick(), 200, (200, 1_000), 10.0, (10, 30), 50, 5, 120.0)
-
-
-def optional(name: str) -> ModuleType | None:
-    """The module if it exists in this checkout (other helpers write some of them in parallel)."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        if exc.name is not None and name.startswith(exc.name):
-            return None
-        raise
 
 
 # -- per command: against the floor and the peers -------------------------------------------------------------
@@ -169,14 +161,12 @@ def entry_points(cfg: Config) -> list[Row]:
         "allowed_p": lambda: allowed_commands(cb.dossier, prov),
         "floor": lambda: peers.floor_apply(cb.dossier, cb.command, cb.now),
     }
-    ser = optional("segur_workflow.serialization")
-    if ser is not None:
-        doc = ser.to_dict(cb.dossier)
-        text = json.dumps(doc)
-        contenders["to_dict"] = lambda: ser.to_dict(cb.dossier)
-        contenders["from_dict"] = lambda: ser.from_dict(doc)
-        contenders["roundtrip_json"] = lambda: ser.from_dict(json.loads(json.dumps(ser.to_dict(cb.dossier))))
-        assert ser.from_dict(json.loads(text)) == cb.dossier
+    doc = ser.to_dict(cb.dossier)
+    text = json.dumps(doc)
+    contenders["to_dict"] = lambda: ser.to_dict(cb.dossier)
+    contenders["from_dict"] = lambda: ser.from_dict(doc)
+    contenders["roundtrip_json"] = lambda: ser.from_dict(json.loads(json.dumps(ser.to_dict(cb.dossier))))
+    assert ser.from_dict(json.loads(text)) == cb.dossier
     t = compare(contenders, cfg.timing)
     rows = [
         Row("`start()` (deposit, 3 pieces checked, acknowledgement e-mail rendered)",
@@ -184,14 +174,11 @@ def entry_points(cfg: Config) -> list[Row]:
         Row("`allowed_commands()` (gestionnaire / provider, avance en instruction)",
             f"{us(t.median('allowed_g'))} / {us(t.median('allowed_p'))}", "(information)"),
     ]
-    if ser is None:
-        rows.append(Row("`serialization.to_dict` / `from_dict`", "module absent in this checkout", "", PENDING))
-    else:
-        h = len(cb.dossier.history)
-        entries = "1 history entry" if h == 1 else f"{h} history entries"
-        rows.append(Row(f"`serialization.to_dict` / `from_dict` (dossier with {entries})",
-                        f"{us(t.median('to_dict'))} / {us(t.median('from_dict'))}; with JSON text both ways "
-                        f"{us(t.median('roundtrip_json'))}", "(information)"))
+    h = len(cb.dossier.history)
+    entries = "1 history entry" if h == 1 else f"{h} history entries"
+    rows.append(Row(f"`serialization.to_dict` / `from_dict` (dossier with {entries})",
+                    f"{us(t.median('to_dict'))} / {us(t.median('from_dict'))}; with JSON text both ways "
+                    f"{us(t.median('roundtrip_json'))}", "(information)"))
     return rows
 
 
@@ -209,11 +196,6 @@ def history_scaling(cfg: Config) -> list[Row]:
     # Building a history of n entries costs n commands; per-command cost flat <=> the build is linear.
     rows = [Row(f"`handle()` per command vs history length ({figures})",
                 f"{hi} entries / {lo} entries = {times(r)}", "≤ 1.5× (near-linear build)", verdict(r <= 1.5))]
-    ser = optional("segur_workflow.serialization")
-    if ser is None:
-        rows.append(Row("JSON round trip (`to_dict`/`from_dict`) vs history length",
-                        "`serialization` absent in this checkout", "near-linear", PENDING))
-        return rows
 
     def roundtrip(d: Dossier) -> Callable[[], object]:
         return lambda: ser.from_dict(json.loads(json.dumps(ser.to_dict(d))))
@@ -257,18 +239,12 @@ def _traced() -> Iterator[Callable[[], int]]:
 
 def memory(cfg: Config) -> list[Row]:
     n = cfg.memory_dossiers
-    ser = optional("segur_workflow.serialization")
-    texts = [json.dumps(ser.to_dict(fixtures.fresh_dossier(i))) for i in range(min(n, 50))] if ser else []
+    texts = [json.dumps(ser.to_dict(fixtures.fresh_dossier(i))) for i in range(min(n, 50))]
     with _traced() as current:
         base = current()
-        if ser is not None:
-            # "Loaded" as a host loads them: each from its own JSON text, so nothing is shared by accident.
-            dossiers = [ser.from_dict(json.loads(texts[i % len(texts)].replace(
-                fixtures.numero(i % len(texts)), fixtures.numero(i)))) for i in range(n)]
-            how = "loaded with `from_dict`"
-        else:
-            dossiers = [fixtures.fresh_dossier(i) for i in range(n)]
-            how = "built by the engine"
+        # "Loaded" as a host loads them: each from its own JSON text, so nothing is shared by accident.
+        dossiers = [ser.from_dict(json.loads(texts[i % len(texts)].replace(
+            fixtures.numero(i % len(texts)), fixtures.numero(i)))) for i in range(n)]
         loaded = current()
         plains = [plain(d) for d in dossiers]
         both = current()
@@ -290,7 +266,7 @@ def memory(cfg: Config) -> list[Row]:
         del machines_psm, plains, spare
     status = "solde en instruction, 6 history entries"
     return [
-        Row(f"memory per dossier, {n:,} dossiers ({status}), {how}, tracemalloc",
+        Row(f"memory per dossier, {n:,} dossiers ({status}), loaded with `from_dict`, tracemalloc",
             f"{(loaded - base) / n / 1024:.2f} KiB each; its own data as plain tuples/dicts "
             f"{own / 1024:.2f} KiB; beyond it: {overhead:+,.0f} bytes",
             "≤ 2 KiB beyond its own data", verdict(overhead <= 2048)),
@@ -350,18 +326,7 @@ def _clone_rows(path: str, table: _Table, template: Dossier, count: int, start_a
         db.commit()
 
 
-def _sqlite_modules() -> tuple[ModuleType, ModuleType] | None:
-    ser = optional("segur_workflow.serialization")
-    sq = optional("segur_workflow.adapters.sqlite")
-    return None if ser is None or sq is None else (ser, sq)
-
-
 def sqlite_floor(cfg: Config) -> list[Row]:
-    mods = _sqlite_modules()
-    if mods is None:
-        return [Row("SQLite `get` + `save` vs raw `sqlite3` UPDATE",
-                    "`serialization` / `adapters.sqlite` absent in this checkout", "≤ 3×", PENDING)]
-    _ser, sq = mods
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.sqlite3")
         repo = sq.SQLiteRepository(path)
@@ -427,11 +392,6 @@ def _close(repo: Any) -> None:
 
 
 def sqlite_scaling(cfg: Config) -> list[Row]:
-    mods = _sqlite_modules()
-    if mods is None:
-        return [Row("per-command cost (get + handle + save) vs dossiers in SQLite",
-                    "`serialization` / `adapters.sqlite` absent in this checkout", "flat", PENDING)]
-    _ser, sq = mods
     results: dict[int, float] = {}
     gets: dict[int, float] = {}
     notes: list[str] = []
@@ -544,8 +504,6 @@ def _failed(proc: subprocess.CompletedProcess[str]) -> str:
 
 def property_run(cfg: Config) -> list[Row]:
     case = "stateful property run (1,000 examples, `segur_workflow.testing.machine`)"
-    if importlib.util.find_spec("segur_workflow.testing.machine") is None:
-        return [Row(case, "module absent in this checkout", "< 30 s", PENDING)]
     rows: list[Row] = []
     ids, total = _project_machine_tests()
     if cfg.property_examples < 1000:
