@@ -64,7 +64,7 @@ def _bad_contexts() -> list[rules.RuleContext]:
         sw.PieceKind.ATTESTATION_PROCURATION: sw.Attachment.from_bytes("pv.pdf", ex.png_bytes()),
     }
     ids = [("XX89370400440532013000", "39431067600018"), ("FR12", "39431067600017"),
-           ("FR5430006000011234567890100", "39431067600017")]
+           ("FR5430006000011234567890100", "39431067600017"), ("BE41539007547035", "39431067600017")]
     avances = [attrs.evolve(avance, coordonnees_bancaires=sw.CoordonneesBancaires(iban, "AGRIFRPP", "t", "d"),
                             fournisseur=attrs.evolve(ex.FOURNISSEUR, siret=siret), pieces=more_pieces)
                for iban, siret in ids]
@@ -97,6 +97,7 @@ def _bad_contexts() -> list[rules.RuleContext]:
         rules.RuleContext(command=sw.DemanderPiece(g, sw.PieceKind.PV_VSR, "x" * 5000),
                           dossier=instr, corridor=attrs.evolve(sw.SAS, pieces_solde=(), pieces_avance=())),
         rules.RuleContext(command=sw.ControlerBloc(g, sw.Bloc.INFORMATIONS, sw.Controle.KO, "x" * 5000), dossier=instr),
+        rules.RuleContext(command=sw.DemanderPiece(g, sw.PieceKind.PV_MISE_EN_SERVICE, "x"), dossier=instr),
         rules.RuleContext(command=compte.CreerCompte(sw.Actor(sw.Role.SYSTEME, "p"), "?", "", bytes(16))),
         rules.RuleContext(command=compte.ChangerMotDePasse(sw.Actor(sw.Role.FOURNISSEUR, "login"), "x", "LOGIN",
                                                            "y", bytes(16)), subject=account),

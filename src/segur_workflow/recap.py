@@ -10,7 +10,7 @@ import attrs
 
 from .engine import format_date, format_montant
 from .model import Demande, Dossier
-from .vocabulary import Bloc, Controle, Phase
+from .vocabulary import LIBELLE_CONTACT_SUPPORT, Bloc, Controle, Phase
 
 
 @attrs.frozen
@@ -69,11 +69,10 @@ class Recapitulatif:
 def _phase_view(dossier: Dossier, demande: Demande) -> PhaseView:
     c = demande.controles
     infos = [Ligne("Taux de TVA", demande.taux_tva),
-             Ligne(f"Montant {'de l’avance' if demande.phase is Phase.AVANCE else 'du solde'}",
-                   format_montant(demande.montant)),
+             Ligne(demande.phase.montant_label, format_montant(demande.montant)),
              Ligne("Date de dépôt", format_date(demande.date_depot))]
     if demande.contact_support is not None:
-        infos.append(Ligne("Coordonnées de contact de support", demande.contact_support))
+        infos.append(Ligne(LIBELLE_CONTACT_SUPPORT, demande.contact_support))
     if demande.paiement is not None:
         infos.append(Ligne("Paiement déclenché le", format_date(demande.paiement.declenche_le)))
     cb = dossier.coordonnees_bancaires

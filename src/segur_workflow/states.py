@@ -338,7 +338,7 @@ DOSSIER = MachineDefinition(
         ),
         TransitionSpec(
             "demander_piece", ("solde_en_instruction",), "solde_en_attente_piece", _G,
-            guards=("commentaire_requis", "piece_du_couloir"), email="solde_en_attente_piece",
+            guards=("commentaire_requis", "piece_de_la_phase"), email="solde_en_attente_piece",
             description="Le gestionnaire demande une pièce justificative précise (commentaire obligatoire).",
         ),
         TransitionSpec(
