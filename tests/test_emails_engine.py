@@ -14,6 +14,7 @@ from segur_workflow import engine, examples
 from segur_workflow.commands import ControlerBloc, DemanderModification, DemanderPiece, Rejeter
 from segur_workflow.emails import TEMPLATES, html_text
 from segur_workflow.errors import WorkflowError
+from segur_workflow.history import command_entry
 from segur_workflow.model import SAS, Dossier
 from segur_workflow.states import DOSSIER, INITIAL, Status, TransitionSpec
 from segur_workflow.vocabulary import Bloc, Controle, PieceKind
@@ -132,7 +133,7 @@ def _assert_content(text: str, markup: str, command: object, dossier: Dossier, n
         assert "avance" in text if dossier.status is Status.AVANCE_DECIDEE else "du solde" in text
     if dossier.status is Status.SOLDE_EN_INSTRUCTION:
         assert dossier.solde is not None
-        if dossier.history[-1].trigger == "deposer_solde":
+        if command_entry(dossier).trigger == "deposer_solde":  # type: ignore[union-attr]
             assert f"en date du {engine.format_date(dossier.solde.date_depot)}" in text
         else:
             assert f"Les compléments apportés le {day}" in text

@@ -38,7 +38,7 @@ from .errors import (
     Violation,
 )
 from .history import append
-from .model import SAS, Actor, Corridor, Demande, Dossier, EmailRecord, Paiement
+from .model import SAS, Actor, CoordonneesBancaires, Corridor, Demande, Dossier, EmailRecord, Paiement
 from .states import DOSSIER, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
 
@@ -183,9 +183,50 @@ class _Change:
     details: Mapping[str, str] = attrs.field(factory=dict)
     events: tuple[Event, ...] = ()
     comment: str | None = None
+    #: the portal's own controls after a deposit: (bloc, what was checked), each one SYSTEME entry
+    automatiques: tuple[tuple[Bloc, str], ...] = ()
 
 
 Effect = Callable[[Dossier, Any, TransitionSpec, datetime, Corridor], _Change]
+
+#: The portal itself: the author of the automatic controls made at each deposit (``Role.SYSTEME``).
+PORTAIL = Actor(Role.SYSTEME, "portail")
+
+
+def controles_automatiques(demande: Demande, coordonnees: CoordonneesBancaires,
+                           corridor: Corridor) -> tuple[tuple[Bloc, str], ...]:
+    """The blocs the portal marks « Contrôle OK » by itself when ``demande`` is deposited, with what it
+    checked; the pieces are always the gestionnaire's.
+
+    The advance guide's consultation screen on the deposit day shows « Informations de la demande —
+    Contrôle OK », « Coordonnées bancaires — Contrôle OK », « Pièces justificatives — A instruire »: the
+    portal checks what it can (the fixed amount and the VAT rate; the bank details). The balance gets
+    the same controls (its guide: the gestionnaire's instruction is about « la conformité de vos pièces
+    justificatives »). An amount the corridor only holds as a placeholder (no known source) is not
+    vouched for: « Informations de la demande » then stays « A instruire » for the gestionnaire.
+    """
+    phase = demande.phase
+    out: list[tuple[Bloc, str]] = []
+    infos = (demande.montant == corridor.montant(phase) and demande.taux_tva == corridor.taux_tva
+             and not corridor.montant_provisoire(phase))
+    texte = f"{phase.montant_label} ({format_montant(demande.montant)} €) et taux de TVA ({demande.taux_tva}) " \
+            "conformes au couloir"
+    if phase is Phase.SOLDE:
+        infos = infos and demande.contact_support is not None and not rules.check_support_contact(
+            demande.contact_support)
+        texte += " ; contact de support renseigné"
+    if infos:
+        out.append((Bloc.INFORMATIONS, f"Contrôle automatique du portail : {texte}."))
+    if not rules.check_coordonnees(coordonnees.iban, coordonnees.bic):
+        out.append((Bloc.COORDONNEES_BANCAIRES,
+                    "Contrôle automatique du portail : IBAN (clés de contrôle) et BIC valides, "
+                    "de même pays."))
+    return tuple(out)
+
+
+def _avec_controles(demande: Demande, automatiques: tuple[tuple[Bloc, str], ...]) -> Demande:
+    controles = {**demande.controles, **{bloc: Controle.OK for bloc, _ in automatiques}}
+    return attrs.evolve(demande, controles=controles)
 
 
 def _set_current(dossier: Dossier, demande: Demande) -> dict[str, Any]:
@@ -222,10 +263,12 @@ def _rejeter(_d: Dossier, c: Rejeter, _t: TransitionSpec, _now: datetime, _k: Co
 def _deposer_solde(d: Dossier, c: DeposerSolde, _t: TransitionSpec, now: datetime, k: Corridor) -> _Change:
     solde = Demande(phase=Phase.SOLDE, pieces=c.pieces, montant=c.montant, taux_tva=k.taux_tva,
                     date_depot=now, contact_support=c.contact_support)
+    automatiques = controles_automatiques(solde, d.coordonnees_bancaires, k)
     return _Change(
-        updates={"solde": solde},
+        updates={"solde": _avec_controles(solde, automatiques)},
         details={"pieces": ",".join(sorted(p.value for p in c.pieces)), "montant": format_montant(c.montant)},
         events=(DossierDepose(d.numero, now, Phase.SOLDE, c.montant),),
+        automatiques=automatiques,
     )
 
 
@@ -338,6 +381,12 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
         at=now, actor=command.actor, trigger=spec.trigger, source=source, dest=dest,
         comment=change.comment, command_id=command.command_id, details=change.details,
     )
+    events: tuple[Event, ...] = change.events
+    for bloc, texte in change.automatiques:
+        # after the deposit's own entry, at the same instant: the portal's checks of what was filed
+        history = append(history, at=now, actor=PORTAIL, trigger="controler_bloc", source=dest, dest=dest,
+                         comment=texte, command_id=None, details={"bloc": bloc.value, "resultat": Controle.OK.value})
+        events = (*events, BlocControle(dossier.numero, now, dest.phase, bloc, Controle.OK))
     changed = source is not dest
     after = attrs.evolve(
         dossier,
@@ -350,7 +399,6 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     if emails:
         records = tuple(EmailRecord(at=now, template=e.template, subject=e.subject, to=e.to) for e in emails)
         after = attrs.evolve(after, emails_sent=(*after.emails_sent, *records))
-    events: tuple[Event, ...] = change.events
     if changed:
         events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
     return Outcome(dossier=after, events=events, emails=emails)
@@ -389,6 +437,8 @@ def start(
         raise RuleViolations(violations, trigger=spec.trigger)
     avance = Demande(phase=Phase.AVANCE, pieces=command.pieces, montant=command.montant,
                      taux_tva=corridor.taux_tva, date_depot=now)
+    automatiques = controles_automatiques(avance, command.coordonnees_bancaires, corridor)
+    avance = _avec_controles(avance, automatiques)
     dossier = Dossier(
         numero=numero, corridor=corridor.code, fournisseur=command.fournisseur,
         coordonnees_bancaires=command.coordonnees_bancaires, status=Status(spec.target("")),
@@ -398,6 +448,7 @@ def start(
         details={"pieces": ",".join(sorted(p.value for p in command.pieces)),
                  "montant": format_montant(command.montant)},
         events=(DossierDepose(numero, now, Phase.AVANCE, command.montant),),
+        automatiques=automatiques,
     )
     return _finish(None, dossier, spec, command, now, corridor, change)
 

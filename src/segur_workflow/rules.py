@@ -14,7 +14,6 @@ generated catalogue (:func:`catalogue_markdown`) is the list of what the code ca
 
 from __future__ import annotations
 
-import functools
 import html
 import re
 import string
@@ -26,6 +25,8 @@ from types import MappingProxyType
 from typing import Any
 
 import attrs
+from schwifty import IBAN
+from schwifty import exceptions as iban_errors
 from stdnum import bic as _bic
 from stdnum.fr import siret as _siret
 
@@ -351,17 +352,6 @@ def _iban_compact(value: str) -> str:
     return value.replace(" ", "").upper()
 
 
-@functools.cache
-def _schwifty() -> tuple[Any, Any]:
-    """schwifty's ``IBAN`` class and exceptions module, imported on the first IBAN check: the import
-    reads package metadata and costs about a tenth of a second, which hosts that never check an
-    IBAN (a worker that only delivers e-mails) should not pay at ``import segur_workflow``."""
-    import schwifty
-    from schwifty import exceptions
-
-    return schwifty.IBAN, exceptions
-
-
 def check_iban(value: str) -> Violations:
     """An IBAN, judged by schwifty with the national check of its BBAN (``validate_bban=True``): the
     country's structure and length (SWIFT IBAN registry), the ISO 7064 mod 97-10 check digits, and for
@@ -372,18 +362,17 @@ def check_iban(value: str) -> Violations:
     if (len(v) > MAX_IDENT or not 15 <= len(compact) <= 34 or not compact.isascii() or not compact.isalnum()
             or not compact[:2].isalpha() or not compact[2:4].isdigit()):
         return (_v("iban.format"),)
-    iban_class, errors = _schwifty()
     try:
         # schwifty checks, in this order, the country, the characters, the length, the BBAN structure,
         # the check digits and last the national key: the first problem found is the one reported.
-        iban_class(compact, validate_bban=True)
-    except errors.InvalidCountryCode:
+        IBAN(compact, validate_bban=True)
+    except iban_errors.InvalidCountryCode:
         return (_v("iban.pays"),)
-    except errors.InvalidChecksumDigits:
+    except iban_errors.InvalidChecksumDigits:
         return (_v("iban.cle"),)
-    except errors.InvalidBBANChecksum:
+    except iban_errors.InvalidBBANChecksum:
         return (_v("iban.cle_rib") if compact[:2] in RIB_COUNTRIES else _v("iban.cle_nationale"),)
-    except errors.SchwiftyException:  # length, structure, bank/branch/account code
+    except iban_errors.SchwiftyException:  # length, structure, bank/branch/account code
         return (_v("iban.format"),)
     return OK
 

@@ -9,6 +9,8 @@ number (``FINSAS`` + 6 digits) without gaps or duplicates.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -21,8 +23,11 @@ from .engine import Event
 from .errors import ConcurrencyConflict, DuplicateFinancingRequest, InvalidInput, WorkflowError
 from .model import SAS, Corridor, Dossier
 from .ports import AppliedCommand, Clock, DossierRepository, Stored
+from .vocabulary import Phase
 
 __all__ = ["NumerosEpuises", "Result", "SteppingClock", "SystemClock", "WorkflowService", "next_numero"]
+
+logger = logging.getLogger(__name__)
 
 #: Digits after the corridor's prefix in a dossier number.
 DIGITS = 6
@@ -109,6 +114,8 @@ class WorkflowService:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.corridor = corridor
         self.max_attempts = max_attempts
+        self._warned: set[Phase] = set()
+        self._warned_lock = threading.Lock()
 
     # -- reading ----------------------------------------------------------------------------------------------
     def get(self, numero: str) -> Stored:
@@ -144,6 +151,25 @@ class WorkflowService:
         assert conflict is not None
         raise conflict
 
+    def _warn_placeholder(self, result: Result) -> Result:
+        """Log once per phase (per service) that a request was filed under a placeholder amount."""
+        for event in result.events:
+            if not isinstance(event, engine.DossierDepose) or not self.corridor.montant_provisoire(event.phase):
+                continue
+            with self._warned_lock:
+                if event.phase in self._warned:
+                    continue
+                self._warned.add(event.phase)
+            logger.warning(
+                "Dossier %s : %s déposée au montant provisoire du couloir %s (%s €), qui n'a pas de source "
+                "connue (les guides de l'ASP ne donnent pas ce montant). Configurez le montant réel : "
+                "corridor.avec_montant(Phase.%s, Decimal(…), source=…). Cet avertissement n'est donné "
+                "qu'une fois par service.",
+                event.numero, "la demande d'avance" if event.phase is Phase.AVANCE else "la demande de solde",
+                self.corridor.code, engine.format_montant(event.montant), event.phase.name,
+            )
+        return result
+
     def _start_once(self, command: DeposerAvance, attempt: int) -> Result:
         repo = self.repository
         existing = repo.find_by_provider(command.fournisseur.ans_id)
@@ -159,13 +185,15 @@ class WorkflowService:
             if replay is not None:
                 return replay
             raise
-        return Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
+        return self._warn_placeholder(
+            Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt))
 
     def _handle_once(self, numero: str, command: Command, attempt: int) -> Result:
         stored = self.repository.get(numero)
         outcome = engine.handle(stored.dossier, command, now=self.clock.now(), corridor=self.corridor)
         version = self.repository.save(outcome.dossier, expected_version=stored.version, outbox=outcome.emails)
-        return Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
+        return self._warn_placeholder(
+            Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt))
 
     def _replay(self, command: Command, *, numero: str | None) -> Result | None:
         if command.command_id is None:

@@ -13,9 +13,11 @@ from collections.abc import Sequence
 
 from ..emails import Email
 from ..errors import InvalidInput
-from ..model import Dossier
+from ..history import command_entry
+from ..model import Dossier, HistoryEntry
 
-__all__ = ["applied_command_id", "check_dossier", "check_limit", "check_outbox", "check_text", "check_version"]
+__all__ = ["applied_command_id", "applied_entry", "applied_trigger", "check_dossier", "check_limit", "check_outbox",
+           "check_text", "check_version"]
 
 
 def check_dossier(dossier: object) -> Dossier:
@@ -52,6 +54,19 @@ def check_text(name: str, value: object) -> str:
     return value
 
 
+def applied_entry(dossier: Dossier) -> HistoryEntry | None:
+    """The history entry of the command that produced ``dossier``: its last entry, except that the
+    portal's automatic controls after a deposit follow the deposit's entry (``history.command_entry``)."""
+    return command_entry(dossier)
+
+
 def applied_command_id(dossier: Dossier) -> str | None:
-    """The ``command_id`` of the command that produced ``dossier`` (its last history entry)."""
-    return dossier.history[-1].command_id if dossier.history else None
+    """The ``command_id`` of the command that produced ``dossier``."""
+    entry = applied_entry(dossier)
+    return entry.command_id if entry is not None else None
+
+
+def applied_trigger(dossier: Dossier) -> str:
+    """The trigger of the command that produced ``dossier`` (recorded with its ``command_id``)."""
+    entry = applied_entry(dossier)
+    return entry.trigger if entry is not None else ""

@@ -19,7 +19,7 @@ from ..emails import Email
 from ..errors import ConcurrencyConflict, DossierNotFound, DuplicateFinancingRequest
 from ..model import Dossier
 from ..ports import AppliedCommand, OutboxEmail, Stored
-from . import applied_command_id, check_dossier, check_limit, check_outbox, check_text, check_version
+from . import applied_command_id, applied_trigger, check_dossier, check_limit, check_outbox, check_text, check_version
 
 __all__ = ["SQLRepository", "schema"]
 
@@ -152,7 +152,7 @@ class SQLRepository(ABC):
         command_id = applied_command_id(dossier)
         if command_id is not None:
             cur.execute(self._sql("INSERT INTO commands (command_id, numero, trigger, version) VALUES (?, ?, ?, ?)"),
-                        (command_id, dossier.numero, dossier.history[-1].trigger, version))
+                        (command_id, dossier.numero, applied_trigger(dossier), version))
 
     def _refused(self, exc: Exception, dossier: Dossier, expected_version: int) -> Exception:
         """The domain error for a broken constraint (read after the rollback); ``exc`` itself if not ours."""

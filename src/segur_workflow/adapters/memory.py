@@ -15,7 +15,7 @@ from ..emails import Email
 from ..errors import ConcurrencyConflict, DossierNotFound, DuplicateFinancingRequest
 from ..model import Dossier
 from ..ports import AppliedCommand, OutboxEmail, Stored
-from . import applied_command_id, check_dossier, check_limit, check_outbox, check_text, check_version
+from . import applied_command_id, applied_trigger, check_dossier, check_limit, check_outbox, check_text, check_version
 
 __all__ = ["InMemoryRepository"]
 
@@ -84,7 +84,7 @@ class InMemoryRepository:
         if command_id is not None:
             if command_id in commands:
                 raise ConcurrencyConflict(dossier.numero, version - 1, None)
-            commands = {**commands, command_id: _Command(dossier.numero, dossier.history[-1].trigger, version)}
+            commands = {**commands, command_id: _Command(dossier.numero, applied_trigger(dossier), version)}
         self._dossiers, self._providers, self._outbox, self._commands = dossiers, providers, outbox, commands
 
     def _after_state_written(self, numero: str) -> None:
