@@ -25,7 +25,7 @@ from .engine import handle as handle_command
 from .errors import WorkflowError
 from .model import SAS, Actor, Attachment, Dossier
 from .recap import BlocView, recapitulatif
-from .states import DEFINITIONS, DOSSIER, Status
+from .states import COMPTE, DEFINITIONS, DOSSIER, Status
 from .vocabulary import PieceKind, Role
 
 PROG = "segur-workflow"
@@ -169,6 +169,10 @@ def example_email(template: str) -> Email:
     from . import examples
 
     spec = next((t for t in DOSSIER.transitions if t.email == template), None)
+    if spec is None and any(template in t.emails for t in COMPTE.transitions):
+        from .compte import courriel_exemple  # an account mail: the account engine on an example account
+
+        return courriel_exemple(template)
     if spec is None:
         raise CliError(f"Aucune transition n'envoie le modèle « {template} ».")
     if spec.creates:

@@ -199,6 +199,9 @@ class Corridor:
         return attrs.evolve(self, montant_solde=montant, source_montant_solde=source)
 
 
+#: The portal's public address, where « Se connecter » is (both guides).
+LIEN_PORTAIL = "https://segurnum.asp-public.fr"
+
 #: Where the SAS advance amount comes from: the deposit form of the advance guide.
 SOURCE_MONTANT_AVANCE_SAS = (
     "Guide utilisateur fournisseur SAS « Dépôt d'une demande d'avance » (ASP, 15/05/2023), formulaire de dépôt : "

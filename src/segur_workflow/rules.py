@@ -150,6 +150,8 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("identifiant.format", "identifiant",
              "L'identifiant doit comporter 3 à 64 lettres, chiffres, « . », « _ », « - » ou « @ »."),
     CodeSpec("mot_de_passe.requis", "mot_de_passe_provisoire", "Ce champ est obligatoire."),
+    CodeSpec("compte.email", "email", "L'adresse électronique du compte est invalide."),
+    CodeSpec("compte.email_inconnu", "email", "Cette adresse électronique n'est pas celle du compte."),
     CodeSpec("mot_de_passe.incorrect", "{champ}", "Identifiant ou mot de passe incorrect."),
     CodeSpec("mot_de_passe.trop_court", "nouveau_mot_de_passe", "Le mot de passe doit comporter 8 caractères minimum."),
     CodeSpec("mot_de_passe.trop_long", "nouveau_mot_de_passe", "{max} caractères maximum."),
@@ -689,7 +691,16 @@ def _identifiant_compte(ctx: RuleContext) -> Violations:
     out = check_identifiant(ctx.command.identifiant)
     if not ctx.command.mot_de_passe_provisoire:
         out += (_v("mot_de_passe.requis"),)
+    email = ctx.command.email
+    if len(email) > MAX_CONTACT or not _EMAIL.fullmatch(email):
+        out += (_v("compte.email"),)
     return out
+
+
+def _email_du_compte(ctx: RuleContext) -> Violations:
+    # the address typed on « J'ai oublié mon identifiant »: the login is only ever sent to the account's own
+    given, known = ctx.command.email.strip().casefold(), ctx.subject.email.casefold()
+    return OK if given == known else (_v("compte.email_inconnu"),)
 
 
 def _mot_de_passe_exact(ctx: RuleContext) -> Violations:
@@ -774,8 +785,11 @@ RULES: Mapping[str, Rule] = _rules(
     Rule("contact_support_complete", "Le contact de support apporté, s'il y en a un, est valide.", _contact_complete,
          ("contact_support.requis", "contact_support.trop_long", "contact_support.caracteres",
           "contact_support.lien_dangereux", "contact_support.introuvable")),
-    Rule("identifiant_compte", "L'identifiant du compte est bien formé et un mot de passe provisoire est fourni.",
-         _identifiant_compte, ("identifiant.format", "mot_de_passe.requis")),
+    Rule("identifiant_compte", "L'identifiant et l'adresse électronique du compte sont bien formés et un mot de "
+         "passe provisoire est fourni.", _identifiant_compte, ("identifiant.format", "mot_de_passe.requis",
+                                                              "compte.email")),
+    Rule("email_du_compte", "L'adresse électronique saisie est celle du compte.", _email_du_compte,
+         ("compte.email_inconnu",)),
     Rule("mot_de_passe_exact", "Le mot de passe saisi est celui du compte.", _mot_de_passe_exact,
          ("mot_de_passe.incorrect",)),
     Rule("politique_mot_de_passe", "Le nouveau mot de passe respecte la politique du portail : « "

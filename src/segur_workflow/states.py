@@ -58,6 +58,7 @@ class CompteStatus(enum.StrEnum):
     MOT_DE_PASSE_A_CHANGER = "mot_de_passe_a_changer"
     QUESTION_SECRETE_A_DEFINIR = "question_secrete_a_definir"  # noqa: S105 - a status, not a secret
     ACTIF = "actif"
+    MOT_DE_PASSE_REINITIALISE = "mot_de_passe_reinitialise"
     CLOTURE = "cloture"
 
     @property
@@ -96,6 +97,13 @@ class TransitionSpec:
     email: str | None = None
     description: str = ""
     effect: str | None = None
+    #: further templates sent when it fires, after ``email`` (the account's creation sends two mails)
+    extra_emails: tuple[str, ...] = ()
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """Every template sent when it fires, in order."""
+        return ((self.email,) if self.email is not None else ()) + self.extra_emails
 
     @property
     def creates(self) -> bool:
@@ -367,33 +375,48 @@ COMPTE = MachineDefinition(
     title="Compte du portail privé Ségur numérique",
     states=(
         StateSpec("identifiants_transmis", "Identifiants transmis par courriel", "connexion",
-                  description="Identifiant et mot de passe provisoire envoyés par courriel."),
+                  description="Identifiant et mot de passe provisoire envoyés par courriel (deux courriels)."),
         StateSpec("mot_de_passe_a_changer", "Changement du mot de passe requis", "connexion",
                   description="Première connexion faite : le mot de passe provisoire doit être changé."),
         StateSpec("question_secrete_a_definir", "Question secrète à définir", "connexion",
                   description="Mot de passe changé : la question/réponse secrète reste à définir."),
         StateSpec("actif", "Actif", None, description="Compte utilisable."),
+        StateSpec("mot_de_passe_reinitialise", "Nouveau mot de passe transmis par courriel", "connexion",
+                  description=("« J'ai oublié mon mot de passe » : un mot de passe provisoire a été envoyé ; "
+                               "il doit être changé, la question secrète est conservée.")),
         StateSpec("cloture", "Clôturé", None, final=True, description="Compte fermé."),
     ),
     transitions=(
         TransitionSpec("creer_compte", (), "identifiants_transmis", _S, guards=("identifiant_compte",),
-                       description="Le portail crée le compte et transmet les identifiants par courriel."),
+                       email="compte_identifiant", extra_emails=("compte_mot_de_passe",),
+                       description=("Le portail crée le compte et transmet l'identifiant et le mot de passe "
+                                    "provisoire par deux courriels.")),
         TransitionSpec("premiere_connexion", ("identifiants_transmis",), "mot_de_passe_a_changer", _F,
                        guards=("mot_de_passe_exact",), owner_only=True,
                        description="Première connexion avec le mot de passe transmis."),
         TransitionSpec("changer_mot_de_passe", ("mot_de_passe_a_changer",), "question_secrete_a_definir", _F,
                        guards=("mot_de_passe_exact", "politique_mot_de_passe"), owner_only=True,
                        description="Changement obligatoire du mot de passe provisoire."),
+        TransitionSpec("changer_mot_de_passe", ("mot_de_passe_reinitialise",), "actif", _F,
+                       guards=("mot_de_passe_exact", "politique_mot_de_passe"), owner_only=True,
+                       description=("Changement du mot de passe provisoire reçu après un oubli ; la question "
+                                    "secrète, déjà définie, est conservée.")),
         TransitionSpec("definir_question_secrete", ("question_secrete_a_definir",), "actif", _F,
                        guards=("question_secrete",), owner_only=True,
                        description="Définition de la question/réponse secrète."),
-        TransitionSpec("oublier_mot_de_passe", ("actif",), "identifiants_transmis", _F,
-                       guards=("reponse_secrete",), owner_only=True,
-                       description="« J'ai oublié mon mot de passe » : un mot de passe provisoire est renvoyé."),
-        TransitionSpec("oublier_identifiant", ("actif",), None, _F, owner_only=True,
-                       description="« J'ai oublié mon identifiant » : l'identifiant est renvoyé par courriel."),
+        TransitionSpec("oublier_mot_de_passe", ("actif", "mot_de_passe_reinitialise"), "mot_de_passe_reinitialise",
+                       _F, guards=("reponse_secrete",), owner_only=True, email="compte_nouveau_mot_de_passe",
+                       description=("« J'ai oublié mon mot de passe » : après la réponse secrète, un nouveau mot "
+                                    "de passe provisoire est envoyé par courriel.")),
+        TransitionSpec("oublier_identifiant",
+                       ("identifiants_transmis", "mot_de_passe_a_changer", "question_secrete_a_definir", "actif",
+                        "mot_de_passe_reinitialise"), None, _S, guards=("email_du_compte",),
+                       email="compte_rappel_identifiant",
+                       description=("« J'ai oublié mon identifiant » : le portail envoie l'identifiant à "
+                                    "l'adresse électronique du compte.")),
         TransitionSpec("cloturer_compte",
-                       ("identifiants_transmis", "mot_de_passe_a_changer", "question_secrete_a_definir", "actif"),
+                       ("identifiants_transmis", "mot_de_passe_a_changer", "question_secrete_a_definir", "actif",
+                        "mot_de_passe_reinitialise"),
                        "cloture", _S, description="Le portail ferme le compte."),
     ),
 )
