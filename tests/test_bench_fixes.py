@@ -214,3 +214,10 @@ def test_rebuild_is_evolve_without_the_checks() -> None:
     assert _rebuild(d) is not d
     with pytest.raises(TypeError):
         _rebuild(d, statut=Status.SOLDE_A_MODIFIER)
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, examples.T0.tzinfo])))
+def test_dates_for_people_are_strftimes(value: datetime) -> None:
+    from segur_workflow.engine import PARIS, format_date
+
+    assert format_date(value) == value.astimezone(PARIS).strftime("%d/%m/%Y")

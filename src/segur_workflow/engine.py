@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
-from types import MappingProxyType
+from functools import cache, partial
+from types import MappingProxyType, MemberDescriptorType
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -93,7 +93,9 @@ class Outcome:
 # -- formatting for people -----------------------------------------------------------------------------
 def format_date(value: datetime) -> str:
     """A date as the portal shows it: dd/mm/YYYY in Europe/Paris."""
-    return value.astimezone(PARIS).strftime("%d/%m/%Y")
+    local = value.astimezone(PARIS)
+    # strftime("%d/%m/%Y"), written out: strftime was most of an e-mail's context (docs/benchmarks.md)
+    return f"{local.day:02d}/{local.month:02d}/{local.year}"
 
 
 def format_montant(value: Decimal) -> str:
@@ -186,8 +188,31 @@ _set = object.__setattr__
 
 
 @cache
-def _fields(cls: type) -> tuple[str, ...]:
-    return tuple(a.name for a in attrs.fields(cls))
+def _rebuilder(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    """A function copying an instance of attrs class ``cls`` with some fields changed, checks not re-run.
+
+    Generated once per class, as attrs generates ``__init__``: one line per field, each slot written
+    through its descriptor (a frozen class refuses ordinary assignment). A class with a post-init
+    hook is copied with ``attrs.evolve``, so that the hook runs.
+    """
+    if hasattr(cls, "__attrs_post_init__"):
+        return lambda value, changes: attrs.evolve(value, **changes)
+    names = tuple(a.name for a in attrs.fields(cls))
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = ["def rebuild(value, changes):", "    new = _new(_cls)"]
+    for k, n in enumerate(names):
+        slot = next((c.__dict__[n] for c in cls.__mro__ if n in c.__dict__), None)
+        namespace[f"_s{k}"] = slot.__set__ if isinstance(slot, MemberDescriptorType) else partial(_set_field, n)
+        lines.append(f"    _s{k}(new, changes.pop({n!r}) if {n!r} in changes else value.{n})")
+    lines += ["    if changes:", "        raise TypeError(f'{_cls.__name__} has no field {sorted(changes)}')",
+              "    return new"]
+    exec(compile("\n".join(lines), f"<segur_workflow rebuild {cls.__qualname__}>", "exec"), namespace)  # noqa: S102
+    rebuild: Callable[[Any, dict[str, Any]], Any] = namespace["rebuild"]
+    return rebuild
+
+
+def _set_field(name: str, obj: object, value: object) -> None:
+    _set(obj, name, value)
 
 
 _V = TypeVar("_V")
@@ -198,17 +223,10 @@ def _rebuild(value: _V, **changes: Any) -> _V:
 
     Only for values whose kept fields are valid already and whose changed fields the engine built
     from checked parts (a read-only mapping where the field converts to one): re-checking them was
-    the largest share of ``handle()`` (see docs/benchmarks.md). A class with a post-init hook is
-    built the ordinary way.
+    the largest share of ``handle()`` (see docs/benchmarks.md).
     """
     cls: type = type(value)
-    if hasattr(cls, "__attrs_post_init__"):
-        return attrs.evolve(value, **changes)  # type: ignore[misc]
-    new: _V = object.__new__(cls)
-    for name in _fields(cls):
-        _set(new, name, changes.pop(name) if name in changes else getattr(value, name))
-    if changes:
-        raise TypeError(f"{cls.__name__} has no field {sorted(changes)}")
+    new: _V = _rebuilder(cls)(value, changes)
     return new
 
 
