@@ -286,3 +286,13 @@ def test_service_warns_once_when_a_balance_is_filed_under_the_placeholder(caplog
     with caplog.at_level("WARNING", logger="segur_workflow.service"):
         _file_two_balances(sw.SAS.avec_montant(sw.Phase.SOLDE, Decimal("30000"), source="Convention n° 7"))
     assert [r for r in caplog.records if r.name == "segur_workflow.service"] == []
+
+
+def test_screen_says_the_placeholder_balance_amount_is_an_example() -> None:
+    dossier = ex.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    assert _lines(dossier, sw.Phase.SOLDE, "Informations de la demande")["Source du montant"].startswith(
+        "montant d'exemple")
+    assert "Source du montant" not in _lines(dossier, sw.Phase.AVANCE, "Informations de la demande")
+    real = sw.SAS.avec_montant(sw.Phase.SOLDE, Decimal("30000"), source="Convention n° 7")
+    view = next(p for p in recapitulatif(dossier, real).phases if p.phase is sw.Phase.SOLDE)
+    assert "Source du montant" not in {ligne.libelle for ligne in view.blocs[0].lignes}

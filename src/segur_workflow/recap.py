@@ -9,7 +9,7 @@ from __future__ import annotations
 import attrs
 
 from .engine import format_date, format_montant
-from .model import Demande, Dossier
+from .model import SAS, Corridor, Demande, Dossier
 from .states import Status
 from .vocabulary import LIBELLE_CONTACT_SUPPORT, Bloc, Controle, Phase
 
@@ -83,12 +83,20 @@ LIBELLE_COMMENTAIRE = "Commentaire du gestionnaire"
 LIBELLE_PIECE_DEMANDEE = "Pièce justificative attendue"
 
 
-def _phase_view(dossier: Dossier, demande: Demande) -> PhaseView:
+#: Shown under an amount the corridor holds as a placeholder (no known source): never shown as fact.
+LIBELLE_SOURCE_MONTANT = "Source du montant"
+TEXTE_MONTANT_EXEMPLE = ("montant d'exemple : les guides de l'ASP ne donnent pas ce montant, "
+                         "le portail doit être configuré avec le montant réel")
+
+
+def _phase_view(dossier: Dossier, demande: Demande, corridor: Corridor) -> PhaseView:
     c = demande.controles
     # The advance guide's bloc: « Informations de la demande : Taux de TVA, Montant de l'avance ». The
     # balance's own deposit date is shown in its bloc: the summary's « Date de dépôt » is the dossier's.
     infos = [Ligne("Taux de TVA", demande.taux_tva),
              Ligne(demande.phase.montant_label, format_montant(demande.montant))]
+    if corridor.code == dossier.corridor and corridor.montant_provisoire(demande.phase):
+        infos.append(Ligne(LIBELLE_SOURCE_MONTANT, TEXTE_MONTANT_EXEMPLE))
     if demande.phase is Phase.SOLDE:
         infos.append(Ligne("Date de dépôt", format_date(demande.date_depot)))
     if demande.contact_support is not None:
@@ -110,12 +118,13 @@ def _phase_view(dossier: Dossier, demande: Demande) -> PhaseView:
     )
 
 
-def recapitulatif(dossier: Dossier) -> Recapitulatif:
-    """The consultation screen of ``dossier``."""
+def recapitulatif(dossier: Dossier, corridor: Corridor = SAS) -> Recapitulatif:
+    """The consultation screen of ``dossier`` (``corridor``: the one it belongs to, for the amounts'
+    status: an amount the corridor holds as a placeholder gets a « Source du montant » line)."""
     f = dossier.fournisseur
     # what the gestionnaire expects is shown while the provider has to act, and only then
     attente = dossier.status in (Status.SOLDE_A_MODIFIER, Status.SOLDE_EN_ATTENTE_PIECE)
-    phases = tuple(_phase_view(dossier, d) for d in (dossier.avance, dossier.solde) if d is not None)
+    phases = tuple(_phase_view(dossier, d, corridor) for d in (dossier.avance, dossier.solde) if d is not None)
     courriels = BlocView(
         "Courriels automatiques envoyés",
         None,
