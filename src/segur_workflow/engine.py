@@ -415,7 +415,7 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     if changed:
         events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
     entry = len(history)
-    events = tuple(attrs.evolve(e, event_id=f"{after.numero}/{entry}/{i}") for i, e in enumerate(events, 1))
+    events = tuple(_rebuild(e, event_id=f"{after.numero}/{entry}/{i}") for i, e in enumerate(events, 1))
     return Outcome(dossier=after, events=events, emails=emails)
 
 
