@@ -36,7 +36,7 @@ from typing import Any
 
 import attrs
 
-from segur_workflow import Bloc, Controle, ControlerBloc, Dossier, Role, Status, handle
+from segur_workflow import Bloc, Controle, ControlerBloc, Dossier, Role, Status, examples, handle, start
 from segur_workflow.commands import Command, DeposerAvance
 from segur_workflow.examples import GESTIONNAIRE
 from segur_workflow.model import Actor
@@ -221,8 +221,16 @@ def _copy(d: Dossier, i: int) -> Dossier:
     return attrs.evolve(d, numero=fixtures.numero(i), fournisseur=fixtures.fournisseur(i))
 
 
-def end_of_life() -> Dossier:
-    return fixtures.fresh_dossier(1, at_status=Status.SOLDE_DECIDEE)
+def end_of_life(i: int = 1) -> Dossier:
+    """Dossier ``i`` at the end of the lifecycle fixture's life (both phases, a piece request): decided."""
+    life = Life.build()
+    now = examples.T0 + timedelta(seconds=i)
+    d = start(life.deposit(i), numero=fixtures.numero(i), now=now).dossier
+    for command in life.rest(i):
+        now += timedelta(minutes=1)
+        d = handle(d, command, now=now).dossier
+    assert d.status is Status.SOLDE_DECIDEE
+    return d
 
 
 # -- recording and replaying the statements of a life -------------------------------------------------------------
@@ -578,7 +586,7 @@ def get_save(cfg: Any, backend: Backend) -> Iterator[Row]:
     repo.add(d, outbox=())
     table, _cols, key, payload = _snapshot_table(backend, "getsave", d.numero)
     raw = backend.raw("getsave")
-    how = "get + save of an end-of-life dossier (unchanged)"
+    how = f"get + save of an end-of-life dossier ({len(d.history)} history entries, unchanged)"
 
     def repo_get_save() -> object:
         stored = repo.get(d.numero)
