@@ -60,9 +60,15 @@ def dot_exe() -> str:
     return exe
 
 
+#: The Mermaid releases every text must parse on: npm aliases of tools/package.json, pinned by its lockfile.
+#: 10.9 and 11.4 are what forges and editor previews embed; "mermaid" is the newest.
+MERMAID_RELEASES = tuple(n for n in json.loads((TOOLS / "package.json").read_text(encoding="utf-8"))["dependencies"]
+                         if n == "mermaid" or n.startswith("mermaid-"))
+
+
 @pytest.fixture(scope="module")
 def node_tools() -> Path:
-    if shutil.which("node") is None or not (TOOLS / "node_modules" / "mermaid").is_dir():
+    if shutil.which("node") is None or not all((TOOLS / "node_modules" / r).is_dir() for r in MERMAID_RELEASES):
         _missing("Node.js et tools/node_modules (npm ci dans tools/)")
     return TOOLS
 
@@ -187,17 +193,30 @@ def test_graphviz_failure_is_a_workflow_error(dot_exe: str) -> None:
 
 
 # -- Mermaid, read back by the mermaid package ------------------------------------------------------
-def mermaid_parse(tools: Path, tmp: Path, texts: dict[str, str]) -> dict[str, dict[str, Any]]:
+def mermaid_parse(tools: Path, tmp: Path, texts: dict[str, str],
+                  releases: tuple[str, ...] = MERMAID_RELEASES) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every text parsed by each release (default: every pinned one): ``{release: {name: result}}``."""
     files = []
     for name, text in texts.items():
         p = tmp / f"{name}.mmd"
         p.write_text(text, encoding="utf-8")
         files.append(str(p))
-    proc = subprocess.run(["node", str(tools / "check-mermaid.mjs"), *files], capture_output=True, text=True,
-                          check=False, timeout=120)
+    proc = subprocess.run(["node", str(tools / "check-mermaid.mjs"), f"--release={','.join(releases)}", *files],
+                          capture_output=True, text=True, check=False, timeout=300)
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert len(results) == len(files), proc.stderr
-    return {Path(r["file"]).stem: r for r in results}
+    assert len(results) == len(files) * len(releases), proc.stderr
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in results:
+        out.setdefault(r["release"], {})[Path(r["file"]).stem] = r
+    return out
+
+
+def test_the_pinned_mermaid_releases_are_the_ones_forges_embed(node_tools: Path, tmp_path: Path) -> None:
+    parsed = mermaid_parse(node_tools, tmp_path, {"compte": D.to_mermaid("compte")})
+    versions = {release: r["compte"]["version"] for release, r in parsed.items()}
+    majors = sorted(tuple(int(x) for x in v.split(".")[:2]) for v in versions.values())
+    assert majors[0] == (10, 9) and majors[1] == (11, 4), versions
+    assert majors[2] >= (11, 13), versions  # the newest, which accepts what the older ones refuse
 
 
 def _trigger_of(title: str) -> str:
@@ -206,12 +225,13 @@ def _trigger_of(title: str) -> str:
     return lines[0].removesuffix(" (interne)")
 
 
+@pytest.mark.parametrize("release", MERMAID_RELEASES)
 def test_mermaid_parses_every_diagram_and_reads_our_transitions(
-    node_tools: Path, tmp_path: Path, highlighted: Any
+    node_tools: Path, tmp_path: Path, highlighted: Any, release: str
 ) -> None:
     texts = {d.name: D.to_mermaid(d) for d in ALL}
     texts["surligne"] = D.to_mermaid(highlight=highlighted)
-    results = mermaid_parse(node_tools, tmp_path, texts)
+    results = mermaid_parse(node_tools, tmp_path, texts, (release,))[release]
     for name, r in results.items():
         assert r["ok"], (name, r.get("error"))
         assert r["diagramType"] == "stateDiagram"
@@ -255,8 +275,19 @@ def _unmermaid(text: str) -> str:
 def test_mermaid_parser_does_reject_broken_text(node_tools: Path, tmp_path: Path) -> None:
     """The consumer can fail: an unescaped quote in a state label is refused."""
     broken = D.to_mermaid().replace('state "Validée"', 'state "Val"idée"')
-    (r,) = mermaid_parse(node_tools, tmp_path, {"casse": broken}).values()
-    assert not r["ok"]
+    for release, results in mermaid_parse(node_tools, tmp_path, {"casse": broken}).items():
+        assert not results["casse"]["ok"], release
+
+
+def test_old_mermaid_refuses_the_unescaped_colon_we_escape(node_tools: Path, tmp_path: Path) -> None:
+    """Why colons are entities: 10.9 and 11.4 refuse a second ':' in a transition label."""
+    raw = "stateDiagram-v2\n    a --> b : Décider<br/>par : Gestionnaire\n"
+    escaped = "stateDiagram-v2\n    a --> b : " + D.mermaid_escape("Décider") + "<br/>" + D.mermaid_escape(
+        "par : Gestionnaire") + "\n"
+    parsed = mermaid_parse(node_tools, tmp_path, {"brut": raw, "echappe": escaped})
+    assert not parsed["mermaid-10"]["brut"]["ok"]
+    assert not parsed["mermaid-11-4"]["brut"]["ok"]
+    assert all(r["echappe"]["ok"] for r in parsed.values())
 
 
 # -- SCXML, loaded and run by SCION -----------------------------------------------------------------

@@ -212,6 +212,9 @@ _MERMAID_ENTITIES = {
     "#": "#35;", '"': "#quot;", ";": "#59;", "%": "#37;", "<": "#lt;", ">": "#gt;",
     "&": "#amp;", "{": "#123;", "}": "#125;", "[": "#91;", "]": "#93;", "|": "#124;", "`": "#96;",
     "\\": "#92;",
+    # Before Mermaid 11.13 a transition label ends at its first ":" after the one that opens it: 10.9 and
+    # 11.4 (what forges and editor previews embed) refuse a second one, so every colon is an entity.
+    ":": "#58;",
 }
 
 
