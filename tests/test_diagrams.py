@@ -10,8 +10,10 @@ A missing consumer skips locally and fails under CI (``CI=true``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -25,7 +27,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segur_workflow import COMPTE, DOSSIER, MachineDefinition, Status, WorkflowError, examples, handle
+from segur_workflow import (
+    COMPTE,
+    DOSSIER,
+    MachineDefinition,
+    Status,
+    TransitionNotAllowed,
+    WorkflowError,
+    examples,
+    handle,
+)
 from segur_workflow import diagrams as D
 from segur_workflow.states import INITIAL, StateSpec, TransitionSpec
 from segur_workflow.vocabulary import Role
@@ -309,16 +320,20 @@ def test_scion_reads_and_runs_our_transitions(node_tools: Path, tmp_path: Path, 
     runs = [[*path_to(d, src), t.trigger] for src, t, _dst in d.edges()]
     data = scion(node_tools, tmp_path, D.to_scxml(d), runs)
     assert data["ok"], data
-    read = {(t["source"], t["event"], t["target"] or t["source"]) for t in data["transitions"]}
-    assert read == edges(d)
-    internal = {(t["source"], t["event"]) for t in data["transitions"] if t["target"] is None}
-    assert all(tr["type"] == "internal" for tr in data["transitions"] if tr["target"] is None)
+    read = {(t["source"], t["event"], t["target"]) for t in data["transitions"]}
+    assert read == edges(d)  # every transition has a target: no targetless type="internal"
+    assert all(tr["type"] in (None, "external") for tr in data["transitions"])
+    internal = {(t["source"], t["event"]) for t in data["transitions"] if t["attrs"].get(SW + "interne") == "true"}
     assert internal == {(src, t.trigger) for src, t, _ in d.edges() if t.internal}
     states = {s["id"]: s for s in data["states"]}
     assert {i for i, s in states.items() if s["type"] == "final"} == d.final_states
     for s in d.states:
         assert states[s.name]["attrs"][SW + "libelle"] == s.label  # hostile text survives intact
         parent = states[s.name]["parent"]
+        if s.final:  # top level, so that entering it ends the session; its phase is an attribute
+            assert parent is None
+            assert states[s.name]["attrs"].get(SW + "phase") == s.group
+            continue
         assert (parent is None) == (s.group is None)
         if parent is not None:
             assert states[parent]["attrs"][SW + "libelle"] == D.group_title(s.group or "")
@@ -339,6 +354,95 @@ def test_scion_refuses_a_broken_document(node_tools: Path, tmp_path: Path) -> No
     data = scion(node_tools, tmp_path, broken, [["deposer_avance", "decider"]])
     assert not data["ok"]
     assert "nulle_part" in data["error"]
+
+
+# -- SCXML run by two interpreters along random event walks, against our engine ------------------------
+def engine_walks(count: int, length: int, seed: int = 15) -> list[tuple[list[str], list[str]]]:
+    """Random walks through the engine: (events, status after each event).
+
+    Each walk starts with the example deposit (its history: deposit and the portal's own controls), then
+    draws triggers at random among all of the definition's: a trigger the status allows is fired through
+    ``handle`` (with the preparatory controls ``commands_to_fire`` adds, which are events too); one it does
+    not allow is refused by the engine and must be ignored by the interpreters, the status unchanged.
+    """
+    rng = random.Random(seed)
+    walks = []
+    for _ in range(count):
+        dossier = examples.dossier_at(Status.AVANCE_EN_INSTRUCTION)
+        events = [e.trigger for e in dossier.history]
+        statuses = [e.dest.value for e in dossier.history]
+        now = dossier.date_changement_statut
+        for _step in range(length):
+            trigger = rng.choice(DOSSIER.triggers)
+            if trigger not in DOSSIER.triggers_from(dossier.status.value):
+                with contextlib.suppress(ValueError):  # no example command for it here: the definition says
+                    command = examples.commands_to_fire(dossier, trigger)[-1]
+                    with pytest.raises(TransitionNotAllowed):
+                        handle(dossier, command, now=now + timedelta(minutes=1))
+                events.append(trigger)
+                statuses.append(dossier.status.value)
+                continue
+            for command in examples.commands_to_fire(dossier, trigger):
+                now += timedelta(minutes=1)
+                dossier = handle(dossier, command, now=now).dossier
+                events.append(command.trigger)
+                statuses.append(dossier.status.value)
+        walks.append((events, statuses))
+    return walks
+
+
+WALKS = engine_walks(count=30, length=16)
+
+
+def test_walks_reach_every_status_and_every_edge() -> None:
+    """The random walks are worth comparing: together they visit every status and fire every edge."""
+    seen_status = {st for _events, statuses in WALKS for st in statuses}
+    assert seen_status == set(DOSSIER.state_names)
+    fired = {step for events, statuses in WALKS for step in zip([INITIAL, *statuses], events, statuses, strict=False)}
+    assert edges(DOSSIER) <= fired
+
+
+def _atomic(d: MachineDefinition, configuration: Any) -> list[str]:
+    names = {INITIAL, *d.state_names}
+    return sorted(str(s) for s in configuration if str(s) in names)
+
+
+def test_scion_follows_the_engine_and_terminates_in_final_statuses(node_tools: Path, tmp_path: Path) -> None:
+    data = scion(node_tools, tmp_path, D.to_scxml(), [events for events, _ in WALKS])
+    assert data["ok"], data
+    for (events, statuses), run in zip(WALKS, data["runs"], strict=True):
+        assert run["configurations"][0] == [INITIAL]
+        assert [_atomic(DOSSIER, c) for c in run["configurations"][1:]] == [[st] for st in statuses], events
+        assert run["final"] == (statuses[-1] in DOSSIER.final_states)
+
+
+@pytest.mark.parametrize("d", MACHINES, ids=lambda d: d.name)
+def test_python_statemachine_loads_and_runs_every_edge(d: MachineDefinition) -> None:
+    processor = pytest.importorskip("statemachine.io.scxml.processor")
+    for src, t, dst in d.edges():
+        proc = processor.SCXMLProcessor()
+        proc.parse_scxml(d.name, D.to_scxml(d))
+        sm = proc.start()
+        for trigger in path_to(d, src):
+            sm.send(trigger)
+        assert _atomic(d, sm.configuration_values) == [src]
+        sm.send(t.trigger)
+        assert _atomic(d, sm.configuration_values) == [dst], (src, t.trigger)
+        assert sm.is_terminated == (dst in d.final_states)
+
+
+def test_python_statemachine_follows_the_engine() -> None:
+    processor = pytest.importorskip("statemachine.io.scxml.processor")
+    for events, statuses in WALKS:
+        proc = processor.SCXMLProcessor()
+        proc.parse_scxml("dossier", D.to_scxml())
+        sm = proc.start()
+        assert _atomic(DOSSIER, sm.configuration_values) == [INITIAL]
+        for event, status in zip(events, statuses, strict=True):
+            sm.send(event)
+            assert _atomic(DOSSIER, sm.configuration_values) == [status], (events, event)
+            # a dossier in a final status is a terminated configuration, and only then
+            assert sm.is_terminated == (status in DOSSIER.final_states)
 
 
 def test_scxml_marks_the_dossier_path(highlighted: Any) -> None:

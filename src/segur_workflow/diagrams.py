@@ -331,11 +331,13 @@ def to_dot(machine: str | MachineDefinition = "dossier", highlight: Dossier | No
 
 # -- SCXML ------------------------------------------------------------------------------------------
 def to_scxml(machine: str | MachineDefinition = "dossier", highlight: Dossier | None = None) -> str:
-    """A W3C SCXML document: phases as compound states, ``<final>`` for finals.
+    """A W3C SCXML document: phases as compound states, ``<final>`` for finals, at the top level.
 
     The pseudo-state before creation is a real state (``__initial__``) because the creating trigger is
-    an event. Labels, roles and rules are ``sw:`` attributes (namespace :data:`SW_NS`); guards are not
-    ``cond`` expressions, since they are rules of this library, not data-model code.
+    an event. Final states are children of ``<scxml>`` (their phase in ``sw:phase``), so reaching one
+    terminates the interpreter's session. Internal triggers are self-transitions marked ``sw:interne``.
+    Labels, roles and rules are ``sw:`` attributes (namespace :data:`SW_NS`); guards are not ``cond``
+    expressions, since they are rules of this library, not data-model code.
     """
     d = definition(machine)
     hl = _highlight(d, highlight)
@@ -359,11 +361,11 @@ def to_scxml(machine: str | MachineDefinition = "dossier", highlight: Dossier | 
         elif hl is not None and name in hl.visited():
             el.set(sw + "parcouru", "true")
         for t, dst in by_source.get(name, []):
-            tr = ET.SubElement(el, q + "transition", {"event": t.trigger})
+            # An internal trigger (the status stays) is a self-transition: interpreters refuse a targetless
+            # type="internal" (python-statemachine 3) or treat it apart; sw:interne says it changes no status.
+            tr = ET.SubElement(el, q + "transition", {"event": t.trigger, "target": dst})
             if t.internal:
-                tr.set("type", "internal")  # targetless: the status stays, no state is exited
-            else:
-                tr.set("target", dst)
+                tr.set(sw + "interne", "true")
             tr.set(sw + "roles", " ".join(r.value for r in Role if r in t.roles))
             if t.owner_only:
                 tr.set(sw + "proprietaire", "true")
@@ -379,15 +381,25 @@ def to_scxml(machine: str | MachineDefinition = "dossier", highlight: Dossier | 
                 tr.set(sw + "etapes", " ".join(map(str, steps)))
 
     add_state(root, INITIAL)
+    finals: list[tuple[str, str | None]] = []
     for group, names in _groups(d).items():
-        if group is None:
-            for n in names:
+        inner = [n for n in names if not d.state(n).final]
+        finals += [(n, group) for n in names if d.state(n).final]
+        if group is None or not inner:
+            for n in inner:
                 add_state(root, n)
             continue
-        compound = ET.SubElement(root, q + "state", {"id": _group_id(group, names[0]), "initial": names[0]})
+        compound = ET.SubElement(root, q + "state", {"id": _group_id(group, inner[0]), "initial": inner[0]})
         compound.set(sw + "libelle", group_title(group))
-        for n in names:
+        for n in inner:
             add_state(compound, n)
+    # Finals are children of <scxml>: entering one ends the session (a dossier in a final status is a terminated
+    # configuration); inside a phase they would only raise done.state.phase_*. sw:phase keeps their phase.
+    for n, group in finals:
+        add_state(root, n)
+        if group is not None:
+            root[-1].set(sw + "phase", group)
+            root[-1].set(sw + "phase_libelle", group_title(group))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
