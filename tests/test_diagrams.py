@@ -38,6 +38,7 @@ from segur_workflow import (
     handle,
 )
 from segur_workflow import diagrams as D
+from segur_workflow.rules import RULES
 from segur_workflow.states import INITIAL, StateSpec, TransitionSpec
 from segur_workflow.vocabulary import Role
 
@@ -159,9 +160,16 @@ def test_graphviz_reads_our_states_clusters_and_edges(dot_exe: str, d: MachineDe
         assert members == {s.name for s in d.states if s.group == group}
     finals = {ids[o["name"]] for o in nodes.values() if o.get("peripheries") == "2"}
     assert finals == d.final_states
-    # every edge label names its trigger
+    # every edge is labelled in words; its identifiers are in its tooltip and its id
+    by_pair: dict[tuple[str, str], set[str]] = {}
+    for src, t, dst in d.edges():
+        by_pair.setdefault((src, dst), set()).add(t.trigger)
     for e in data["edges"]:
-        assert any(t.trigger in e["label"] for t in d.transitions)
+        pair = (ids[nodes[e["tail"]]["name"]], ids[nodes[e["head"]]["name"]])
+        (trigger,) = [t for t in by_pair[pair] if f"déclencheur {t}" in e["tooltip"]]
+        spec = next(t for src, t, dst in d.edges() if (src, dst) == pair and t.trigger == trigger)
+        assert D.html_escape(D.edge_title(spec)) in e["label"]
+        assert e["id"] == f"{trigger}__{nodes[e['tail']]['name']}"
 
 
 def test_graphviz_sees_the_highlighted_path(dot_exe: str, highlighted: Any) -> None:
@@ -230,10 +238,14 @@ def test_the_pinned_mermaid_releases_are_the_ones_forges_embed(node_tools: Path,
     assert majors[2] >= (11, 13), versions  # the newest, which accepts what the older ones refuse
 
 
-def _trigger_of(title: str) -> str:
-    """The trigger in a relation title read back by Mermaid (first line that is not the step marker)."""
-    lines = [x for x in re.split(r"<br\s*/?>", title) if not x.startswith("✔")]
-    return lines[0].removesuffix(" (interne)")
+def _title_of(label: str) -> str:
+    """The first line of a relation label read back by Mermaid (not the step marker), entities undone."""
+    lines = [x for x in re.split(r"<br\s*/?>", label) if not x.startswith("✔")]
+    return _unmermaid(lines[0])
+
+
+def titled_edges(d: MachineDefinition) -> set[tuple[str, str, str]]:
+    return {(src, " ".join(D.edge_title(t).split()), dst) for src, t, dst in d.edges()}
 
 
 @pytest.mark.parametrize("release", MERMAID_RELEASES)
@@ -252,12 +264,12 @@ def test_mermaid_parses_every_diagram_and_reads_our_transitions(
         final_marks = set()
         for rel in results[d.name]["relations"]:
             if rel["from"] == "root_start":
-                read.add((INITIAL, _trigger_of(rel["label"]), ids[rel["to"]]))
+                read.add((INITIAL, _title_of(rel["label"]), ids[rel["to"]]))
             elif rel["to"].endswith("_end"):
                 final_marks.add(ids[rel["from"]])
             else:
-                read.add((ids[rel["from"]], _trigger_of(rel["label"]), ids[rel["to"]]))
-        assert read == edges(d)
+                read.add((ids[rel["from"]], _title_of(rel["label"]), ids[rel["to"]]))
+        assert read == titled_edges(d)  # each edge, in the process's words
         assert final_marks == d.final_states
         # labels survive the escaping, and each state sits in its phase's composite state
         states = {s["id"]: s for s in results[d.name]["states"]}
@@ -485,7 +497,7 @@ def test_plantuml_draws_every_state_and_transition(plantuml_exe: str, tmp_path: 
         for s in d.states:
             assert " ".join(s.label.split()) in drawn, s.label  # labels survive the escaping, readable
         for t in d.transitions:
-            assert t.trigger + (" (interne)" if t.internal else "") in drawn
+            assert " ".join(D.edge_title(t).split()) in drawn
         assert " ".join(d.title.split()) in drawn
     drawn = _svg_texts(tmp_path / "svg" / "surligne.svg")
     assert [x for x in drawn if x.startswith("✔ étape")] != []
@@ -505,7 +517,8 @@ def test_plantuml_lists_every_edge_and_marks_the_path(highlighted: Any) -> None:
     ids = D._ids(DOSSIER)
     for src, t, dst in DOSSIER.edges():
         left = "[*]" if src == INITIAL else ids[src]
-        assert re.search(rf"^{re.escape(left)} -.*-> {dst} : (✔ étape [0-9, ]+\\n)?{t.trigger}", text, re.M)
+        title = re.escape(D.plantuml_escape(D.edge_title(t)))
+        assert re.search(rf"^{re.escape(left)} -.*-> {dst} : (✔ étape [0-9, ]+\\n)?{title}", text, re.M)
     assert "solde_a_modifier #FFD54F" in text
 
 
@@ -531,17 +544,38 @@ def test_highlight_follows_history_step_by_step(highlighted: Any) -> None:
     assert {(s.source, s.trigger, s.dest) for s in hl.steps} <= edges(DOSSIER)
 
 
-def test_labels_show_role_guard_rules_email() -> None:
+def test_labels_are_in_the_process_words_and_identifiers_in_the_tooltip() -> None:
     decider = DOSSIER.resolve("avance_en_instruction", "decider")
     assert decider is not None
-    assert D.edge_lines(decider) == ["decider", "par : Gestionnaire", "garde : blocs_tous_ok",
-                                     "courriel : avance_decidee", "effet : paiement"]
+    assert D.edge_lines(decider) == ["Décider — paiement déclenché", "par : Gestionnaire",
+                                     "si : Tous les blocs sont en « Contrôle OK ».", "courriel : Avance décidée"]
+    tip = D.edge_tooltip(decider)
+    assert "decider" in tip and "blocs_tous_ok" in tip and "avance_decidee" in tip and "paiement" in tip
     depot = DOSSIER.resolve(None, "deposer_avance")
     assert depot is not None
-    joined = " ".join(D.edge_lines(depot))
+    lines = D.edge_lines(depot)
+    assert lines[0] == "Déposer la demande d'avance"
+    joined = " ".join(" ".join(lines).split())
     assert "Fournisseur SAS (propriétaire)" in joined
     for rule in depot.guards:
-        assert rule in joined
+        assert rule not in joined  # identifiers stay out of the label…
+        assert " ".join(RULES[rule].description.split()) in joined  # …the rule is there in words
+        assert rule in D.edge_tooltip(depot)
+    # every transition of the shipped machines has its French label; none shows an identifier
+    for d in MACHINES:
+        for t in d.transitions:
+            assert t.label and "_" not in t.label
+            assert all("_" not in line for line in D.edge_lines(t)), t.trigger
+
+
+def test_highlighted_dot_has_a_colour_legend(dot_exe: str, highlighted: Any) -> None:
+    data = dot_json(dot_exe, D.to_dot(highlight=highlighted))
+    legend = [o for o in data["objects"] if o.get("name") == "legende"]
+    assert len(legend) == 1
+    for fill, _border, meaning in D.COULEURS.values():
+        assert D.html_escape(meaning) in legend[0]["label"]
+        assert fill in legend[0]["label"]
+    assert "legende" not in D.to_dot()  # only a highlighted path needs one
 
 
 # -- escaping, as properties ------------------------------------------------------------------------
@@ -615,3 +649,30 @@ def test_plantuml_escape_leaves_no_syntax_character(text: str) -> None:
     out = D.plantuml_escape(text).replace("<U+005C>", "")
     assert re.fullmatch(r"([^&]|&#\d+;)*", out)
     assert not set(re.sub(r"&#\d+;", "", out)) & set('"«»\\~<>\n*/-[]{}|`#@&')
+
+
+# -- notebooks: IPython's display protocol, without IPython ------------------------------------------
+def test_definition_and_dossier_display_as_svg_in_a_notebook(dot_exe: str, highlighted: Any) -> None:
+    from xml.etree import ElementTree as ET
+
+    svg = DOSSIER._repr_svg_()
+    assert svg is not None
+    root = ET.fromstring(svg.encode())
+    assert root.tag.endswith("svg")
+    bundle = highlighted._repr_mimebundle_()
+    assert set(bundle) >= {"image/svg+xml", "text/plain", "text/markdown"}
+    assert "FINSAS" in bundle["text/plain"]
+    assert "Légende" in bundle["image/svg+xml"]  # the path and its colour legend
+    assert bundle["text/markdown"] == f"```mermaid\n{D.to_mermaid(highlight=highlighted)}```\n"
+    assert COMPTE._repr_mimebundle_()["image/svg+xml"].count("<svg") == 1
+    with pytest.raises(D.DiagramError):
+        D.Diagramme("compte", highlight=highlighted)
+
+
+def test_without_graphviz_a_notebook_still_shows_the_mermaid_text(monkeypatch: pytest.MonkeyPatch,
+                                                                   highlighted: Any) -> None:
+    monkeypatch.setattr(D, "dot_command", lambda: None)
+    assert DOSSIER._repr_svg_() is None
+    bundle = highlighted._repr_mimebundle_()
+    assert "image/svg+xml" not in bundle
+    assert bundle["text/markdown"].startswith("```mermaid\nstateDiagram-v2")
