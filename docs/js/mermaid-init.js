@@ -22,7 +22,11 @@
       code.parentElement.replaceWith(div);
       nodes.push(div);
     });
-    window.mermaid.initialize({ startOnLoad: false, securityLevel: "strict", maxTextSize: 500000 });
+    // Our labels carry their own line breaks: no extra wrapping into narrow boxes (unreadable on the dossier).
+    window.mermaid.initialize({
+      startOnLoad: false, securityLevel: "strict", maxTextSize: 500000,
+      markdownAutoWrap: false, flowchart: { wrappingWidth: 420 }, state: { useMaxWidth: false },
+    });
     window.mermaid.run({ nodes: nodes }).then(function () { done("fait"); }, function (err) {
       console.error("Mermaid n'a pas pu dessiner un diagramme : " + err);
       done("erreur");
