@@ -5,11 +5,14 @@ by Graphviz when its ``dot`` command is installed. Every format shows the same f
 
 * states with their French label, grouped by phase (``StateSpec.group``: avance, solde, …);
 * final states marked;
-* each transition labelled with its trigger, the role(s) that may fire it, its *gardes* (rules that
-  look only at the dossier, so they decide whether the trigger is possible at all) and the *règles*
-  that can refuse what the command carries, plus the e-mail it sends and its effect.
+* each transition labelled in the process's words (``TransitionSpec.label``), with the role(s) that may
+  fire it, its *gardes* (rules that look only at the dossier, so they decide whether the trigger is
+  possible at all) and the *règles* that can refuse what the command carries, each by its French
+  description, and the title of the e-mail it sends; the identifiers (trigger, rule and template names)
+  are in DOT/SVG tooltips and edge ids, SCXML attributes and the docs' legends.
 
-``highlight=dossier`` marks the dossier's current state and the path it took (from its history).
+``highlight=dossier`` marks the dossier's current state and the path it took (from its history), with a
+colour legend (:data:`COULEURS`). :class:`Diagramme` displays either in Jupyter (``_repr_svg_``).
 
 Text built here never trusts its input: labels go through one escaping function per format.
 """
