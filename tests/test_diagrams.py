@@ -501,6 +501,8 @@ def test_plantuml_draws_every_state_and_transition(plantuml_exe: str, tmp_path: 
         assert " ".join(d.title.split()) in drawn
     drawn = _svg_texts(tmp_path / "svg" / "surligne.svg")
     assert [x for x in drawn if x.startswith("✔ étape")] != []
+    joined = " ".join(drawn)
+    assert all(meaning.split(" (")[0] in joined for _f, _b, meaning in D.COULEURS.values())  # the legend
 
 
 def test_plantuml_does_refuse_broken_text(plantuml_exe: str, tmp_path: Path) -> None:

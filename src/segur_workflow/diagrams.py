@@ -504,6 +504,11 @@ def to_plantuml(machine: str | MachineDefinition = "dossier", highlight: Dossier
             arrow = "-[#2E7D32,bold]->"
         left = "[*]" if src == INITIAL else ids[src]
         out.append(f"{left} {arrow} {ids[dst]} : " + "\\n".join(lines))
+    if hl is not None:
+        out.append("legend right")
+        out.append("Légende")
+        out += [f"<back:{fill}>      </back> {plantuml_escape(meaning)}" for fill, _b, meaning in COULEURS.values()]
+        out.append("endlegend")
     out.append("@enduml")
     return "\n".join(out) + "\n"
 
