@@ -552,7 +552,7 @@ def test_labels_are_in_the_process_words_and_identifiers_in_the_tooltip() -> Non
     decider = DOSSIER.resolve("avance_en_instruction", "decider")
     assert decider is not None
     assert D.edge_lines(decider) == ["Décider — paiement déclenché", "par : Gestionnaire",
-                                     "si : Tous les blocs sont en « Contrôle OK ».", "courriel : Avance décidée"]
+                                     "si : Tous les blocs sont en « Contrôle OK ».", "courriel : Avance validée"]
     tip = D.edge_tooltip(decider)
     assert "decider" in tip and "blocs_tous_ok" in tip and "avance_decidee" in tip and "paiement" in tip
     depot = DOSSIER.resolve(None, "deposer_avance")
