@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from . import rules
+from . import observation, rules
 from .commands import (
     COMMANDS,
     Command,
@@ -353,6 +353,8 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     events: tuple[Event, ...] = change.events
     if changed:
         events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
+    observation.transition(DOSSIER, subject=after.numero, source=source, trigger=spec.trigger, target=dest,
+                           history=before.history if before is not None else ())
     return Outcome(dossier=after, events=events, emails=emails)
 
 
@@ -386,6 +388,7 @@ def start(
     ctx = rules.RuleContext(command=command, corridor=corridor, existing_request=existing_request)
     violations = rules.check_numero(numero, corridor) + rules.run(spec.guards, ctx)
     if violations:
+        observation.violations(DOSSIER, spec.trigger, violations)
         raise RuleViolations(violations, trigger=spec.trigger)
     avance = Demande(phase=Phase.AVANCE, pieces=command.pieces, montant=command.montant,
                      taux_tva=corridor.taux_tva, date_depot=now)
@@ -426,6 +429,7 @@ def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corri
         violations += (Violation("date.anterieure", "now",
                                  "La date de la commande précède la dernière opération du dossier."),)
     if violations:
+        observation.violations(DOSSIER, trigger, violations)
         raise RuleViolations(violations, trigger=trigger)
     change = _EFFECTS[trigger](dossier, command, spec, now, corridor)
     return _finish(dossier, dossier, spec, command, now, corridor, change)
