@@ -69,7 +69,9 @@ def test_report_threshold_and_json_of_a_tiny_host_project(pytester: pytest.Pytes
     result.assert_outcomes(passed=2)
     out = result.stdout.str()
     assert "couverture des définitions" in out
-    assert "machine « dossier »" in out and "machine « compte »" in out
+    assert "machine « dossier »" in out
+    # the host never touched the account machine: listed, not counted
+    assert "machine « compte » — Compte du portail privé Ségur numérique : jamais exercée, non comptée" in out
     assert "jamais exercé :" in out
     assert "transition solde_en_instruction —decider→ solde_decidee" in out  # never fired here
     assert "transition avance_en_instruction —rejeter→ avance_rejetee" not in out.split("jamais exercé")[1].split(
@@ -77,6 +79,7 @@ def test_report_threshold_and_json_of_a_tiny_host_project(pytester: pytest.Pytes
     assert "Seuil --segur-coverage-fail-under=90,0 % : ÉCHEC" in out
     doc = _report(pytester.path / "out" / "cov.json")
     assert doc["format"] == "segur-coverage/1" and doc["failed"] is True and doc["fail_under"] == 90
+    assert doc["untouched"] == ["compte"] and set(doc["machines"]) == {"dossier"}
     dossier = doc["machines"]["dossier"]
     transitions = _hits(dossier["transitions"])
     # the factory deposited, the test rejected; a refused deposit fires nothing
@@ -97,6 +100,14 @@ def test_report_threshold_and_json_of_a_tiny_host_project(pytester: pytest.Pytes
                                             "--segur-coverage-fail-under=5")
     assert passing.ret == pytest.ExitCode.OK
     passing.stdout.fnmatch_lines(["*Seuil --segur-coverage-fail-under=5,0 % : atteint*"])
+
+    pytester.makeini("[pytest]\nsegur_coverage_machines = compte\n")  # counted now: the percentage falls
+    counted = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--segur-coverage=cov2.json")
+    assert counted.ret == pytest.ExitCode.OK
+    again = _report(pytester.path / "cov2.json")
+    assert set(again["machines"]) == {"dossier", "compte"} and again["untouched"] == []
+    assert again["machines"]["compte"]["transitions"]["covered"] == 0
+    assert again["percent"] < _report(pytester.path / "cov.json")["percent"]
 
 
 def test_xdist_workers_send_their_counts_to_the_controller(pytester: pytest.Pytester) -> None:
@@ -226,7 +237,7 @@ def test_engine_codes_are_counted_per_machine() -> None:
 
     with observing(Recorder()) as rec, pytest.raises(Exception, match="numéro"):
         start(examples.deposer_avance(), numero="PASBON", now=examples.T0)
-    report = build_report(rec)
+    report = build_report(rec, [COMPTE])  # the account machine counted although nothing touched it
     dossier, compte = (next(m for m in report.machines if m.info.name == n) for n in ("dossier", "compte"))
     assert dict(dossier.outcomes.hits)[(ENGINE, "numero.format")] == 1
     assert dict(compte.outcomes.hits)[(ENGINE, "date.anterieure")] == 0
@@ -235,6 +246,7 @@ def test_engine_codes_are_counted_per_machine() -> None:
 
 
 def test_the_observer_is_per_context_and_always_put_back() -> None:
+    session = observation.current()  # the session's own, when this suite runs with --segur-coverage
     outer = Recorder()
     with observing(outer):
         inner = Recorder(parent=observation.current())
@@ -243,7 +255,7 @@ def test_the_observer_is_per_context_and_always_put_back() -> None:
             observation.transition(DOSSIER, subject="X", source=None, trigger="deposer_avance",
                                    target="avance_en_instruction")
         assert observation.current() is outer
-    assert observation.current() is None
+    assert observation.current() is session
     assert inner.transitions == outer.transitions  # the parent is told too (a pytester run inside a run)
 
 
@@ -269,13 +281,14 @@ def test_a_host_project_on_the_installed_wheel_gets_report_and_threshold(tmp_pat
     (project / "tests").mkdir(parents=True)
     (project / "tests" / "test_rejet.py").write_text(HOST_REJET, encoding="utf-8")
     (project / "tests" / "test_types.py").write_text(textwrap.dedent('''
-        from hypothesis import given, strategies as st
+        from hypothesis import HealthCheck, given, settings, strategies as st
         import segur_workflow as sw
         import segur_workflow.testing
 
         def test_installed_copy():
             assert "site-packages" in sw.__file__ and "src" not in sw.__file__.split("site-packages")[1]
 
+        @settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck))
         @given(st.from_type(sw.Dossier))
         def test_from_type(dossier):
             assert dossier.status in sw.Status

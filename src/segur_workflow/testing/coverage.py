@@ -94,10 +94,14 @@ def unreachable_reason(outcome: Outcome) -> str | None:
 
 
 def load_definition(spec: str) -> MachineDefinition:
-    """``"package.module:ATTRIBUTE"`` → the :class:`MachineDefinition` it names (a host's machine)."""
+    """``"package.module:ATTRIBUTE"`` → the :class:`MachineDefinition` it names (a host's machine);
+    a bare name (``"compte"``) names a machine of the library."""
+    if spec in DEFINITIONS:
+        return DEFINITIONS[spec]
     module, sep, attr = spec.partition(":")
     if not sep or not module or not attr:
-        raise ValueError(f"machine {spec!r} : attendu « module:attribut » (ex. monhote.etats:MACHINE)")
+        raise ValueError(f"machine {spec!r} : attendu « module:attribut » (ex. monhote.etats:MACHINE) "
+                         f"ou une machine de la bibliothèque ({', '.join(DEFINITIONS)})")
     value = getattr(importlib.import_module(module), attr)
     if not isinstance(value, MachineDefinition):
         raise ValueError(f"machine {spec!r} : {type(value).__name__} n'est pas une MachineDefinition")
@@ -220,6 +224,8 @@ class Report:
 
     machines: tuple[MachineReport, ...]
     fail_under: float | None = None
+    #: machines of the library that nothing in the run touched: listed, not counted
+    untouched: tuple[MachineInfo, ...] = ()
 
     @property
     def covered(self) -> int:
@@ -269,6 +275,7 @@ class Report:
             "format": FORMAT,
             "percent": round(self.percent, 2), "covered": self.covered, "total": self.total,
             "fail_under": self.fail_under, "failed": self.failed,
+            "untouched": [m.name for m in self.untouched],
             "machines": {
                 m.info.name: {
                     "title": m.info.title,
@@ -294,16 +301,19 @@ class Report:
                 f"  paires de transitions consécutives : {_fig(m.pairs)} (pour information)",
             ]
             missing = [f"transition {_edge_text(e)}" for e in m.transitions.missing]
-            missing += [_outcome_text(o) for o in m.outcomes.missing]
+            missing += _outcomes_text(m.outcomes.missing)
             if missing:
                 lines.append("  jamais exercé :")
                 lines += [f"    - {x}" for x in missing]
             if show_pairs and m.pairs.missing:
                 lines.append("  paires jamais exercées :")
-                lines += [f"    - {_edge_text(a)}, puis {_edge_text(b)}" for a, b in m.pairs.missing]
+                lines += [f"    - {_edge_text(a)} —{b[1]}→ {b[2]}" for a, b in m.pairs.missing]
             if m.outcomes.excluded:
                 lines.append("  exclu (inatteignable par l'API publique) :")
                 lines += [f"    - {_outcome_text(o)} : {why}" for o, why in m.outcomes.excluded]
+        for info in self.untouched:
+            lines += ["", f"machine « {info.name} » — {info.title} : jamais exercée, non comptée "
+                          "(nommez-la dans segur_coverage_machines pour la compter)"]
         if self.fail_under is not None:
             verdict = "ÉCHEC" if self.failed else "atteint"
             lines += ["", f"Seuil --segur-coverage-fail-under={_num(self.fail_under)} % : {verdict} "
@@ -328,6 +338,24 @@ def _edge_text(e: Edge) -> str:
     return f"{source} —{e[1]}→ {e[2]}"
 
 
+def _outcomes_text(outcomes: Iterable[Outcome]) -> list[str]:
+    """One line per rule: whether it never passed, and the refusals never seen."""
+    by_rule: dict[str, list[str]] = {}
+    for rule, outcome in outcomes:
+        by_rule.setdefault(rule, []).append(outcome)
+    lines = []
+    for rule, seen in by_rule.items():
+        codes = ", ".join(f"« {c} »" for c in seen if c != OK)
+        if rule == ENGINE:
+            lines.append(f"contrôles du moteur : refus jamais vus : {codes}")
+            continue
+        parts = ["jamais passée"] if OK in seen else []
+        if codes:
+            parts.append(f"refus jamais vus : {codes}")
+        lines.append(f"règle {rule} : {' ; '.join(parts)}")
+    return lines
+
+
 def _outcome_text(o: Outcome) -> str:
     if o[0] == ENGINE:
         return f"contrôle du moteur : refus « {o[1]} »"
@@ -338,14 +366,19 @@ def _outcome_text(o: Outcome) -> str:
 
 def build_report(recorder: Recorder, definitions: Iterable[MachineDefinition | MachineInfo] = (),
                  *, fail_under: float | None = None) -> Report:
-    """Compare ``recorder``'s counts with what the machines declare: the library's definitions, the
-    given ones (a host's), and every machine the recorder saw fire."""
+    """Compare ``recorder``'s counts with what the machines declare.
+
+    Counted: every machine the recorder saw (a transition fired or a command refused) and every one of
+    ``definitions`` (a host's, or a library machine it wants counted even if its tests never touch it).
+    The library's other machines are listed as untouched: a host using only dossiers is not held to the
+    account machine."""
     infos: dict[str, MachineInfo] = {}
-    for d in (*DEFINITIONS.values(), *definitions):
+    for d in definitions:
         info = d if isinstance(d, MachineInfo) else MachineInfo.of(d)
         infos.setdefault(info.name, info)
     for name, info in recorder.machines.items():
         infos.setdefault(name, info)
+    untouched = tuple(MachineInfo.of(d) for d in DEFINITIONS.values() if d.name not in infos)
     out = []
     for info in infos.values():
         transitions = Section(tuple((e, recorder.transitions[(info.name, e)]) for e in info.edges))
@@ -358,4 +391,4 @@ def build_report(recorder: Recorder, definitions: Iterable[MachineDefinition | M
                 excluded.append((o, reason))
         pairs = Section(tuple((p, recorder.pairs[(info.name, p)]) for p in info.pairs()))
         out.append(MachineReport(info, transitions, Section(tuple(counted), tuple(excluded)), pairs))
-    return Report(tuple(out), fail_under=fail_under)
+    return Report(tuple(out), fail_under=fail_under, untouched=untouched)

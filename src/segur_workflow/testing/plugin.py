@@ -40,7 +40,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="échouer (code de sortie non nul) si la couverture des transitions et des issues de règles est < PCT",
     )
     parser.addini("segur_coverage_machines", type="linelist", default=[],
-                  help="machines de l'hôte à couvrir en plus de celles de segur_workflow (module:attribut)")
+                  help=("machines à compter même si les tests ne les touchent pas : module:attribut d'une "
+                        "MachineDefinition de l'hôte, ou le nom d'une machine de segur_workflow (dossier, compte)"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,0 +1,14 @@
+"""Hypothesis profiles of our suite. ``HYPOTHESIS_PROFILE=mutation`` (set by scripts/mutation.sh): no
+deadline, derandomized, fewer examples, so that a mutant is killed by a failing assertion, never by a
+slow or unlucky run."""
+
+from __future__ import annotations
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile("mutation", deadline=None, derandomize=True, database=None, max_examples=25,
+                          suppress_health_check=list(HealthCheck))
+if os.environ.get("HYPOTHESIS_PROFILE"):
+    settings.load_profile(os.environ["HYPOTHESIS_PROFILE"])
