@@ -77,22 +77,26 @@ def test_from_type_account_commands(cls: type[sw.Command]) -> None:
     check()
 
 
+def _bad(value: object) -> Any:
+    return value  # a wrong type, on purpose
+
+
 @pytest.mark.parametrize("make", [
     lambda: S.ibans("DE"),
     lambda: S.attachments("gif"),
     lambda: S.commands("payer"),
-    lambda: S.commands(valid="oui"),
-    lambda: S.commands(dossier="FINSAS000001"),
+    lambda: S.commands(valid=_bad("oui")),
+    lambda: S.commands(dossier=_bad("FINSAS000001")),
     lambda: S.dossiers("payee"),
     lambda: S.dossiers(max_steps=-1),
-    lambda: S.dossiers(corridor="SAS"),
-    lambda: S.actors("admin"),
-    lambda: S.pieces("tout"),
+    lambda: S.dossiers(corridor=_bad("SAS")),
+    lambda: S.actors(_bad("admin")),
+    lambda: S.pieces(_bad("tout")),
     lambda: S.texts(max_size=0),
-    lambda: S.texts(valid=None),
+    lambda: S.texts(valid=_bad(None)),
     lambda: S.fournisseurs(ans_id=""),
     lambda: S.bics("fr"),
-    lambda: S.numeros(corridor=None),
+    lambda: S.numeros(corridor=_bad(None)),
     lambda: S.instants(min_value=datetime(2030, 1, 1), max_value=datetime(2023, 1, 1)),
     lambda: S.instants(min_value=examples.T0),
 ], ids=lambda _m: "")

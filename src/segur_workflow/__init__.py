@@ -45,6 +45,7 @@ from .engine import (
     start,
 )
 from .errors import (
+    CommandIdReused,
     ConcurrencyConflict,
     DefinitionError,
     DossierNotFound,
@@ -53,6 +54,8 @@ from .errors import (
     PermissionDenied,
     RuleViolations,
     SerializationError,
+    StorageError,
+    StorageUnavailable,
     TransitionNotAllowed,
     Violation,
     WorkflowError,
@@ -88,6 +91,7 @@ __all__ = [
     "ChangerMotDePasse",
     "CloturerCompte",
     "Command",
+    "CommandIdReused",
     "Completer",
     "Compte",
     "CompteOutcome",
@@ -133,6 +137,8 @@ __all__ = [
     "SerializationError",
     "Status",
     "StatutChange",
+    "StorageError",
+    "StorageUnavailable",
     "TransitionNotAllowed",
     "Violation",
     "WorkflowError",
