@@ -7,6 +7,7 @@ an InvalidInput, the definition checks that run only at import, the obfuscated-s
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -110,3 +111,118 @@ def test_scheme_patterns_see_through_separators(text: str, dangerous: bool) -> N
 ])
 def test_a_scheme_pattern_allows_only_invisible_separators(text: str, matches: bool) -> None:
     assert (re.fullmatch(rules._scheme("javascript"), text) is not None) is matches
+
+
+# -- the effects of completer and demander_modification ----------------------------------------------------------
+G = examples.GESTIONNAIRE
+LATER = timedelta(hours=1)
+
+
+def _send(dossier: sw.Dossier, *commands: sw.Command) -> sw.Dossier:
+    for command in commands:
+        dossier = sw.handle(dossier, command, now=dossier.history[-1].at + LATER).dossier
+    return dossier
+
+
+def _controls(dossier: sw.Dossier) -> dict[sw.Bloc, sw.Controle]:
+    assert dossier.solde is not None
+    return dict(dossier.solde.controles)
+
+
+def _a_modifier() -> sw.Dossier:
+    """A solde sent back for modification with INFORMATIONS and COORDONNEES OK and PIECES KO."""
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    dossier = _send(dossier, sw.ControlerBloc(G, sw.Bloc.INFORMATIONS, sw.Controle.OK),
+                    sw.ControlerBloc(G, sw.Bloc.COORDONNEES_BANCAIRES, sw.Controle.OK),
+                    sw.ControlerBloc(G, sw.Bloc.PIECES_JUSTIFICATIVES, sw.Controle.KO, "PV illisible"),
+                    sw.DemanderModification(G, "Le PV est illisible."))
+    return dossier
+
+
+def test_demander_modification_keeps_its_comment_on_the_dossier_and_in_history() -> None:
+    dossier = _a_modifier()
+    assert dossier.demande_commentaire == "Le PV est illisible."
+    assert dossier.history[-1].comment == "Le PV est illisible."
+
+
+def test_a_complement_of_pieces_reopens_what_was_ko_and_the_pieces_only() -> None:
+    before = _a_modifier()
+    assert before.solde is not None
+    pv = sw.Attachment.from_bytes("pv_vsr_signe.pdf", examples.pdf_bytes("PV signé"))
+    after = _send(before, sw.Completer(examples.owner(before), pieces={sw.PieceKind.PV_VSR: pv}))
+    assert _controls(after) == {sw.Bloc.INFORMATIONS: sw.Controle.OK, sw.Bloc.COORDONNEES_BANCAIRES: sw.Controle.OK,
+                                sw.Bloc.PIECES_JUSTIFICATIVES: sw.Controle.A_INSTRUIRE}
+    assert after.solde is not None and after.solde.pieces[sw.PieceKind.PV_VSR] == pv
+    assert after.solde.contact_support == before.solde.contact_support  # untouched without a new contact
+    assert after.demande_commentaire is None and after.piece_demandee is None
+    assert dict(after.history[-1].details) == {"pieces": "pv_vsr"}
+
+
+def test_a_complement_of_contact_reopens_the_informations_bloc() -> None:
+    before = _a_modifier()
+    after = _send(before, sw.Completer(examples.owner(before), contact_support="Support : 01 23 45 67 89"))
+    assert _controls(after) == {sw.Bloc.INFORMATIONS: sw.Controle.A_INSTRUIRE,
+                                sw.Bloc.COORDONNEES_BANCAIRES: sw.Controle.OK,
+                                sw.Bloc.PIECES_JUSTIFICATIVES: sw.Controle.A_INSTRUIRE}  # it was KO
+    assert after.solde is not None and after.solde.contact_support == "Support : 01 23 45 67 89"
+    assert before.solde is not None and after.solde.pieces == before.solde.pieces
+    assert dict(after.history[-1].details) == {"pieces": "", "contact_support": "modifié"}
+
+
+def test_a_requested_piece_brought_leaves_the_other_ok_blocs_alone() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    dossier = _send(dossier, *(sw.ControlerBloc(G, b, sw.Controle.OK) for b in sw.Bloc),
+                    sw.DemanderPiece(G, sw.PieceKind.PV_VSR, "Le PV signé, svp."))
+    assert dossier.piece_demandee is sw.PieceKind.PV_VSR
+    after = _send(dossier, sw.Completer(examples.owner(dossier),
+                                        pieces={sw.PieceKind.PV_VSR: examples.attachment(sw.PieceKind.PV_VSR)}))
+    assert _controls(after) == {sw.Bloc.INFORMATIONS: sw.Controle.OK, sw.Bloc.COORDONNEES_BANCAIRES: sw.Controle.OK,
+                                sw.Bloc.PIECES_JUSTIFICATIVES: sw.Controle.A_INSTRUIRE}
+    assert after.piece_demandee is None and after.status is sw.Status.SOLDE_EN_INSTRUCTION
+
+
+def test_deposer_solde_builds_the_solde_request_from_the_command() -> None:
+    dossier = examples.dossier_at(sw.Status.AVANCE_DECIDEE)
+    command = examples.commands_to_fire(dossier, "deposer_solde")[0]
+    assert isinstance(command, sw.DeposerSolde)
+    now = dossier.history[-1].at + LATER
+    after = sw.handle(dossier, command, now=now).dossier
+    solde = after.solde
+    assert solde is not None and solde.phase is sw.Phase.SOLDE
+    assert (solde.montant, solde.taux_tva, solde.date_depot) == (sw.SAS.montant_solde, sw.SAS.taux_tva, now)
+    assert solde.contact_support == command.contact_support and dict(solde.pieces) == dict(command.pieces)
+    assert dict(after.history[-1].details) == {"pieces": "pv_vsr", "montant": "30000"}
+    assert after.avance == dossier.avance  # the advance request is kept as it was
+
+
+def test_demander_piece_records_the_piece_and_the_comment() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    after = _send(dossier, sw.DemanderPiece(G, sw.PieceKind.PV_VSR, "Le PV signé, svp."))
+    assert (after.piece_demandee, after.demande_commentaire) == (sw.PieceKind.PV_VSR, "Le PV signé, svp.")
+    assert after.history[-1].comment == "Le PV signé, svp."
+    assert dict(after.history[-1].details) == {"piece": "pv_vsr"}
+
+
+def test_a_missing_requested_piece_names_its_field_and_title() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_ATTENTE_PIECE)
+    with pytest.raises(sw.RuleViolations) as err:
+        _send(dossier, sw.Completer(examples.owner(dossier), contact_support="support@le-select.example"))
+    (v,) = err.value.violations
+    assert (v.code, v.field) == ("piece.demandee_manquante", "pieces.pv_vsr")
+    assert sw.PieceKind.PV_VSR.label in v.message
+
+
+def test_wiring_names_every_missing_command_and_effect() -> None:
+    from segur_workflow.commands import COMMANDS
+    from segur_workflow.engine import _EFFECTS, check_wiring
+    from segur_workflow.states import DOSSIER
+
+    check_wiring(DOSSIER, COMMANDS, _EFFECTS)  # the shipped wiring is complete
+    commands = {k: v for k, v in COMMANDS.items() if k != "rejeter"}
+    effects = {k: v for k, v in _EFFECTS.items() if k != "decider"}
+    with pytest.raises(DefinitionError) as err:
+        check_wiring(DOSSIER, commands, effects)
+    text = str(err.value)
+    assert "commande manquante : rejeter" in text
+    assert text.count("effet manquant : decider") == 2  # both decider transitions
+    assert "deposer_avance" not in text  # a creating transition needs no effect
