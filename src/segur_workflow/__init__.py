@@ -47,6 +47,7 @@ from .engine import (
 from .errors import (
     ConcurrencyConflict,
     DefinitionError,
+    DossierAltere,
     DossierNotFound,
     DuplicateFinancingRequest,
     InvalidInput,
@@ -107,6 +108,7 @@ __all__ = [
     "DeposerAvance",
     "DeposerSolde",
     "Dossier",
+    "DossierAltere",
     "DossierDepose",
     "DossierNotFound",
     "DuplicateFinancingRequest",

@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from ..model import Dossier
-from ..serialization import from_json, to_json
+from .. import seal as sealing
+from ..errors import SerializationError
+from ..serialization import loads
+from ._journal import Codec
 from ._sql import SQLRepository, schema
 
 __all__ = ["SCHEMA", "SQLiteRepository"]
@@ -29,7 +31,27 @@ _CONSTRAINTS = {
     "dossiers.ans_id": "dossier_fournisseur_unique",
     "dossiers.numero": "dossier_numero_unique",
     "commands.command_id": "commande_unique",
+    "journal.numero, journal.position": "journal_position_unique",
 }
+
+
+def _encode(value: object) -> tuple[str, bytes]:
+    # The column holds the canonical text itself: its digest is the digest of what is stored.
+    data = sealing.canonical(value)
+    try:
+        return data.decode("utf-8"), data
+    except UnicodeDecodeError:
+        raise SerializationError("data", "texte non encodable en UTF-8 (caractère isolé de paire de substitution)"
+                                 ) from None
+
+
+def _decode(column: object) -> tuple[object, bytes]:
+    if not isinstance(column, str):
+        raise SerializationError("data", f"texte JSON attendu, {type(column).__name__} stocké")
+    return loads(column), column.encode("utf-8", "surrogateescape")
+
+
+_CODEC = Codec(_encode, _decode)
 
 
 class SQLiteRepository(SQLRepository):
@@ -42,15 +64,19 @@ class SQLiteRepository(SQLRepository):
     PLACEHOLDER = "?"
     INTEGRITY_ERROR = sqlite3.IntegrityError
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
-        super().__init__()
+    def __init__(self, path: str | os.PathLike[str], *, key: sealing.KeyArg = None, timeout: float = 30.0) -> None:
+        super().__init__(key=key)
         self.path = os.fspath(path)
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+        # Bytes that are not UTF-8 (an edited file) are read as they are, to be refused by their digest,
+        # instead of failing inside the driver.
+        self._conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         self._conn.execute("PRAGMA foreign_keys = ON")
         if self.path != ":memory:":
             self._conn.execute("PRAGMA journal_mode = WAL")
         with self._transaction() as conn:
+            self._check_layout(conn)
             for statement in SCHEMA:
                 conn.execute(statement)
 
@@ -76,11 +102,16 @@ class SQLiteRepository(SQLRepository):
         with self._lock:
             yield self._conn
 
-    def _data_column(self, dossier: Dossier) -> str:
-        return to_json(dossier)
+    def _codec(self) -> Codec:
+        return _CODEC
 
-    def _from_data_column(self, value: Any) -> Dossier:
-        return from_json(value)
+    def _stamp(self) -> object:
+        # Changes whenever another connection commits to the file (not for this connection's own writes).
+        with self._lock:
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        return {str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})").fetchall()}
 
     def _constraint(self, exc: Exception) -> str | None:
         message = str(exc)
