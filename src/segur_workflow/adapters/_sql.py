@@ -360,12 +360,13 @@ class SQLRepository(ABC):
         assert dossier is not None
         return Stored(dossier, chain.version)
 
-    def verify(self, *, progress: Any = None) -> Iterator[Problem]:
+    def verify(self, *, progress: Callable[[int, int], object] | None = None) -> Iterator[Problem]:
         """Check every stored dossier and its whole chain; yield one :class:`Problem` per finding.
 
-        Nothing is taken from the cache: each journal is read from its first row. ``progress`` (optional)
-        is called with the number of dossiers checked so far, for a progress bar. Also reported: outbox
-        e-mails and command records of versions the snapshot has not reached (a rollback's trace).
+        Nothing is taken from the cache: each journal is read from its first row, every seal and every
+        history entry checked. ``progress`` (optional) is called with (dossiers checked, dossiers in all),
+        for a progress bar. Also reported: outbox e-mails and command records of versions the snapshot
+        has not reached (the trace a rollback of both the snapshot and its journal leaves behind).
         """
         with self._reading() as cur:
             numeros = [str(r[0]) for r in cur.execute(self._sql("SELECT numero FROM dossiers ORDER BY numero"),
@@ -392,7 +393,7 @@ class SQLRepository(ABC):
             except SerializationError as exc:
                 yield Problem(numero, exc.reason, exc.field)
             if progress is not None:
-                progress(done)
+                progress(done, len(numeros))
 
     def pending_emails(self, limit: int = 100) -> list[OutboxEmail]:
         limit = check_limit(limit)

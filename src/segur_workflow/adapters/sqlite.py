@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -21,7 +21,7 @@ from ..serialization import loads
 from ._journal import Codec
 from ._sql import SQLRepository, schema
 
-__all__ = ["SCHEMA", "SQLiteRepository"]
+__all__ = ["SCHEMA", "SQLiteRepository", "migrate_database"]
 
 #: The tables (created if missing when the repository opens the file).
 SCHEMA = schema(data="TEXT", outbox_id="INTEGER PRIMARY KEY AUTOINCREMENT", moment="TEXT")
@@ -126,3 +126,60 @@ class SQLiteRepository(SQLRepository):
         with self._transaction() as conn:
             conn.execute("UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
                          " WHERE id = ? AND sent_at IS NULL", (email_id,))
+
+
+def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None,
+                     log: Callable[[str], object] | None = None) -> int:
+    """Migrate an SQLite database of the previous layout (schema 3: the whole dossier, history included,
+    in ``dossiers.data``) to the sealed snapshot + journal layout; return the number of dossiers migrated.
+
+    The explicit, logged migration of docs/security.md: each document goes through
+    :func:`segur_workflow.serialization.migrate` (its old schema's exact fields, its history chain), then
+    is sealed under ``key`` as one journal row at its current version (the versions the outbox and the
+    command records refer to are kept). All or nothing: one dossier refused and nothing is changed.
+    A database already in the current layout is left as it is (0).
+    """
+    from ..serialization import from_dict as _from_dict
+    from ..serialization import migrate
+    from ._journal import Journal
+
+    say = log or (lambda _line: None)
+    conn = sqlite3.connect(os.fspath(path), isolation_level=None, timeout=30.0)
+    conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+    try:
+        columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(dossiers)").fetchall()}
+        if not columns or "head" in columns:
+            return 0
+        journal = Journal(sealing.sealer(key), _CODEC)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("ALTER TABLE dossiers ADD COLUMN length INTEGER NOT NULL DEFAULT 1 CHECK (length >= 1)")
+            conn.execute("ALTER TABLE dossiers ADD COLUMN head TEXT NOT NULL DEFAULT ''")
+            for statement in SCHEMA:
+                conn.execute(statement)
+            rows = conn.execute("SELECT numero, version, data FROM dossiers ORDER BY numero").fetchall()
+            for numero, version, data in rows:
+                try:
+                    document = migrate(loads(data), key=key)
+                    dossier = _from_dict(document, key=key)
+                except SerializationError as exc:
+                    raise SerializationError(f"{numero}:{exc.field}", exc.reason) from exc
+                if dossier.numero != numero:
+                    raise SerializationError(f"{numero}:numero", f"le document est celui de {dossier.numero!r}")
+                written = journal.prepare(dossier, None, version=int(version))
+                conn.execute("UPDATE dossiers SET data = ?, status = ?, length = ?, head = ? WHERE numero = ?",
+                             (written.data, dossier.status.value, written.position, written.sceau, numero))
+                conn.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (numero, written.position, written.version, written.entries, written.emails,
+                              written.etat, written.cle, written.sceau))
+                say(f"{numero} : schéma {loads(data).get('schema_version')} → {document['schema_version']}, "
+                    f"version {version}, {len(dossier.history)} entrée(s) d'historique, scellé "
+                    f"({document['sceau']['algorithme']}{', clé ' + written.cle if written.cle else ''})")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return len(rows)
+    finally:
+        conn.close()
