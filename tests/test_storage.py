@@ -79,6 +79,11 @@ def test_migration_keeps_every_dossier_version_outbox_and_command(old_db: Path) 
         found = repo.find_command("depot-5")
         assert found is not None
         assert found.version == 1
+    with sqlite3.connect(old_db) as conn:
+        assert conn.execute("SELECT actor_role, actor_id, subject, digest FROM commands WHERE command_id = ?",
+                            ("FINSAS000003-2",)).fetchone() == ("gestionnaire", "gestionnaire.asp", "FINSAS000003", "")
+        assert conn.execute("SELECT actor_role, actor_id, subject FROM commands WHERE command_id = 'depot-5'"
+                            ).fetchone() == ("fournisseur", "tndSAS0005", "tndSAS0005")
     assert (_count(old_db, "outbox"), _count(old_db, "commands"), _count(old_db, "journal")) == (outbox, commands, 5)
 
 
@@ -421,7 +426,7 @@ def test_decider_refuses_to_pay_what_was_not_validated(edit: str) -> None:
         handle(bad, decider, now=now)
     assert info.value.codes == {code}
     paid = handle(dossier, decider, now=now)
-    assert [type(e).__name__ for e in paid.events][0] == "PaiementDeclenche"
+    assert next(type(e).__name__ for e in paid.events) == "PaiementDeclenche"
 
 
 def test_the_deposit_records_the_fingerprint_of_the_bank_details() -> None:

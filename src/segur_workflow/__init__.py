@@ -45,6 +45,7 @@ from .engine import (
     start,
 )
 from .errors import (
+    CommandIdReused,
     ConcurrencyConflict,
     DefinitionError,
     DossierAltere,
@@ -54,6 +55,8 @@ from .errors import (
     PermissionDenied,
     RuleViolations,
     SerializationError,
+    StorageError,
+    StorageUnavailable,
     TransitionNotAllowed,
     Violation,
     WorkflowError,
@@ -89,6 +92,7 @@ __all__ = [
     "ChangerMotDePasse",
     "CloturerCompte",
     "Command",
+    "CommandIdReused",
     "Completer",
     "Compte",
     "CompteOutcome",
@@ -135,6 +139,8 @@ __all__ = [
     "SerializationError",
     "Status",
     "StatutChange",
+    "StorageError",
+    "StorageUnavailable",
     "TransitionNotAllowed",
     "Violation",
     "WorkflowError",

@@ -38,8 +38,8 @@ from .errors import (
     Violation,
 )
 from .history import append
-from .seal import canonical, digest
 from .model import SAS, Actor, Corridor, Demande, Dossier, EmailRecord, Paiement
+from .seal import canonical, digest
 from .states import DOSSIER, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
 
@@ -49,10 +49,16 @@ PARIS = ZoneInfo("Europe/Paris")
 # -- events -------------------------------------------------------------------------------------------
 @attrs.frozen
 class Event:
-    """A domain event: something that happened to dossier ``numero`` at ``at``."""
+    """A domain event: something that happened to dossier ``numero`` at ``at``.
+
+    ``event_id`` is stable and unique: ``numero/entry/index``, where ``entry`` is the position (from 1)
+    of the history entry of the command that produced it and ``index`` its rank among that command's
+    events. A host receiving events at least once deduplicates on it.
+    """
 
     numero: str
     at: datetime
+    event_id: str = attrs.field(default="", kw_only=True)
 
 
 @attrs.frozen
@@ -382,6 +388,8 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     events: tuple[Event, ...] = change.events
     if changed:
         events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
+    entry = len(history)
+    events = tuple(attrs.evolve(e, event_id=f"{after.numero}/{entry}/{i}") for i, e in enumerate(events, 1))
     return Outcome(dossier=after, events=events, emails=emails)
 
 

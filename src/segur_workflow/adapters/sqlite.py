@@ -13,10 +13,11 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 from .. import seal as sealing
-from ..errors import SerializationError
+from ..errors import SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
 from ._journal import Codec
 from ._sql import SQLRepository, schema
@@ -63,22 +64,29 @@ class SQLiteRepository(SQLRepository):
 
     PLACEHOLDER = "?"
     INTEGRITY_ERROR = sqlite3.IntegrityError
+    DRIVER_ERROR = sqlite3.Error
+    # "database is locked" past the busy timeout, a vanished file: worth trying again later.
+    UNAVAILABLE_ERROR = sqlite3.OperationalError
 
     def __init__(self, path: str | os.PathLike[str], *, key: sealing.KeyArg = None, timeout: float = 30.0) -> None:
         super().__init__(key=key)
         self.path = os.fspath(path)
-        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        # Bytes that are not UTF-8 (an edited file) are read as they are, to be refused by their digest,
-        # instead of failing inside the driver.
-        self._conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
-        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
-        with self._transaction() as conn:
-            self._check_layout(conn)
-            for statement in SCHEMA:
-                conn.execute(statement)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            # Bytes that are not UTF-8 (an edited file) are read as they are, to be refused by their digest,
+            # instead of failing inside the driver.
+            self._conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            with self._transaction() as conn:
+                self._check_layout(conn)
+                for statement in SCHEMA:
+                    conn.execute(statement)
+        except sqlite3.Error as exc:
+            error = StorageUnavailable if isinstance(exc, sqlite3.OperationalError) else StorageError
+            raise error("ouverture", f"{type(exc).__name__}: {exc}") from exc
 
     # -- driver hooks ------------------------------------------------------------------------------------------
     @contextmanager
@@ -117,15 +125,16 @@ class SQLiteRepository(SQLRepository):
         message = str(exc)
         return next((name for column, name in _CONSTRAINTS.items() if column in message), None)
 
+    def _moment(self, value: datetime) -> str:
+        # Fixed width, UTC: the text order is the time order, so SQL compares moments as strings.
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def _from_moment(self, value: Any) -> datetime:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    # -- writes ------------------------------------------------------------------------------------------------
-    def mark_sent(self, email_id: int) -> None:
-        with self._transaction() as conn:
-            conn.execute("UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-                         " WHERE id = ? AND sent_at IS NULL", (email_id,))
 
 
 def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None,
@@ -155,6 +164,7 @@ def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None
         try:
             conn.execute("ALTER TABLE dossiers ADD COLUMN length INTEGER NOT NULL DEFAULT 1 CHECK (length >= 1)")
             conn.execute("ALTER TABLE dossiers ADD COLUMN head TEXT NOT NULL DEFAULT ''")
+            _add_missing_columns(conn)
             for statement in SCHEMA:
                 conn.execute(statement)
             rows = conn.execute("SELECT numero, version, data FROM dossiers ORDER BY numero").fetchall()
@@ -176,6 +186,7 @@ def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None
                 say(f"{numero} : schéma {loads(data).get('schema_version')} → {document['schema_version']}, "
                     f"version {version}, {len(dossier.history)} entrée(s) d'historique, scellé "
                     f"({document['sceau']['algorithme']}{', clé ' + written.cle if written.cle else ''})")
+            _fill_command_records(conn)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -183,3 +194,38 @@ def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None
         return len(rows)
     finally:
         conn.close()
+
+
+#: Columns the outbox and the command records gained with the delivery of the same release (their
+#: defaults are what a row of the previous release means: never claimed; recorded without its digest).
+_NEW_COLUMNS = {
+    "outbox": ("attempts INTEGER NOT NULL DEFAULT 0", "claimed_by TEXT", "lease_until TEXT", "not_before TEXT",
+               "last_error TEXT", "dead_at TEXT"),
+    "commands": ("actor_role TEXT NOT NULL DEFAULT ''", "actor_id TEXT NOT NULL DEFAULT ''",
+                 "subject TEXT NOT NULL DEFAULT ''", "digest TEXT NOT NULL DEFAULT ''"),
+}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in _NEW_COLUMNS.items():
+        present = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+        for column in columns:
+            if present and column.split()[0] not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+
+
+def _fill_command_records(conn: sqlite3.Connection) -> None:
+    """Who applied each recorded command, from the (checked) history; the digest stays empty.
+
+    An empty digest never matches a command's, so such an old id is refused rather than replayed
+    (``CommandIdReused``): the previous release did not record what the command asked.
+    """
+    for command_id, numero, trigger in conn.execute(
+            "SELECT command_id, numero, trigger FROM commands WHERE actor_id = ''").fetchall():
+        for (raw,) in conn.execute("SELECT entries FROM journal WHERE numero = ?", (numero,)).fetchall():
+            for entry in loads(raw):
+                if entry.get("command_id") == command_id:
+                    role, actor_id = entry["actor"]["role"], entry["actor"]["id"]
+                    subject = actor_id if trigger == "deposer_avance" else numero
+                    conn.execute("UPDATE commands SET actor_role = ?, actor_id = ?, subject = ? WHERE command_id = ?",
+                                 (role, actor_id, subject, command_id))
