@@ -267,3 +267,27 @@ if __name__ == "__main__":
 
     for row in storage(_Cfg()):
         print(f"{row.case}\n    {row.figure}   [{row.target}] {row.verdict}")
+
+
+def clone_sealed(path: str, template: Dossier, count: int, start_at: int, *,
+                 numero_of: Callable[[int], str], fournisseur_of: Callable[[int], Any],
+                 key: bytes | None = None) -> None:
+    """Bulk-insert ``count`` sealed copies of ``template`` (one write each), numero and provider made distinct.
+
+    For the harness's scaling case: copies of the stored text would not verify (the seal binds the
+    number), so each copy is sealed as the repository would have written it.
+    """
+    journal = Journal(sealer(key), _CODEC)
+    with sqlite3.connect(path) as db:
+        db.execute("BEGIN")
+        for i in range(start_at, start_at + count):
+            provider = fournisseur_of(i)
+            mine = attrs.evolve(template, numero=numero_of(i), fournisseur=provider)
+            w = journal.prepare(mine, None, version=1)
+            db.execute("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data)"
+                       " VALUES (?, ?, ?, 1, ?, ?, ?)",
+                       (mine.numero, provider.ans_id, mine.status.value, w.position, w.sceau, w.data))
+            db.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (mine.numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle, w.sceau))
+        db.commit()

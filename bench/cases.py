@@ -29,6 +29,7 @@ from segur_workflow.adapters import sqlite as sq
 from segur_workflow.examples import GESTIONNAIRE, owner
 
 from . import fixtures, peers
+from .case_storage import clone_sealed
 from .report import INFO, MISSED, PENDING, Row, times, us, verdict
 from .timing import Settings, compare
 
@@ -298,35 +299,6 @@ def _find_table(path: str, numero: str) -> _Table:
     raise LookupError(f"no table holds {numero}")
 
 
-def _clone_rows(path: str, table: _Table, template: Dossier, count: int, start_at: int,
-                doc_of: Callable[[int], Mapping[str, str]]) -> None:
-    """Bulk-insert ``count`` copies of the template's row, numero and provider made distinct."""
-    with sqlite3.connect(path) as db:
-        row = db.execute(f'SELECT * FROM "{table.name}" WHERE "{table.key}" = ?', (template.numero,)).fetchone()
-        old = {"numero": template.numero, "ans_id": template.fournisseur.ans_id}
-        cols = ", ".join(f'"{c}"' for c in table.columns if c != "rowid")
-        marks = ", ".join("?" for _ in table.columns)
-
-        def distinct(value: object, new: Mapping[str, str]) -> object:
-            if not isinstance(value, str):
-                return value
-            value = value.replace(old["numero"], new["numero"])
-            if value.startswith("{"):
-                # In the JSON document only the provider's own id changes: the history entries name
-                # their actor too, and those are covered by the hash chain that loading verifies.
-                return value.replace(f'"ans_id":"{old["ans_id"]}"', f'"ans_id":"{new["ans_id"]}"')
-            return value.replace(old["ans_id"], new["ans_id"])
-
-        def rows() -> Iterator[tuple[object, ...]]:
-            for i in range(start_at, start_at + count):
-                new = doc_of(i)
-                yield tuple(distinct(v, new) for v in row)
-
-        db.execute("BEGIN")
-        db.executemany(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})', rows())
-        db.commit()
-
-
 def sqlite_floor(cfg: Config) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "bench.sqlite3")
@@ -335,6 +307,11 @@ def sqlite_floor(cfg: Config) -> list[Row]:
         repo.add(d, outbox=())
         table = _find_table(path, d.numero)
         raw = sqlite3.connect(path, isolation_level=None)
+        # The floor updates a copy of the snapshot row: changing the repository's own row behind its
+        # back is what its seal is there to refuse.
+        raw.execute(f'CREATE TABLE floor_copy AS SELECT * FROM "{table.name}" WHERE "{table.key}" = ?', (d.numero,))
+        raw.execute(f'CREATE UNIQUE INDEX floor_copy_key ON floor_copy ("{table.key}")')
+        table = attrs.evolve(table, name="floor_copy")
         repo_conn = _repo_conn(repo)
         row = raw.execute(f'SELECT * FROM "{table.name}" WHERE "{table.key}" = ?', (d.numero,)).fetchone()
         doc_col = max(range(len(row)), key=lambda i: len(row[i]) if isinstance(row[i], str | bytes) else 0)
@@ -402,7 +379,6 @@ def sqlite_scaling(cfg: Config) -> list[Row]:
         repo = sq.SQLiteRepository(path)
         template = fixtures.fresh_dossier(0, at_status=Status.AVANCE_EN_INSTRUCTION)
         repo.add(template, outbox=())
-        table = _find_table(path, template.numero)
         have = 1
         rate = None  # rows per second of the bulk insert, measured on the way up
         for size in cfg.scaling_sizes:
@@ -411,8 +387,9 @@ def sqlite_scaling(cfg: Config) -> list[Row]:
                              f"at the measured {rate:,.0f} rows/s, over the run's budget")
                 break
             started = time.perf_counter()
-            _clone_rows(path, table, template, size - have, have,
-                        lambda i: {"numero": fixtures.numero(i), "ans_id": fixtures.fournisseur(i).ans_id})
+            # sealed copies: the repository refuses copies of its text (the seal binds the number)
+            clone_sealed(path, template, size - have, have, numero_of=fixtures.numero,
+                         fournisseur_of=fixtures.fournisseur)
             if size - have > 1000:
                 rate = (size - have) / (time.perf_counter() - started)
             have = size

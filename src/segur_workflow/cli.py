@@ -152,7 +152,7 @@ def open_repository(db: Path, key: Any = None) -> Any:
 
 
 def load_dossier(db: Path, numero: str, key: Any = None) -> Dossier:
-    repo = open_repository(db, key)
+    repo = open_repository(db) if key is None else open_repository(db, key)
     try:
         dossier = repo.get(numero).dossier
     finally:
