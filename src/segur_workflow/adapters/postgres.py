@@ -120,7 +120,8 @@ class PostgresRepository(SQLRepository):
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
-            with self._transaction() as cur:
+            # Not pipelined (unlike the writes): the layout check reads a result in the middle.
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 if schema is not None:
                     cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
