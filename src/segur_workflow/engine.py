@@ -297,6 +297,7 @@ def _decider(d: Dossier, _c: Command, _t: TransitionSpec, now: datetime, k: Corr
         raise TransitionNotAllowed(d.status.value, "decider", ())
     problems = _payment_problems(d, k)
     if problems:
+        observation.violations(DOSSIER, "decider", problems)
         raise RuleViolations(problems, trigger="decider")
     paiement = Paiement(montant=demande.montant, declenche_le=now)
     return _Change(
