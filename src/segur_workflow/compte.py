@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from . import rules
+from . import observation, rules
 from ._checks import require_identifier, require_str
 from .commands import Command
 from .emails import Email, render
@@ -319,6 +319,7 @@ def handle_compte(compte: Compte | None, command: Command, *, now: datetime) -> 
     if compte is not None and compte.history and now < compte.history[-1].at:
         violations += (rules.violation("date.anterieure"),)
     if violations:
+        observation.violations(COMPTE, trigger, violations)
         raise RuleViolations(violations, trigger=trigger)
     if compte is None:
         assert isinstance(command, CreerCompte)
@@ -352,6 +353,8 @@ def _finish(before: Compte | None, after: Compte, spec: TransitionSpec, command:
         "politique": POLITIQUE_MOT_DE_PASSE + "\n" + POLITIQUE_MOT_DE_PASSE_ACCENTS,
     }
     emails = tuple(render(name, to=after.email, context=context) for name in spec.emails)
+    observation.transition(COMPTE, subject=after.identifiant, source=source, trigger=spec.trigger, target=dest,
+                           history=before.history if before is not None else ())
     return CompteOutcome(compte=after, events=events, emails=emails)
 
 

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from . import rules
+from . import observation, rules
 from .commands import (
     COMMANDS,
     Command,
@@ -38,7 +38,7 @@ from .errors import (
     TransitionNotAllowed,
     Violation,
 )
-from .history import append
+from .history import append, is_automatic
 from .model import (
     SAS,
     Actor,
@@ -50,6 +50,7 @@ from .model import (
     HistoryEntry,
     Paiement,
 )
+from .seal import canonical, digest
 from .states import DOSSIER, INITIAL, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
 
@@ -325,10 +326,39 @@ def _controler_bloc(d: Dossier, c: ControlerBloc, _t: TransitionSpec, _now: date
     )
 
 
-def _decider(d: Dossier, _c: Command, _t: TransitionSpec, now: datetime, _k: Corridor) -> _Change:
+#: History detail of the deposit: the fingerprint of the bank details validated then (see _decider).
+RIB_DETAIL = "coordonnees_bancaires"
+
+
+def rib_fingerprint(dossier_or_rib: Dossier | Any) -> str:
+    """SHA-256 of the bank details (IBAN, BIC, holder, bank), as recorded at deposit and re-checked before paying."""
+    rib = dossier_or_rib.coordonnees_bancaires if isinstance(dossier_or_rib, Dossier) else dossier_or_rib
+    return digest(canonical([rib.iban, rib.bic, rib.titulaire, rib.domiciliation]))
+
+
+def _payment_problems(d: Dossier, k: Corridor) -> tuple[Violation, ...]:
+    """What a payment must not go out with: an amount that is not the corridor's, or bank details that are
+    not those validated at deposit (whatever the dossier says now, e.g. an edited stored row)."""
+    demande = d.demande_courante
+    out: list[Violation] = []
+    if demande.montant != k.montant(demande.phase):
+        out.append(rules.violation("paiement.montant", phase=demande.phase.value,
+                                   montant=format_montant(demande.montant), attendu=format_montant(
+                                       k.montant(demande.phase))))
+    deposited = d.history[0].details.get(RIB_DETAIL) if d.history else None
+    if deposited is not None and deposited != rib_fingerprint(d):
+        out.append(rules.violation("paiement.coordonnees_bancaires"))
+    return tuple(out)
+
+
+def _decider(d: Dossier, _c: Command, _t: TransitionSpec, now: datetime, k: Corridor) -> _Change:
     demande = d.demande_courante
     if demande.paiement is not None:  # unreachable through the definition; kept as a hard stop
         raise TransitionNotAllowed(d.status.value, "decider", ())
+    problems = _payment_problems(d, k)
+    if problems:
+        observation.violations(DOSSIER, "decider", problems)
+        raise RuleViolations(problems, trigger="decider")
     paiement = Paiement(montant=demande.montant, declenche_le=now)
     return _Change(
         updates=_set_current(d, _rebuild(demande, paiement=paiement)),
@@ -482,6 +512,12 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     for i, e in enumerate(events, 1):
         # The effect built these events for this command: no one else holds them yet (as for ``after``).
         _set(e, "event_id", f"{after.numero}/{entry}/{i}")
+    # the previous transition is the previous command's, not the portal's controls that may follow it
+    previous = before.history if before is not None else ()
+    if previous and is_automatic(previous[-1]):  # only the first command after a deposit
+        previous = tuple(e for e in previous if not is_automatic(e))
+    observation.transition(DOSSIER, subject=after.numero, source=source, trigger=spec.trigger, target=dest,
+                           history=previous)
     return Outcome(dossier=after, events=events, emails=emails)
 
 
@@ -514,6 +550,7 @@ def start(
     ctx = rules.RuleContext(command=command, corridor=corridor, existing_request=existing_request)
     violations = rules.check_numero(numero, corridor) + rules.run(spec.guards, ctx)
     if violations:
+        observation.violations(DOSSIER, spec.trigger, violations)
         raise RuleViolations(violations, trigger=spec.trigger)
     avance = Demande(phase=Phase.AVANCE, pieces=command.pieces, montant=command.montant,
                      taux_tva=corridor.taux_tva, date_depot=now)
@@ -526,7 +563,8 @@ def start(
     )
     change = _Change(
         details={"pieces": ",".join(sorted(p.value for p in command.pieces)),
-                 "montant": format_montant(command.montant)},
+                 "montant": format_montant(command.montant),
+                 RIB_DETAIL: rib_fingerprint(command.coordonnees_bancaires)},
         events=(DossierDepose(numero, now, Phase.AVANCE, command.montant),),
         automatiques=automatiques,
     )
@@ -558,6 +596,7 @@ def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corri
         violations += (Violation("date.anterieure", "now",
                                  "La date de la commande précède la dernière opération du dossier."),)
     if violations:
+        observation.violations(DOSSIER, trigger, violations)
         raise RuleViolations(violations, trigger=trigger)
     change = _EFFECTS[trigger](dossier, command, spec, now, corridor)
     return _finish(dossier, dossier, spec, dest, command, now, corridor, change)
