@@ -2,6 +2,8 @@
 # A throw-away PostgreSQL cluster for the tests.
 #   eval "$(bash scripts/postgres-test-server.sh start)"   # prints: export SEGUR_TEST_PG_DSN=...
 #   bash scripts/postgres-test-server.sh stop
+#   bash scripts/postgres-test-server.sh restart   # same cluster, same data (the reconnection test uses it)
+# SEGUR_PGTEST_STATE=DIR keeps a second, private cluster's bookkeeping in DIR instead of .pgtest/.
 # The cluster lives in .pgtest/ under the worktree (or a /tmp directory if the postgres user cannot
 # reach it), listens on a Unix socket only (no TCP port to collide with), trusts local connections,
 # and runs without fsync: it is deleted on stop. Run as root, it runs the server as `postgres`
@@ -9,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-STATE="$ROOT/.pgtest"          # remembers where the cluster is (path in $STATE/location)
+STATE="${SEGUR_PGTEST_STATE:-$ROOT/.pgtest}"   # remembers where the cluster is (path in $STATE/location)
 
 find_bindir() {
   if command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
@@ -48,10 +50,23 @@ start() {
   as_owner "$bindir/initdb" -D "$dir/data" -U segur -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
     || as_owner "$bindir/initdb" -D "$dir/data" -U segur -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
-  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -k $dir/socket -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
-    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  run_server "$bindir" "$dir" start
   echo "export SEGUR_TEST_PG_DSN='host=$dir/socket dbname=postgres user=segur'"
+}
+
+run_server() {   # pg_ctl start|restart with the test options
+  local bindir=$1 dir=$2 action=$3
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -m fast \
+    -o "-c listen_addresses='' -k $dir/socket -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+    "$action" >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
+restart() {
+  local bindir dir
+  [ -f "$STATE/location" ] || { echo "postgres-test-server: no cluster to restart" >&2; exit 1; }
+  bindir=$(find_bindir)
+  dir=$(cat "$STATE/location")
+  run_server "$bindir" "$dir" restart
 }
 
 stop_quietly() {
@@ -67,5 +82,6 @@ stop_quietly() {
 case "${1:-}" in
   start) start ;;
   stop) stop_quietly ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  restart) restart ;;
+  *) echo "usage: $0 start|stop|restart" >&2; exit 2 ;;
 esac

@@ -1,4 +1,5 @@
-"""The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``.
+"""The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``, ``deliver``,
+``dead-letters`` (the last two in :mod:`.cli_delivery`).
 
 An edge of the library (it may read files and print). Errors are one French line on stderr and a
 non-zero exit code, never a traceback: 1 when a check refuses something, 2 for a usage or input
@@ -335,6 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("numero", metavar="NUMERO")
     p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
     p.set_defaults(run=_cmd_show)
+
+    from .cli_delivery import add_parsers as add_delivery_parsers
+
+    add_delivery_parsers(sub)
     return parser
 
 

@@ -125,6 +125,16 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
     )
 
 
+def added_columns(*, moment: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Columns this version added to tables an older one created: ``ALTER TABLE … ADD COLUMN`` material."""
+    return {
+        "outbox": (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("claimed_by", "TEXT"), ("lease_until", moment),
+                   ("not_before", moment), ("last_error", "TEXT"), ("dead_at", moment)),
+        "commands": (("actor_role", "TEXT NOT NULL DEFAULT ''"), ("actor_id", "TEXT NOT NULL DEFAULT ''"),
+                     ("subject", "TEXT NOT NULL DEFAULT ''"), ("digest", "TEXT NOT NULL DEFAULT ''")),
+    }
+
+
 class _Rows(Protocol):
     """The result of ``execute`` (an ``sqlite3.Cursor`` or a psycopg cursor)."""
 
@@ -231,6 +241,21 @@ class SQLRepository(ABC):
     @abstractmethod
     def _from_moment(self, value: Any) -> datetime:
         """A moment column read back, as an aware datetime."""
+
+    def _columns(self, cur: _Cursor, table: str) -> set[str]:
+        """The columns ``table`` has now (empty: no such table yet)."""
+        raise NotImplementedError
+
+    def _create_tables(self, cur: _Cursor, statements: Sequence[str], *, moment: str) -> None:
+        """The schema, after bringing tables of an older version up to date (commands recorded by it keep
+        an empty digest: they are never replayed, which is the safe side)."""
+        for table, columns in added_columns(moment=moment).items():
+            present = self._columns(cur, table)
+            for name, declaration in columns:
+                if present and name not in present:
+                    cur.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}", ())
+        for statement in statements:
+            cur.execute(statement, ())
 
     @abstractmethod
     def close(self) -> None: ...

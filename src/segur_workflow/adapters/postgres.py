@@ -41,7 +41,8 @@ from ._sql import SQLRepository, schema
 __all__ = ["SCHEMA", "PostgresRepository"]
 
 #: The tables (created if missing, under an advisory lock so that concurrent first starts are safe).
-SCHEMA = schema(data="jsonb", outbox_id="bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY", moment="timestamptz")
+MOMENT = "timestamptz"
+SCHEMA = schema(data="jsonb", outbox_id="bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY", moment=MOMENT)
 
 _SCHEMA_LOCK = 0x5E6A5  # any constant: serialises CREATE … IF NOT EXISTS across processes
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -94,8 +95,7 @@ class PostgresRepository(SQLRepository):
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 if schema is not None:
                     cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-                for statement in SCHEMA:
-                    cur.execute(statement)
+                self._create_tables(cur, SCHEMA, moment=MOMENT)
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             self._pool.close()
             raise StorageUnavailable("ouverture", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
@@ -127,6 +127,11 @@ class PostgresRepository(SQLRepository):
 
     def _constraint(self, exc: Exception) -> str | None:
         return exc.diag.constraint_name if isinstance(exc, pg_errors.Error) else None
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        rows = cur.execute("SELECT column_name FROM information_schema.columns"
+                           " WHERE table_schema = current_schema() AND table_name = %s", (table,)).fetchall()
+        return {str(r[0]) for r in rows}
 
     def _moment(self, value: datetime) -> datetime:
         return value

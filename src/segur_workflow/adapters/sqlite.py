@@ -24,7 +24,8 @@ from ._sql import SQLRepository, schema
 __all__ = ["SCHEMA", "SQLiteRepository"]
 
 #: The tables (created if missing when the repository opens the file).
-SCHEMA = schema(data="TEXT", outbox_id="INTEGER PRIMARY KEY AUTOINCREMENT", moment="TEXT")
+MOMENT = "TEXT"
+SCHEMA = schema(data="TEXT", outbox_id="INTEGER PRIMARY KEY AUTOINCREMENT", moment=MOMENT)
 
 #: SQLite names the columns of a broken UNIQUE constraint, not the constraint: ours by column.
 _CONSTRAINTS = {
@@ -57,8 +58,7 @@ class SQLiteRepository(SQLRepository):
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode = WAL")
             with self._transaction() as conn:
-                for statement in SCHEMA:
-                    conn.execute(statement)
+                self._create_tables(conn, SCHEMA, moment=MOMENT)
         except sqlite3.Error as exc:
             error = StorageUnavailable if isinstance(exc, sqlite3.OperationalError) else StorageError
             raise error("ouverture", f"{type(exc).__name__}: {exc}") from exc
@@ -94,6 +94,9 @@ class SQLiteRepository(SQLRepository):
     def _constraint(self, exc: Exception) -> str | None:
         message = str(exc)
         return next((name for column, name in _CONSTRAINTS.items() if column in message), None)
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        return {str(row[1]) for row in cur.execute(f"PRAGMA table_info({table})").fetchall()}
 
     def _moment(self, value: datetime) -> str:
         # Fixed width, UTC: the text order is the time order, so SQL compares moments as strings.
