@@ -194,7 +194,7 @@ def private_cluster(tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
     script = ROOT / "scripts" / "postgres-test-server.sh"
     if not script.is_file() or shutil.which("bash") is None:
         pytest.skip("scripts/postgres-test-server.sh absent (tests run outside the repository)")
-    env = {**os.environ, "SEGUR_PGTEST_STATE": str(tmp_path / "pgstate")}
+    env = {**os.environ, "SEGUR_PG_STATE": str(tmp_path / "pgstate")}
     out = subprocess.run(["bash", str(script), "start"], env=env, capture_output=True, text=True, check=True,
                          timeout=180).stdout
     dsn = out.strip().split("=", 1)[1].strip("'")
