@@ -118,7 +118,9 @@ def _worker(factory: Factory, port: int, worker: int, options: dict[str, Any],
     else:
         transport = SmtpTransport("127.0.0.1", port, sender=SENDER, timeout=5)
     dispatcher = Dispatcher(repository, transport=transport, worker_id=f"w{worker}",
-                            lease=timedelta(seconds=options.get("lease", 60)),
+                            # only the victim's lease is short: a busy machine must not make the others'
+                            # batches outlive theirs (that would be legitimate redelivery, not the victim's)
+                            lease=timedelta(seconds=options.get("lease", 60) if victim else 60),
                             max_attempts=options.get("max_attempts", 8),
                             backoff=Backoff(base=timedelta(milliseconds=20), cap=timedelta(milliseconds=200)))
     barrier.wait(timeout=60)

@@ -3,7 +3,7 @@
 They are the boundary: what storage cannot hold or would misread is refused when a value is built,
 never found later by a driver. Identifiers and names refuse every control character (C0, DEL, C1)
 and the bidirectional controls that make a name read differently from what it is; free texts keep
-``\n`` and ``\t`` and refuse the other controls (NUL, ``\r``, escapes…).
+``\n``, ``\t`` and ``\r`` (a browser's line breaks) and refuse the other controls (NUL, escapes…).
 E-mail addresses are checked by email-validator: one bare address, no display name, no list.
 """
 
@@ -38,8 +38,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: Every control character: C0 (NUL included), DEL and C1.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-#: Controls a free text may not hold: the same but tab and line feed.
-_TEXT_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Controls a free text may not hold: the same but tab, line feed and carriage return (a browser's CRLF).
+_TEXT_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: Bidirectional controls (ALM, LRM, RLM, embeddings, overrides, isolates): U+202E then "gpj.exe" reads "exe.jpg".
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -82,7 +82,7 @@ def text_problem(value: str) -> str | None:
     A lone surrogate is left to the rules, which report it with the command's other problems
     (``motif.caracteres``…)."""
     if _TEXT_CONTROL.search(value) is not None:
-        return "un texte sans caractère de contrôle (seuls la tabulation et le saut de ligne sont admis)"
+        return "un texte sans caractère de contrôle (seuls la tabulation et les sauts de ligne sont admis)"
     return None
 
 

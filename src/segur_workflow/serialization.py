@@ -393,6 +393,8 @@ def from_json(text: str | bytes, *, verify: bool = True) -> Dossier:
             pass
     try:
         data = json.loads(text)
+    except RecursionError:  # nesting deeper than any dossier: refused, not a crash (delivery's boundary)
+        raise SerializationError("$", "JSON illisible (imbrication trop profonde)") from None
     except (ValueError, TypeError) as exc:
         raise SerializationError("$", f"JSON illisible ({exc})") from None
     return from_dict(data, verify=verify)
