@@ -94,18 +94,19 @@ def test_deliver_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str], d
     assert len(err.strip().splitlines()) == 1 and fragment in err
 
 
-def test_tables_of_the_previous_version_are_brought_up_to_date(tmp_path: Path, server: LocalSmtpServer) -> None:
+def test_outbox_and_commands_of_the_previous_version_are_brought_up_to_date(tmp_path: Path,
+                                                                           server: LocalSmtpServer) -> None:
     path = tmp_path / "old.sqlite3"
-    with sqlite3.connect(path) as conn:  # the layout before delivery columns and command bindings
+    SQLiteRepository(path).close()  # today's dossier tables ...
+    with sqlite3.connect(path) as conn:  # ... with the outbox and commands as the previous version made them
         conn.executescript("""
-            CREATE TABLE dossiers (numero TEXT NOT NULL CONSTRAINT dossier_numero_unique PRIMARY KEY,
-                ans_id TEXT NOT NULL CONSTRAINT dossier_fournisseur_unique UNIQUE, status TEXT NOT NULL,
-                version INTEGER NOT NULL CHECK (version >= 1), data TEXT NOT NULL);
+            DROP INDEX outbox_due; DROP INDEX outbox_dead; DROP INDEX outbox_by_version; DROP TABLE outbox;
             CREATE TABLE outbox (id INTEGER PRIMARY KEY AUTOINCREMENT,
                 numero TEXT NOT NULL REFERENCES dossiers (numero), version INTEGER NOT NULL,
                 template TEXT NOT NULL, recipient TEXT NOT NULL, subject TEXT NOT NULL,
                 body_text TEXT NOT NULL, body_html TEXT NOT NULL, sent_at TEXT);
             CREATE INDEX outbox_pending ON outbox (id) WHERE sent_at IS NULL;
+            DROP TABLE commands;
             CREATE TABLE commands (command_id TEXT NOT NULL CONSTRAINT commande_unique PRIMARY KEY,
                 numero TEXT NOT NULL REFERENCES dossiers (numero), trigger TEXT NOT NULL, version INTEGER NOT NULL);
         """)

@@ -30,7 +30,7 @@ from segur_workflow import examples
 from segur_workflow.adapters.memory import InMemoryRepository
 from segur_workflow.adapters.sqlite import SQLiteRepository
 from segur_workflow.service import WorkflowService
-from segur_workflow.testing.contract import fournisseur, make_dossier, postgres_dsn, step
+from segur_workflow.testing.contract import fournisseur, make_dossier, postgres_dsn
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES, DEPOSITS = 12, 30
@@ -164,24 +164,21 @@ def test_threads_share_one_repository_through_the_pool(postgres_factory: Factory
 
 
 @pytest.mark.postgres
-def test_a_statement_timeout_is_a_storage_error(postgres_factory: Factory) -> None:
+def test_the_statement_timeout_applies_to_every_pooled_connection(postgres_factory: Factory) -> None:
+    import psycopg
+
     from segur_workflow.adapters.postgres import PostgresRepository
 
-    base = postgres_factory()
-    base.close()
+    postgres_factory().close()
     repository = PostgresRepository(postgres_dsn(), schema=postgres_factory.keywords["schema"],  # type: ignore[attr-defined]
                                     statement_timeout=0.2)
-    dossier, emails = make_dossier(1)
-    repository.add(dossier, outbox=emails)
-    with repository._pool.connection() as conn:  # another session holds the row
-        conn.execute("BEGIN")
-        conn.execute("SELECT 1 FROM dossiers FOR UPDATE")
-        changed, changed_emails = step(dossier)
-        with pytest.raises(sw.StorageError) as info:
-            repository.save(changed, expected_version=1, outbox=changed_emails)
-        conn.execute("ROLLBACK")
-    assert info.value.retryable
-    assert repository.get(dossier.numero).version == 1
+    with repository._pool.connection() as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("200ms",)
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("SELECT pg_sleep(2)")
+    # what the repository's methods raise for it: StorageUnavailable, retryable
+    assert issubclass(psycopg.errors.QueryCanceled, psycopg.OperationalError)
+    assert repository._storage_error("get", psycopg.errors.QueryCanceled("x")).retryable  # type: ignore[union-attr]
     with pytest.raises(sw.InvalidInput):
         PostgresRepository(postgres_dsn(), statement_timeout=-1)
     repository.close()

@@ -679,10 +679,12 @@ class SQLRepository(ABC):
         with self._transaction() as cur:
             done = cur.execute(
                 self._sql(f"UPDATE {_TABLES[claim.kind]} SET {assignments}, claimed_by = NULL, lease_until = NULL"
-                          " WHERE id = ? AND claimed_by = ? AND attempts = ? AND sent_at IS NULL AND dead_at IS NULL"),
+                          " WHERE id = ? AND claimed_by = ? AND attempts = ? AND sent_at IS NULL AND dead_at IS NULL"
+                          " RETURNING id"),
                 (*values, claim.id, claim.worker_id, claim.attempt),
             )
-            return done.rowcount == 1
+            # RETURNING rather than rowcount: a pipelined write (PostgreSQL) knows its result only when read
+            return done.fetchone() is not None
 
     @_method_errors
     def mark_delivered(self, claim: Claim, *, now: datetime) -> bool:
@@ -722,6 +724,6 @@ class SQLRepository(ABC):
         with self._transaction() as cur:
             done = cur.execute(
                 self._sql(f"UPDATE {table} SET dead_at = NULL, attempts = 0, not_before = NULL, claimed_by = NULL,"
-                          " lease_until = NULL WHERE id = ? AND dead_at IS NOT NULL"), (entry_id,),
+                          " lease_until = NULL WHERE id = ? AND dead_at IS NOT NULL RETURNING id"), (entry_id,),
             )
-            return done.rowcount == 1
+            return done.fetchone() is not None
