@@ -58,8 +58,8 @@ class Config:
 
     @classmethod
     def full(cls) -> Config:
-        return cls(Settings(), 10_000, (10, 100, 1_000), 1_000, 200.0, 9,
-                   (1, 2, 4), 1.5, 3, (1_000, 10_000, 100_000), 40, (10, 100, 1_000), 12)
+        return cls(Settings(), 10_000, (10, 100, 1_000), 1_000, 150.0, 9,
+                   (1, 2, 4), 1.5, 2, (1_000, 10_000, 100_000), 40, (10, 100, 1_000), 12)
 
     @classmethod
     def quick(cls) -> Config:
@@ -505,11 +505,11 @@ def property_run(cfg: Config) -> Iterator[Row]:
 CASES: Mapping[str, Case] = MappingProxyType({
     "per_command": Case(per_command, "handle() vs the least work, transitions and python-statemachine", 120, 40),
     "emails": Case(emails_case, "one e-mail rendered", 60, 30),
+    "imports": Case(imports, "import time vs the dependencies'", 90, 40),
     "lifecycle": Case(lifecycle, "a whole lifecycle in memory", 60, 30),
     "entry_points": Case(entry_points, "start(), history entry, allowed_commands, serialisation", 90, 30),
     "history": Case(history_scaling, "handle() and the JSON round trip vs history length", 90, 30),
     "memory": Case(memory, "memory per dossier (10,000 dossiers)", 120, 40),
-    "imports": Case(imports, "import time vs the dependencies'", 90, 40),
     "property": Case(property_run, "the QA kit's stateful run as make test runs it", 200, 60),
 })
 

@@ -779,7 +779,7 @@ def verify(cfg: Any) -> Iterator[Row]:
         yield Row(case, "no `verify` command in this checkout", "measured", PENDING)
         return
     wanted = 100_000 if not cfg.quick_mode else 200
-    build_budget = 90.0 if not cfg.quick_mode else 10.0
+    build_budget = 60.0 if not cfg.quick_mode else 10.0
     with tempfile.TemporaryDirectory(prefix="segur-bench-verify-") as tmp:
         backend = Backend("sqlite", tmp, "OFF")
         backend.create("verify")
@@ -847,5 +847,5 @@ CASES: Mapping[str, Case] = MappingProxyType({
     "throughput": Case(_each_backend(_throughput), "commands/s with 1, 2, 4 processes vs raw replay", 150, 60,
                        True),
     "table_size": Case(_each_backend(_sizes), "start() and a command vs dossiers in the table", 150, 60, True),
-    "verify": Case(verify, "segur-workflow verify over a large database", 200, 40),
+    "verify": Case(verify, "segur-workflow verify over a large database", 150, 40),
 })
