@@ -658,7 +658,7 @@ def _why_store(op: Callable[[], object]) -> str:
 def history_length(cfg: Any, backend: Backend) -> Iterator[Row]:
     """Per stored command through the service, against the history length of the dossier."""
     lengths = cfg.stored_lengths
-    rounds = 5 if not cfg.quick_mode else 2
+    rounds = 3 if not cfg.quick_mode else 2
     per = cfg.stored_ops
     backend.create("lengths")
     backend.fast_build("lengths")
