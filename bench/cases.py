@@ -126,9 +126,12 @@ def per_command(cfg: Config) -> Iterator[Row]:
               "to the same dossier", f"{us(t.median('handle'))} vs {us(t.median('least'))} = {times(r)}", "≤ 4×",
               verdict(ok), note="" if ok else (
                   "What `handle()` does beyond the lookup and the evolve is the domain's own work: the sealed "
-                  "history entry (canonical JSON + SHA-256), the effect (the new bloc badges, the event), the "
-                  "checks (types, role, ownership, status, guard rules, date order). Profile of `handle()` "
-                  f"(own time): {profile(contenders['handle'])}."))
+                  "history entry (canonical JSON + SHA-256, see the history-entry row), the effect (the new "
+                  "bloc badges, the event), the checks (types, role, ownership, status, guard rules, date "
+                  f"order). That data work alone, without any check, costs {times(t.ratio('data', 'least'))} "
+                  "the least work in the same rounds: the target cannot be reached by cheaper checks, only by a "
+                  "cheaper history entry or effect. Profile of `handle()` (own time): "
+                  f"{profile(contenders['handle'])}."))
     r = t.ratio("data", "handle")
     yield Row("the same data work without any check (effect + sealed history entry + one evolve), vs `handle()`",
               f"{us(t.median('data'))} = handle × {r:.2f}", "(information)", INFO,
