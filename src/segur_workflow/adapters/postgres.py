@@ -44,7 +44,8 @@ from ._sql import SQLRepository, schema
 __all__ = ["SCHEMA", "PostgresRepository"]
 
 #: The tables (created if missing, under an advisory lock so that concurrent first starts are safe).
-SCHEMA = schema(data="jsonb", outbox_id="bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY", moment="timestamptz")
+MOMENT = "timestamptz"
+SCHEMA = schema(data="jsonb", outbox_id="bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY", moment=MOMENT)
 
 _SCHEMA_LOCK = 0x5E6A5  # any constant: serialises CREATE … IF NOT EXISTS across processes
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -55,11 +56,15 @@ def _encode(value: object) -> tuple[Jsonb, bytes]:
     return Jsonb(value), sealing.canonical(value)
 
 
-def _decode(column: object) -> tuple[object, bytes]:
-    return column, sealing.canonical(column)  # psycopg has already decoded the jsonb (with orjson)
+def _content(column: object) -> bytes:
+    return sealing.canonical(column)  # psycopg has already decoded the jsonb (with orjson)
 
 
-_CODEC = Codec(_encode, _decode)
+def _parse(column: object) -> object:
+    return column
+
+
+_CODEC = Codec(_encode, _content, _parse)
 
 #: The read: the snapshot row, the journal stamp (row count and the sum of the rows' ``xmin``: any row
 #: updated, deleted or added by someone else changes it) and the rows still to check, in one statement.
@@ -126,8 +131,7 @@ class PostgresRepository(SQLRepository):
                 if schema is not None:
                     cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
                 self._check_layout(cur)
-                for statement in SCHEMA:
-                    cur.execute(statement)
+                self._create_tables(cur, SCHEMA, moment=MOMENT)
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             self._pool.close()
             raise StorageUnavailable("ouverture", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc

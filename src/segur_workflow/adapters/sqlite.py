@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from .. import seal as sealing
 from ..errors import SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
@@ -25,7 +27,8 @@ from ._sql import SQLRepository, schema
 __all__ = ["SCHEMA", "SQLiteRepository", "migrate_database"]
 
 #: The tables (created if missing when the repository opens the file).
-SCHEMA = schema(data="TEXT", outbox_id="INTEGER PRIMARY KEY AUTOINCREMENT", moment="TEXT")
+MOMENT = "TEXT"
+SCHEMA = schema(data="TEXT", outbox_id="INTEGER PRIMARY KEY AUTOINCREMENT", moment=MOMENT)
 
 #: SQLite names the columns of a broken UNIQUE constraint, not the constraint: ours by column.
 _CONSTRAINTS = {
@@ -46,13 +49,24 @@ def _encode(value: object) -> tuple[str, bytes]:
                                  ) from None
 
 
-def _decode(column: object) -> tuple[object, bytes]:
+def _content(column: object) -> bytes:
     if not isinstance(column, str):
         raise SerializationError("data", f"texte JSON attendu, {type(column).__name__} stocké")
-    return loads(column), column.encode("utf-8", "surrogateescape")
+    return column.encode("utf-8", "surrogateescape")
 
 
-_CODEC = Codec(_encode, _decode)
+def _parse(column: object) -> object:
+    # Only text whose digest matched is parsed: text this adapter wrote (canonical JSON, no floats), so
+    # orjson reads it as json would; what orjson cannot read goes to the careful reader.
+    if not isinstance(column, str):
+        return column
+    try:
+        return orjson.loads(column)
+    except orjson.JSONDecodeError:
+        return loads(column)
+
+
+_CODEC = Codec(_encode, _content, _parse)
 
 
 class SQLiteRepository(SQLRepository):
@@ -82,8 +96,7 @@ class SQLiteRepository(SQLRepository):
                 self._conn.execute("PRAGMA journal_mode = WAL")
             with self._transaction() as conn:
                 self._check_layout(conn)
-                for statement in SCHEMA:
-                    conn.execute(statement)
+                self._create_tables(conn, SCHEMA, moment=MOMENT)
         except sqlite3.Error as exc:
             error = StorageUnavailable if isinstance(exc, sqlite3.OperationalError) else StorageError
             raise error("ouverture", f"{type(exc).__name__}: {exc}") from exc
