@@ -27,7 +27,7 @@ from .. import examples
 from ..commands import COMMANDS, Command, DeposerAvance
 from ..engine import handle, start
 from ..model import SAS, Actor, Attachment, CoordonneesBancaires, Corridor, Dossier, Fournisseur
-from ..rules import FRENCH_ZONE, MAX_CONTACT, MAX_TEXT
+from ..rules import FRENCH_ZONE, MAX_CONTACT, MAX_TEXT, WINDOWS_DEVICES
 from ..states import DOSSIER, Status, TransitionSpec
 from ..vocabulary import Phase, PieceKind, Role
 from .paths import reaching, shortest_path_between
@@ -327,8 +327,11 @@ def instants(*, min_value: datetime = datetime(2023, 1, 1), max_value: datetime 
 
 
 # -- attachments ------------------------------------------------------------------------------------------------------
+# A stem ends with a letter or digit (a space before the extension is refused) and is no Windows device
+# name (CON, NUL, COM1…: refused whatever the extension).
 _STEMS = st.builds(operator.add, st.sampled_from(string.ascii_letters + _DIGITS),
-                   st.text(string.ascii_letters + _DIGITS + " _-éè", max_size=24))
+                   st.text(string.ascii_letters + _DIGITS + " _-éè", max_size=24)).filter(
+    lambda stem: not stem.endswith(" ") and stem.upper() not in WINDOWS_DEVICES)
 
 
 _ATTACHMENT_SOURCES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[bytes]]] = {
@@ -337,9 +340,8 @@ _ATTACHMENT_SOURCES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[b
     "png": (st.sampled_from([".png", ".PNG"]),
             st.builds(examples.png_bytes, st.integers(1, 40), st.integers(1, 40))),
     "jpeg": (st.sampled_from([".jpg", ".jpeg", ".JPG"]),
-             # entropy-coded-like bytes: high values only, so no ASCII marker (<script, /launch…) can form
-             st.builds(lambda tail: examples.jpeg_bytes()[:-2] + bytes(tail) + b"\xff\xd9",
-                       st.lists(st.integers(0x80, 0xFE), max_size=64))),
+             # real JPEGs (Pillow encodes them), since the inspection decodes every image
+             st.builds(examples.jpeg_bytes, st.integers(1, 40), st.integers(1, 40), st.integers(0, 255))),
 }
 
 
