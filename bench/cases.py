@@ -28,7 +28,7 @@ from segur_workflow import serialization as ser
 from segur_workflow.adapters import sqlite as sq
 from segur_workflow.examples import GESTIONNAIRE, owner
 
-from . import fixtures, peers
+from . import case_files, fixtures, peers
 from .report import INFO, MISSED, PENDING, Row, times, us, verdict
 from .timing import Settings, compare
 
@@ -549,6 +549,7 @@ CASES: Mapping[str, Callable[[Config], list[Row]]] = MappingProxyType({
     "sqlite": sqlite_floor,
     "scaling": sqlite_scaling,
     "property": property_run,
+    "files": case_files.files,
 })
 
 __all__ = ["CASES", "INFO", "Config", "Row"]

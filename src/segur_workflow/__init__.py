@@ -45,6 +45,7 @@ from .engine import (
     start,
 )
 from .errors import (
+    AntivirusIndisponible,
     ConcurrencyConflict,
     DefinitionError,
     DossierNotFound,
@@ -82,6 +83,7 @@ __all__ = [
     "DOSSIER",
     "SAS",
     "Actor",
+    "AntivirusIndisponible",
     "Attachment",
     "Bloc",
     "BlocControle",

@@ -9,6 +9,7 @@ the end marker. Choices: docs/rules.md.
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 
@@ -96,6 +97,9 @@ def _walk_png(data: bytes, found: set[str]) -> tuple[bool, tuple[int, int]]:
 
 
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
+# In entropy-coded data FF is followed by 00 (stuffing), a restart marker D0-D7 or more FF (fill):
+# anything else is the next marker.
+_NEXT_MARKER = re.compile(rb"\xff[\x01-\xcf\xd8-\xfe]")  # a literal first byte: a fast search
 _SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 
 
@@ -137,15 +141,10 @@ def _walk_jpeg(data: bytes, found: set[str]) -> tuple[bool, tuple[int, int]]:
             size = (width, height)
         pos += length
         if marker == 0xDA:  # start of scan: entropy-coded bytes up to the next real marker
-            while True:
-                pos = data.find(b"\xff", pos)
-                if pos < 0 or pos + 1 >= n:
-                    return False, size
-                nxt = data[pos + 1]
-                if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
-                    pos += 1 if nxt == 0xFF else 2
-                    continue
-                break
+            found_marker = _NEXT_MARKER.search(data, pos)
+            if found_marker is None:
+                return False, size
+            pos = found_marker.start()
 
 
 def _decode(data: bytes, fmt: str) -> None:

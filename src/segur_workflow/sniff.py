@@ -93,6 +93,7 @@ _FIXES: Mapping[str, str] = MappingProxyType({
     "pdf.xfa": "le PDF contient un formulaire XFA",
     "pdf.chiffre": "le PDF est protégé par un mot de passe",
     "pdf.illisible": "le PDF est illisible (structure endommagée)",
+    "pdf.endommage": "le PDF est endommagé (sa table des objets a dû être reconstruite)",
     "image.illisible": "l'image ne peut pas être décodée",
     "image.demesuree": "l'image est démesurée (plus de 50 millions de pixels)",
     TAILLE_DEPASSEE: "le fichier dépasse la taille lue",
@@ -121,6 +122,8 @@ CONSTATS: Mapping[str, str] = _constats()
 
 def decrire(marqueur: str) -> str:
     """The French wording of a finding (an unknown identifier is quoted as it is)."""
+    if marqueur.startswith("antivirus."):  # segur_workflow.antivirus: the signature the host's antivirus matched
+        return f"l'antivirus a détecté « {marqueur.removeprefix('antivirus.')} »"
     return CONSTATS.get(marqueur) or f"« {marqueur} »"
 
 
@@ -197,18 +200,23 @@ _UTF16 = re.compile(rb"(?:[\t\n\r\x20-\x7e]\x00){3}|(?:\x00[\t\n\r\x20-\x7e]){3}
 
 # Markup and script markers, matched on lower-cased bytes anywhere in a file: case-insensitive like the
 # browsers that run them, long enough that compressed data matches them with negligible probability.
+# Every alternative starts with "<", so the regex engine jumps from one "<" to the next at memory speed
+# (an alternative starting with a character class would make it try every byte).
 _TAGS = rb"script|html|svg|iframe|object|embed|body|applet|frameset|img|form|meta|base|link"
 _MARKUP = re.compile(
-    rb"<(?:script|html|svg|iframe|object|embed|body|applet|frameset)[\s>/]|<!doctype\s+html|javascript:|vbscript:"
-    rb"|<(?:" + _TAGS + rb")\s[^<>]{0,256}?\bon[a-z]{3,20}\s*="
-    # the same tags written in UTF-16 (little or big endian), which browsers also sniff
-    rb"|<\x00(?:s\x00c\x00r\x00i\x00p\x00t|h\x00t\x00m\x00l|s\x00v\x00g|b\x00o\x00d\x00y|i\x00f\x00r\x00a\x00m\x00e)\x00"
-    rb"|\x00<\x00(?:s\x00c\x00r\x00i\x00p\x00t|h\x00t\x00m\x00l|s\x00v\x00g|b\x00o\x00d\x00y|i\x00f\x00r\x00a\x00m\x00e)"
-    rb"|<\?php|this program cannot be run in dos mode"
+    rb"<(?:(?:script|html|svg|iframe|object|embed|body|applet|frameset)[\s>/]|!doctype\s+html|\?php"
+    rb"|(?:" + _TAGS + rb")\s[^<>]{0,256}?\bon[a-z]{3,20}\s*="
+    # the same tags written in UTF-16 (little or big endian: from "<" on, both read the same), which
+    # browsers also sniff
+    rb"|\x00(?:s\x00c\x00r\x00i\x00p\x00t|h\x00t\x00m\x00l|s\x00v\x00g|b\x00o\x00d\x00y|i\x00f\x00r\x00a\x00m\x00e)\x00)"
+)
+#: Markers that are plain substrings (a substring search is faster than any regex), with their finding.
+_LITERALS: tuple[tuple[bytes, str], ...] = (
+    (b"javascript:", "markup"), (b"vbscript:", "markup"), (b"this program cannot be run in dos mode", "executable"),
 )
 # What the byte scan records (it does not know where in the structure a marker sits); the identifiers
 # are those of the first sniffer, kept so stored findings keep their meaning.
-_MARKUP_LABELS = {b"<?php": "dans.php", b"this program cannot be run in dos mode": "executable"}
+_MARKUP_LABELS = {b"<?php": "dans.php"}
 #: Findings of the byte scan, and the formats whose placed finding makes them redundant in a message.
 _RAW_FINDINGS: Mapping[str, frozenset[str]] = MappingProxyType({
     "markup": frozenset({"html", "php"}), "executable": frozenset({"pe", "elf", "macho"}),
@@ -225,6 +233,10 @@ _TEXT_PHP = re.compile(
     rb"<\?(?:php|=)|<%|\$_(?:get|post|request|cookie|server|files|env)\b"
     rb"|\b(?:system|exec|shell_exec|passthru|popen|proc_open|base64_decode|assert)\s*\("
 )
+
+
+def _script_link(low: bytes) -> bool:
+    return b"javascript:" in low or b"vbscript:" in low
 
 
 def _signature(blob: bytes) -> str | None:
@@ -247,7 +259,7 @@ def identifier_format(blob: bytes) -> str:
     if _UTF16.search(blob[:256]):
         return "utf16"
     low = blob.lstrip(b"\xef\xbb\xbf" + _BLANK)[:4096].lower()
-    if low.startswith(b"<") or _MARKUP.search(blob.lower()):
+    if low.startswith(b"<") or _MARKUP.search(blob.lower()) or _script_link(blob.lower()):
         return "php" if low.startswith((b"<?php", b"<?=")) else "html"
     if _BATCH.match(low):
         return "batch"
@@ -263,7 +275,7 @@ def code_dans_texte(text: bytes, *, binaire: bool = False) -> str | None:
     low = text.lower()
     if b"<?php" in low or (not binaire and _TEXT_PHP.search(low)):
         return "php"
-    if any(m.group() not in _MARKUP_LABELS for m in _MARKUP.finditer(low)):
+    if any(m.group() not in _MARKUP_LABELS for m in _MARKUP.finditer(low)) or _script_link(low):
         return "html"
     if not binaire and _TEXT_CODE.search(low):
         return "html"
@@ -322,8 +334,10 @@ class Sniffer:
             self._head += chunk[: HEAD_BYTES - len(self._head)]
         # Scan the chunk with the end of the previous one, so a marker across the cut is found.
         window = bytes(self._tail[-_OVERLAP:]) + chunk
-        for match in _MARKUP.finditer(window.lower()):
+        low = window.lower()
+        for match in _MARKUP.finditer(low):
             self._markers.add(_MARKUP_LABELS.get(match.group(), "markup"))
+        self._markers.update(label for literal, label in _LITERALS if literal in low)
         self._tail += chunk
         if len(self._tail) > TAIL_BYTES:
             del self._tail[: len(self._tail) - TAIL_BYTES]

@@ -369,6 +369,8 @@ def hostile_filenames() -> st.SearchStrategy[str]:
             "../../../etc/passwd", "..\\..\\windows\\win.ini", "facture.pdf.exe", "facture.pdf\x00.exe",
             "facture\u202efdp.exe", "CON", "aux.pdf", " .pdf", ".pdf", "pdf", "", "a" * 300 + ".pdf",
             "<img src=x onerror=alert(1)>.pdf", "%2e%2e%2fetc.pdf", "fichier\n.pdf", "\ud800.pdf",
+            "..／..／pv.pdf", "..∕pv.pdf", "pv：evil.pdf", "pv.exe .pdf", "pv.exe\u2000.pdf", "CON.pdf", "nul.png",
+            "COM1.jpg", "LPT1.pdf", "..%2f..%2fpv.pdf", "pv%00.pdf", "COM¹.pdf",
         ]),
         st.builds(lambda s, e: s + e, st.text(max_size=40), st.sampled_from(["", ".exe", ".pdf", ".svg", ".html"])),
     )
@@ -383,8 +385,14 @@ _ZIP = b"PK\x03\x04" + b"\x00" * 26
 
 @st.composite
 def _hostile(draw: st.DrawFn, corridor: Corridor) -> Attachment:
-    kind = draw(st.sampled_from(("executable", "polyglot", "mismatch", "empty", "oversized", "extension", "name")))
+    kind = draw(st.sampled_from(("executable", "polyglot", "mismatch", "empty", "oversized", "extension", "name",
+                                 "inspection")))
     allowed_ext = draw(st.sampled_from(sorted(corridor.allowed_types)))
+    if kind == "inspection":  # a family of the hostile corpus: active PDF content, foreign data, hostile names…
+        from .fichiers import HOSTILES, hostile
+
+        case = hostile(draw(st.sampled_from(sorted(HOSTILES))))
+        return Attachment.from_bytes(case.name, case.data)
     if kind == "executable":  # an executable or script renamed to an accepted extension
         payload = draw(st.sampled_from((_MZ, _ELF, _SCRIPT, _HTML, _ZIP))) + draw(st.binary(max_size=64))
         return Attachment.from_bytes("document" + allowed_ext, payload)
@@ -420,7 +428,11 @@ def _hostile(draw: st.DrawFn, corridor: Corridor) -> Attachment:
 def hostile_attachments(corridor: Corridor = SAS) -> st.SearchStrategy[Attachment]:
     """Attachments the portal's file rule must refuse: renamed executables and scripts, polyglots,
     content not matching the extension, empty files, oversized files (as size metadata),
-    refused extensions and hostile names."""
+    refused extensions and hostile names, and every family of the hostile corpus
+    (:data:`segur_workflow.testing.fichiers.HOSTILES`: PDF JavaScript, Launch, automatic URI,
+    SubmitForm, ImportData, GoToR/GoToE, embedded files, RichMedia, XFA, encrypted or unreadable
+    PDFs, code in image chunks, EXIF and comments, other formats before or after the document,
+    look-alike separators, device names…)."""
     return _hostile(corridor)
 
 
