@@ -116,7 +116,9 @@ def test_decider_emits_paiement_event() -> None:
         d = sw.handle(d, c, now=LATER).dossier
     outcome = sw.handle(d, sw.Decider(ex.GESTIONNAIRE), now=LATER)
     pay = [e for e in outcome.events if isinstance(e, sw.PaiementDeclenche)]
-    assert pay == [sw.PaiementDeclenche("FINSAS009250", LATER, sw.Phase.AVANCE, Decimal("30000"))]
+    assert pay == [sw.PaiementDeclenche("FINSAS009250", LATER, sw.Phase.AVANCE, Decimal("30000"),
+                                        event_id=pay[0].event_id)]
+    assert pay[0].event_id.startswith("FINSAS009250/")
 
 
 # -- refusals: each raises a WorkflowError subclass with data, and the dossier is unchanged ---------------

@@ -46,6 +46,7 @@ from .engine import (
 )
 from .errors import (
     AntivirusIndisponible,
+    CommandIdReused,
     ConcurrencyConflict,
     DefinitionError,
     DossierNotFound,
@@ -54,6 +55,8 @@ from .errors import (
     PermissionDenied,
     RuleViolations,
     SerializationError,
+    StorageError,
+    StorageUnavailable,
     TransitionNotAllowed,
     Violation,
     WorkflowError,
@@ -90,6 +93,7 @@ __all__ = [
     "ChangerMotDePasse",
     "CloturerCompte",
     "Command",
+    "CommandIdReused",
     "Completer",
     "Compte",
     "CompteOutcome",
@@ -135,6 +139,8 @@ __all__ = [
     "SerializationError",
     "Status",
     "StatutChange",
+    "StorageError",
+    "StorageUnavailable",
     "TransitionNotAllowed",
     "Violation",
     "WorkflowError",

@@ -48,10 +48,16 @@ PARIS = ZoneInfo("Europe/Paris")
 # -- events -------------------------------------------------------------------------------------------
 @attrs.frozen
 class Event:
-    """A domain event: something that happened to dossier ``numero`` at ``at``."""
+    """A domain event: something that happened to dossier ``numero`` at ``at``.
+
+    ``event_id`` is stable and unique: ``numero/entry/index``, where ``entry`` is the position (from 1)
+    of the history entry of the command that produced it and ``index`` its rank among that command's
+    events. A host receiving events at least once deduplicates on it.
+    """
 
     numero: str
     at: datetime
+    event_id: str = attrs.field(default="", kw_only=True)
 
 
 @attrs.frozen
@@ -353,6 +359,8 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     events: tuple[Event, ...] = change.events
     if changed:
         events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
+    entry = len(history)
+    events = tuple(attrs.evolve(e, event_id=f"{after.numero}/{entry}/{i}") for i, e in enumerate(events, 1))
     return Outcome(dossier=after, events=events, emails=emails)
 
 

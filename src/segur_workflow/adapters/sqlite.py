@@ -13,8 +13,10 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import StorageError, StorageUnavailable
 from ..model import Dossier
 from ..serialization import from_json, to_json
 from ._sql import SQLRepository, schema
@@ -41,18 +43,25 @@ class SQLiteRepository(SQLRepository):
 
     PLACEHOLDER = "?"
     INTEGRITY_ERROR = sqlite3.IntegrityError
+    DRIVER_ERROR = sqlite3.Error
+    # "database is locked" past the busy timeout, a vanished file: worth trying again later.
+    UNAVAILABLE_ERROR = sqlite3.OperationalError
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         super().__init__()
         self.path = os.fspath(path)
-        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
-        with self._transaction() as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            with self._transaction() as conn:
+                for statement in SCHEMA:
+                    conn.execute(statement)
+        except sqlite3.Error as exc:
+            error = StorageUnavailable if isinstance(exc, sqlite3.OperationalError) else StorageError
+            raise error("ouverture", f"{type(exc).__name__}: {exc}") from exc
 
     # -- driver hooks ------------------------------------------------------------------------------------------
     @contextmanager
@@ -86,12 +95,13 @@ class SQLiteRepository(SQLRepository):
         message = str(exc)
         return next((name for column, name in _CONSTRAINTS.items() if column in message), None)
 
+    def _moment(self, value: datetime) -> str:
+        # Fixed width, UTC: the text order is the time order, so SQL compares moments as strings.
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def _from_moment(self, value: Any) -> datetime:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    # -- writes ------------------------------------------------------------------------------------------------
-    def mark_sent(self, email_id: int) -> None:
-        with self._transaction() as conn:
-            conn.execute("UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-                         " WHERE id = ? AND sent_at IS NULL", (email_id,))
