@@ -21,7 +21,8 @@ from ..ports import Claim, CommandRecord, EntryKind, NewDossier
 
 __all__ = [
     "NUMERO_DIGITS", "SQL_INT_MAX", "SQL_INT_MIN", "applied_command_id", "check_claim", "check_claim_value",
-    "check_dossier", "check_events", "check_kinds", "check_limit", "check_new", "check_now", "check_outbox", "check_text",
+    "check_dossier", "check_events", "check_kinds", "check_limit", "check_new", "check_now", "check_outbox",
+    "check_text",
     "check_version", "check_writes", "command_record", "format_numero", "number_range", "number_value",
 ]
 
