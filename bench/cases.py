@@ -63,8 +63,8 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(Settings.quick(), 100, (10, 30), 5, 60.0, 2,
-                   (1,), 0.3, 1, (100, 300), 5, (10, 30), 3)
+        return cls(Settings.quick(), 50, (10, 30), 5, 60.0, 1,
+                   (1,), 0.2, 1, (50, 100), 3, (10, 30), 2)
 
     @property
     def quick_mode(self) -> bool:

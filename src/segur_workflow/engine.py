@@ -415,7 +415,9 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     if changed:
         events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
     entry = len(history)
-    events = tuple(attrs.evolve(e, event_id=f"{after.numero}/{entry}/{i}") for i, e in enumerate(events, 1))
+    for i, e in enumerate(events, 1):
+        # The effect built these events for this command: no one else holds them yet (as for ``after``).
+        _set(e, "event_id", f"{after.numero}/{entry}/{i}")
     return Outcome(dossier=after, events=events, emails=emails)
 
 
