@@ -187,7 +187,6 @@ def inspect_pdf(data: bytes) -> tuple[bool, set[str]]:
                 found.add("pdf.endommage")
     except pikepdf.PasswordError:
         found.add("pdf.chiffre")
-    except Exception:  # any failure of the parser on these bytes: the PDF is unreadable
-        if complet:  # a truncated file is already refused as incomplete, which says why
-            found.add("pdf.illisible")
+    except Exception:  # any failure of the parser on these bytes (qpdf repairs what it can): unreadable
+        found.add("pdf.illisible")
     return complet, found
