@@ -608,13 +608,17 @@ def get_save(cfg: Any, backend: Backend) -> Iterator[Row]:
                          now=fixtures.NOW + timedelta(seconds=turn[0]))
             return repo.save(out.dossier, expected_version=stored.version, outbox=out.emails)
 
+    # The floor writes a twin row of the same size (same table, indexes, page): writing the repository's own
+    # row behind its back is a tampering its seal refuses on the next read (issue 11).
+    twin = _copy(d, 99)
+    repo.add(twin, outbox=())
     if backend.kind == "sqlite":
-        value = raw.execute(f'SELECT "{payload}" FROM "{table}" WHERE "{key}" = ?', (d.numero,)).fetchone()[0]
+        value = raw.execute(f'SELECT "{payload}" FROM "{table}" WHERE "{key}" = ?', (twin.numero,)).fetchone()[0]
         update = f'UPDATE "{table}" SET "{payload}" = ?, "version" = "version" + 1 WHERE "{key}" = ?'
 
         def raw_op() -> object:
             raw.execute("BEGIN IMMEDIATE")
-            raw.execute(update, (value, d.numero))
+            raw.execute(update, (value, twin.numero))
             raw.execute("COMMIT")
             return None
 
@@ -629,8 +633,8 @@ def get_save(cfg: Any, backend: Backend) -> Iterator[Row]:
 
         def raw_op() -> object:
             with raw.transaction():
-                value = raw.execute(select, (d.numero,)).fetchone()[0]
-                raw.execute(update, (value, d.numero))
+                value = raw.execute(select, (twin.numero,)).fetchone()[0]
+                raw.execute(update, (value, twin.numero))
             return None
 
         floor = "a raw `psycopg` read + UPDATE of the same snapshot row"

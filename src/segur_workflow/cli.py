@@ -1,4 +1,4 @@
-"""The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``.
+"""The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``, ``verify``, ``migrate``.
 
 An edge of the library (it may read files and print). Errors are one French line on stderr and a
 non-zero exit code, never a traceback: 1 when a check refuses something, 2 for a usage or input
@@ -104,19 +104,55 @@ def _title(text: str, char: str = "=") -> list[str]:
 
 
 # -- repository (the persistence helper's SQLite adapter) -------------------------------------------
-def open_repository(db: Path) -> Any:
-    """The SQLite repository of ``db`` (``segur_workflow.adapters.sqlite.SQLiteRepository``)."""
+def add_key_option(parser: argparse.ArgumentParser) -> None:
+    """``--key-file [ID=]FICHIER`` (repeatable): the sealing keys of the database (docs/security.md)."""
+    parser.add_argument(
+        "--key-file", action="append", default=[], metavar="[ID=]FICHIER",
+        help="clé de scellement (HMAC) de la base : le contenu du fichier, sans son saut de ligne final ; "
+             "répétez l'option pour un trousseau (ID=FICHIER), la dernière clé est la clé courante ; "
+             "sans option : empreintes SHA-256 sans clé",
+    )
+
+
+def key_of(args: argparse.Namespace) -> Any:
+    """The ``key=`` the options name: ``None``, one key (bytes), or a keyring ``{id: key}`` (the last is current)."""
+    specs: list[str] = list(getattr(args, "key_file", None) or [])
+    if not specs:
+        return None
+    keys: dict[str, bytes] = {}
+    for spec in specs:
+        kid, sep, name = spec.partition("=")
+        if not sep:
+            kid, name = "", spec
+        path = Path(name)
+        try:
+            secret = path.read_bytes()
+        except OSError as exc:
+            raise CliError(f"Clé illisible : {clean(name)} ({_why(exc)}).") from exc
+        secret = secret[:-2] if secret.endswith(b"\r\n") else secret[:-1] if secret.endswith(b"\n") else secret
+        if not secret:
+            raise CliError(f"Le fichier de clé {clean(name)} est vide.")
+        keys[kid] = secret
+    if list(keys) == [""]:
+        return keys[""]
+    if "" in keys:
+        raise CliError("Avec plusieurs clés, nommez chacune : --key-file ID=FICHIER.")
+    return keys
+
+
+def open_repository(db: Path, key: Any = None) -> Any:
+    """The SQLite repository of ``db`` (``segur_workflow.adapters.sqlite.SQLiteRepository``), sealed with ``key``."""
     if not db.is_file():
         raise CliError(f"Base de données introuvable : {db}")
     try:
         module = importlib.import_module("segur_workflow.adapters.sqlite")
     except ImportError as exc:
         raise CliError(f"Le dépôt SQLite n'est pas disponible dans cette installation ({exc}).") from exc
-    return module.SQLiteRepository(db)
+    return module.SQLiteRepository(db, key=key)
 
 
-def load_dossier(db: Path, numero: str) -> Dossier:
-    repo = open_repository(db)
+def load_dossier(db: Path, numero: str, key: Any = None) -> Dossier:
+    repo = open_repository(db) if key is None else open_repository(db, key)
     try:
         dossier = repo.get(numero).dossier
     finally:
@@ -211,7 +247,7 @@ def _cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
             raise CliError("--dossier demande aussi --db FICHIER (la base où lire le dossier).")
         if args.machine != "dossier":
             raise CliError("--dossier ne s'applique qu'à la machine « dossier ».")
-        highlight = load_dossier(Path(args.db), args.dossier)
+        highlight = load_dossier(Path(args.db), args.dossier, key_of(args))
     result = diagrams.diagram(args.machine, fmt, highlight=highlight)
     if args.output:
         target = Path(args.output)
@@ -287,7 +323,58 @@ def _cmd_emails(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    out.write(show_text(load_dossier(Path(args.db), args.numero)))
+    out.write(show_text(load_dossier(Path(args.db), args.numero, key_of(args))))
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from tqdm import tqdm
+
+    from .errors import SerializationError
+
+    db = Path(args.db)
+    try:
+        repo = open_repository(db, key_of(args))
+    except SerializationError as exc:  # a database of the previous layout: not verifiable before its migration
+        print(f"{clean(str(db))} : {clean(exc.field)} : {clean(exc.reason)}", file=out)
+        return 1
+    problems = 0
+    checked = 0
+    # disable=None: a bar on a terminal only; the lines on stdout stay machine-readable either way
+    with repo, tqdm(desc="vérification", unit=" dossier", file=sys.stderr, disable=None, leave=False) as bar:
+        def progress(done: int, total: int) -> None:
+            nonlocal checked
+            checked = done
+            bar.total = total
+            bar.update(done - bar.n)
+
+        for problem in repo.verify(progress=progress):
+            problems += 1
+            bar.clear()
+            print(f"{clean(problem.numero)} : {clean(problem.where)} : {clean(problem.what)}", file=out)
+    if problems:
+        print(f"{problems} problème(s) sur {checked} dossier(s) vérifié(s).", file=sys.stderr)
+        return 1
+    print(f"{checked} dossier(s) vérifié(s) : tous intacts (sceaux et chaînes).", file=sys.stderr)
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
+    from .adapters.sqlite import migrate_database
+
+    db = Path(args.db)
+    if not db.is_file():
+        raise CliError(f"Base de données introuvable : {db}")
+
+    def log(line: str) -> None:
+        print(clean(line), file=out)
+
+    count = migrate_database(db, key=key_of(args), log=log)
+    if count == 0:
+        print(f"{clean(str(db))} : déjà au format courant (instantanés scellés et journal), rien à migrer.", file=out)
+    else:
+        print(f"{count} dossier(s) migré(s) et scellé(s). Vérifiez : {PROG} verify --db {clean(str(db))}",
+              file=out)
     return 0
 
 
@@ -314,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="format (défaut : d'après l'extension de -o, sinon mermaid)")
     p.add_argument("--dossier", metavar="NUMERO", help="met en évidence l'état et le parcours de ce dossier")
     p.add_argument("--db", metavar="FICHIER", help="base SQLite où lire le dossier")
+    add_key_option(p)
     p.add_argument("-o", "--output", metavar="FICHIER", help="fichier de sortie (défaut : sortie standard)")
     p.set_defaults(run=_cmd_diagram)
 
@@ -334,7 +422,25 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Écran de consultation d'un dossier lu dans une base SQLite.")
     p.add_argument("numero", metavar="NUMERO")
     p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+    add_key_option(p)
     p.set_defaults(run=_cmd_show)
+
+    p = sub.add_parser("verify", help="vérifie les sceaux et les chaînes de tous les dossiers d'une base",
+                       description="Vérifie chaque dossier d'une base SQLite et toute sa chaîne (instantané, journal, "
+                                   "historique) : une ligne par problème (numéro : où : quoi) ; code 0 si tout est "
+                                   "intact, 1 sinon.")
+    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+    add_key_option(p)
+    p.set_defaults(run=_cmd_verify)
+
+    p = sub.add_parser("migrate", help="migre une base de l'ancien format (schéma 3) et la scelle",
+                       description="Migration explicite d'une base écrite par la version précédente (historique dans "
+                                   "le document, schéma 3) vers les instantanés scellés et le journal : chaque dossier "
+                                   "est contrôlé (chaîne d'historique), scellé avec la clé, et journalisé ici. Tout ou "
+                                   "rien.")
+    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+    add_key_option(p)
+    p.set_defaults(run=_cmd_migrate)
     return parser
 
 
@@ -367,7 +473,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
-__all__ = ["CliError", "build_parser", "example_email", "main", "show_text"]
+__all__ = ["CliError", "add_key_option", "build_parser", "example_email", "key_of", "main", "open_repository",
+           "show_text"]
 
 
 if __name__ == "__main__":
