@@ -36,6 +36,7 @@ from .engine import (
     start,
 )
 from .errors import (
+    AntivirusIndisponible,
     CommandIdReused,
     ConcurrencyConflict,
     DefinitionError,
@@ -111,6 +112,7 @@ __all__ = [
     "DOSSIER",
     "SAS",
     "Actor",
+    "AntivirusIndisponible",
     "Attachment",
     "Bloc",
     "BlocControle",
