@@ -123,13 +123,16 @@ def test_bank_details_refused_at_deposit(iban: str, code: str) -> None:
 
 
 def test_support_contact_with_a_control_character() -> None:
+    # A C0 control is refused when the command is built (InvalidInput); a private-use character reaches the rule.
     pieces = examples.pieces(Phase.SOLDE)
-    rec = recorded(solde_with(pieces, "support@le-select.example\x07"))
+    with pytest.raises(sw.InvalidInput):
+        sw.DeposerSolde(examples.GESTIONNAIRE, pieces, "support@le-select.example\x07", sw.SAS.montant_solde)
+    rec = recorded(solde_with(pieces, "support@le-select.example\ue000"))
     assert rec.outcomes[("contact_support", "contact_support.caracteres")] == 1
 
 
 @pytest.mark.parametrize(("contact", "code"), [("   ", "contact_support.requis"),
-                                               ("support@le-select.example\x07", "contact_support.caracteres")])
+                                               ("support@le-select.example\ue000", "contact_support.caracteres")])
 def test_support_contact_brought_by_a_complement(contact: str, code: str) -> None:
     assert recorded(complement_with({}, contact)).outcomes[("contact_support_complete", code)] == 1
 
