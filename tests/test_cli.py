@@ -132,7 +132,7 @@ def test_diagram_defaults_to_mermaid_of_the_dossier(capsys: pytest.CaptureFixtur
     assert out == D.to_mermaid("dossier")
 
 
-@pytest.mark.parametrize("fmt", ["dot", "scxml", "plantuml", "mermaid"])
+@pytest.mark.parametrize("fmt", [r.name for r in D.RENDERERS.values() if not r.binary])
 def test_diagram_formats_and_machines(capsys: pytest.CaptureFixture[str], fmt: str) -> None:
     code, out, _ = run(capsys, "diagram", "--machine", "compte", "--format", fmt)
     assert code == 0
@@ -145,6 +145,17 @@ def test_diagram_output_file_takes_format_from_extension(capsys: pytest.CaptureF
     assert code == 0 and out == ""
     assert target.read_text(encoding="utf-8") == D.to_scxml()
     assert "machine.scxml écrit (scxml)" in err
+
+
+@pytest.mark.parametrize(("fmt", "suffix"), [(r.name, s) for r in D.RENDERERS.values() if not r.binary
+                                             for s in r.suffixes])
+def test_every_suffix_of_the_registry_chooses_its_format(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                                        fmt: str, suffix: str) -> None:
+    target = tmp_path / f"machine.{suffix}"
+    code, _, err = run(capsys, "diagram", "--machine", "compte", "-o", str(target))
+    assert code == 0
+    assert target.read_text(encoding="utf-8") == D.diagram("compte", fmt)
+    assert f"({fmt})" in err
 
 
 def test_diagram_png_through_graphviz(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -160,7 +171,7 @@ def test_diagram_png_through_graphviz(capsys: pytest.CaptureFixture[str], tmp_pa
 def test_diagram_without_graphviz_names_the_package(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(D, "dot_command", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` anywhere on the PATH
     code, _, err = run(capsys, "diagram", "--format", "svg", "-o", str(tmp_path / "d.svg"))
     assert code == 2
     assert "paquet Debian « graphviz »" in one_line_error(err)

@@ -46,6 +46,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TOOLS = ROOT / "tools"
 CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 MACHINES = (DOSSIER, COMPTE)
+#: The formats that give text, from the registry (a new one is tested without editing this file).
+TEXT_FORMATS = tuple(r.name for r in D.RENDERERS.values() if not r.binary)
 
 NASTY = (
     'Il a dit "non" ; l\'été',
@@ -147,7 +149,7 @@ def test_graphviz_reads_our_states_clusters_and_edges(dot_exe: str, d: MachineDe
     objects = data["objects"]
     nodes = {o["_gvid"]: o for o in objects if "nodes" not in o}
     clusters = [o for o in objects if "nodes" in o]
-    ids = {v: k for k, v in D._ids(d).items()}  # graphviz name -> our state name
+    ids = {v: k for k, v in D.state_ids(d).items()}  # graphviz name -> our state name
     read = {(ids[nodes[e["tail"]]["name"]], ids[nodes[e["head"]]["name"]]) for e in data["edges"]}
     assert read == {(src, dst) for src, _t, dst in edges(d)}
     assert len(data["edges"]) == len(list(d.edges()))
@@ -186,7 +188,7 @@ def test_graphviz_sees_the_highlighted_path(dot_exe: str, highlighted: Any) -> N
     assert len(highlighted.history) == 9
 
 
-@pytest.mark.parametrize("fmt", ["svg", "png"])
+@pytest.mark.parametrize("fmt", [r.name for r in D.RENDERERS.values() if r.binary])
 def test_svg_and_png_are_rendered_by_graphviz(dot_exe: str, fmt: str, highlighted: Any) -> None:
     out = D.diagram("dossier", fmt, highlight=highlighted)
     assert isinstance(out, bytes)
@@ -197,8 +199,9 @@ def test_svg_and_png_are_rendered_by_graphviz(dot_exe: str, fmt: str, highlighte
         assert out.startswith(b"\x89PNG\r\n\x1a\n")
 
 
-def test_missing_graphviz_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(D, "dot_command", lambda: None)
+def test_missing_graphviz_names_the_debian_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` anywhere on the PATH
+    assert D.dot_command() is None
     with pytest.raises(D.GraphvizMissing) as err:
         D.diagram("dossier", "svg")
     assert "graphviz" in err.value.message
@@ -261,7 +264,7 @@ def test_mermaid_parses_every_diagram_and_reads_our_transitions(
         assert r["ok"], (name, r.get("error"))
         assert r["diagramType"] == "stateDiagram"
     for d in ALL:
-        ids = {v: k for k, v in D._ids(d).items()}
+        ids = {v: k for k, v in D.state_ids(d).items()}
         read = set()
         final_marks = set()
         for rel in results[d.name]["relations"]:
@@ -276,7 +279,7 @@ def test_mermaid_parses_every_diagram_and_reads_our_transitions(
         # labels survive the escaping, and each state sits in its phase's composite state
         states = {s["id"]: s for s in results[d.name]["states"]}
         for s in d.states:
-            seen = states[D._ids(d)[s.name]]
+            seen = states[D.state_ids(d)[s.name]]
             assert _unmermaid(seen["description"]) == " ".join(s.label.split())
             parent = seen["parent"]
             assert (parent is None) == (s.group is None)
@@ -518,7 +521,7 @@ def test_plantuml_does_refuse_broken_text(plantuml_exe: str, tmp_path: Path) -> 
 def test_plantuml_lists_every_edge_and_marks_the_path(highlighted: Any) -> None:
     text = D.to_plantuml(highlight=highlighted)
     assert text.startswith("@startuml") and text.rstrip().endswith("@enduml")
-    ids = D._ids(DOSSIER)
+    ids = D.state_ids(DOSSIER)
     for src, t, dst in DOSSIER.edges():
         left = "[*]" if src == INITIAL else ids[src]
         title = re.escape(D.plantuml_escape(D.edge_title(t)))
@@ -614,7 +617,7 @@ def _walk(d: MachineDefinition) -> Iterator[str]:
 
 def test_every_state_appears_in_every_format() -> None:
     for d in MACHINES:
-        for fmt in ("mermaid", "dot", "scxml", "plantuml"):
+        for fmt in TEXT_FORMATS:
             text = D.diagram(d, fmt)
             assert isinstance(text, str)
             for name in _walk(d):
@@ -675,9 +678,51 @@ def test_definition_and_dossier_display_as_svg_in_a_notebook(dot_exe: str, highl
 
 
 def test_without_graphviz_a_notebook_still_shows_the_mermaid_text(monkeypatch: pytest.MonkeyPatch,
-                                                                   highlighted: Any) -> None:
-    monkeypatch.setattr(D, "dot_command", lambda: None)
+                                                                   highlighted: Any, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no `dot` anywhere on the PATH
     assert DOSSIER._repr_svg_() is None
     bundle = highlighted._repr_mimebundle_()
     assert "image/svg+xml" not in bundle
     assert bundle["text/markdown"].startswith("```mermaid\nstateDiagram-v2")
+
+
+# -- the registry of formats -----------------------------------------------------------------------------
+def test_the_registry_is_the_one_list_of_formats() -> None:
+    assert tuple(D.RENDERERS) == D.FORMATS
+    suffixes = [s for r in D.RENDERERS.values() for s in r.suffixes]
+    assert len(suffixes) == len(set(suffixes)), "a suffix names one format only"
+    for name, r in D.RENDERERS.items():
+        assert r.name == name and r.suffix == r.suffixes[0]
+        assert D.renderer(name) is r
+        for suffix in r.suffixes:
+            assert D.renderer_for_suffix(suffix) is r
+            assert D.renderer_for_suffix("." + suffix.upper()) is r
+    assert D.renderer_for_suffix("gif") is None and D.renderer_for_suffix("") is None
+    with pytest.raises(D.DiagramError, match=r"Format inconnu .* mermaid, dot"):
+        D.renderer(["mermaid"])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_a_text_renderer_draws_the_graph_it_is_given(fmt: str, highlighted: Any) -> None:
+    graph = D.graph(highlight=highlighted)
+    text = D.RENDERERS[fmt].render(graph)
+    assert isinstance(text, str)
+    assert text == D.diagram("dossier", fmt, highlight=highlighted)
+    for node in graph.nodes:
+        assert node.name in text
+    assert graph.node(highlighted.status.value).current
+
+
+def test_the_graph_marks_the_path_once_for_every_format(highlighted: Any) -> None:
+    graph = D.graph(highlight=highlighted)
+    taken = {(e.source, e.trigger, e.dest): e.steps for e in graph.edges if e.steps}
+    history = [(INITIAL if h.source is None else h.source.value, h.trigger, h.dest.value)
+               for h in highlighted.history]
+    assert sorted(n for steps in taken.values() for n in steps) == list(range(1, len(history) + 1))
+    for (edge, steps) in taken.items():
+        assert all(history[n - 1] == edge for n in steps)
+    visited = {n.name for n in graph.nodes if n.visited}
+    assert highlighted.status.value not in visited
+    assert visited == {h.dest.value for h in highlighted.history} - {highlighted.status.value}
+    # the phases partition the states
+    assert sorted(n.name for g in graph.groups for n in g.nodes) == sorted(n.name for n in graph.nodes)

@@ -130,7 +130,7 @@ def test_every_page_loads_clean_draws_its_diagrams_and_fits(site: Path, browser:
         for g in info["graphviz"]:
             seen_graphviz += 1
             d = DEFINITIONS[_machine_of(g["source"])]
-            ids = D._ids(d)
+            ids = D.state_ids(d)
             want = {ids[s.name] for s in d.states} | {ids["__initial__"]}
             got = set(g["nodes"] or ()) - {"legende"}
             if got != want or g["edges"] != len(list(d.edges())):

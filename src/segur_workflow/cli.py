@@ -238,10 +238,8 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 def _format_of(args: argparse.Namespace) -> str:
     if args.format:
         return str(args.format)
-    suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
-    by_suffix = {"mmd": "mermaid", "mermaid": "mermaid", "dot": "dot", "gv": "dot", "scxml": "scxml",
-                 "puml": "plantuml", "svg": "svg", "png": "png"}
-    return by_suffix.get(suffix, "mermaid")
+    by_suffix = diagrams.renderer_for_suffix(Path(args.output).suffix) if args.output else None
+    return by_suffix.name if by_suffix is not None else diagrams.FORMATS[0]
 
 
 def _cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
@@ -397,13 +395,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", default=str(DEMO_DB), help=f"fichier SQLite (défaut : {DEMO_DB})")
     p.set_defaults(run=_cmd_demo)
 
-    p = sub.add_parser("diagram", help="diagramme d'une machine (Mermaid, DOT, SCXML, PlantUML, SVG, PNG)",
+    formats = ", ".join(r.title for r in diagrams.RENDERERS.values())
+    p = sub.add_parser("diagram", help=f"diagramme d'une machine ({formats})",
                        description="Diagramme dérivé de la définition : états, phases, états finaux, et pour "
                                    "chaque transition son déclencheur, ses rôles, ses gardes et ses règles.")
     p.add_argument("--machine", choices=sorted(DEFINITIONS), default="dossier",
                    help="machine à dessiner (défaut : dossier)")
     p.add_argument("--format", choices=diagrams.FORMATS,
-                   help="format (défaut : d'après l'extension de -o, sinon mermaid)")
+                   help=f"format (défaut : d'après l'extension de -o, sinon {diagrams.FORMATS[0]})")
     p.add_argument("--dossier", metavar="NUMERO", help="met en évidence l'état et le parcours de ce dossier")
     p.add_argument("--db", metavar="FICHIER", help="base SQLite où lire le dossier")
     add_key_option(p)

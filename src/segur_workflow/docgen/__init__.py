@@ -150,6 +150,16 @@ def colour_legend() -> str:
     return "\n".join(rows) + "\n"
 
 
+#: The diagram files written beside the pages: every text format of the registry.
+_SOURCES = tuple(r for r in diagrams.RENDERERS.values() if not r.binary)
+
+
+def _source_links(stem: str) -> str:
+    # the site's build draws each .dot as an .svg too (scripts/mkdocs_hooks.py)
+    links = [f"[{r.title}]({stem}.{r.suffix})" for r in _SOURCES]
+    return ", ".join([*links, f"[{diagrams.RENDERERS['svg'].title}]({stem}.{diagrams.RENDERERS['svg'].suffix})"])
+
+
 def diagrams_page() -> str:
     dossier = exemple()
     out = ["---", "hide:", "  - toc", "---", "", "# Diagrammes des machines", "", _NOTICE.strip(), "",
@@ -164,8 +174,7 @@ def diagrams_page() -> str:
            "et où les ouvrir.", ""]
     for d in DEFINITIONS.values():
         out += [f"## {d.title}", "",
-                f"Machine `{d.name}` — sources : [DOT]({d.name}.dot), [SCXML]({d.name}.scxml), "
-                f"[Mermaid]({d.name}.mmd), [PlantUML]({d.name}.puml), [SVG]({d.name}.svg).", "",
+                f"Machine `{d.name}` — sources : {_source_links(d.name)}.", "",
                 graphviz_block(f"{d.name}.dot", d.title),
                 "Le même diagramme en Mermaid, tel que GitLab, GitHub ou un éditeur l'affichent :", "",
                 mermaid_block(d.name),
@@ -176,7 +185,7 @@ def diagrams_page() -> str:
             "chaque transition prise porte « ✔ étape n », son rang dans l'historique du dossier. "
             "En Python : `diagrams.to_dot(highlight=dossier)` ; en ligne de commande : "
             "`segur-workflow diagram --db FICHIER --dossier NUMERO -o parcours.svg`. Sources : "
-            f"[DOT]({EXEMPLE}.dot), [Mermaid]({EXEMPLE}.mmd), [SVG]({EXEMPLE}.svg).", "",
+            f"{_source_links(EXEMPLE)}.", "",
             colour_legend(),
             graphviz_block(f"{EXEMPLE}.dot", f"Parcours du dossier {dossier.numero}"),
             "En Mermaid :", "",
@@ -205,13 +214,10 @@ def files() -> dict[str, str]:
         f"{GENERATED}/rules.md": rules_catalogue(),
         f"{GENERATED}/emails.md": emails.catalogue_markdown(),
     }
-    out[f"{GENERATED}/{EXEMPLE}.dot"] = diagrams.to_dot(highlight=exemple())
-    out[f"{GENERATED}/{EXEMPLE}.mmd"] = diagrams.to_mermaid(highlight=exemple())
-    for name in DEFINITIONS:
-        out[f"{GENERATED}/{name}.dot"] = diagrams.to_dot(name)
-        out[f"{GENERATED}/{name}.scxml"] = diagrams.to_scxml(name)
-        out[f"{GENERATED}/{name}.mmd"] = diagrams.to_mermaid(name)
-        out[f"{GENERATED}/{name}.puml"] = diagrams.to_plantuml(name)
+    graphs = {EXEMPLE: diagrams.graph(highlight=exemple()), **{n: diagrams.graph(n) for n in DEFINITIONS}}
+    for stem, graph in graphs.items():
+        for r in _SOURCES:
+            out[f"{GENERATED}/{stem}.{r.suffix}"] = str(r.render(graph))
     return out
 
 
