@@ -221,6 +221,6 @@ def test_rebuild_is_evolve_without_the_checks() -> None:
 
 @given(st.datetimes(timezones=st.sampled_from([UTC, examples.T0.tzinfo])))
 def test_dates_for_people_are_strftimes(value: datetime) -> None:
-    from segur_workflow.engine import PARIS, format_date
+    from segur_workflow._format import PARIS, format_date
 
     assert format_date(value) == value.astimezone(PARIS).strftime("%d/%m/%Y")

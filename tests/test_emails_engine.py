@@ -11,6 +11,7 @@ import lxml.html
 import pytest
 
 from segur_workflow import engine, examples
+from segur_workflow._format import format_date, format_montant
 from segur_workflow.commands import ControlerBloc, DemanderModification, DemanderPiece, Rejeter
 from segur_workflow.emails import TEMPLATES, html_text
 from segur_workflow.errors import WorkflowError
@@ -118,7 +119,7 @@ def test_each_notifying_transition_sends_and_records_exactly_one_email(source: s
 
 def _assert_content(text: str, markup: str, command: object, dossier: Dossier, now: datetime) -> None:
     assert dossier.numero in text
-    day = engine.format_date(now)
+    day = format_date(now)
     if isinstance(command, Rejeter):
         assert command.motif in text
         assert html_text(command.motif) in markup
@@ -128,13 +129,13 @@ def _assert_content(text: str, markup: str, command: object, dossier: Dossier, n
     if isinstance(command, DemanderPiece):
         assert f"« {command.piece.label} »" in text
     if dossier.status in (Status.AVANCE_DECIDEE, Status.SOLDE_DECIDEE):
-        montant = engine.format_montant(dossier.demande_courante.montant)
+        montant = format_montant(dossier.demande_courante.montant)
         assert f"d'un montant de {montant} €, est déclenché" in text
         assert "avance" in text if dossier.status is Status.AVANCE_DECIDEE else "du solde" in text
     if dossier.status is Status.SOLDE_EN_INSTRUCTION:
         assert dossier.solde is not None
         if command_entry(dossier).trigger == "deposer_solde":  # type: ignore[union-attr]
-            assert f"en date du {engine.format_date(dossier.solde.date_depot)}" in text
+            assert f"en date du {format_date(dossier.solde.date_depot)}" in text
         else:
             assert f"Les compléments apportés le {day}" in text
     elif dossier.status is not Status.AVANCE_EN_INSTRUCTION:

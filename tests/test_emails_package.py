@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from segur_workflow import emails
-from segur_workflow.emails import TEMPLATES, catalogue_markdown, example_context, render
+from segur_workflow.docgen import emails_catalogue
+from segur_workflow.emails import TEMPLATES, example_context, render
 from segur_workflow.states import COMPTE, DOSSIER
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,15 +63,13 @@ def test_installed_wheel_renders_the_same_emails(wheel: Path, tmp_path: Path) ->
 
 
 def test_committed_catalogue_is_up_to_date() -> None:
-    assert CATALOGUE.read_text(encoding="utf-8") == catalogue_markdown(), (
-        "docs/generated/emails.md is stale: regenerate it with "
-        "python -c 'from segur_workflow.emails import catalogue_markdown as c; print(c(), end=\"\")' "
-        "> docs/generated/emails.md"
+    assert CATALOGUE.read_text(encoding="utf-8") == emails_catalogue(), (
+        "docs/generated/emails.md is stale: regenerate it with python -m segur_workflow.docgen"
     )
 
 
 def test_catalogue_shows_every_template_its_senders_and_both_bodies() -> None:
-    page = catalogue_markdown()
+    page = emails_catalogue()
     ctx = example_context()
     for name in TEMPLATES:
         section = page.split(f"\n## {name}\n", 1)[1].split("\n## ", 1)[0]
@@ -85,4 +83,4 @@ def test_catalogue_shows_every_template_its_senders_and_both_bodies() -> None:
         assert senders
         for src, trigger in senders:
             assert f"`{trigger}` ({'création' if src == '__initial__' else f'`{src}`'} → " in section
-    assert emails.catalogue_markdown() == page  # deterministic
+    assert emails_catalogue() == page  # deterministic

@@ -10,6 +10,7 @@ import pytest
 
 import segur_workflow as sw
 from segur_workflow import examples as ex
+from segur_workflow._format import format_date
 from segur_workflow.history import is_automatic
 from segur_workflow.states import INITIAL, MachineDefinition, StateSpec, TransitionSpec
 
@@ -396,5 +397,5 @@ def test_recapitulatif_reads_like_the_consultation_screen() -> None:
 
 def test_dates_shown_to_people_are_paris_days() -> None:
     # 23:30 UTC on 31/12 is already 01/01 in Paris (UTC+1); 22:30 UTC on 31/07 too (UTC+2).
-    assert sw.engine.format_date(datetime(2023, 12, 31, 23, 30, tzinfo=UTC)) == "01/01/2024"
-    assert sw.engine.format_date(datetime(2023, 7, 31, 22, 30, tzinfo=UTC)) == "01/08/2023"
+    assert format_date(datetime(2023, 12, 31, 23, 30, tzinfo=UTC)) == "01/01/2024"
+    assert format_date(datetime(2023, 7, 31, 22, 30, tzinfo=UTC)) == "01/08/2023"

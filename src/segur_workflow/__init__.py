@@ -12,6 +12,7 @@ See the README and docs/ for the full guide.
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._email import Email
 from .commands import (
     Command,
     Completer,
@@ -23,7 +24,6 @@ from .commands import (
     DeposerSolde,
     Rejeter,
 )
-from .emails import Email
 from .engine import (
     BlocControle,
     DossierDepose,

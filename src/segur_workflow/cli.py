@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from . import diagrams, rules
-from .emails import TEMPLATES, Email
-from .engine import PARIS, allowed_commands, start
+from ._email import Email
+from ._format import PARIS
+from .emails import TEMPLATES
+from .engine import allowed_commands, start
 from .engine import handle as handle_command
 from .errors import WorkflowError
 from .model import SAS, Actor, Attachment, Dossier

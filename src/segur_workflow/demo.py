@@ -25,6 +25,7 @@ from pathlib import Path
 import attrs
 
 from . import examples
+from ._format import format_montant
 from .commands import (
     Command,
     Completer,
@@ -35,7 +36,6 @@ from .commands import (
     DeposerSolde,
     Rejeter,
 )
-from .engine import format_montant
 from .errors import StorageError, WorkflowError
 from .history import is_automatic, verify_history
 from .model import SAS, Actor, Fournisseur

@@ -30,30 +30,33 @@ from typing import TYPE_CHECKING
 import attrs
 from markupsafe import Markup
 
+from ._email import Email
 from .errors import DefinitionError, InvalidInput
 from .model import LIEN_PORTAIL, SAS
 from .rules import POLITIQUE_MOT_DE_PASSE, POLITIQUE_MOT_DE_PASSE_ACCENTS
-from .states import DEFINITIONS, INITIAL
+from .states import DEFINITIONS
 from .vocabulary import PieceKind
 
 if TYPE_CHECKING:  # Jinja is imported when the templates are first built (see the module's docstring)
     import jinja2
     from jinja2 import nodes
 
+__all__ = [
+    "TEMPLATES",
+    "VARIABLES",
+    "Email",
+    "TemplateSpec",
+    "Variable",
+    "check_templates",
+    "example_context",
+    "html_text",
+    "one_line",
+    "render",
+]
+
 _PACKAGE = "segur_workflow"
 _FOLDER = "templates"
 _FORMATS = ("txt", "html")
-
-
-@attrs.frozen
-class Email:
-    """A rendered e-mail, ready to hand to the host's mailer (through the outbox)."""
-
-    template: str
-    to: str
-    subject: str
-    text: str
-    html: str
 
 
 @attrs.frozen
@@ -430,57 +433,3 @@ def render(template: str, *, to: str, context: Mapping[str, object]) -> Email:
 def example_context() -> dict[str, str]:
     """Example values of every variable (those of the catalogue)."""
     return {name: v.example for name, v in VARIABLES.items()}
-
-
-# -- the catalogue page ------------------------------------------------------------------------------------------
-def _senders(name: str) -> list[str]:
-    out = []
-    for source, spec, target in (edge for d in DEFINITIONS.values() for edge in d.edges()):
-        if name in spec.emails:
-            origin = "création" if source == INITIAL else f"`{source}`"
-            out.append(f"`{spec.trigger}` ({origin} → `{target}`)")
-    return out
-
-
-def _fence(lang: str, body: str) -> list[str]:
-    return [f"```{lang}", body.rstrip("\n"), "```"]
-
-
-def catalogue_markdown() -> str:
-    """The e-mail catalogue page of docs/ (generated; a test keeps the committed page in sync)."""
-    ctx = example_context()
-    lines = [
-        "# Catalogue des courriels",
-        "",
-        "<!-- Page générée par segur_workflow.emails.catalogue_markdown() : ne pas la modifier à la main. -->",
-        "",
-        "Chaque courriel envoyé au fournisseur, rendu avec les valeurs d'exemple ci-dessous : objet, variables,",
-        "transitions qui l'envoient, texte brut et HTML. Les modèles sont dans `src/segur_workflow/templates/` ;",
-        "les choix sont expliqués dans [Courriels](../emails.md).",
-        "",
-        "| Modèle | Notification | Envoyé par |",
-        "|---|---|---|",
-    ]
-    lines += [f"| [`{s.name}`](#{s.name}) | {s.title} | {', '.join(_senders(s.name))} |"
-              for s in TEMPLATES.values()]
-    for spec in TEMPLATES.values():
-        email = render(spec.name, to="contact@le-select.example", context=ctx)
-        lines += [
-            "",
-            f"## {spec.name}",
-            "",
-            f"**{spec.title}.** {spec.description}",
-            "",
-            "- Envoyé par : " + ", ".join(_senders(spec.name)),
-            f"- Objet : « {email.subject} »",
-            "",
-            "| Variable | Sens | Exemple |",
-            "|---|---|---|",
-        ]
-        for name in sorted(spec.variables):
-            v = VARIABLES[name]
-            example = one_line(v.example).replace("|", "\\|")
-            lines.append(f"| `{name}` | {v.description} | {example} |")
-        lines += ["", "Texte :", "", *_fence("text", email.text), "", "HTML :", "", *_fence("html", email.html)]
-    return "\n".join(lines) + "\n"
-

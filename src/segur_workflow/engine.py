@@ -12,11 +12,11 @@ from decimal import Decimal
 from functools import cache, partial
 from types import MappingProxyType, MemberDescriptorType
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import attrs
 
 from . import observation, rules
+from ._format import format_date, format_montant
 from .commands import (
     COMMANDS,
     Command,
@@ -53,8 +53,6 @@ from .model import (
 from .seal import canonical, digest
 from .states import DOSSIER, INITIAL, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 # -- events -------------------------------------------------------------------------------------------
@@ -108,18 +106,6 @@ class Outcome:
 
 
 # -- formatting for people -----------------------------------------------------------------------------
-def format_date(value: datetime) -> str:
-    """A date as the portal shows it: dd/mm/YYYY in Europe/Paris."""
-    local = value.astimezone(PARIS)
-    # strftime("%d/%m/%Y"), written out: strftime was most of an e-mail's context (docs/benchmarks.md)
-    return f"{local.day:02d}/{local.month:02d}/{local.year}"
-
-
-def format_montant(value: Decimal) -> str:
-    """An amount as the portal shows it ("30000"): integral euros without decimals, else 2 decimals."""
-    return f"{value:f}" if value == value.to_integral_value() else f"{value:.2f}"
-
-
 # -- input checks ----------------------------------------------------------------------------------------
 def _check_now(now: object) -> datetime:
     if not isinstance(now, datetime) or now.utcoffset() is None:

@@ -15,7 +15,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 import attrs
 
-from .emails import Email
+from ._email import Email
 from .engine import Event
 from .model import Dossier
 

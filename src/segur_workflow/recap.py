@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import attrs
 
-from .engine import format_date, format_montant
+from ._format import format_date, format_montant
 from .model import SAS, Corridor, Demande, Dossier
 from .states import Status
 from .vocabulary import LIBELLE_CONTACT_SUPPORT, Bloc, Controle, Phase

@@ -20,9 +20,10 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from . import engine
+from ._email import Email
+from ._format import format_montant
 from .adapters import NUMERO_DIGITS as DIGITS
 from .commands import Command, DeposerAvance
-from .emails import Email
 from .engine import Event, Outcome
 from .errors import (
     CommandIdReused,
@@ -176,7 +177,7 @@ class WorkflowService:
                 "corridor.avec_montant(Phase.%s, Decimal(…), source=…). Cet avertissement n'est donné "
                 "qu'une fois par service.",
                 event.numero, "la demande d'avance" if event.phase is Phase.AVANCE else "la demande de solde",
-                self.corridor.code, engine.format_montant(event.montant), event.phase.name,
+                self.corridor.code, format_montant(event.montant), event.phase.name,
             )
         return result
 

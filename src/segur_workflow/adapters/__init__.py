@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from .._checks import email_problem, ensure_str, has_surrogate
-from ..emails import Email
+from .._email import Email
 from ..engine import Event
 from ..errors import InvalidInput
 from ..history import command_entry

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Protocol, Self, TypeVar
 import attrs
 
 from .. import seal as sealing
-from ..emails import Email
+from .._email import Email
 from ..engine import Event
 from ..errors import (
     ConcurrencyConflict,

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 
-from ..emails import Email
+from .._email import Email
 from ..engine import Event
 from ..errors import ConcurrencyConflict, DossierNotFound, DuplicateFinancingRequest, InvalidInput
 from ..model import Dossier

@@ -20,10 +20,11 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from .. import diagrams, emails, examples, rules
+from .. import diagrams, examples, rules
 from ..model import Dossier
 from ..states import DEFINITIONS, INITIAL, MachineDefinition, Status
 from ..vocabulary import Role
+from ._emails import emails_catalogue
 from ._rules import rules_catalogue
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "UnknownBlock",
     "colour_legend",
     "diagrams_page",
+    "emails_catalogue",
     "exemple",
     "expected",
     "files",
@@ -212,7 +214,7 @@ def files() -> dict[str, str]:
         f"{GENERATED}/diagrams.md": diagrams_page(),
         f"{GENERATED}/transitions.md": transitions_page(),
         f"{GENERATED}/rules.md": rules_catalogue(),
-        f"{GENERATED}/emails.md": emails.catalogue_markdown(),
+        f"{GENERATED}/emails.md": emails_catalogue(),
     }
     graphs = {EXEMPLE: diagrams.graph(highlight=exemple()), **{n: diagrams.graph(n) for n in DEFINITIONS}}
     for stem, graph in graphs.items():

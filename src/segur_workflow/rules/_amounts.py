@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .._format import format_montant
 from ..errors import InvalidInput
 from ..model import SAS, Corridor
 from ..vocabulary import Phase
@@ -22,10 +23,6 @@ def check_montant(montant: Decimal, phase: Phase, corridor: Corridor = SAS) -> V
     if not montant.is_finite():
         return (violation("montant.invalide"),)
     if montant != expected:
-        return (violation(f"montant.{phase.value}", attendu=_montant_text(expected)),)
+        return (violation(f"montant.{phase.value}", attendu=format_montant(expected)),)
     return OK
-
-
-def _montant_text(value: Decimal) -> str:
-    return f"{value:f}" if value == value.to_integral_value() else f"{value:.2f}"
 

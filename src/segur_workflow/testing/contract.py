@@ -35,8 +35,8 @@ import attrs
 import pytest
 
 from .. import engine, examples
+from .._email import Email
 from ..commands import Command, Completer, ControlerBloc, DemanderPiece
-from ..emails import Email
 from ..errors import ConcurrencyConflict, DossierAltere, DossierNotFound, DuplicateFinancingRequest, InvalidInput
 from ..model import Dossier, Fournisseur
 from ..ports import DossierRepository
