@@ -15,6 +15,8 @@ echo "== ruff"
 $BIN/ruff check src tests bench
 echo "== mypy --strict"
 $BIN/mypy
+echo "== lint-imports (layers, no cycle, pure core: [tool.importlinter] in pyproject.toml)"
+$BIN/lint-imports
 if [ -f mkdocs.yml ]; then
   echo "== docs (mkdocs --strict)"
   $BIN/python -m segur_workflow.docgen --check

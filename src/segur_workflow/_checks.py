@@ -19,6 +19,22 @@ import email_validator
 
 from .errors import InvalidInput
 
+__all__ = [
+    "SQL_INT_MAX",
+    "email_problem",
+    "ensure_str",
+    "has_surrogate",
+    "identifier_problem",
+    "require_bool",
+    "require_count",
+    "require_email",
+    "require_identifier",
+    "require_str",
+    "require_text",
+    "text_problem",
+    "typed",
+]
+
 
 def typed(name: str, cls: type | tuple[type, ...], expected: str, *, optional: bool = False) -> Any:
     """An attrs validator refusing anything but ``cls`` (and ``None`` when ``optional``)."""

@@ -17,6 +17,11 @@ from PIL import Image
 
 from .sniff import JPEG_SIGNATURE, PNG_SIGNATURE, code_dans_texte, executable_dans, identifier_format
 
+__all__ = [
+    "MAX_PIXELS",
+    "inspect_image",
+]
+
 #: Above this many pixels an image is refused before decoding (an A4 page scanned at 600 dpi is 35 M).
 MAX_PIXELS = 50_000_000
 _MAX_TEXT = 1 << 20  # bytes a compressed text chunk may inflate to

@@ -17,6 +17,10 @@ import pikepdf
 
 from .sniff import PDF_EOF, PDF_SIGNATURE, identifier_format
 
+__all__ = [
+    "inspect_pdf",
+]
+
 _BLANK = b"\x00\t\n\r\f "
 #: Before the header, readers accept a few bytes; a short run of plain characters on the header's line
 #: is tolerated (it cannot run as a script: the line goes on with ``%PDF-``), anything else is refused.

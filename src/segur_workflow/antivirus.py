@@ -24,6 +24,14 @@ import attrs
 from .errors import AntivirusIndisponible
 from .model import Attachment
 
+__all__ = [
+    "PREFIXE",
+    "Antivirus",
+    "ClamdAntivirus",
+    "Verdict",
+    "with_verdict",
+]
+
 #: A finding's prefix for what an antivirus reported: ``antivirus.<signature>``.
 PREFIXE = "antivirus."
 _SIGNATURE = re.compile(r"[A-Za-z0-9._:/-]{1,100}")

@@ -20,6 +20,11 @@ from typing import Any, TextIO
 
 from .delivery import DeliveryReport, Dispatcher, SmtpTransport, default_worker_id
 
+__all__ = [
+    "PASSWORD_VARIABLE",
+    "add_parsers",
+]
+
 PASSWORD_VARIABLE = "SEGUR_SMTP_PASSWORD"  # noqa: S105 - the name of a variable, not a password
 
 

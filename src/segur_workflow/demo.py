@@ -43,6 +43,13 @@ from .ports import OutboxRelay
 from .service import Result, WorkflowService
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
+__all__ = [
+    "DEMO_SENDER",
+    "DeliveryTotals",
+    "Write",
+    "run_demo",
+]
+
 Write = Callable[[str], None]
 
 #: The From of the demo's e-mails (the ASP's no-reply address in the guides' spirit; a reserved domain).

@@ -9,6 +9,18 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+__all__ = [
+    "GENESIS",
+    "append",
+    "canonical",
+    "chain_hash",
+    "command_entry",
+    "history_problems",
+    "is_automatic",
+    "seal",
+    "verify_history",
+]
+
 if TYPE_CHECKING:
     from .model import Dossier, HistoryEntry
 

@@ -18,6 +18,23 @@ from .sniff import HEAD_BYTES, TAILLE_DEPASSEE, inspect, sniff_media_type
 from .states import Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
+__all__ = [
+    "DEFAULT_LIMIT",
+    "LIEN_PORTAIL",
+    "SAS",
+    "SOURCE_MONTANT_AVANCE_SAS",
+    "Actor",
+    "Attachment",
+    "CoordonneesBancaires",
+    "Corridor",
+    "Demande",
+    "Dossier",
+    "EmailRecord",
+    "Fournisseur",
+    "HistoryEntry",
+    "Paiement",
+]
+
 _CHUNK = 64 * 1024
 #: The attachment size limit of the SAS corridor (« Taille maximum : 4 Mo », 1 Mo = 1024 × 1024 octets),
 #: also what the attachment constructors inspect at most unless told otherwise.

@@ -13,6 +13,18 @@ from .model import SAS, Corridor, Demande, Dossier
 from .states import Status
 from .vocabulary import LIBELLE_CONTACT_SUPPORT, Bloc, Controle, Phase
 
+__all__ = [
+    "LIBELLE_COMMENTAIRE",
+    "LIBELLE_PIECE_DEMANDEE",
+    "LIBELLE_SOURCE_MONTANT",
+    "TEXTE_MONTANT_EXEMPLE",
+    "BlocView",
+    "Ligne",
+    "PhaseView",
+    "Recapitulatif",
+    "recapitulatif",
+]
+
 
 @attrs.frozen
 class Ligne:

@@ -7,6 +7,15 @@ from __future__ import annotations
 
 import enum
 
+__all__ = [
+    "LIBELLE_CONTACT_SUPPORT",
+    "Bloc",
+    "Controle",
+    "Phase",
+    "PieceKind",
+    "Role",
+]
+
 
 class Role(enum.StrEnum):
     """Who issues a command."""

@@ -22,6 +22,33 @@ from PIL import Image
 
 from .. import examples
 
+__all__ = [
+    "BATCH",
+    "BENINS",
+    "CAB",
+    "ELF",
+    "FOREIGN",
+    "HOSTILES",
+    "LNK",
+    "MACHO",
+    "PE",
+    "PHP",
+    "POSTSCRIPT",
+    "RAR",
+    "SEVEN_Z",
+    "UTF16_HTML",
+    "CasFichier",
+    "benin",
+    "hostile",
+    "jpeg_exif",
+    "jpeg_scanner",
+    "pdf_avec_jpeg",
+    "pdf_objets_compresses",
+    "png_chunk",
+    "png_texte",
+    "zip_bytes",
+]
+
 
 @attrs.frozen
 class CasFichier:

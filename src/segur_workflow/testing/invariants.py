@@ -21,6 +21,21 @@ from ..model import SAS, Actor, Corridor, Dossier
 from ..states import DOSSIER, Status, TransitionSpec
 from ..vocabulary import Bloc, Controle, Phase, Role
 
+__all__ = [
+    "BLOCS_AUTOMATIQUES",
+    "check_allowed_commands",
+    "check_automatic_controls",
+    "check_dossier",
+    "check_emails",
+    "check_history",
+    "check_payments",
+    "check_status",
+    "enters_phase",
+    "example_command",
+    "spec_of",
+    "standard_actors",
+]
+
 
 def spec_of(entry_source: str | None, trigger: str) -> TransitionSpec:
     """The transition a history entry records (``None`` source: the creation)."""

@@ -28,6 +28,21 @@ from ..engine import Outcome, handle, start
 from ..model import SAS, Corridor, Dossier
 from ..states import DOSSIER, INITIAL, MachineDefinition, TransitionSpec
 
+__all__ = [
+    "Edge",
+    "Path",
+    "Step",
+    "all_edges",
+    "covered_edges",
+    "edge_cover",
+    "parametrize",
+    "parametrize_states",
+    "reaching",
+    "shortest_path_between",
+    "shortest_paths",
+    "simple_paths",
+]
+
 if TYPE_CHECKING:
     import pytest
 

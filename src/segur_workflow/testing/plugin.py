@@ -22,6 +22,21 @@ from ..model import Actor, Dossier, Fournisseur
 from ..states import Status
 from .coverage import Recorder, Report, build_report, load_definition
 
+__all__ = [
+    "DEFAULT_REPORT",
+    "DefinitionCoverage",
+    "FixedClock",
+    "pytest_addoption",
+    "pytest_configure",
+    "segur_clock",
+    "segur_dossier",
+    "segur_dossier_factory",
+    "segur_fiche_fournisseur",
+    "segur_fournisseur",
+    "segur_gestionnaire",
+    "segur_now",
+]
+
 #: Where ``--segur-coverage`` without a value writes its JSON report (relative to the invocation directory).
 DEFAULT_REPORT = "segur-coverage.json"
 _WORKER_KEY = "segur_coverage"
