@@ -71,8 +71,6 @@ from .recap import Recapitulatif, recapitulatif
 from .states import COMPTE, DOSSIER, CompteStatus, MachineDefinition, Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
-__version__ = "0.1.0"
-
 #: Names loaded from their module when first used: the account engine is not needed to handle a dossier,
 #: and importing it with the package was a tenth of ``import segur_workflow`` (docs/benchmarks.md).
 _LAZY = dict.fromkeys((
@@ -81,6 +79,7 @@ _LAZY = dict.fromkeys((
 ), ".compte")
 
 if TYPE_CHECKING:
+    __version__: str
     from .compte import (
         ChangerMotDePasse,
         CloturerCompte,
@@ -95,7 +94,20 @@ if TYPE_CHECKING:
     )
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml is its one source)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("segur-workflow")
+    except PackageNotFoundError:  # a source tree on sys.path, never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":  # read when asked: importlib.metadata is not free at import time
+        globals()[name] = value = _version()
+        return value
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -105,7 +117,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, "__version__"})
 
 __all__ = [
     "COMPTE",
