@@ -831,7 +831,9 @@ RULES: Mapping[str, Rule] = _rules(
     Rule("fournisseur_eligible", "Le fournisseur est enrôlé, référencé par l'ANS et dépose pour lui-même.",
          _fournisseur_eligible, ("fournisseur.non_enrole", "fournisseur.non_reference", "fournisseur.acteur")),
     Rule("demande_unique", "Un fournisseur ne fait qu'une seule demande de financement.", _demande_unique,
-         ("demande.doublon",)),
+         ("demande.doublon",),
+         unreachable={"demande.doublon": "start() refuse d'abord une demande existante en levant "
+                      "DuplicateFinancingRequest (même code), avant d'évaluer les règles"}),
     Rule("identite_fournisseur", "SIRET et N° unique de référencement ANS du fournisseur valides.", _identite,
          ("siret.format", "siret.cle", "reference_ans.format")),
     Rule("coordonnees_bancaires", "IBAN (ISO 13616, clé RIB), BIC (ISO 9362) valides et de même pays.", _banque,
@@ -958,6 +960,19 @@ def catalogue_markdown() -> str:
     for rule in RULES.values():
         codes = ", ".join(f"`{c}`" for c in rule.codes)
         lines.append(f"| `{rule.name}` | {_md(rule.description)} | {', '.join(used_in(rule))} | {codes} |")
+    unreachable = [(r, code, why) for r in RULES.values() for code, why in r.unreachable.items()]
+    if unreachable:
+        lines += [
+            "",
+            "## Issues inatteignables par l'API publique",
+            "",
+            "Déclarées par la règle (`Rule.unreachable`) : `pytest --segur-coverage` les liste à part, "
+            "sans les compter.",
+            "",
+            "| règle | issue | raison |",
+            "|---|---|---|",
+        ]
+        lines += [f"| `{r.name}` | `{code}` | {_md(why)} |" for r, code, why in unreachable]
     lines += [
         "",
         "## Codes",
