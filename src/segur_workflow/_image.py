@@ -15,7 +15,7 @@ import zlib
 
 from PIL import Image
 
-from .sniff import JPEG_SIGNATURE, PNG_SIGNATURE, code_dans_texte, executable_dans, identifier_format
+from ._signatures import JPEG_SIGNATURE, PNG_SIGNATURE, code_dans_texte, executable_dans, identifier_format
 
 __all__ = [
     "MAX_PIXELS",

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pikepdf
 
-from .sniff import PDF_EOF, PDF_SIGNATURE, identifier_format
+from ._signatures import PDF_EOF, PDF_SIGNATURE, identifier_format
 
 __all__ = [
     "inspect_pdf",
