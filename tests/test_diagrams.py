@@ -726,3 +726,16 @@ def test_the_graph_marks_the_path_once_for_every_format(highlighted: Any) -> Non
     assert visited == {h.dest.value for h in highlighted.history} - {highlighted.status.value}
     # the phases partition the states
     assert sorted(n.name for g in graph.groups for n in g.nodes) == sorted(n.name for n in graph.nodes)
+
+
+def test_docgen_writes_one_source_per_text_format() -> None:
+    from segur_workflow import docgen
+
+    written = docgen.files()
+    for stem in (*(d.name for d in MACHINES), docgen.EXEMPLE):
+        for r in D.RENDERERS.values():
+            path = f"{docgen.GENERATED}/{stem}.{r.suffix}"
+            assert (path in written) is (not r.binary), path
+    assert written[f"{docgen.GENERATED}/dossier.mmd"] == D.to_mermaid("dossier")
+    page = written[f"{docgen.GENERATED}/diagrams.md"]
+    assert all(f"[{r.title}](compte.{r.suffix})" in page for r in D.RENDERERS.values() if not r.binary)
