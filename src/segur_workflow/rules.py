@@ -31,6 +31,7 @@ from stdnum import bic as _bic
 from stdnum.fr import siret as _siret
 
 from . import observation
+from ._secret import normaliser_reponse, verifier_secret
 from .errors import DefinitionError, InvalidInput, Violation
 from .model import SAS, Attachment, Corridor, Dossier
 from .sniff import CONSTATS, TAILLE_DEPASSEE, decrire_tous
@@ -130,9 +131,6 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("fournisseur.non_reference", "fournisseur.reference",
              "Le fournisseur n'est pas référencé Ségur auprès de l'ANS."),
     CodeSpec("fournisseur.acteur", "actor.id", "La demande doit être déposée par le fournisseur lui-même."),
-    CodeSpec("demande.doublon", "fournisseur.ans_id",
-             "Une demande de financement existe déjà ({existante}) : "
-             "un fournisseur SAS ne peut faire qu'une seule demande de financement."),
     # support contact
     CodeSpec("contact_support.requis", "contact_support", f"Le champ « {LIBELLE_CONTACT_SUPPORT} » est obligatoire."),
     CodeSpec("contact_support.trop_long", "contact_support", "Texte trop long ({max} caractères maximum)."),
@@ -617,7 +615,6 @@ class RuleContext:
     command: Any
     corridor: Corridor = SAS
     dossier: Dossier | None = None
-    existing_request: str | None = None
     subject: Any = None
 
 
@@ -684,12 +681,6 @@ def _fournisseur_eligible(ctx: RuleContext) -> Violations:
     if ctx.command.actor.id != f.ans_id:
         out.append(_v("fournisseur.acteur"))
     return tuple(out)
-
-
-def _demande_unique(ctx: RuleContext) -> Violations:
-    if ctx.existing_request:
-        return (_v("demande.doublon", existante=ctx.existing_request),)
-    return OK
 
 
 def _identite(ctx: RuleContext) -> Violations:
@@ -786,8 +777,6 @@ def _email_du_compte(ctx: RuleContext) -> Violations:
 
 
 def _mot_de_passe_exact(ctx: RuleContext) -> Violations:
-    from .compte import verifier_secret  # the account module sits above the rules
-
     champ = "ancien_mot_de_passe" if hasattr(ctx.command, "ancien_mot_de_passe") else "mot_de_passe"
     given = getattr(ctx.command, champ)
     if len(given) > MAX_PASSWORD or not verifier_secret(given, ctx.subject.mot_de_passe):
@@ -810,8 +799,6 @@ def _question_secrete(ctx: RuleContext) -> Violations:
 
 
 def _reponse_secrete(ctx: RuleContext) -> Violations:
-    from .compte import normaliser_reponse, verifier_secret
-
     c, compte = ctx.command, ctx.subject
     out: Violations = OK
     if not c.mot_de_passe_provisoire:
@@ -830,8 +817,6 @@ def _rules(*rules: Rule) -> Mapping[str, Rule]:
 RULES: Mapping[str, Rule] = _rules(
     Rule("fournisseur_eligible", "Le fournisseur est enrôlé, référencé par l'ANS et dépose pour lui-même.",
          _fournisseur_eligible, ("fournisseur.non_enrole", "fournisseur.non_reference", "fournisseur.acteur")),
-    Rule("demande_unique", "Un fournisseur ne fait qu'une seule demande de financement.", _demande_unique,
-         ("demande.doublon",)),
     Rule("identite_fournisseur", "SIRET et N° unique de référencement ANS du fournisseur valides.", _identite,
          ("siret.format", "siret.cle", "reference_ans.format")),
     Rule("coordonnees_bancaires", "IBAN (ISO 13616, clé RIB), BIC (ISO 9362) valides et de même pays.", _banque,
@@ -896,18 +881,22 @@ ENGINE_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
 
 
 def run(names: Iterable[str], ctx: RuleContext, *, scope: str | None = None) -> Violations:
-    """Run every named rule (of ``scope``, if given) and gather all violations in declaration order.
+    """:func:`check_all` of the rules named ``names``."""
+    return check_all((RULES[name] for name in names), ctx, scope=scope)
+
+
+def check_all(guards: Iterable[Rule], ctx: RuleContext, *, scope: str | None = None) -> Violations:
+    """Run every rule (of ``scope``, if given) and gather all violations in declaration order.
 
     A full run (no ``scope``: an engine judging a command) reports each rule's outcome to the
     observer of :mod:`segur_workflow.observation`, when one is installed."""
     observer = observation.current() if scope is None else None
     out: list[Violation] = []
-    for name in names:
-        rule = RULES[name]
+    for rule in guards:
         if scope is None or rule.scope == scope:
             found = rule.check(ctx)
             if observer is not None:
-                observer.rule(name, tuple(dict.fromkeys(v.code for v in found)))
+                observer.rule(rule.name, tuple(dict.fromkeys(v.code for v in found)))
             out.extend(found)
     return tuple(out)
 
