@@ -57,8 +57,6 @@ def edge_lines(t: TransitionSpec) -> list[str]:
         lines += _wrap(f"vérifie : {RULES[g].description}")
     if t.email:
         lines += _wrap(f"courriel : {email_title(t.email)}")
-    if t.effect and not t.label:
-        lines.append(f"effet : {t.effect}")
     return lines
 
 
@@ -77,8 +75,6 @@ def edge_tooltip(t: TransitionSpec) -> str:
               for g in t.guards]
     if t.email:
         parts.append(f"courriel {t.email} : {email_title(t.email)}")
-    if t.effect:
-        parts.append(f"effet : {t.effect}")
     return "\n".join(parts)
 
 

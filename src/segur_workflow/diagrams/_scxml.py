@@ -89,8 +89,6 @@ def _transition(parent: ET.Element, e: Edge) -> None:
         tr.set(_SW + "regles", " ".join(t.guards))
     if t.email:
         tr.set(_SW + "courriel", t.email)
-    if t.effect:
-        tr.set(_SW + "effet", t.effect)
     if t.description:
         tr.set(_SW + "description", t.description)
     if e.steps:
