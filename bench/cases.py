@@ -55,7 +55,7 @@ class Config:
 
     @classmethod
     def full_run(cls) -> Config:
-        return cls(Settings(), 10_000, (10, 100, 1_000), 80, 30.0, 9,
+        return cls(Settings(), 10_000, (10, 100, 1_000), 80, 30.0, 7,
                    (1, 2, 4), 0.6, 2, (1_000, 10_000, 100_000), 40, (10, 100, 1_000), 12)
 
     @classmethod
@@ -564,7 +564,7 @@ def _property_profile() -> str:
 CASES: Mapping[str, Case] = MappingProxyType({
     "per_command": Case(per_command, "handle() vs the least work, transitions and python-statemachine", 20, 40),
     "emails": Case(emails_case, "one e-mail rendered", 10, 30),
-    "imports": Case(imports, "import time vs the dependencies'", 20, 40),
+    "imports": Case(imports, "import time vs the dependencies'", 25, 40),
     "lifecycle": Case(lifecycle, "a whole lifecycle in memory", 10, 30),
     "entry_points": Case(entry_points, "start(), history entry, allowed_commands, serialisation", 18, 30),
     "history": Case(history_scaling, "handle() and the JSON round trip vs history length", 16, 30),

@@ -17,25 +17,26 @@ GENESIS = "0" * 64
 
 
 
-def _json_or_null(value: str | None) -> str:
-    return "null" if value is None else _json_str(value)
-
-
 def canonical(entry: HistoryEntry) -> str:
     """The entry without its hash, as sorted-key JSON: the bytes the chain signs.
 
     Exactly ``json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` of the
     fields below (a test holds it to that), written out by hand with the JSON string encoder: the
     generic encoder was the largest single share of a command's cost (see docs/benchmarks.md).
-    Keys in sorted order: actor, at, command_id, comment, dest, details, source, trigger.
+    Keys in sorted order: actor, at, command_id, comment, dest, details, source, trigger. One
+    f-string, the optional fields inline and a list (not a generator) for the details: each function
+    call is a visible share of a history entry.
     """
-    details = ",".join(f"{_json_str(k)}:{_json_str(v)}" for k, v in sorted(entry.details.items()))
+    details = entry.details
+    body = ",".join([f"{_json_str(k)}:{_json_str(details[k])}" for k in sorted(details)]) if details else ""
+    actor, command_id, comment, source = entry.actor, entry.command_id, entry.comment, entry.source
     # isoformat() is ASCII digits and "-:+T.": nothing to escape.
     return (
-        f'{{"actor":[{_json_str(entry.actor.role)},{_json_str(entry.actor.id)}],"at":"{entry.at.isoformat()}",'
-        f'"command_id":{_json_or_null(entry.command_id)},"comment":{_json_or_null(entry.comment)},'
-        f'"dest":{_json_str(entry.dest)},"details":{{{details}}},"source":{_json_or_null(entry.source)},'
-        f'"trigger":{_json_str(entry.trigger)}}}'
+        f'{{"actor":[{_json_str(actor.role)},{_json_str(actor.id)}],"at":"{entry.at.isoformat()}",'
+        f'"command_id":{"null" if command_id is None else _json_str(command_id)},'
+        f'"comment":{"null" if comment is None else _json_str(comment)},'
+        f'"dest":{_json_str(entry.dest)},"details":{{{body}}},'
+        f'"source":{"null" if source is None else _json_str(source)},"trigger":{_json_str(entry.trigger)}}}'
     )
 
 
