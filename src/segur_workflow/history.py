@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from functools import cache
 from json.encoder import encode_basestring as _json_str  # the JSON string encoder, no ASCII escaping
-from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +63,7 @@ def _entry_class() -> type[HistoryEntry]:
     return HistoryEntry
 
 
-def append(  # noqa: PLR0913 - the entry's own fields, by name
+def append(
     history: tuple[Any, ...], *, at: Any, actor: Any, trigger: str, source: Any, dest: Any,
     comment: str | None = None, command_id: str | None = None, details: Mapping[str, str] = _NO_DETAILS,
     entry_type: type[Any] | None = None,
