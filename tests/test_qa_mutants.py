@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
+import attrs
 import pytest
 
 import segur_workflow as sw
 from segur_workflow import examples, rules
 from segur_workflow.errors import DefinitionError
 from segur_workflow.history import command_entry
+from segur_workflow.observation import Edge, observing
 from segur_workflow.rules import _guards_dossier, _registry, _text_contact
 from segur_workflow.states import MachineDefinition, StateSpec, TransitionSpec
 from segur_workflow.vocabulary import Role
@@ -34,6 +37,7 @@ def test_allowed_commands_names_the_wrong_argument(args: tuple[Any, ...], parame
     with pytest.raises(sw.InvalidInput) as err:
         sw.allowed_commands(*(_bad(a) for a in args))
     assert (err.value.parameter, err.value.expected) == (parameter, expected)
+    assert err.value.received_type == "str" and "str reçu" in str(err.value)  # what was received, said
 
 
 def test_allowed_commands_evaluates_the_dossier_guards_only() -> None:
@@ -58,6 +62,7 @@ def test_unknown_codes_of_a_rule_are_refused(monkeypatch: pytest.MonkeyPatch, ru
     with pytest.raises(DefinitionError) as err:
         _registry._check_guards_known()
     assert message in str(err.value)
+    assert err.value.machine == "rules"
 
 
 def test_a_declared_unreachable_ok_or_code_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -226,6 +231,123 @@ def test_wiring_names_every_missing_command_and_effect() -> None:
     with pytest.raises(DefinitionError) as err:
         check_wiring(DOSSIER, commands, effects)
     text = str(err.value)
+    assert err.value.machine == "dossier"
     assert "commande manquante : rejeter" in text
     assert text.count("effet manquant : decider") == 2  # both decider transitions
     assert "deposer_avance" not in text  # a creating transition needs no effect
+
+
+# -- second run (2,176 mutants of engine.py and rules/): what the survivors said ----------------------------------
+def _all_ok(dossier: sw.Dossier) -> sw.Dossier:
+    return _send(dossier, *(sw.ControlerBloc(G, b, sw.Controle.OK) for b in sw.Bloc))
+
+
+def test_an_advance_already_paid_is_never_paid_twice() -> None:
+    # a stored row whose status was set back to « en instruction » after the payment: the engine's hard stop
+    paid = examples.dossier_at(sw.Status.AVANCE_DECIDEE)
+    reset = attrs.evolve(paid, status=sw.Status.AVANCE_EN_INSTRUCTION)
+    with pytest.raises(sw.TransitionNotAllowed) as err:
+        _send(reset, sw.Decider(G))
+    assert (err.value.status, err.value.trigger, err.value.allowed) == ("avance_en_instruction", "decider", frozenset())
+
+
+class _Told:
+    """An observer that keeps the refusals it is told of (a host's own observer)."""
+
+    def __init__(self) -> None:
+        self.refused: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def transition(self, definition: MachineDefinition, edge: Edge, previous: Edge | None, subject: str) -> None:
+        pass
+
+    def rule(self, rule: str, codes: tuple[str, ...]) -> None:
+        pass
+
+    def violations(self, definition: MachineDefinition, trigger: str, codes: tuple[str, ...]) -> None:
+        self.refused.append((definition.name, trigger, codes))
+
+
+def test_a_refused_payment_names_its_trigger_its_amounts_and_is_reported() -> None:
+    dossier = _all_ok(examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION))
+    # the corridor's amounts changed since the deposit (same corridor code)
+    corridor = attrs.evolve(sw.SAS, montant_avance=Decimal("1"), montant_solde=Decimal("2"))
+    with observing(_Told()) as told, pytest.raises(sw.RuleViolations) as err:
+        sw.handle(dossier, sw.Decider(G), now=dossier.history[-1].at + LATER, corridor=corridor)
+    assert err.value.trigger == "decider"
+    (v,) = err.value.violations
+    assert (v.code, v.field) == ("paiement.montant", "avance.montant")
+    assert "(30000 €)" in v.message and "(1 €)" in v.message
+    assert told.refused == [("dossier", "decider", ("paiement.montant",))]
+
+
+#: A host's corridor whose balance asks for two pieces and which accepts PDF only.
+DEUX = attrs.evolve(sw.SAS, code="DEUX", prefixe_numero="FINDEU",
+                    pieces_solde=(sw.PieceKind.PV_VSR, sw.PieceKind.JUSTIFICATIF_TRANSMISSION),
+                    allowed_types={".pdf": "application/pdf"})
+
+
+def _in_deux(status: sw.Status) -> sw.Dossier:
+    return examples.dossier_at(status, numero="FINDEU000001", corridor=DEUX)
+
+
+def test_deposer_solde_records_its_event_and_every_piece() -> None:
+    dossier = _in_deux(sw.Status.AVANCE_DECIDEE)
+    now = dossier.history[-1].at + LATER
+    out = sw.handle(dossier, examples.commands_to_fire(dossier, "deposer_solde", DEUX)[0], now=now, corridor=DEUX)
+    deposes = [(e.numero, e.at, e.phase, e.montant) for e in out.events if isinstance(e, sw.DossierDepose)]
+    assert deposes == [("FINDEU000001", now, sw.Phase.SOLDE, DEUX.montant_solde)]
+    entry = command_entry(out.dossier)
+    assert entry is not None and entry.details["pieces"] == "justificatif_transmission,pv_vsr"
+
+
+def test_a_complement_lists_every_piece_and_is_judged_by_the_dossiers_corridor() -> None:
+    dossier = _in_deux(sw.Status.SOLDE_A_MODIFIER)
+    pieces = {k: examples.attachment(k) for k in DEUX.pieces_solde}
+    after = sw.handle(dossier, sw.Completer(examples.owner(dossier), pieces=pieces),
+                      now=dossier.history[-1].at + LATER, corridor=DEUX).dossier
+    assert after.history[-1].details["pieces"] == "justificatif_transmission,pv_vsr"
+    png = {sw.PieceKind.PV_VSR: sw.Attachment.from_bytes("pv.png", examples.png_bytes())}  # fine in SAS
+    with pytest.raises(sw.RuleViolations) as err:
+        sw.handle(dossier, sw.Completer(examples.owner(dossier), pieces=png), now=dossier.history[-1].at + LATER,
+                  corridor=DEUX)
+    assert [v.code for v in err.value.violations] == ["piece.type_interdit"]
+
+
+def test_a_complement_of_contact_alone_leaves_an_ok_pieces_bloc_alone() -> None:
+    dossier = _all_ok(examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION))
+    dossier = _send(dossier, sw.ControlerBloc(G, sw.Bloc.INFORMATIONS, sw.Controle.KO, "Contact injoignable"),
+                    sw.DemanderModification(G, "Merci de corriger le contact de support."))
+    after = _send(dossier, sw.Completer(examples.owner(dossier), contact_support="support@le-select.example"))
+    assert _controls(after) == {sw.Bloc.INFORMATIONS: sw.Controle.A_INSTRUIRE,
+                                sw.Bloc.COORDONNEES_BANCAIRES: sw.Controle.OK,
+                                sw.Bloc.PIECES_JUSTIFICATIVES: sw.Controle.OK}
+
+
+def test_a_piece_of_the_advance_asked_for_in_the_balance_is_named() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    kind = sw.PieceKind.PV_MISE_EN_SERVICE
+    with pytest.raises(sw.RuleViolations) as err:
+        _send(dossier, sw.DemanderPiece(G, kind, "Le PV de mise en service, svp."))
+    (v,) = err.value.violations
+    assert v.code == "piece.autre_phase" and kind.label in v.message
+
+
+def test_amounts_in_messages_show_cents_only_when_there_are() -> None:
+    cents = attrs.evolve(sw.SAS, montant_avance=Decimal("30000.5"))
+    (v,) = rules.check_montant(Decimal("30000"), sw.Phase.AVANCE, cents)
+    assert "fixé à 30000.50 €" in v.message
+    (v,) = rules.check_montant(Decimal("1"), sw.Phase.AVANCE)
+    assert "fixé à 30000 €" in v.message
+
+
+@pytest.mark.parametrize(("check", "parameter"), [(rules.has_dangerous_link, "text"),
+                                                  (rules.normaliser_nom, "filename")])
+def test_text_helpers_name_their_parameter(check: Any, parameter: str) -> None:
+    with pytest.raises(sw.InvalidInput) as err:
+        check(42)
+    assert err.value.parameter == parameter
+
+
+def test_a_file_name_is_judged_in_its_nfkc_form() -> None:
+    assert rules.normaliser_nom("ｐｖ\u2024pdf") == "pv.pdf"  # full-width letters, one-dot leader
+    assert rules.normaliser_nom("ﬁchier.pdf") == "fichier.pdf"  # a ligature
