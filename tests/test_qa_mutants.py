@@ -351,3 +351,32 @@ def test_text_helpers_name_their_parameter(check: Any, parameter: str) -> None:
 def test_a_file_name_is_judged_in_its_nfkc_form() -> None:
     assert rules.normaliser_nom("ｐｖ\u2024pdf") == "pv.pdf"  # full-width letters, one-dot leader
     assert rules.normaliser_nom("ﬁchier.pdf") == "fichier.pdf"  # a ligature
+
+
+def test_a_decision_records_the_payment_its_day_and_amount() -> None:
+    dossier = _all_ok(examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION))
+    now = dossier.history[-1].at + LATER
+    after = sw.handle(dossier, sw.Decider(G), now=now).dossier
+    assert after.avance.paiement is not None
+    assert (after.avance.paiement.montant, after.avance.paiement.declenche_le) == (sw.SAS.montant_avance, now)
+    entry = command_entry(after)
+    assert entry is not None and dict(entry.details) == {"montant": "30000"}
+
+
+def test_the_portals_deposit_day_controls_say_what_they_checked() -> None:
+    dossier = examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION)
+    portail = [(e.comment, dict(e.details), e.command_id) for e in dossier.history if e.actor.role is sw.Role.SYSTEME]
+    assert portail == [
+        ("Contrôle automatique du portail : Montant de l'avance (30000 €) et taux de TVA (HT - 0%) conformes au "
+         "couloir.", {"bloc": "informations", "resultat": "ok"}, None),
+        ("Contrôle automatique du portail : IBAN (clés de contrôle) et BIC valides, de même pays.",
+         {"bloc": "coordonnees_bancaires", "resultat": "ok"}, None),
+    ]
+
+
+def test_a_bloc_control_is_an_event_with_its_bloc_result_and_phase() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    now = dossier.history[-1].at + LATER
+    out = sw.handle(dossier, sw.ControlerBloc(G, sw.Bloc.PIECES_JUSTIFICATIVES, sw.Controle.KO, "Illisible"), now=now)
+    controles = [(e.numero, e.at, e.phase, e.bloc, e.resultat) for e in out.events if isinstance(e, sw.BlocControle)]
+    assert controles == [(dossier.numero, now, sw.Phase.SOLDE, sw.Bloc.PIECES_JUSTIFICATIVES, sw.Controle.KO)]
