@@ -9,6 +9,7 @@ The shared statements are written with ``?`` placeholders and contain no literal
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -58,7 +59,7 @@ from ._journal import Chain, Codec, Journal, Snapshot, Written
 
 _T = TypeVar("_T")
 
-__all__ = ["JOURNAL_COLUMNS", "Problem", "SQLRepository", "schema"]
+__all__ = ["JOURNAL_COLUMNS", "LOCK_ORDER", "Problem", "SQLRepository", "schema", "schema_objects"]
 
 #: The journal's columns, in the order :meth:`._journal.Journal.check` reads them.
 JOURNAL_COLUMNS = "position, version, entries, emails, etat, cle, sceau"
@@ -145,6 +146,19 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         last   INTEGER NOT NULL CHECK (last >= 0)
     )""",
     )
+
+
+#: The order in which a write transaction takes its tables (``create``: the counter row, then the new
+#: dossier row; every write: the dossier row, its journal row, events, e-mails, the command record).
+#: Whatever else locks several of them (schema changes) takes them in this order too: no lock cycle.
+LOCK_ORDER = ("numbering", "dossiers", "journal", "events", "outbox", "commands")
+
+_CREATED = re.compile(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)")
+
+
+def schema_objects(statements: Sequence[str]) -> tuple[str, ...]:
+    """The tables and indexes ``statements`` (from :func:`schema`) create, by name."""
+    return tuple(m.group(1) for statement in statements if (m := _CREATED.match(statement)))
 
 
 def added_columns(*, moment: str) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -234,6 +248,10 @@ class SQLRepository(ABC):
     DRIVER_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
     #: The driver's errors that mean "not reachable now" (translated to ``StorageUnavailable``).
     UNAVAILABLE_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
+    #: The driver's errors for a transaction the server rolled back to break a lock cycle or a
+    #: serialisation failure: nothing of it was written, so a write retried from a fresh read is safe
+    #: (translated to ``ConcurrencyConflict``, which the service retries).
+    ROLLED_BACK_ERROR: ClassVar[tuple[type[Exception], ...]] = ()
     #: Appended to the claim's row selection: PostgreSQL skips rows another claim is locking.
     CLAIM_LOCK: ClassVar[str] = ""
 
@@ -475,6 +493,8 @@ class SQLRepository(ABC):
                 self._write_rest(cur, dossier, 1, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, 0) from exc
+        except self.ROLLED_BACK_ERROR as exc:
+            raise ConcurrencyConflict(dossier.numero, 0, None) from exc
         self._remember(written.chain, stamp)
         return 1
 
@@ -492,6 +512,8 @@ class SQLRepository(ABC):
         except self.INTEGRITY_ERROR as exc:
             assert new is not None  # only the inserts can break a constraint
             raise self._refused(exc, new.dossier, 0) from exc
+        except self.ROLLED_BACK_ERROR as exc:  # rolled back whole, the number included: try again
+            raise ConcurrencyConflict(new.dossier.numero if new is not None else prefix, 0, None) from exc
         self._remember(written.chain, stamp)
         return new
 
@@ -511,6 +533,8 @@ class SQLRepository(ABC):
                 self._write_rest(cur, dossier, version, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, expected_version) from exc
+        except self.ROLLED_BACK_ERROR as exc:
+            raise ConcurrencyConflict(dossier.numero, expected_version, None) from exc
         self._remember(written.chain, stamp)
         return version
 

@@ -39,7 +39,7 @@ from .. import seal as sealing
 from ..errors import InvalidInput, StorageUnavailable
 from ..model import Dossier
 from ._journal import Chain, Codec, Snapshot, Written
-from ._sql import SQLRepository, schema
+from ._sql import LOCK_ORDER, SQLRepository, added_columns, schema, schema_objects
 
 __all__ = ["SCHEMA", "PostgresRepository"]
 
@@ -98,6 +98,8 @@ class PostgresRepository(SQLRepository):
     # The server is down, restarting, unreachable or the pool could not give a connection in time;
     # a statement cancelled by statement_timeout (QueryCanceled) is worth retrying too.
     UNAVAILABLE_ERROR = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
+    # A deadlock victim, a serialisation failure: the server rolled the whole transaction back.
+    ROLLED_BACK_ERROR = (pg_errors.TransactionRollback, pg_errors.DeadlockDetected)
     CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, dsn: str, *, key: sealing.KeyArg = None, schema: str | None = None, connect_timeout: int = 10,
@@ -125,16 +127,44 @@ class PostgresRepository(SQLRepository):
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
-            # Not pipelined (unlike the writes): the layout check reads a result in the middle.
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                if schema is not None:
-                    cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-                self._check_layout(cur)
-                self._create_tables(cur, SCHEMA, moment=MOMENT)
+            with self._pool.connection() as conn, conn.cursor() as cur:
+                if not self._layout_complete(cur):
+                    self._create_layout(conn, cur)
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             self._pool.close()
             raise StorageUnavailable("ouverture", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+
+    def _layout_complete(self, cur: psycopg.Cursor[Any]) -> bool:
+        """Every table, index and column of this version is there: nothing to create, and so no lock taken.
+
+        ``CREATE INDEX IF NOT EXISTS`` locks its table (SHARE) even when the index exists: run on
+        every start, it made a starting host wait for the running ones' writes and, holding the outbox
+        while waiting for the events table, closed a lock cycle with them (``DeadlockDetected``).
+        """
+        names = schema_objects(SCHEMA)
+        found = cur.execute(sql.SQL("SELECT {}").format(sql.SQL(", ").join(
+            sql.SQL("to_regclass({}) IS NOT NULL").format(sql.Literal(name)) for name in names))).fetchone()
+        if found is None or not all(found):
+            return False
+        return all({name for name, _ in columns} <= self._columns(cur, table)
+                   for table, columns in added_columns(moment=MOMENT).items())
+
+    def _create_layout(self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any]) -> None:
+        """Create what is missing, serialised between processes, the tables locked in the writers' order.
+
+        Not pipelined (unlike the writes): the layout check reads a result in the middle.
+        """
+        with conn.transaction():
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            if self.schema is not None:
+                cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            self._check_layout(cur)
+            # The locks the statements below take, taken first and in LOCK_ORDER: a write running now
+            # is waited for, never caught in a cycle.
+            for table in LOCK_ORDER:
+                if cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone() == (True,):
+                    cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+            self._create_tables(cur, SCHEMA, moment=MOMENT)
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         """Each new connection of the pool: the schema on its search_path, the statement timeout, orjson for JSON."""
