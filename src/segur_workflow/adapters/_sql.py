@@ -619,7 +619,7 @@ class SQLRepository(ABC):
                 with self._snapshot() as cur:
                     snapshot, rows, _ = self._load(cur, numero, None, None)
                 if snapshot is not None:
-                    chain, _ = checker.check(numero, snapshot, rows, None)
+                    chain, _ = checker.check(numero, snapshot, rows, None, entries=True)
                     checker.cache.drop(numero)
                     for table in ("outbox", "events", "commands"):
                         highest = traces[table].get(numero)
