@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import attrs
 
-from ._checks import require_bool, require_count, require_email, require_identifier, require_str
+from ._checks import ensure_str, require_bool, require_count, require_email, require_identifier, require_str
 from .errors import InvalidInput
 from .sniff import HEAD_BYTES, TAILLE_DEPASSEE, inspect, sniff_media_type
 from .states import Status
@@ -88,8 +88,7 @@ class Attachment:
         marked :data:`~segur_workflow.sniff.TAILLE_DEPASSEE` (the rules refuse it as too large).
         A ``memoryview`` is read in place: only what is inspected is ever copied.
         """
-        if not isinstance(filename, str):
-            raise InvalidInput("filename", "une chaîne de caractères", filename)
+        ensure_str("filename", filename)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise InvalidInput("data", "des octets (bytes)", data)
         limit = _limit(limit)
@@ -108,8 +107,7 @@ class Attachment:
         A longer stream is not read further: the attachment is described by those ``limit + 1``
         bytes and refused as too large by the rules. Otherwise the same as :meth:`from_bytes`.
         """
-        if not isinstance(filename, str):
-            raise InvalidInput("filename", "une chaîne de caractères", filename)
+        ensure_str("filename", filename)
         limit = _limit(limit)
         buffer = bytearray()
         while len(buffer) <= limit:
