@@ -106,7 +106,7 @@ def per_command_flatness(quick: bool) -> list[Row]:
     per-round ratios. The same dossier's second command (its chain then cached) is shown apart.
     """
     rows: list[Row] = []
-    short, long_, rounds = (10, 200, 3) if quick else (10, 1_000, 5)
+    short, long_, rounds = (10, 200, 3) if quick else (10, 1_000, 4)
     backends: list[tuple[str, Callable[[], Any]]] = []
     tmp = tempfile.mkdtemp()
     path = os.path.join(tmp, "flat.sqlite3")
@@ -257,7 +257,7 @@ def get_save_vs_raw(quick: bool) -> list[Row]:
 def verify_many(quick: bool) -> list[Row]:
     # 100,000 dossiers take minutes to build and to check: measured apart and stated in docs/security.md;
     # the benchmark's budget (120 s for this file) holds a smaller database.
-    count = int(os.environ.get("SEGUR_BENCH_VERIFY_DOSSIERS") or (500 if quick else 5_000))
+    count = int(os.environ.get("SEGUR_BENCH_VERIFY_DOSSIERS") or (300 if quick else 1_000))
     states = _life(fournisseur(0))
     dossier = states[-1]
     journal = Journal(sealer(KEY), _CODEC)

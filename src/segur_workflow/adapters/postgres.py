@@ -16,7 +16,7 @@ The statements are shared with SQLite (:mod:`._sql`); what is here is psycopg's 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -36,12 +36,12 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 import orjson
 
 from .. import seal as sealing
-from ..errors import InvalidInput, StorageUnavailable
+from ..errors import InvalidInput, StorageError, StorageUnavailable
 from ..model import Dossier
 from ._journal import Chain, Codec, Snapshot, Written
 from ._sql import LOCK_ORDER, SQLRepository, added_columns, schema, schema_objects
 
-__all__ = ["SCHEMA", "PostgresRepository"]
+__all__ = ["SCHEMA", "PostgresRepository", "migrate_database"]
 
 #: The tables (created if missing, under an advisory lock so that concurrent first starts are safe).
 MOMENT = "timestamptz"
@@ -253,3 +253,52 @@ class PostgresRepository(SQLRepository):
 
     def close(self) -> None:
         self._pool.close()
+
+
+def migrate_database(dsn: str, *, key: sealing.KeyArg = None, schema: str | None = None,
+                     log: Callable[[str], object] | None = None, connect_timeout: int = 10) -> int:
+    """Migrate a PostgreSQL database of the previous layout (schema 3: the whole dossier, history included,
+    in ``dossiers.data``) to the sealed snapshot + journal layout; return the number of dossiers migrated.
+
+    The same explicit, logged migration as SQLite's (:func:`._migration.migrate_layout`), in one
+    transaction under the layout's advisory lock, the tables locked in the writers' order first (hosts
+    still running the previous release wait, and then find a layout they refuse). A database already
+    in the current layout is left as it is (0).
+    """
+    from ._migration import as_document, migrate_layout
+
+    if not isinstance(dsn, str) or "\x00" in dsn:
+        raise InvalidInput("dsn", "une chaîne de connexion PostgreSQL", dsn)
+    if schema is not None and (not isinstance(schema, str) or not _IDENTIFIER.fullmatch(schema)):
+        raise InvalidInput("schema", "un nom de schéma en minuscules (a-z, 0-9, _)", schema)
+    try:
+        conn = psycopg.connect(dsn, connect_timeout=connect_timeout)
+    except psycopg.Error as exc:
+        raise StorageUnavailable("migration", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    set_json_loads(orjson.loads, context=conn)
+    set_json_dumps(orjson.dumps, context=conn)
+    try:
+        with conn.transaction(), conn.cursor() as cur:
+            if schema is not None:
+                cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+            for table in LOCK_ORDER:
+                if cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone() == (True,):
+                    cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+
+            def execute(statement: str, params: Sequence[Any]) -> Any:
+                return cur.execute(statement.replace("?", "%s"), params)
+
+            def columns(table: str) -> set[str]:
+                rows = cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                                   " AND table_schema = current_schema()", (table,)).fetchall()
+                return {str(r[0]) for r in rows}
+
+            return migrate_layout(execute, columns=columns, statements=SCHEMA, moment=MOMENT, codec=_CODEC,
+                                  document_of=as_document, key=key, say=log or (lambda _line: None))
+    except psycopg.Error as exc:
+        error = StorageUnavailable if isinstance(exc, psycopg.OperationalError) else StorageError
+        raise error("migration", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        conn.close()
+
