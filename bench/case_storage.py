@@ -254,40 +254,48 @@ def get_save_vs_raw(quick: bool) -> list[Row]:
     return rows
 
 
+def build_verify_database(path: str, count: int, key: bytes | None = KEY) -> float:
+    """An SQLite database of ``count`` end-of-life dossiers, sealed under ``key`` as the repository writes
+    them (one journal row per command); returns the seconds it took. Also used to measure ``verify``
+    over 100,000 dossiers apart (docs/security.md)."""
+    states = _life(fournisseur(0))
+    journal = Journal(sealer(key), _CODEC)
+    SQLiteRepository(path, key=key).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("BEGIN")
+    built = time.perf_counter()
+    for i in range(count):
+        numero = f"FINSAS{i + 1:06d}"
+        provider = fournisseur(i + 1)
+        base = None
+        for version, state in enumerate(states, 1):
+            mine = attrs.evolve(state, numero=numero, fournisseur=provider)
+            if base is not None:
+                mine = attrs.evolve(mine, history=(*base.history, *mine.history[len(base.history):]),
+                                    emails_sent=(*base.emails, *mine.emails_sent[len(base.emails):]))
+            w = journal.prepare(mine, base, version=version)
+            conn.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle, w.sceau))
+            base = w.chain
+        conn.execute("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (numero, provider.ans_id, mine.status.value, w.version, w.position, w.sceau, w.data))
+    conn.execute("COMMIT")
+    conn.close()
+    return time.perf_counter() - built
+
+
 def verify_many(quick: bool) -> list[Row]:
     # 100,000 dossiers take minutes to build and to check: measured apart and stated in docs/security.md;
     # the benchmark's budget (120 s for this file) holds a smaller database.
     count = int(os.environ.get("SEGUR_BENCH_VERIFY_DOSSIERS") or (300 if quick else 1_000))
     states = _life(fournisseur(0))
     dossier = states[-1]
-    journal = Journal(sealer(KEY), _CODEC)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "verify.sqlite3")
-        SQLiteRepository(path, key=KEY).close()
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.execute("BEGIN")
-        built = time.perf_counter()
-        for i in range(count):
-            numero = f"FINSAS{i + 1:06d}"
-            provider = fournisseur(i + 1)
-            base = None
-            for version, state in enumerate(states, 1):
-                mine = attrs.evolve(state, numero=numero, fournisseur=provider)
-                if base is not None:
-                    mine = attrs.evolve(mine, history=(*base.history, *mine.history[len(base.history):]),
-                                        emails_sent=(*base.emails, *mine.emails_sent[len(base.emails):]))
-                w = journal.prepare(mine, base, version=version)
-                conn.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             (numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle, w.sceau))
-                base = w.chain
-            conn.execute("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (numero, provider.ans_id, mine.status.value, w.version, w.position, w.sceau, w.data))
-        conn.execute("COMMIT")
-        conn.close()
-        built = time.perf_counter() - built
+        built = build_verify_database(path, count)
         with _sqlite(path) as repo:
             started = time.perf_counter()
             problems = list(repo.verify())

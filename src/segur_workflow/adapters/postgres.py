@@ -15,11 +15,13 @@ The statements are shared with SQLite (:mod:`._sql`); what is here is psycopg's 
 
 from __future__ import annotations
 
+import random
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 try:
     import psycopg
@@ -118,6 +120,7 @@ class PostgresRepository(SQLRepository):
             raise InvalidInput("statement_timeout", "une durée en secondes (> 0) ou None", statement_timeout)
         super().__init__(key=key)
         self.schema = schema
+        self._patience = 3.0 * connect_timeout  # seconds a schema change may wait for the tables
         self._statement_timeout_ms = None if statement_timeout is None else max(1, int(statement_timeout * 1000))
         self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = psycopg_pool.ConnectionPool(
             dsn, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,
@@ -150,21 +153,17 @@ class PostgresRepository(SQLRepository):
                    for table, columns in added_columns(moment=MOMENT).items())
 
     def _create_layout(self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any]) -> None:
-        """Create what is missing, serialised between processes, the tables locked in the writers' order.
+        """Create what is missing, serialised between processes, the tables locked first (:func:`_lock_tables`).
 
         Not pipelined (unlike the writes): the layout check reads a result in the middle.
         """
-        with conn.transaction():
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+        def create() -> None:
             if self.schema is not None:
                 cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
             self._check_layout(cur)
-            # The locks the statements below take, taken first and in LOCK_ORDER: a write running now
-            # is waited for, never caught in a cycle.
-            for table in LOCK_ORDER:
-                if cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone() == (True,):
-                    cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
             self._create_tables(cur, SCHEMA, moment=MOMENT)
+
+        _with_tables_locked(conn, cur, create, patience=self._patience)
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         """Each new connection of the pool: the schema on its search_path, the statement timeout, orjson for JSON."""
@@ -255,6 +254,37 @@ class PostgresRepository(SQLRepository):
         self._pool.close()
 
 
+_T = TypeVar("_T")
+
+
+def _with_tables_locked(conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], work: Callable[[], _T], *,
+                        patience: float) -> _T:
+    """``work()`` in a transaction holding the layout's advisory lock and every existing table, exclusively.
+
+    A schema change must never be part of a lock cycle: it would make a running host's write or even
+    its read (a SELECT waits for an ACCESS EXCLUSIVE lock) the deadlock victim. So it takes the tables
+    in LOCK_ORDER, waiting at most a moment for each (``lock_timeout``); when one is busy it gives up
+    everything it holds, waits a little and tries again, for up to ``patience`` seconds. The others
+    only ever wait for it, briefly.
+    """
+    deadline = time.monotonic() + patience
+    pause = 0.05
+    while True:
+        try:
+            with conn.transaction():
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                cur.execute("SET LOCAL lock_timeout = '200ms'")
+                for table in LOCK_ORDER:
+                    if cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone() == (True,):
+                        cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+                cur.execute("SET LOCAL lock_timeout = 0")
+                return work()
+        except pg_errors.LockNotAvailable:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
+            pause = min(1.0, pause * 2)
+
 def migrate_database(dsn: str, *, key: sealing.KeyArg = None, schema: str | None = None,
                      log: Callable[[str], object] | None = None, connect_timeout: int = 10) -> int:
     """Migrate a PostgreSQL database of the previous layout (schema 3: the whole dossier, history included,
@@ -278,13 +308,10 @@ def migrate_database(dsn: str, *, key: sealing.KeyArg = None, schema: str | None
     set_json_loads(orjson.loads, context=conn)
     set_json_dumps(orjson.dumps, context=conn)
     try:
-        with conn.transaction(), conn.cursor() as cur:
+        with conn.cursor() as cur:
             if schema is not None:
-                cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            for table in LOCK_ORDER:
-                if cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone() == (True,):
-                    cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+                cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+                conn.commit()
 
             def execute(statement: str, params: Sequence[Any]) -> Any:
                 return cur.execute(statement.replace("?", "%s"), params)
@@ -294,8 +321,9 @@ def migrate_database(dsn: str, *, key: sealing.KeyArg = None, schema: str | None
                                    " AND table_schema = current_schema()", (table,)).fetchall()
                 return {str(r[0]) for r in rows}
 
-            return migrate_layout(execute, columns=columns, statements=SCHEMA, moment=MOMENT, codec=_CODEC,
-                                  document_of=as_document, key=key, say=log or (lambda _line: None))
+            return _with_tables_locked(conn, cur, lambda: migrate_layout(
+                execute, columns=columns, statements=SCHEMA, moment=MOMENT, codec=_CODEC, document_of=as_document,
+                key=key, say=log or (lambda _line: None)), patience=3.0 * connect_timeout)
     except psycopg.Error as exc:
         error = StorageUnavailable if isinstance(exc, psycopg.OperationalError) else StorageError
         raise error("migration", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
