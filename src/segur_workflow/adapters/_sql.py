@@ -635,7 +635,7 @@ class SQLRepository(ABC):
 
     def _verify_one(self, checker: Journal, numero: str, traces: dict[str, dict[str, int]]) -> Iterator[Problem]:
         try:
-            with self._snapshot() as cur:
+            with self._loading() as cur:  # PostgreSQL: one statement, one round trip
                 snapshot, rows, _ = self._load(cur, numero, None, None)
             if snapshot is None:
                 return  # removed since the page was read
