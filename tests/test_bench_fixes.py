@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -16,8 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from segur_workflow import Actor, Bloc, Controle, ControlerBloc, Role, Status, emails, examples, handle, verify_history
+from segur_workflow.binding import rebuild as _rebuild
 from segur_workflow.emails import TEMPLATES
-from segur_workflow.engine import _ROUTES, _rebuild
+from segur_workflow.engine import DOSSIER_BINDING
 from segur_workflow.history import GENESIS, append, canonical, chain_hash, seal
 from segur_workflow.model import HistoryEntry
 from segur_workflow.states import DOSSIER
@@ -200,12 +202,13 @@ def test_importing_the_package_leaves_jinja_and_the_templates_alone() -> None:
 @given(st.sampled_from(sorted(Status)), st.sampled_from(DOSSIER.triggers))
 def test_the_route_lookup_is_the_definitions(status: Status, trigger: str) -> None:
     spec = DOSSIER.resolve(status.value, trigger)
-    route = _ROUTES.get((status, trigger))
+    route = DOSSIER_BINDING.routes.get((status, DOSSIER_BINDING.commands[trigger]))
     if spec is None:
         assert route is None
     else:
-        assert route == (spec, Status(spec.target(status.value)))
-        assert route[1] is Status(spec.target(status.value))
+        assert route is not None
+        assert (route.spec, route.source, route.dest) == (spec, status, Status(spec.target(status.value)))
+        assert route.dest is Status(spec.target(status.value))
 
 
 def test_rebuild_is_evolve_without_the_checks() -> None:
@@ -224,3 +227,26 @@ def test_dates_for_people_are_strftimes(value: datetime) -> None:
     from segur_workflow.engine import PARIS, format_date
 
     assert format_date(value) == value.astimezone(PARIS).strftime("%d/%m/%Y")
+
+
+def _walked_constats(name: str) -> list[str]:
+    """What the per-character walk of a file name reports (the code before the ASCII fast path)."""
+    from segur_workflow.rules._files import _bad_char
+
+    found: list[str] = []
+    for ch in name + unicodedata.normalize("NFKC", name):
+        if (why := _bad_char(ch)) is not None and why not in found:
+            found.append(why)
+    return found
+
+
+@given(st.text(st.characters(max_codepoint=127), max_size=60)
+       | st.text(st.sampled_from("pv_.PDF%2f\x00\x1f\x7f/\\:*?\"<>| -é\u202e\uff0e"), max_size=30))
+def test_the_ascii_fast_path_of_file_names_reports_what_the_walk_reports(name: str) -> None:
+    from segur_workflow.rules._files import _name_constats
+
+    normalised = name if name.isascii() else unicodedata.normalize("NFKC", name)
+    got = _name_constats(name, normalised)
+    if "%" not in name:  # the percent decoding is the same code on both paths
+        assert got == _walked_constats(name)
+    assert (normalised == unicodedata.normalize("NFKC", name))

@@ -98,7 +98,6 @@ class TransitionSpec:
     owner_only: bool = False
     email: str | None = None
     description: str = ""
-    effect: str | None = None
     #: further templates sent when it fires, after ``email`` (the account's creation sends two mails)
     extra_emails: tuple[str, ...] = ()
     label: str = ""
@@ -134,6 +133,9 @@ class MachineDefinition:
     title: str
     states: tuple[StateSpec, ...]
     transitions: tuple[TransitionSpec, ...]
+    #: why a provider may not fire an owner-only trigger on another's subject, in people's words
+    owner_refusal: str = attrs.field(kw_only=True, default=attrs.Factory(
+        lambda self: f"réservée au titulaire de ce {self.name}", takes_self=True))
 
     def __attrs_post_init__(self) -> None:
         self.check()
@@ -174,10 +176,6 @@ class MachineDefinition:
             specs = [t for t in self.transitions if t.trigger == trigger]
             table[trigger] = (frozenset().union(*(t.roles for t in specs)), any(t.owner_only for t in specs))
         return MappingProxyType(table)
-
-    @cached_property
-    def creating(self) -> tuple[TransitionSpec, ...]:
-        return tuple(t for t in self.transitions if t.creates)
 
     @cached_property
     def machine(self) -> Machine:
@@ -310,6 +308,7 @@ _A, _SO = Phase.AVANCE.value, Phase.SOLDE.value
 DOSSIER = MachineDefinition(
     name="dossier",
     title="Demande de financement Ségur numérique — couloir SAS",
+    owner_refusal="ce dossier appartient à un autre fournisseur",
     states=(
         StateSpec("avance_en_instruction", "En cours", _A,
                   description="Demande d'avance déposée, en attente d'instruction par un gestionnaire."),
@@ -333,7 +332,7 @@ DOSSIER = MachineDefinition(
         TransitionSpec(
             "deposer_avance", (), "avance_en_instruction", _F,
             label="Déposer la demande d'avance",
-            guards=("fournisseur_eligible", "demande_unique", "pieces_avance", "montant_avance",
+            guards=("fournisseur_eligible", "pieces_avance", "montant_avance",
                     "coordonnees_bancaires", "identite_fournisseur"),
             owner_only=True, email="accuse_reception_avance",
             description="Le fournisseur dépose sa demande d'avance (3 pièces, montant fixé par le couloir).",
@@ -347,7 +346,7 @@ DOSSIER = MachineDefinition(
         TransitionSpec(
             "decider", ("avance_en_instruction",), "avance_decidee", _G,
             label="Décider — paiement déclenché",
-            guards=("blocs_tous_ok",), email="avance_decidee", effect="paiement",
+            guards=("blocs_tous_ok",), email="avance_decidee",
             description="Le gestionnaire valide l'avance ; le paiement de l'avance est déclenché.",
         ),
         TransitionSpec(
@@ -386,7 +385,7 @@ DOSSIER = MachineDefinition(
         TransitionSpec(
             "decider", ("solde_en_instruction",), "solde_decidee", _G,
             label="Décider — paiement déclenché",
-            guards=("blocs_tous_ok",), email="solde_decidee", effect="paiement",
+            guards=("blocs_tous_ok",), email="solde_decidee",
             description="Le gestionnaire valide le solde ; le paiement du solde est déclenché.",
         ),
         TransitionSpec(
@@ -458,11 +457,3 @@ COMPTE = MachineDefinition(
 
 DEFINITIONS: Mapping[str, MachineDefinition] = MappingProxyType({d.name: d for d in (DOSSIER, COMPTE)})
 
-
-def _check_enum(enum_cls: type[enum.StrEnum], definition: MachineDefinition) -> None:
-    if {m.value for m in enum_cls} != set(definition.state_names):
-        raise DefinitionError(definition.name, [f"{enum_cls.__name__} ne correspond pas aux états déclarés"])
-
-
-_check_enum(Status, DOSSIER)
-_check_enum(CompteStatus, COMPTE)
