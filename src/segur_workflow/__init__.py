@@ -18,6 +18,7 @@ from .commands import (
     DemanderPiece,
     DeposerAvance,
     DeposerSolde,
+    Reaffecter,
     Rejeter,
 )
 from .compte import (
@@ -36,11 +37,13 @@ from .emails import Email
 from .engine import (
     BlocControle,
     DossierDepose,
+    DossierReaffecte,
     Event,
     Outcome,
     PaiementDeclenche,
     StatutChange,
     allowed_commands,
+    explain,
     handle,
     start,
 )
@@ -71,6 +74,7 @@ from .model import (
     HistoryEntry,
     Paiement,
 )
+from .ports import DossierSummary
 from .recap import Recapitulatif, recapitulatif
 from .states import COMPTE, DOSSIER, CompteStatus, MachineDefinition, Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
@@ -109,6 +113,8 @@ __all__ = [
     "Dossier",
     "DossierDepose",
     "DossierNotFound",
+    "DossierReaffecte",
+    "DossierSummary",
     "DuplicateFinancingRequest",
     "Email",
     "EmailRecord",
@@ -126,6 +132,7 @@ __all__ = [
     "Phase",
     "PieceKind",
     "PremiereConnexion",
+    "Reaffecter",
     "Recapitulatif",
     "Rejeter",
     "Role",
@@ -137,6 +144,7 @@ __all__ = [
     "Violation",
     "WorkflowError",
     "allowed_commands",
+    "explain",
     "handle",
     "handle_compte",
     "recapitulatif",

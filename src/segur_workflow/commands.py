@@ -150,8 +150,20 @@ class Completer(Command):
     )
 
 
+@attrs.frozen
+class Reaffecter(Command):
+    """Assign the dossier to another gestionnaire (``gestionnaire``: that gestionnaire's actor id)."""
+
+    TRIGGER: ClassVar[str] = "reaffecter"
+
+    gestionnaire: str = attrs.field(validator=require_identifier("gestionnaire"))
+    commentaire: str | None = attrs.field(
+        default=None, validator=require_str("commentaire", optional=True)
+    )
+
+
 #: Every dossier command class, by trigger name (checked against the definition by the engine).
 COMMANDS: Mapping[str, type[Command]] = MappingProxyType(
     {c.TRIGGER: c for c in (DeposerAvance, ControlerBloc, Decider, Rejeter, DemanderModification,
-                            DemanderPiece, DeposerSolde, Completer)}
+                            DemanderPiece, DeposerSolde, Completer, Reaffecter)}
 )

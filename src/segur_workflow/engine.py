@@ -25,6 +25,7 @@ from .commands import (
     DemanderPiece,
     DeposerAvance,
     DeposerSolde,
+    Reaffecter,
     Rejeter,
 )
 from .emails import Email, render
@@ -78,6 +79,14 @@ class BlocControle(Event):
 class PaiementDeclenche(Event):
     phase: Phase
     montant: Decimal
+
+
+@attrs.frozen
+class DossierReaffecte(Event):
+    """The dossier is now in ``gestionnaire``'s hands (``precedent``: whose it was, ``None``: nobody's)."""
+
+    gestionnaire: str
+    precedent: str | None
 
 
 @attrs.frozen
@@ -144,34 +153,80 @@ def _permission_problem(dossier: Dossier | None, actor: Actor, trigger: str) -> 
     return permission_problem(DOSSIER, actor, trigger, dossier.fournisseur.ans_id if dossier is not None else None)
 
 
-def _triggers_for(dossier: Dossier, actor: Actor) -> frozenset[str]:
-    """Triggers leaving the dossier's status that this actor's role and ownership permit."""
+def _permission_violations(dossier: Dossier, actor: Actor, trigger: str, corridor: Corridor) -> tuple[Violation, ...]:
+    """Why ``actor`` may not fire ``trigger`` on ``dossier`` whatever its status: role, ownership and,
+    when the corridor reserves instruction, the assignment. Empty: permitted."""
+    roles, owner_only = DOSSIER.permissions.get(trigger, (frozenset(), False))
+    action = DOSSIER.labels.get(trigger, trigger)
+    if actor.role not in roles:
+        return (rules.violation("permission.role", action=action,
+                                roles=", ".join(sorted(r.label for r in roles)) or "personne"),)
+    if owner_only and actor.role is Role.FOURNISSEUR and actor.id != dossier.fournisseur.ans_id:
+        return (rules.violation("permission.proprietaire"),)
+    if corridor.instruction_reservee and actor.role is Role.GESTIONNAIRE and trigger in DOSSIER.assigned_only:
+        if dossier.gestionnaire is None:
+            return (rules.violation("permission.non_affecte"),)
+        if actor.id != dossier.gestionnaire:
+            return (rules.violation("permission.affectation", gestionnaire=dossier.gestionnaire),)
+    return ()
+
+
+def _status_violations(dossier: Dossier, trigger: str) -> tuple[Violation, ...]:
+    """Why ``trigger`` cannot fire from the dossier's status (empty: it can)."""
+    spec = DOSSIER.resolve(dossier.status.value, trigger)
+    if spec is not None and not spec.creates:
+        return ()
+    if any(t.trigger == trigger for t in DOSSIER.creating):
+        return (rules.violation("dossier.existant", numero=dossier.numero),)
+    return (rules.violation("statut.interdit", action=DOSSIER.labels.get(trigger, trigger),
+                            statut=dossier.status.label, phase=dossier.status.phase.label),)
+
+
+def _triggers_for(dossier: Dossier, actor: Actor, corridor: Corridor) -> frozenset[str]:
+    """Triggers leaving the dossier's status that this actor's role, ownership and assignment permit."""
     return frozenset(
         t.trigger for t in DOSSIER.outgoing(dossier.status.value)
-        if _permission_problem(dossier, actor, t.trigger) is None
+        if not _permission_violations(dossier, actor, t.trigger, corridor)
     )
 
 
-def allowed_commands(dossier: Dossier, actor: Actor, corridor: Corridor = SAS) -> frozenset[str]:
-    """The triggers ``actor`` may fire on ``dossier`` now: role, ownership, status and dossier guards.
-
-    Guards that depend on what a command carries (a non-empty motif, valid pieces…) cannot be known
-    in advance: a trigger listed here can still be refused for the content of its command.
-    """
+def _check_reader(dossier: object, actor: object, corridor: object) -> None:
     if not isinstance(actor, Actor):
         raise InvalidInput("actor", "un Actor", actor)
     if not isinstance(dossier, Dossier):
         raise InvalidInput("dossier", "un Dossier", dossier)
     if not isinstance(corridor, Corridor):
         raise InvalidInput("corridor", "un Corridor", corridor)
-    out = set()
-    for trigger in _triggers_for(dossier, actor):
+
+
+def explain(dossier: Dossier, actor: Actor, corridor: Corridor = SAS) -> Mapping[str, tuple[Violation, ...]]:
+    """For every trigger of the definition: ``()`` when ``actor`` may fire it on ``dossier`` now,
+    otherwise the violations that say why not, in French.
+
+    The reasons come in this order: permission (role, then ownership, then the assignment when the
+    corridor reserves instruction), status, then every guard that looks at the dossier alone (every
+    bloc OK before ``decider``…). Guards on what a command carries (a motif, valid pieces) cannot be
+    judged in advance: a trigger with no reason can still be refused for its command's content.
+    """
+    _check_reader(dossier, actor, corridor)
+    ctx = rules.RuleContext(command=None, corridor=corridor, dossier=dossier)
+    out: dict[str, tuple[Violation, ...]] = {}
+    for trigger in DOSSIER.triggers:
+        why = _permission_violations(dossier, actor, trigger, corridor) + _status_violations(dossier, trigger)
         spec = DOSSIER.resolve(dossier.status.value, trigger)
-        assert spec is not None
-        ctx = rules.RuleContext(command=None, corridor=corridor, dossier=dossier)
-        if not rules.run(spec.guards, ctx, scope="dossier"):
-            out.add(trigger)
-    return frozenset(out)
+        if spec is not None and not spec.creates:
+            why += rules.run(spec.guards, ctx, scope="dossier")
+        out[trigger] = why
+    return MappingProxyType(out)
+
+
+def allowed_commands(dossier: Dossier, actor: Actor, corridor: Corridor = SAS) -> frozenset[str]:
+    """The triggers ``actor`` may fire on ``dossier`` now: those :func:`explain` gives no reason against.
+
+    Guards that depend on what a command carries (a non-empty motif, valid pieces…) cannot be known
+    in advance: a trigger listed here can still be refused for the content of its command.
+    """
+    return frozenset(trigger for trigger, why in explain(dossier, actor, corridor).items() if not why)
 
 
 # -- effects: what each trigger does to the dossier's data ---------------------------------------------------
@@ -266,6 +321,14 @@ def _completer(d: Dossier, c: Completer, _t: TransitionSpec, _now: datetime, _k:
                    details=details)
 
 
+def _reaffecter(d: Dossier, c: Reaffecter, _t: TransitionSpec, now: datetime, _k: Corridor) -> _Change:
+    details = {"gestionnaire": c.gestionnaire}
+    if d.gestionnaire is not None:
+        details["precedent"] = d.gestionnaire
+    return _Change(updates={"gestionnaire": c.gestionnaire}, details=details, comment=c.commentaire,
+                   events=(DossierReaffecte(d.numero, now, c.gestionnaire, d.gestionnaire),))
+
+
 _EFFECTS: Mapping[str, Effect] = MappingProxyType({
     "controler_bloc": _controler_bloc,
     "decider": _decider,
@@ -274,6 +337,7 @@ _EFFECTS: Mapping[str, Effect] = MappingProxyType({
     "demander_modification": _demander_modification,
     "demander_piece": _demander_piece,
     "completer": _completer,
+    "reaffecter": _reaffecter,
 })
 
 
@@ -363,11 +427,14 @@ def start(
     now: datetime,
     corridor: Corridor = SAS,
     existing_request: str | None = None,
+    gestionnaire: str | None = None,
 ) -> Outcome:
     """Create a dossier from a ``DeposerAvance``.
 
     ``numero`` is allocated by the host (the service does it without gaps); ``existing_request`` is
     the number of this provider's other funding request, if the host knows one: it is refused.
+    ``gestionnaire`` is the gestionnaire the new dossier is assigned to (the service's assignment
+    policy chooses it), recorded in the deposit's history entry; ``None``: not assigned.
     """
     now = _check_now(now)
     if not isinstance(command, DeposerAvance):
@@ -376,6 +443,8 @@ def start(
         raise InvalidInput("corridor", "un Corridor", corridor)
     if existing_request is not None and not isinstance(existing_request, str):
         raise InvalidInput("existing_request", "un numéro de dossier ou None", existing_request)
+    if gestionnaire is not None and (not isinstance(gestionnaire, str) or not gestionnaire.strip()):
+        raise InvalidInput("gestionnaire", "l'identifiant d'un gestionnaire ou None", gestionnaire)
     spec = DOSSIER.resolve(None, command.TRIGGER)
     assert spec is not None
     problem = _permission_problem(None, command.actor, spec.trigger)
@@ -393,10 +462,13 @@ def start(
         numero=numero, corridor=corridor.code, fournisseur=command.fournisseur,
         coordonnees_bancaires=command.coordonnees_bancaires, status=Status(spec.target("")),
         avance=avance, solde=None, history=(), emails_sent=(), date_depot=now, date_changement_statut=now,
+        gestionnaire=gestionnaire,
     )
+    details = {"pieces": ",".join(sorted(p.value for p in command.pieces)), "montant": format_montant(command.montant)}
+    if gestionnaire is not None:
+        details["gestionnaire"] = gestionnaire
     change = _Change(
-        details={"pieces": ",".join(sorted(p.value for p in command.pieces)),
-                 "montant": format_montant(command.montant)},
+        details=details,
         events=(DossierDepose(numero, now, Phase.AVANCE, command.montant),),
     )
     return _finish(None, dossier, spec, command, now, corridor, change)
@@ -412,12 +484,13 @@ def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corri
     now = _check_now(now)
     _check_types(dossier, command, corridor)
     trigger = command.TRIGGER
-    problem = _permission_problem(dossier, command.actor, trigger)
-    if problem is not None:
-        raise PermissionDenied(command.actor.role.value, command.actor.id, trigger, problem)
+    refused = _permission_violations(dossier, command.actor, trigger, corridor)
+    if refused:
+        raise PermissionDenied(command.actor.role.value, command.actor.id, trigger,
+                               " ".join(v.message for v in refused))
     spec = DOSSIER.resolve(dossier.status.value, trigger)
     if spec is None or spec.creates:
-        raise TransitionNotAllowed(dossier.status.value, trigger, _triggers_for(dossier, command.actor))
+        raise TransitionNotAllowed(dossier.status.value, trigger, _triggers_for(dossier, command.actor, corridor))
     ctx = rules.RuleContext(command=command, corridor=corridor, dossier=dossier)
     violations = rules.run(spec.guards, ctx)
     last = dossier.history[-1].at if dossier.history else dossier.date_changement_statut

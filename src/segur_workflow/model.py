@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import attrs
 
-from ._checks import require_identifier, require_str
+from ._checks import require_identifier, require_str, typed
 from .errors import InvalidInput
 from .sniff import Sniffer
 from .states import Status
@@ -166,6 +166,9 @@ class Corridor:
     )
     lien_assistance: str = "https://segurnum.asp-public.fr/segurnum/contacter-assistance"
     programme: str = "plateforme numérique Service d'Accès aux Soins"
+    #: when set, only the gestionnaire a dossier is assigned to may instruct it (the transitions marked
+    #: ``assigned_only`` in the definition); off by default: any gestionnaire instructs any dossier
+    instruction_reservee: bool = attrs.field(default=False, validator=typed("instruction_reservee", bool, "un booléen"))
 
     def pieces(self, phase: Phase) -> tuple[PieceKind, ...]:
         return self.pieces_avance if phase is Phase.AVANCE else self.pieces_solde
@@ -256,6 +259,9 @@ class Dossier:
     date_changement_statut: datetime = attrs.field(validator=_require_aware)
     piece_demandee: PieceKind | None = None
     demande_commentaire: str | None = None
+    #: the gestionnaire the dossier is assigned to ("transmise pour instruction à un gestionnaire");
+    #: ``None``: not assigned (no assignment policy, or an older stored dossier)
+    gestionnaire: str | None = attrs.field(default=None, validator=require_identifier("gestionnaire", optional=True))
 
     @property
     def phase(self) -> Phase:

@@ -160,6 +160,20 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("reponse_secrete.incorrecte", "reponse", "La réponse à la question secrète est incorrecte."),
     # raised by the engines themselves (dossier and account)
     CodeSpec("date.anterieure", "now", "La date de la commande précède la dernière opération du dossier."),
+    # assignment
+    CodeSpec("gestionnaire.requis", "gestionnaire", "Indiquez le gestionnaire à qui confier le dossier."),
+    CodeSpec("gestionnaire.inchange", "gestionnaire", "Le dossier est déjà confié à ce gestionnaire."),
+    # why a command is not possible now (explain; the engine raises PermissionDenied / TransitionNotAllowed)
+    CodeSpec("permission.role", "actor.role", "« {action} » est réservé à : {roles}."),
+    CodeSpec("permission.proprietaire", "actor.id", "Ce dossier appartient à un autre fournisseur."),
+    CodeSpec("permission.affectation", "actor.id",
+             "L'instruction de ce dossier est réservée au gestionnaire à qui il est confié ({gestionnaire})."),
+    CodeSpec("permission.non_affecte", "gestionnaire",
+             "Ce dossier n'est confié à aucun gestionnaire : il doit d'abord être affecté (« Réaffecter »)."),
+    CodeSpec("statut.interdit", "status",
+             "« {action} » n'est pas possible quand la demande est « {statut} » ({phase})."),
+    CodeSpec("dossier.existant", "numero",
+             "Le dossier {numero} est déjà déposé : un fournisseur ne fait qu'une seule demande de financement."),
 )
 
 #: Every violation code the library can produce, with its field and message templates.
@@ -671,6 +685,15 @@ def _contact_complete(ctx: RuleContext) -> Violations:
     return OK if c is None else check_support_contact(c)
 
 
+def _gestionnaire_change(ctx: RuleContext) -> Violations:
+    wanted = ctx.command.gestionnaire
+    if not wanted.strip():
+        return (_v("gestionnaire.requis"),)
+    if ctx.dossier is not None and wanted == ctx.dossier.gestionnaire:
+        return (_v("gestionnaire.inchange"),)
+    return OK
+
+
 def _text(attr: str, *, required: bool) -> Callable[[RuleContext], Violations]:
     def check(ctx: RuleContext) -> Violations:
         return check_text(attr, getattr(ctx.command, attr), required=required, code=attr)
@@ -766,6 +789,8 @@ RULES: Mapping[str, Rule] = _rules(
     Rule("contact_support_complete", "Le contact de support apporté, s'il y en a un, est valide.", _contact_complete,
          ("contact_support.requis", "contact_support.trop_long", "contact_support.caracteres",
           "contact_support.lien_dangereux", "contact_support.introuvable")),
+    Rule("gestionnaire_change", "Le dossier est confié à un gestionnaire nommé, autre que l'actuel.",
+         _gestionnaire_change, ("gestionnaire.requis", "gestionnaire.inchange")),
     Rule("identifiant_compte", "L'identifiant du compte est bien formé et un mot de passe provisoire est fourni.",
          _identifiant_compte, ("identifiant.format", "mot_de_passe.requis")),
     Rule("mot_de_passe_exact", "Le mot de passe saisi est celui du compte.", _mot_de_passe_exact,
@@ -785,6 +810,12 @@ RULES: Mapping[str, Rule] = _rules(
 ENGINE_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "numero.format": ("dossier.deposer_avance",),
     "date.anterieure": ("compte.*", "dossier.*"),
+    "permission.role": ("dossier.*",),
+    "permission.proprietaire": ("dossier.*",),
+    "permission.affectation": ("dossier.*",),
+    "permission.non_affecte": ("dossier.*",),
+    "statut.interdit": ("dossier.*",),
+    "dossier.existant": ("dossier.deposer_avance",),
 })
 
 

@@ -15,7 +15,8 @@ from ..emails import Email
 from ..errors import InvalidInput
 from ..model import Dossier
 
-__all__ = ["applied_command_id", "check_dossier", "check_limit", "check_outbox", "check_text", "check_version"]
+__all__ = ["applied_command_id", "check_dossier", "check_gestionnaires", "check_limit", "check_outbox", "check_text",
+           "check_version"]
 
 
 def check_dossier(dossier: object) -> Dossier:
@@ -55,3 +56,13 @@ def check_text(name: str, value: object) -> str:
 def applied_command_id(dossier: Dossier) -> str | None:
     """The ``command_id`` of the command that produced ``dossier`` (its last history entry)."""
     return dossier.history[-1].command_id if dossier.history else None
+
+
+def check_gestionnaires(gestionnaires: object) -> tuple[str, ...]:
+    """A list of gestionnaire ids (``workload``), without repeats, in the order given."""
+    if isinstance(gestionnaires, str | bytes) or not isinstance(gestionnaires, Sequence):
+        raise InvalidInput("gestionnaires", "une liste d'identifiants de gestionnaires", gestionnaires)
+    for item in gestionnaires:
+        if not isinstance(item, str) or not item.strip():
+            raise InvalidInput("gestionnaires", "une liste d'identifiants de gestionnaires", item)
+    return tuple(dict.fromkeys(gestionnaires))

@@ -12,16 +12,26 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self
 
 from ..emails import Email
 from ..errors import ConcurrencyConflict, DossierNotFound, DuplicateFinancingRequest
 from ..model import Dossier
-from ..ports import AppliedCommand, OutboxEmail, Stored
-from . import applied_command_id, check_dossier, check_limit, check_outbox, check_text, check_version
+from ..ports import AppliedCommand, DossierSummary, OutboxEmail, Stored, check_search
+from ..states import Status
+from . import (
+    applied_command_id,
+    check_dossier,
+    check_gestionnaires,
+    check_limit,
+    check_outbox,
+    check_text,
+    check_version,
+)
 
-__all__ = ["SQLRepository", "schema"]
+__all__ = ["SUMMARY_COLUMNS", "SUMMARY_INDEXES", "SQLRepository", "schema"]
 
 
 def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
@@ -37,7 +47,8 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         ans_id  TEXT NOT NULL CONSTRAINT dossier_fournisseur_unique UNIQUE,
         status  TEXT NOT NULL,
         version INTEGER NOT NULL CHECK (version >= 1),
-        data    {data} NOT NULL
+        data    {data} NOT NULL,
+        {_summary_columns(moment)}
     )""",
         f"""CREATE TABLE IF NOT EXISTS outbox (
         id        {outbox_id},
@@ -59,6 +70,41 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         version    INTEGER NOT NULL
     )""",
     )
+
+
+#: The worklist columns of ``dossiers`` beside ``numero``, ``ans_id``, ``status`` and ``version``
+#: (``DossierSummary``) and their types (``{moment}``: the database's date type): written with the
+#: dossier, read by ``search`` without the history. NULL dates only on rows written before these
+#: columns existed, until the upgrade (:meth:`SQLRepository._prepare_summaries`) fills them.
+_SUMMARY_TYPES = {
+    "siret": "TEXT NOT NULL DEFAULT ''",
+    "raison_sociale": "TEXT NOT NULL DEFAULT ''",
+    "gestionnaire": "TEXT",
+    "date_depot": "{moment}",
+    "date_changement_statut": "{moment}",
+}
+SUMMARY_COLUMNS = tuple(_SUMMARY_TYPES)
+
+#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order).
+SUMMARY_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS dossier_by_status ON dossiers (status, numero)",
+    "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire ON dossiers (gestionnaire, numero)",
+    "CREATE INDEX IF NOT EXISTS dossier_by_siret ON dossiers (siret, numero)",
+)
+
+_SUMMARY_SELECT = ("SELECT numero, status, ans_id, siret, raison_sociale, gestionnaire, date_depot,"
+                   " date_changement_statut, version FROM dossiers")
+
+#: The non-final statuses, for ``workload`` (a view of the definition).
+_OPEN = tuple(s.value for s in Status if not s.final)
+
+
+def _summary_column(column: str, moment: str) -> str:
+    return f"{column} {_SUMMARY_TYPES[column].format(moment=moment)}"
+
+
+def _summary_columns(moment: str) -> str:
+    return ",\n        ".join(_summary_column(c, moment) for c in SUMMARY_COLUMNS)
 
 
 class _Rows(Protocol):
@@ -119,6 +165,18 @@ class SQLRepository(ABC):
         """The dossier read back from ``dossiers.data`` (checked: may raise ``SerializationError``)."""
 
     @abstractmethod
+    def _moment(self, value: datetime) -> object:
+        """A datetime as written to a date column."""
+
+    @abstractmethod
+    def _from_moment(self, value: Any) -> datetime:
+        """A datetime read back from a date column (aware)."""
+
+    @abstractmethod
+    def _columns(self, cur: _Cursor, table: str) -> set[str]:
+        """The column names of ``table``."""
+
+    @abstractmethod
     def _constraint(self, exc: Exception) -> str | None:
         """The name of the constraint ``exc`` (an :attr:`INTEGRITY_ERROR`) reports, if it is one of ours."""
 
@@ -171,16 +229,39 @@ class SQLRepository(ABC):
         row = cur.execute(self._sql("SELECT version FROM dossiers WHERE numero = ?"), (numero,)).fetchone()
         return None if row is None else int(row[0])
 
+    def _prepare_summaries(self, cur: _Cursor) -> None:
+        """Add the worklist columns to a ``dossiers`` table written before they existed, fill them from
+        each stored dossier, then create the worklist indexes. Run when the repository opens its tables."""
+        missing = [c for c in SUMMARY_COLUMNS if c not in self._columns(cur, "dossiers")]
+        if missing:
+            for column in missing:
+                cur.execute(f"ALTER TABLE dossiers ADD COLUMN {_summary_column(column, self._moment_type)}", ())
+            for numero, data in cur.execute("SELECT numero, data FROM dossiers", ()).fetchall():
+                d = self._from_data_column(data)
+                cur.execute(self._sql("UPDATE dossiers SET siret = ?, raison_sociale = ?, gestionnaire = ?,"
+                                      " date_depot = ?, date_changement_statut = ? WHERE numero = ?"),
+                            (d.fournisseur.siret, d.fournisseur.raison_sociale, d.gestionnaire,
+                             self._moment(d.date_depot), self._moment(d.date_changement_statut), numero))
+        for statement in SUMMARY_INDEXES:
+            cur.execute(statement, ())
+
+    #: The type of the date columns (``schema(moment=…)``), for the upgrade of older tables.
+    _moment_type: ClassVar[str]
+
     # -- writes ------------------------------------------------------------------------------------------------
     def add(self, dossier: Dossier, *, outbox: Sequence[Email]) -> int:
         dossier = check_dossier(dossier)
         emails = check_outbox(outbox)
         data = self._data_column(dossier)
+        f = dossier.fournisseur
         try:
             with self._transaction() as cur:
-                cur.execute(self._sql("INSERT INTO dossiers (numero, ans_id, status, version, data)"
-                                      " VALUES (?, ?, ?, 1, ?)"),
-                            (dossier.numero, dossier.fournisseur.ans_id, dossier.status.value, data))
+                cur.execute(self._sql("INSERT INTO dossiers (numero, ans_id, status, version, data, siret,"
+                                      " raison_sociale, gestionnaire, date_depot, date_changement_statut)"
+                                      " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)"),
+                            (dossier.numero, f.ans_id, dossier.status.value, data, f.siret, f.raison_sociale,
+                             dossier.gestionnaire, self._moment(dossier.date_depot),
+                             self._moment(dossier.date_changement_statut)))
                 self._write_rest(cur, dossier, 1, emails)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, 0) from exc
@@ -192,24 +273,29 @@ class SQLRepository(ABC):
         emails = check_outbox(outbox)
         data = self._data_column(dossier)
         version = expected_version + 1
+        f = dossier.fournisseur
+        changed_at = self._moment(dossier.date_changement_statut)
         try:
             with self._transaction() as cur:
                 # The database checks the version: two racing saves cannot both match.
-                # Almost every save keeps the provider: leaving ``ans_id`` out of the SET spares SQLite
-                # a rewrite of its unique index (a measurable share of a save, docs/benchmarks.md); a
-                # changed provider does not match and takes the full statement, in the same transaction.
+                # Almost every save keeps the provider and the gestionnaire: leaving the indexed columns
+                # out of the SET spares SQLite a rewrite of their indexes (a measurable share of a save,
+                # docs/benchmarks.md); a changed one does not match and takes the full statement, in
+                # the same transaction.
                 updated = cur.execute(
-                    self._sql("UPDATE dossiers SET data = ?, status = ?, version = ?"
-                              " WHERE numero = ? AND version = ? AND ans_id = ?"),
-                    (data, dossier.status.value, version, dossier.numero, expected_version,
-                     dossier.fournisseur.ans_id),
+                    self._sql("UPDATE dossiers SET data = ?, status = ?, version = ?, date_changement_statut = ?"
+                              " WHERE numero = ? AND version = ? AND ans_id = ? AND siret = ? AND raison_sociale = ?"
+                              " AND coalesce(gestionnaire, '') = ?"),
+                    (data, dossier.status.value, version, changed_at, dossier.numero, expected_version,
+                     f.ans_id, f.siret, f.raison_sociale, dossier.gestionnaire or ""),
                 )
                 if updated.rowcount != 1:
                     updated = cur.execute(
-                        self._sql("UPDATE dossiers SET data = ?, status = ?, ans_id = ?, version = ?"
+                        self._sql("UPDATE dossiers SET data = ?, status = ?, ans_id = ?, version = ?,"
+                                  " date_changement_statut = ?, siret = ?, raison_sociale = ?, gestionnaire = ?"
                                   " WHERE numero = ? AND version = ?"),
-                        (data, dossier.status.value, dossier.fournisseur.ans_id, version, dossier.numero,
-                         expected_version),
+                        (data, dossier.status.value, f.ans_id, version, changed_at, f.siret, f.raison_sociale,
+                         dossier.gestionnaire, dossier.numero, expected_version),
                     )
                 if updated.rowcount != 1:
                     actual = self._version(cur, dossier.numero)
@@ -251,6 +337,49 @@ class SQLRepository(ABC):
         with self._reading() as cur:
             row = cur.execute(self._sql("SELECT numero FROM dossiers WHERE ans_id = ?"), (ans_id,)).fetchone()
         return None if row is None else str(row[0])
+
+    def search(self, *, status: Status | str | None = None, gestionnaire: str | None = None,
+               ans_id: str | None = None, siret: str | None = None, limit: int = 100,
+               after: str | None = None) -> list[DossierSummary]:
+        wanted = check_search(status=status, gestionnaire=gestionnaire, ans_id=ans_id, siret=siret, limit=limit,
+                              after=after)
+        where: list[str] = []
+        params: list[object] = []
+        for column, value in (("status", wanted.status.value if wanted.status is not None else None),
+                              ("gestionnaire", wanted.gestionnaire), ("ans_id", wanted.ans_id),
+                              ("siret", wanted.siret)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if wanted.after is not None:
+            where.append("numero > ?")
+            params.append(wanted.after)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        with self._reading() as cur:
+            rows = cur.execute(self._sql(f"{_SUMMARY_SELECT}{clause} ORDER BY numero LIMIT ?"),
+                               (*params, wanted.limit)).fetchall()
+        return [self._summary(r) for r in rows]
+
+    def _summary(self, row: Sequence[Any]) -> DossierSummary:
+        return DossierSummary(numero=row[0], status=Status(row[1]), ans_id=row[2], siret=row[3],
+                              raison_sociale=row[4], gestionnaire=row[5], date_depot=self._from_moment(row[6]),
+                              date_changement_statut=self._from_moment(row[7]), version=int(row[8]))
+
+    def workload(self, gestionnaires: Sequence[str]) -> dict[str, int]:
+        names = check_gestionnaires(gestionnaires)
+        load = dict.fromkeys(names, 0)
+        if not names:
+            return load
+        marks = ", ".join("?" * len(names))
+        states = ", ".join("?" * len(_OPEN))
+        with self._reading() as cur:
+            rows = cur.execute(
+                self._sql(f"SELECT gestionnaire, count(*) FROM dossiers WHERE gestionnaire IN ({marks})"
+                          f" AND status IN ({states}) GROUP BY gestionnaire"), (*names, *_OPEN),
+            ).fetchall()
+        for name, count in rows:
+            load[name] = int(count)
+        return load
 
     def find_command(self, command_id: str) -> AppliedCommand | None:
         command_id = check_text("command_id", command_id)

@@ -6,6 +6,7 @@ constraint, then publishes them at once, so a failure part-way leaves nothing be
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Sequence
 
@@ -14,8 +15,17 @@ import attrs
 from ..emails import Email
 from ..errors import ConcurrencyConflict, DossierNotFound, DuplicateFinancingRequest
 from ..model import Dossier
-from ..ports import AppliedCommand, OutboxEmail, Stored
-from . import applied_command_id, check_dossier, check_limit, check_outbox, check_text, check_version
+from ..ports import AppliedCommand, DossierSummary, OutboxEmail, Stored, check_search
+from ..states import Status
+from . import (
+    applied_command_id,
+    check_dossier,
+    check_gestionnaires,
+    check_limit,
+    check_outbox,
+    check_text,
+    check_version,
+)
 
 __all__ = ["InMemoryRepository"]
 
@@ -37,6 +47,9 @@ class InMemoryRepository:
         self._commands: dict[str, _Command] = {}
         self._outbox: list[OutboxEmail] = []
         self._sent: set[int] = set()
+        # the worklist: one summary per dossier and the numbers in order (keyset paging by bisection)
+        self._summaries: dict[str, DossierSummary] = {}
+        self._numeros: list[str] = []
 
     # -- writes ------------------------------------------------------------------------------------------------
     def add(self, dossier: Dossier, *, outbox: Sequence[Email]) -> int:
@@ -86,6 +99,9 @@ class InMemoryRepository:
                 raise ConcurrencyConflict(dossier.numero, version - 1, None)
             commands = {**commands, command_id: _Command(dossier.numero, dossier.history[-1].trigger, version)}
         self._dossiers, self._providers, self._outbox, self._commands = dossiers, providers, outbox, commands
+        if dossier.numero not in self._summaries:
+            bisect.insort(self._numeros, dossier.numero)
+        self._summaries[dossier.numero] = DossierSummary.of(dossier, version)
 
     def _after_state_written(self, numero: str) -> None:
         """Test hook: called after the state is written and before the outbox (fault injection)."""
@@ -117,6 +133,31 @@ class InMemoryRepository:
         ans_id = check_text("ans_id", ans_id)
         with self._lock:
             return self._providers.get(ans_id)
+
+    def search(self, *, status: Status | str | None = None, gestionnaire: str | None = None,
+               ans_id: str | None = None, siret: str | None = None, limit: int = 100,
+               after: str | None = None) -> list[DossierSummary]:
+        wanted = check_search(status=status, gestionnaire=gestionnaire, ans_id=ans_id, siret=siret, limit=limit,
+                              after=after)
+        out: list[DossierSummary] = []
+        with self._lock:
+            start = 0 if wanted.after is None else bisect.bisect_right(self._numeros, wanted.after)
+            for numero in self._numeros[start:]:
+                summary = self._summaries[numero]
+                if wanted.matches(summary):
+                    out.append(summary)
+                    if len(out) == wanted.limit:
+                        break
+        return out
+
+    def workload(self, gestionnaires: Sequence[str]) -> dict[str, int]:
+        names = check_gestionnaires(gestionnaires)
+        load = dict.fromkeys(names, 0)
+        with self._lock:
+            for summary in self._summaries.values():
+                if summary.gestionnaire in load and not summary.status.final:
+                    load[summary.gestionnaire] += 1
+        return load
 
     def find_command(self, command_id: str) -> AppliedCommand | None:
         command_id = check_text("command_id", command_id)

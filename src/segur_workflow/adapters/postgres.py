@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 try:
@@ -61,6 +62,7 @@ class PostgresRepository(SQLRepository):
                 cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
             for statement in SCHEMA:
                 cur.execute(statement)
+            self._prepare_summaries(cur)
 
     # -- driver hooks ------------------------------------------------------------------------------------------
     @contextmanager
@@ -74,6 +76,19 @@ class PostgresRepository(SQLRepository):
 
     def _from_data_column(self, value: Any) -> Dossier:
         return from_dict(value)  # psycopg has already decoded the jsonb
+
+    _moment_type = "timestamptz"
+
+    def _moment(self, value: datetime) -> datetime:
+        return value
+
+    def _from_moment(self, value: Any) -> datetime:
+        return value  # type: ignore[no-any-return]  # psycopg gives an aware datetime for timestamptz
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        rows = cur.execute("SELECT column_name FROM information_schema.columns"
+                           " WHERE table_name = %s AND table_schema = current_schema()", (table,)).fetchall()
+        return {str(r[0]) for r in rows}
 
     def _constraint(self, exc: Exception) -> str | None:
         return exc.diag.constraint_name if isinstance(exc, pg_errors.Error) else None

@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
+from ..errors import InvalidInput
 from ..model import Dossier
 from ..serialization import from_json, to_json
-from ._sql import SQLRepository, schema
+from ._sql import SUMMARY_COLUMNS, SQLRepository, schema
 
 __all__ = ["SCHEMA", "SQLiteRepository"]
 
@@ -42,9 +45,24 @@ class SQLiteRepository(SQLRepository):
     PLACEHOLDER = "?"
     INTEGRITY_ERROR = sqlite3.IntegrityError
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    _moment_type = "TEXT"
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0, read_only: bool = False) -> None:
+        """Open (and create if needed) the database file ``path``.
+
+        ``read_only``: open an existing file for reading only (SQLite URI ``mode=ro``): nothing is ever
+        created or written, every write raises, and a file that is not a database of this library is
+        refused with :class:`~segur_workflow.errors.InvalidInput` before anything is read.
+        """
         super().__init__()
         self.path = os.fspath(path)
+        self.read_only = read_only is True
+        if self.read_only:
+            uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
+                                         check_same_thread=False)
+            self._check_readable()
+            return
         self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         self._conn.execute("PRAGMA foreign_keys = ON")
@@ -53,6 +71,20 @@ class SQLiteRepository(SQLRepository):
         with self._transaction() as conn:
             for statement in SCHEMA:
                 conn.execute(statement)
+            self._prepare_summaries(conn)
+
+    def _check_readable(self) -> None:
+        """Refuse a file that is not an SQLite database, or one without this library's tables."""
+        try:
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            columns = self._columns(self._conn, "dossiers") if "dossiers" in tables else set()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise InvalidInput("path", "une base SQLite de segur-workflow", self.path) from exc
+        if not {"dossiers", "outbox", "commands"} <= tables or not set(SUMMARY_COLUMNS) <= columns:
+            self._conn.close()
+            raise InvalidInput("path", "une base SQLite de segur-workflow (tables dossiers, outbox, commands)",
+                               self.path)
 
     # -- driver hooks ------------------------------------------------------------------------------------------
     @contextmanager
@@ -81,6 +113,15 @@ class SQLiteRepository(SQLRepository):
 
     def _from_data_column(self, value: Any) -> Dossier:
         return from_json(value)
+
+    def _moment(self, value: datetime) -> str:
+        return value.astimezone(UTC).isoformat()
+
+    def _from_moment(self, value: Any) -> datetime:
+        return datetime.fromisoformat(value)
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        return {str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})", ()).fetchall()}
 
     def _constraint(self, exc: Exception) -> str | None:
         message = str(exc)
