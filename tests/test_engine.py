@@ -300,7 +300,7 @@ def test_errors_serialise_for_apis() -> None:
         sw.handle(d, sw.Decider(ex.GESTIONNAIRE), now=LATER)
     assert info.value.to_dict() == {
         "code": "transition.interdite", "message": info.value.message,
-        "status": "avance_decidee", "trigger": "decider", "allowed": [],
+        "status": "avance_decidee", "trigger": "decider", "allowed": ["reaffecter"],
     }
 
 
