@@ -5,9 +5,14 @@ Every contender does the same *domain work* once it has decided a transition is 
 history entry on the SHA-256 chain and returns a new dossier in one ``attrs.evolve``. What differs
 is how the transition is found and guarded:
 
-* the **floor**: a plain ``{(state, trigger): target}`` dict, no guard, no permission check;
-* **transitions, naive**: a ``transitions.Machine`` built for each dossier (the library's usual
-  model-per-object style), the guards as ``conditions``;
+* the **data floor**: a plain ``{(state, trigger): target}`` dict, then that work: no guard, no
+  permission check (the least-work floor of ``handle()`` is even less: the dict lookup and one
+  ``attrs.evolve`` to the resulting dossier, :class:`LeastWork`);
+* **transitions, shared machine**: one ``Machine(model=None)`` for every dossier, a model added for
+  the request and removed after it (``add_model`` / ``remove_model``, as its README documents for
+  many short-lived models), the guards as ``conditions``; and the least ``transitions`` can do on
+  that machine, ``machine.events[trigger].trigger(model)`` on a bare model (``Event.trigger``);
+* **transitions, naive**: a ``transitions.Machine`` built for each dossier (context only);
 * **python-statemachine 3.x**: one ``StateMachine`` class generated from the definition, an
   instance per dossier bound to a small model object, the guards as ``cond``.
 
@@ -82,6 +87,69 @@ def floor_apply(dossier: Dossier, command: Command, now: datetime) -> Dossier:
     return apply_transition(dossier, command, dest, now)
 
 
+# -- the least work ---------------------------------------------------------------------------------------
+@attrs.frozen
+class LeastWork:
+    """The least a transition costs: find the target in a dict, build the new dossier in one evolve.
+
+    The changed fields are those of ``handle()``'s result, computed before timing: what is timed is
+    the lookup and one ``attrs.evolve`` of the same dossier to the same new one (checked equal).
+    """
+
+    dossier: Dossier
+    changes: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, dossier: Dossier, result: Dossier) -> LeastWork:
+        names = [a.name for a in attrs.fields(Dossier)]
+        return cls(dossier, {n: getattr(result, n) for n in names if getattr(result, n) is not getattr(dossier, n)})
+
+    def apply(self, command: Command) -> Dossier:
+        dest = FLOOR_TABLE[(self.dossier.status.value, command.TRIGGER)]
+        return attrs.evolve(self.dossier, **{**self.changes, "status": dest})
+
+
+# -- transitions: one shared machine, models added and removed (its README's pattern) -------------------
+class SharedModel:
+    """A request's model on the shared machine: the dossier and the callback that does the work."""
+
+    state: str
+
+    def __init__(self, dossier: Dossier) -> None:
+        self.dossier = dossier
+
+    def on_fired(self, event: Any) -> None:
+        self.dossier = apply_transition(
+            self.dossier, event.kwargs["command"], Status(self.state), event.kwargs["now"]
+        )
+
+
+def _shared_machine() -> Machine:
+    return Machine(model=None, states=_TR_STATES, transitions=_TR_ROWS, initial=None, auto_transitions=False,
+                   send_event=True)
+
+
+def transitions_shared(dossier: Dossier, command: Command, now: datetime) -> Dossier:
+    """One request on the shared machine: add the dossier's model, fire, remove the model."""
+    model = SharedModel(dossier)
+    SHARED.add_model(model, initial=dossier.status.value)
+    try:
+        if not model.trigger(command.TRIGGER, command=command, now=now):  # type: ignore[attr-defined]
+            raise GuardRefused(command.TRIGGER)
+        return model.dossier
+    finally:
+        SHARED.remove_model(model)
+
+
+def transitions_event(dossier: Dossier, command: Command, now: datetime) -> Dossier:
+    """The least ``transitions`` does: the shared machine's event fired on a bare model (``Event.trigger``)."""
+    model = SharedModel(dossier)
+    model.state = dossier.status.value
+    if not SHARED.events[command.TRIGGER].trigger(model, command=command, now=now):
+        raise GuardRefused(command.TRIGGER)
+    return model.dossier
+
+
 # -- transitions, used naively -------------------------------------------------------------------------
 
 class TransitionsModel:
@@ -124,6 +192,9 @@ _TR_ROWS = [
     }
     for t in DOSSIER.transitions if not t.creates
 ]
+
+
+SHARED = _shared_machine()
 
 
 def transitions_fire(model: TransitionsModel, command: Command, now: datetime) -> Dossier:

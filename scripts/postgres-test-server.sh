@@ -6,10 +6,18 @@
 # reach it), listens on a Unix socket only (no TCP port to collide with), trusts local connections,
 # and runs without fsync: it is deleted on stop. Run as root, it runs the server as `postgres`
 # (PostgreSQL refuses to run as root). Diagnostics go to stderr; stdout is only the export line.
+#
+# `start --durable` runs it as a production server would keep data: fsync, synchronous commit and
+# full-page writes on (the benchmark's PostgreSQL, `make bench`). SEGUR_PG_STATE names another state
+# directory, so a durable cluster and the test cluster can run side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-STATE="$ROOT/.pgtest"          # remembers where the cluster is (path in $STATE/location)
+STATE="${SEGUR_PG_STATE:-$ROOT/.pgtest}"   # remembers where the cluster is (path in $STATE/location)
+DURABILITY="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [ "${2:-}" = "--durable" ]; then
+  DURABILITY="-c fsync=on -c synchronous_commit=on -c full_page_writes=on -c wal_sync_method=fdatasync"
+fi
 
 find_bindir() {
   if command -v pg_ctl >/dev/null 2>&1 && command -v initdb >/dev/null 2>&1; then
@@ -49,7 +57,7 @@ start() {
     || as_owner "$bindir/initdb" -D "$dir/data" -U segur -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
   as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -k $dir/socket -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100" \
+    -o "-c listen_addresses='' -k $dir/socket $DURABILITY -c max_connections=100" \
     start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
   echo "export SEGUR_TEST_PG_DSN='host=$dir/socket dbname=postgres user=segur'"
 }
@@ -67,5 +75,5 @@ stop_quietly() {
 case "${1:-}" in
   start) start ;;
   stop) stop_quietly ;;
-  *) echo "usage: $0 start|stop" >&2; exit 2 ;;
+  *) echo "usage: $0 start [--durable]|stop" >&2; exit 2 ;;
 esac

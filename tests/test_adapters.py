@@ -8,14 +8,15 @@ import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from segur_workflow import ConcurrencyConflict, Dossier, DossierNotFound, SerializationError, Status
-from segur_workflow.adapters.memory import InMemoryRepository
+from segur_workflow.adapters.memory import InMemoryRepository, _Entry
 from segur_workflow.adapters.sqlite import SQLiteRepository
 from segur_workflow.emails import Email
-from segur_workflow.ports import DossierRepository, OutboxEmail
+from segur_workflow.ports import DossierRepository
 from segur_workflow.testing.contract import RepositoryContract, make_dossier, postgres_dsn, step
 
 
@@ -133,18 +134,18 @@ def test_postgres_refuses_a_bad_schema_name() -> None:
 
 # -- the contract can fail: adapters that break a promise are caught ---------------------------------------------
 class _NoVersionCheck(InMemoryRepository):
-    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email]) -> int:
+    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email], **rest: Any) -> int:
         current = self.get(dossier.numero).version
-        return super().save(dossier, expected_version=current, outbox=outbox)
+        return super().save(dossier, expected_version=current, outbox=outbox, **rest)
 
 
 class _OutboxOutsideTransaction(InMemoryRepository):
     """Writes the outbox even when the state write is refused afterwards."""
 
-    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email]) -> int:
-        self._outbox.extend(OutboxEmail(900 + i, dossier.numero, expected_version + 1, e)
-                            for i, e in enumerate(outbox))
-        return super().save(dossier, expected_version=expected_version, outbox=outbox)
+    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email], **rest: Any) -> int:
+        self._entries["email"].extend(_Entry("email", 900 + i, dossier.numero, expected_version + 1, email=e)
+                                      for i, e in enumerate(outbox))
+        return super().save(dossier, expected_version=expected_version, outbox=outbox, **rest)
 
 
 def test_contract_catches_a_save_without_version_check() -> None:

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
+import attrs
+import jinja2
+import markupsafe
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segur_workflow import Actor, Bloc, Controle, ControlerBloc, Role, Status, examples, handle, verify_history
+from segur_workflow import Actor, Bloc, Controle, ControlerBloc, Role, Status, emails, examples, handle, verify_history
+from segur_workflow.emails import TEMPLATES
+from segur_workflow.engine import _ROUTES, _rebuild
 from segur_workflow.history import GENESIS, append, canonical, chain_hash, seal
 from segur_workflow.model import HistoryEntry
+from segur_workflow.states import DOSSIER
 
 texts = st.text(max_size=40)
 entries = st.builds(
@@ -139,3 +149,75 @@ def test_permission_of_a_definition_built_elsewhere() -> None:
     assert permission_problem(copy_of_compte, fournisseur, "premiere_connexion", "tndSAS0032") is None
     assert permission_problem(copy_of_compte, fournisseur, "premiere_connexion", "autre") is not None
     assert permission_problem(copy_of_compte, fournisseur, "creer_compte", None) is not None
+
+
+# -- issue 19: the e-mails' prepared rendering, one build of the dossier, the status from the lookup -----------
+value_texts = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), max_size=30)
+
+
+@given(st.sampled_from(sorted(TEMPLATES)), st.data())
+def test_prepared_rendering_is_what_jinja_renders(name: str, data: st.DataObject) -> None:
+    # The fast path joins fragments taken from the compiled template; Jinja itself must say the same.
+    values = {v: data.draw(value_texts, label=v) for v in TEMPLATES[name].variables}
+    compiled = emails._compiled()[name]
+    assert compiled.text.layout is not None
+    assert compiled.html.layout is not None  # the package's templates are straight-line
+    email = emails.render(name, to="contact@le-select.example", context=values)
+    assert email.text == compiled.text.template.render(values)
+    assert email.html == compiled.html.template.render(values)
+    assert email.subject == emails.one_line(compiled.subject.template.render(values))
+
+
+@given(value_texts)
+def test_html_values_are_escaped_as_markupsafe_escapes(value: str) -> None:
+    assert emails.html_text(value) == (
+        markupsafe.Markup("<br>\n").join(markupsafe.escape(p) for p in re.split(r"\r\n|\r|\n", value))
+    )
+
+
+def test_a_template_with_logic_is_rendered_by_jinja() -> None:
+    env = emails._environment()
+    env.loader = jinja2.DictLoader({"t.txt": "{% if numero %}{{ numero|upper }}{% endif %} {{ date }}"})
+    body = emails._Body.build(env.get_template("t.txt"), frozenset({"numero", "date"}), straight=False)
+    assert body.layout is None
+    assert body.render({"numero": "fin", "date": "{x}"}) == "FIN {x}"
+    straight = emails._Body.build(env.from_string("{a} {{ numero }}}{{ date }}"), frozenset({"numero", "date"}),
+                                  straight=True)
+    assert straight.render({"numero": "{0}", "date": "}"}) == "{a} {0}}}"
+
+
+def test_importing_the_package_leaves_jinja_and_the_templates_alone() -> None:
+    code = ("import sys, segur_workflow, segur_workflow.engine; "
+            "from segur_workflow import emails; "
+            "assert 'jinja2' not in sys.modules, 'jinja2 imported'; "
+            "assert emails._compiled.cache_info().currsize == 0, 'templates compiled at import'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@given(st.sampled_from(sorted(Status)), st.sampled_from(DOSSIER.triggers))
+def test_the_route_lookup_is_the_definitions(status: Status, trigger: str) -> None:
+    spec = DOSSIER.resolve(status.value, trigger)
+    route = _ROUTES.get((status, trigger))
+    if spec is None:
+        assert route is None
+    else:
+        assert route == (spec, Status(spec.target(status.value)))
+        assert route[1] is Status(spec.target(status.value))
+
+
+def test_rebuild_is_evolve_without_the_checks() -> None:
+    d = examples.dossier_at(Status.SOLDE_EN_INSTRUCTION)
+    now = datetime(2024, 1, 1, tzinfo=UTC)
+    assert _rebuild(d, status=Status.SOLDE_A_MODIFIER, date_changement_statut=now) == attrs.evolve(
+        d, status=Status.SOLDE_A_MODIFIER, date_changement_statut=now)
+    assert _rebuild(d) == d
+    assert _rebuild(d) is not d
+    with pytest.raises(TypeError):
+        _rebuild(d, statut=Status.SOLDE_A_MODIFIER)
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, examples.T0.tzinfo])))
+def test_dates_for_people_are_strftimes(value: datetime) -> None:
+    from segur_workflow.engine import PARIS, format_date
+
+    assert format_date(value) == value.astimezone(PARIS).strftime("%d/%m/%Y")

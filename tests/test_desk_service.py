@@ -163,8 +163,9 @@ def test_a_read_only_sqlite_repository_writes_nothing(tmp_path: Path) -> None:
     with SQLiteRepository(path, read_only=True) as repo:
         assert repo.get(d.numero).dossier == d
         later = attrs.evolve(d, date_changement_statut=d.date_changement_statut + timedelta(days=1))
-        with pytest.raises(sqlite3.OperationalError):
+        with pytest.raises(sw.StorageError) as refused:
             repo.save(later, expected_version=1, outbox=())
+        assert "lecture seule" in refused.value.message
     assert path.read_bytes() == before
     stranger = tmp_path / "autre.sqlite3"
     with sqlite3.connect(stranger) as raw:

@@ -29,6 +29,9 @@ DESIGN_TABLE = {
     ("completer", S.SOLDE_EN_ATTENTE_PIECE, S.SOLDE_EN_INSTRUCTION, F),
     ("decider", S.SOLDE_EN_INSTRUCTION, S.SOLDE_DECIDEE, G),
     ("rejeter", S.SOLDE_EN_INSTRUCTION, S.SOLDE_REJETEE, G),
+} | {
+    # issue 16 (the gestionnaire's desk): a dossier under way can be handed to another gestionnaire
+    ("reaffecter", s, s, role) for s in S if not s.final for role in (G, sw.Role.SYSTEME)
 }
 LATER = ex.T0 + timedelta(days=30)
 
@@ -116,7 +119,9 @@ def test_decider_emits_paiement_event() -> None:
         d = sw.handle(d, c, now=LATER).dossier
     outcome = sw.handle(d, sw.Decider(ex.GESTIONNAIRE), now=LATER)
     pay = [e for e in outcome.events if isinstance(e, sw.PaiementDeclenche)]
-    assert pay == [sw.PaiementDeclenche("FINSAS009250", LATER, sw.Phase.AVANCE, Decimal("30000"))]
+    assert pay == [sw.PaiementDeclenche("FINSAS009250", LATER, sw.Phase.AVANCE, Decimal("30000"),
+                                        event_id=pay[0].event_id)]
+    assert pay[0].event_id.startswith("FINSAS009250/")
 
 
 # -- refusals: each raises a WorkflowError subclass with data, and the dossier is unchanged ---------------
@@ -134,7 +139,7 @@ def test_wrong_status_lists_what_is_allowed() -> None:
     d = ex.dossier_at(S.AVANCE_DECIDEE)
     err = _refused(d, sw.Decider(ex.GESTIONNAIRE), sw.TransitionNotAllowed)
     assert isinstance(err, sw.TransitionNotAllowed)
-    assert (err.status, err.trigger, err.allowed) == ("avance_decidee", "decider", frozenset())
+    assert (err.status, err.trigger, err.allowed) == ("avance_decidee", "decider", frozenset({"reaffecter"}))
     err = _refused(d, sw.Completer(ex.owner(d)), sw.TransitionNotAllowed)
     assert isinstance(err, sw.TransitionNotAllowed) and err.allowed == {"deposer_solde"}
 

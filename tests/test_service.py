@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from segur_workflow import (
     SAS,
     Bloc,
+    CommandIdReused,
     ConcurrencyConflict,
     Controle,
     ControlerBloc,
@@ -32,7 +34,7 @@ from segur_workflow import (
 from segur_workflow.adapters.memory import InMemoryRepository
 from segur_workflow.adapters.sqlite import SQLiteRepository
 from segur_workflow.emails import Email
-from segur_workflow.ports import Clock, DossierRepository
+from segur_workflow.ports import Clock, DossierRepository, NewDossier
 from segur_workflow.service import NumerosEpuises, SteppingClock, SystemClock, WorkflowService, next_numero
 from segur_workflow.testing.contract import fournisseur
 
@@ -117,7 +119,8 @@ def test_a_repeated_start_returns_the_recorded_outcome() -> None:
     again = service.start(_depot(1, command_id="depot-1"))
     assert again.replayed
     assert (again.numero, again.version, again.emails) == (first.numero, 1, first.emails)
-    assert again.events == ()
+    assert again.events == first.events  # the events recorded when it was applied
+    assert [e.event_id for e in again.events] == [e.event_id for e in first.events]
     assert len(service.repository.pending_emails()) == 1
     assert service.repository.last_numero("FINSAS") == "FINSAS000001"
 
@@ -150,12 +153,12 @@ def test_a_replay_after_later_changes_reports_the_version_it_produced() -> None:
 def test_a_command_id_reused_for_another_command_is_refused() -> None:
     service = _service()
     numero = service.start(_depot(1, command_id="x")).numero
-    with pytest.raises(InvalidInput) as info:
+    with pytest.raises(CommandIdReused) as info:
         service.handle(numero, ControlerBloc(G, Bloc.INFORMATIONS, Controle.OK, command_id="x"))
-    assert info.value.parameter == "command_id"
+    assert (info.value.command_id, info.value.trigger) == ("x", "controler_bloc")
     other = service.start(_depot(2)).numero
     service.handle(numero, ControlerBloc(G, Bloc.INFORMATIONS, Controle.OK, command_id="y"))
-    with pytest.raises(InvalidInput):
+    with pytest.raises(CommandIdReused):
         service.handle(other, ControlerBloc(G, Bloc.INFORMATIONS, Controle.OK, command_id="y"))
     assert service.get(other).version == 1
 
@@ -172,7 +175,7 @@ class _Interfering:
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email]) -> int:
+    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email], **rest: Any) -> int:
         self.saves += 1
         if self.conflicts:
             self.conflicts -= 1
@@ -183,7 +186,7 @@ class _Interfering:
 
             self.inner.save(handle(stored.dossier, rival, now=later).dossier,
                             expected_version=stored.version, outbox=())
-        return self.inner.save(dossier, expected_version=expected_version, outbox=outbox)
+        return self.inner.save(dossier, expected_version=expected_version, outbox=outbox, **rest)
 
 
 def _interfering(conflicts: int) -> tuple[WorkflowService, _Interfering, str]:
@@ -224,19 +227,23 @@ def test_no_retry_when_max_attempts_is_one() -> None:
 
 @attrs.define
 class _NumberThief:
-    """Another service instance takes the next number between our look-up and our ``add``."""
+    """Another service instance takes the next number between our look-up and our ``add``.
+
+    A host adapter without ``create`` (no counter row): the service falls back to the greatest number + 1.
+    """
 
     inner: InMemoryRepository
     thefts: int = 1
+    create: None = None
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    def add(self, dossier: Dossier, *, outbox: Sequence[Email]) -> int:
+    def add(self, dossier: Dossier, *, outbox: Sequence[Email], **rest: Any) -> int:
         if self.thefts:
             self.thefts -= 1
             _service(self.inner).start(_depot(99))
-        return self.inner.add(dossier, outbox=outbox)
+        return self.inner.add(dossier, outbox=outbox, **rest)
 
 
 def test_a_number_taken_meanwhile_is_retried_with_the_next_one() -> None:
@@ -245,6 +252,31 @@ def test_a_number_taken_meanwhile_is_retried_with_the_next_one() -> None:
     result = service.start(_depot(1))
     assert result.numero == "FINSAS000002"
     assert result.attempts == 2
+    assert inner.find_by_provider(fournisseur(99).ans_id) == "FINSAS000001"
+
+
+@attrs.define
+class _CounterThief:
+    """Another deposit lands through another service just before ours takes the counter."""
+
+    inner: InMemoryRepository
+    thefts: int = 1
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def create(self, prefix: str, build: Callable[[str], NewDossier]) -> NewDossier:
+        if self.thefts:
+            self.thefts -= 1
+            _service(self.inner).start(_depot(99))
+        return self.inner.create(prefix, build)
+
+
+def test_with_a_counter_a_concurrent_deposit_costs_no_retry() -> None:
+    inner = InMemoryRepository()
+    service = WorkflowService(_CounterThief(inner), clock=SteppingClock(T0))  # type: ignore[arg-type]
+    result = service.start(_depot(1))
+    assert (result.numero, result.attempts) == ("FINSAS000002", 1)
     assert inner.find_by_provider(fournisseur(99).ans_id) == "FINSAS000001"
 
 
@@ -310,9 +342,9 @@ class _SameCommandRacer:
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    def add(self, dossier: Dossier, *, outbox: Sequence[Email]) -> int:
+    def create(self, prefix: str, build: Callable[[str], NewDossier]) -> NewDossier:
         _service(self.inner).start(self.command)
-        return self.inner.add(dossier, outbox=outbox)
+        return self.inner.create(prefix, build)
 
 
 def test_the_same_deposit_racing_itself_ends_as_a_replay() -> None:

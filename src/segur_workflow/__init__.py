@@ -48,6 +48,7 @@ from .engine import (
     start,
 )
 from .errors import (
+    CommandIdReused,
     ConcurrencyConflict,
     DefinitionError,
     DossierNotFound,
@@ -56,6 +57,8 @@ from .errors import (
     PermissionDenied,
     RuleViolations,
     SerializationError,
+    StorageError,
+    StorageUnavailable,
     TransitionNotAllowed,
     Violation,
     WorkflowError,
@@ -92,6 +95,7 @@ __all__ = [
     "ChangerMotDePasse",
     "CloturerCompte",
     "Command",
+    "CommandIdReused",
     "Completer",
     "Compte",
     "CompteOutcome",
@@ -140,6 +144,8 @@ __all__ = [
     "SerializationError",
     "Status",
     "StatutChange",
+    "StorageError",
+    "StorageUnavailable",
     "TransitionNotAllowed",
     "Violation",
     "WorkflowError",

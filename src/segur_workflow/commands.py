@@ -7,6 +7,10 @@ so that every problem is reported at once.
 
 from __future__ import annotations
 
+import enum
+import hashlib
+import json
+import re
 from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
@@ -64,6 +68,38 @@ def _money(name: str) -> Any:
     return check
 
 
+#: A command id: 1 to 128 visible ASCII characters (no space, no control character). A host's UUID,
+#: ULID or "portal-request-123" fits; an empty or whitespace id, which once silently swallowed every
+#: later command, does not.
+COMMAND_ID = re.compile(r"[\x21-\x7e]{1,128}")
+
+
+def _check_command_id(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or COMMAND_ID.fullmatch(value) is None:
+        raise InvalidInput(
+            "command_id",
+            "None ou un identifiant de 1 à 128 caractères ASCII visibles, sans espace", value,
+        )
+
+
+def _canonical(value: object) -> object:
+    """A JSON-ready view of a command's content, the same for equal commands whatever their origin."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        # normalised: Decimal("30000") and Decimal("30000.00") are the same amount
+        return f"{value.normalize():f}" if value.is_finite() else str(value)
+    if attrs.has(type(value)):
+        return {f.name: _canonical(getattr(value, f.name)) for f in attrs.fields(type(value))}  # type: ignore[arg-type]
+    if isinstance(value, Mapping):
+        return {str(_canonical(k)): _canonical(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 @attrs.frozen
 class Command:
     """Base of all commands: who asks, and an optional id that makes the command idempotent."""
@@ -71,14 +107,22 @@ class Command:
     TRIGGER: ClassVar[str] = ""
 
     actor: Actor = attrs.field(validator=typed("actor", Actor, "un Actor"))
-    command_id: str | None = attrs.field(
-        default=None, kw_only=True,
-        validator=require_identifier("command_id", optional=True),
-    )
+    command_id: str | None = attrs.field(default=None, kw_only=True, validator=_check_command_id)
 
     @property
     def trigger(self) -> str:
         return self.TRIGGER
+
+    def digest(self) -> str:
+        """SHA-256 of what the command asks (trigger and content; neither actor nor ``command_id``).
+
+        Recorded with an applied ``command_id``: the same id sent again with other content is not a
+        retry of the same command, and is refused instead of replayed.
+        """
+        content = {f.name: _canonical(getattr(self, f.name)) for f in attrs.fields(type(self))
+                   if f.name not in {"actor", "command_id"}}
+        text = json.dumps([self.TRIGGER, content], sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
 @attrs.frozen

@@ -14,7 +14,6 @@ not used yet (LE SELECT, ``tndSAS0032``, first), so the file keeps every earlier
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from .commands import (
     DeposerSolde,
     Rejeter,
 )
-from .errors import WorkflowError
+from .errors import StorageError, WorkflowError
 from .history import verify_history
 from .model import SAS, Actor, Fournisseur
 from .service import Result, WorkflowService
@@ -120,10 +119,10 @@ def run_demo(db_path: Path | str, write: Write = print) -> int:
             for item in pending:
                 repository.mark_sent(item.id)
             write(f"   reste en attente : {len(repository.pending_emails())}")
+    except StorageError as exc:
+        write(f"Erreur : {path} n'est pas une base SQLite utilisable ({exc.reason}).")
+        return 1
     except WorkflowError as exc:
         write(f"Erreur ({exc.code}) : {exc.message}")
-        return 1
-    except sqlite3.DatabaseError as exc:
-        write(f"Erreur : {path} n'est pas une base SQLite utilisable ({exc}).")
         return 1
     return 0

@@ -5,9 +5,17 @@ files in ``templates/``: ``<name>.txt`` and ``<name>.html``, both extending a sh
 (``_base.*``). Values are data, never template: they are substituted once, escaped in HTML (with
 their line breaks shown as ``<br>``), and subjects are folded onto one line without control characters.
 
-The declarations are checked against the template sources when this module is imported: a template
-that uses an undeclared variable, or leaves a declared one unused, fails at import (and in the tests),
-not when a gestionnaire decides a dossier.
+The declarations are checked against the template sources when the templates are first needed (the
+first render, or :func:`check_templates` in the tests): a template that uses an undeclared variable, or
+leaves a declared one unused, refuses to build, and no e-mail goes out from it. Jinja is imported and
+the templates compiled then, not when the package is imported (it was a seventh of ``import
+segur_workflow``, see docs/benchmarks.md).
+
+Rendering is cheap because each body is straight-line text: its compiled Jinja code is run once, at
+build time, with a marker for each value, which gives the literal fragments between the values; a
+render joins those fragments with the values prepared once (escaped for HTML). A template with any
+logic (a condition, a loop, a filter…) is rendered by Jinja itself at every call. A test holds both
+ways to the same output.
 """
 
 from __future__ import annotations
@@ -17,17 +25,19 @@ import unicodedata
 from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
 import attrs
-import jinja2
-import jinja2.meta
-from jinja2 import nodes
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from .errors import DefinitionError, InvalidInput
 from .model import SAS
 from .states import DOSSIER, INITIAL
 from .vocabulary import PieceKind
+
+if TYPE_CHECKING:  # Jinja is imported when the templates are first built (see the module's docstring)
+    import jinja2
+    from jinja2 import nodes
 
 _PACKAGE = "segur_workflow"
 _FOLDER = "templates"
@@ -147,13 +157,29 @@ def one_line(text: str) -> str:
 
 def html_text(value: str) -> Markup:
     """A value for an HTML body: escaped, each line break shown as ``<br>`` (and kept in the source)."""
+    return Markup(_html_value(value))  # noqa: S704 - escaped by _html_value
+
+
+def _escape(text: str) -> str:
+    # markupsafe's own escaping, character for character (a test holds it to markupsafe.escape), without
+    # building a Markup per value: it was most of an e-mail's rendering.
+    return (text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+            .replace("'", "&#39;").replace('"', "&#34;"))
+
+
+#: What an HTML body's value may need changed: the five escaped characters and line breaks.
+_HTML_SPECIAL = re.compile("[&<>'\"\r\n]")
+
+
+def _html_value(value: str) -> str:
+    if _HTML_SPECIAL.search(value) is None:
+        return value  # the usual case (a number, a date, a name): one scan in C
     if "\n" not in value and "\r" not in value:
-        return escape(value)
-    return Markup("<br>\n").join(escape(part) for part in _NEWLINE.split(value))
+        return _escape(value)
+    return "<br>\n".join(_escape(part) for part in _NEWLINE.split(value))
 
 
-@jinja2.pass_eval_context
-def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: object) -> object:
+def _finalize(eval_ctx: nodes.EvalContext, value: object) -> object:
     # Applied to every {{ … }} output: in autoescaped (HTML) templates, no value can be forgotten.
     if eval_ctx.autoescape and isinstance(value, str) and not isinstance(value, Markup):
         return html_text(value)
@@ -162,11 +188,13 @@ def _finalize(eval_ctx: jinja2.nodes.EvalContext, value: object) -> object:
 
 # -- the environment and the compiled templates (built once) ---------------------------------------------------
 def _environment() -> jinja2.Environment:
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader(_PACKAGE, _FOLDER),
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
-        finalize=_finalize,
+        finalize=jinja2.pass_eval_context(_finalize),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -174,11 +202,52 @@ def _environment() -> jinja2.Environment:
     )
 
 
+#: Template nodes that carry no logic: text, values, and the layout's blocks and includes.
+_STRAIGHT_NODES = ("Template", "Output", "TemplateData", "Name", "Const", "Extends", "Block", "Include")
+
+
+def _marker(i: int) -> str:
+    # NUL never occurs in a template file nor survives into a value (values are substituted after the split)
+    return f"\x00{i}\x00"
+
+
+_MARKER = re.compile("\x00(\\d+)\x00")
+
+
+@attrs.frozen
+class _Body:
+    """One compiled template, ready to render with values prepared once.
+
+    ``layout`` is its straight-line output as a ``str.format`` pattern: the literal fragments (braces
+    doubled) with a ``{name}`` field where each value goes; ``None`` when the template has logic, and
+    Jinja renders it at every call.
+    """
+
+    template: jinja2.Template
+    layout: str | None
+
+    @classmethod
+    def build(cls, template: jinja2.Template, names: frozenset[str], straight: bool) -> _Body:
+        if not straight:
+            return cls(template, None)
+        order = sorted(names)
+        pieces = _MARKER.split(template.render({n: _marker(i) for i, n in enumerate(order)}))
+        layout = []
+        for k, piece in enumerate(pieces):
+            layout.append(piece.replace("{", "{{").replace("}", "}}") if k % 2 == 0 else "{" + order[int(piece)] + "}")
+        return cls(template, "".join(layout))
+
+    def render(self, values: Mapping[str, str]) -> str:
+        if self.layout is None:
+            return self.template.render(values)
+        return self.layout.format_map(values)
+
+
 @attrs.frozen
 class _Compiled:
-    subject: jinja2.Template
-    text: jinja2.Template
-    html: jinja2.Template
+    subject: _Body
+    text: _Body
+    html: _Body
 
 
 class _Sources:
@@ -195,23 +264,45 @@ class _Sources:
             self._parsed[name] = self.env.parse(source, name)
         return self._parsed[name]
 
-    def variables(self, name: str) -> set[str]:
-        """Variables used by ``name`` and by every template it extends or includes."""
-        used: set[str] = set()
-        todo, seen = [name], set()
+    def closure(self, name: str) -> list[str]:
+        """``name`` and every template it extends or includes, transitively."""
+        import jinja2.meta
+
+        todo, seen = [name], []
         while todo:
             current = todo.pop()
             if current in seen:
                 continue
-            seen.add(current)
-            ast = self.parse(current)
-            used |= jinja2.meta.find_undeclared_variables(ast)
-            todo.extend(r for r in jinja2.meta.find_referenced_templates(ast) if r is not None)
+            seen.append(current)
+            todo.extend(r for r in jinja2.meta.find_referenced_templates(self.parse(current)) if r is not None)
+        return seen
+
+    def variables(self, name: str) -> set[str]:
+        """Variables used by ``name`` and by every template it extends or includes."""
+        import jinja2.meta
+
+        used: set[str] = set()
+        for current in self.closure(name):
+            used |= jinja2.meta.find_undeclared_variables(self.parse(current))
         return used
+
+    def straight(self, name: str) -> bool:
+        """Whether ``name`` and everything it extends or includes is text and plain values only."""
+        return all(_straight(self.parse(current)) for current in self.closure(name))
+
+
+def _straight(ast: nodes.Template) -> bool:
+    """Whether a parsed template holds nothing but text, plain ``{{ name }}`` values and layout nodes."""
+    from jinja2 import nodes
+
+    return all(type(node).__name__ in _STRAIGHT_NODES for node in (ast, *ast.find_all(nodes.Node)))
 
 
 def check_templates(env: jinja2.Environment | None = None) -> list[str]:
     """Problems between the declarations, the template files and the machine definition (empty: fine)."""
+    import jinja2
+    import jinja2.meta
+
     env = env or _environment()
     problems: list[str] = []
     sources = _Sources(env)
@@ -248,17 +339,22 @@ def check_templates(env: jinja2.Environment | None = None) -> list[str]:
 
 @cache
 def _compiled() -> Mapping[str, _Compiled]:
+    """Every notification checked and compiled, once, when the first e-mail is rendered."""
     env = _environment()
     problems = check_templates(env)
     if problems:
         raise DefinitionError("courriels", problems)
     for part in env.list_templates():  # layouts and includes too: rendering never reads a file
         env.get_template(part)
-    return MappingProxyType({
-        name: _Compiled(env.from_string(spec.subject), env.get_template(f"{name}.txt"),
-                        env.get_template(f"{name}.html"))
-        for name, spec in TEMPLATES.items()
-    })
+    sources = _Sources(env)
+    out = {}
+    for name, spec in TEMPLATES.items():
+        out[name] = _Compiled(
+            _Body.build(env.from_string(spec.subject), spec.variables, _straight(env.parse(spec.subject))),
+            *(_Body.build(env.get_template(f"{name}.{fmt}"), spec.variables, sources.straight(f"{name}.{fmt}"))
+              for fmt in _FORMATS),
+        )
+    return MappingProxyType(out)
 
 
 # -- rendering -----------------------------------------------------------------------------------------------------
@@ -275,19 +371,23 @@ def render(template: str, *, to: str, context: Mapping[str, object]) -> Email:
         raise InvalidInput("template", "un modèle de courriel connu (" + ", ".join(TEMPLATES) + ")", template)
     if not isinstance(to, str) or not to or one_line(to) != to:
         raise InvalidInput("to", "une adresse électronique sur une ligne", to)
+    c = compiled[template]
     values: dict[str, str] = {}
+    html_values: dict[str, str] = {}  # the HTML body's values, escaped once each however often shown
     for name in spec.variables:
         value = context.get(name)
         if not isinstance(value, str):
             raise InvalidInput(f"context[{name!r}]", "un texte (str)", value)
-        values[name] = str(value)  # a Markup subclass would bypass escaping: keep plain text only
-    c = compiled[template]
+        values[name] = value = str(value)  # a Markup subclass would bypass escaping: keep plain text only
+        html_values[name] = _html_value(value)
+    if c.html.layout is None:
+        html_values = values  # Jinja escapes them itself
     return Email(
         template=template,
         to=to,
         subject=one_line(c.subject.render(values)),
         text=c.text.render(values),
-        html=c.html.render(values),
+        html=c.html.render(html_values),
     )
 
 
@@ -348,6 +448,3 @@ def catalogue_markdown() -> str:
         lines += ["", "Texte :", "", *_fence("text", email.text), "", "HTML :", "", *_fence("html", email.html)]
     return "\n".join(lines) + "\n"
 
-
-# Checked and compiled at import: a broken template stops the program before any dossier is handled.
-_compiled()

@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from types import MappingProxyType
-from typing import Any
+from functools import cache, partial
+from types import MappingProxyType, MemberDescriptorType
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -40,7 +41,7 @@ from .errors import (
 )
 from .history import append
 from .model import SAS, Actor, Corridor, Demande, Dossier, EmailRecord, Paiement
-from .states import DOSSIER, MachineDefinition, Status, TransitionSpec
+from .states import DOSSIER, INITIAL, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -49,10 +50,16 @@ PARIS = ZoneInfo("Europe/Paris")
 # -- events -------------------------------------------------------------------------------------------
 @attrs.frozen
 class Event:
-    """A domain event: something that happened to dossier ``numero`` at ``at``."""
+    """A domain event: something that happened to dossier ``numero`` at ``at``.
+
+    ``event_id`` is stable and unique: ``numero/entry/index``, where ``entry`` is the position (from 1)
+    of the history entry of the command that produced it and ``index`` its rank among that command's
+    events. A host receiving events at least once deduplicates on it.
+    """
 
     numero: str
     at: datetime
+    event_id: str = attrs.field(default="", kw_only=True)
 
 
 @attrs.frozen
@@ -101,7 +108,9 @@ class Outcome:
 # -- formatting for people -----------------------------------------------------------------------------
 def format_date(value: datetime) -> str:
     """A date as the portal shows it: dd/mm/YYYY in Europe/Paris."""
-    return value.astimezone(PARIS).strftime("%d/%m/%Y")
+    local = value.astimezone(PARIS)
+    # strftime("%d/%m/%Y"), written out: strftime was most of an e-mail's context (docs/benchmarks.md)
+    return f"{local.day:02d}/{local.month:02d}/{local.year}"
 
 
 def format_montant(value: Decimal) -> str:
@@ -229,6 +238,59 @@ def allowed_commands(dossier: Dossier, actor: Actor, corridor: Corridor = SAS) -
     return frozenset(trigger for trigger, why in explain(dossier, actor, corridor).items() if not why)
 
 
+# -- building values --------------------------------------------------------------------------------------------
+#: (status, trigger) -> (the transition, the status it reaches): one lookup gives the engine both. Keys are the
+#: status names (a ``Status`` member is equal to its name); the creating transitions are under ``INITIAL``.
+_ROUTES: Mapping[tuple[str, str], tuple[TransitionSpec, Status]] = MappingProxyType({
+    (src, t.trigger): (t, Status(dst)) for src, t, dst in DOSSIER.edges()
+})
+
+_set = object.__setattr__
+
+
+@cache
+def _rebuilder(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    """A function copying an instance of attrs class ``cls`` with some fields changed, checks not re-run.
+
+    Generated once per class, as attrs generates ``__init__``: one line per field, each slot written
+    through its descriptor (a frozen class refuses ordinary assignment). A class with a post-init
+    hook is copied with ``attrs.evolve``, so that the hook runs.
+    """
+    if hasattr(cls, "__attrs_post_init__"):
+        return lambda value, changes: attrs.evolve(value, **changes)
+    names = tuple(a.name for a in attrs.fields(cls))
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = ["def rebuild(value, changes):", "    new = _new(_cls)"]
+    for k, n in enumerate(names):
+        slot = next((c.__dict__[n] for c in cls.__mro__ if n in c.__dict__), None)
+        namespace[f"_s{k}"] = slot.__set__ if isinstance(slot, MemberDescriptorType) else partial(_set_field, n)
+        lines.append(f"    _s{k}(new, changes.pop({n!r}) if {n!r} in changes else value.{n})")
+    lines += ["    if changes:", "        raise TypeError(f'{_cls.__name__} has no field {sorted(changes)}')",
+              "    return new"]
+    exec(compile("\n".join(lines), f"<segur_workflow rebuild {cls.__qualname__}>", "exec"), namespace)  # noqa: S102
+    rebuild: Callable[[Any, dict[str, Any]], Any] = namespace["rebuild"]
+    return rebuild
+
+
+def _set_field(name: str, obj: object, value: object) -> None:
+    _set(obj, name, value)
+
+
+_V = TypeVar("_V")
+
+
+def _rebuild(value: _V, **changes: Any) -> _V:
+    """``attrs.evolve(value, **changes)`` without re-running validators and converters.
+
+    Only for values whose kept fields are valid already and whose changed fields the engine built
+    from checked parts (a read-only mapping where the field converts to one): re-checking them was
+    the largest share of ``handle()`` (see docs/benchmarks.md).
+    """
+    cls: type = type(value)
+    new: _V = _rebuilder(cls)(value, changes)
+    return new
+
+
 # -- effects: what each trigger does to the dossier's data ---------------------------------------------------
 @attrs.frozen
 class _Change:
@@ -249,9 +311,9 @@ def _set_current(dossier: Dossier, demande: Demande) -> dict[str, Any]:
 
 def _controler_bloc(d: Dossier, c: ControlerBloc, _t: TransitionSpec, _now: datetime, _k: Corridor) -> _Change:
     demande = d.demande_courante
-    controles = {**demande.controles, c.bloc: c.resultat}
+    controles = MappingProxyType({**demande.controles, c.bloc: c.resultat})
     return _Change(
-        updates=_set_current(d, attrs.evolve(demande, controles=controles)),
+        updates=_set_current(d, _rebuild(demande, controles=controles)),
         details={"bloc": c.bloc.value, "resultat": c.resultat.value},
         events=(BlocControle(d.numero, _now, demande.phase, c.bloc, c.resultat),),
         comment=c.commentaire,
@@ -264,7 +326,7 @@ def _decider(d: Dossier, _c: Command, _t: TransitionSpec, now: datetime, _k: Cor
         raise TransitionNotAllowed(d.status.value, "decider", ())
     paiement = Paiement(montant=demande.montant, declenche_le=now)
     return _Change(
-        updates=_set_current(d, attrs.evolve(demande, paiement=paiement)),
+        updates=_set_current(d, _rebuild(demande, paiement=paiement)),
         details={"montant": format_montant(demande.montant)},
         events=(PaiementDeclenche(d.numero, now, demande.phase, demande.montant),),
     )
@@ -386,24 +448,22 @@ def _emails(spec: TransitionSpec, dossier: Dossier, command: Command, now: datet
 
 # -- the two entry points ------------------------------------------------------------------------------------------
 def _finish(  # noqa: PLR0917 - internal helper, called twice
-    before: Dossier | None, dossier: Dossier, spec: TransitionSpec, command: Command, now: datetime,
-    corridor: Corridor, change: _Change,
+    before: Dossier | None, dossier: Dossier, spec: TransitionSpec, dest: Status, command: Command,
+    now: datetime, corridor: Corridor, change: _Change,
 ) -> Outcome:
     """Apply the effect's updates, the new status and the sealed history entry in one step.
 
-    One ``attrs.evolve`` of the dossier (two when an e-mail is rendered, since the e-mail is rendered
-    from the updated dossier): each evolve re-runs every field's validators and converters, and it
-    was the largest share of ``handle()``'s own cost (see docs/benchmarks.md).
+    The new dossier is built once, without re-running the validators of parts already checked (see
+    :func:`_rebuild`), and the e-mails it sends are recorded on it before anyone else can see it.
     """
     source = before.status if before is not None else None
-    dest = Status(spec.target(source.value) if source is not None else spec.target(""))
     history = append(
         before.history if before is not None else (),
         at=now, actor=command.actor, trigger=spec.trigger, source=source, dest=dest,
         comment=change.comment, command_id=command.command_id, details=change.details,
     )
     changed = source is not dest
-    after = attrs.evolve(
+    after = _rebuild(
         dossier,
         **change.updates,
         status=dest,
@@ -413,10 +473,13 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     emails = _emails(spec, after, command, now, corridor)
     if emails:
         records = tuple(EmailRecord(at=now, template=e.template, subject=e.subject, to=e.to) for e in emails)
-        after = attrs.evolve(after, emails_sent=(*after.emails_sent, *records))
+        # Frozen for everyone else; ``after`` is not shared yet (the e-mails are rendered from it).
+        _set(after, "emails_sent", (*after.emails_sent, *records))
     events: tuple[Event, ...] = change.events
     if changed:
         events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
+    entry = len(history)
+    events = tuple(attrs.evolve(e, event_id=f"{after.numero}/{entry}/{i}") for i, e in enumerate(events, 1))
     return Outcome(dossier=after, events=events, emails=emails)
 
 
@@ -445,8 +508,7 @@ def start(
         raise InvalidInput("existing_request", "un numéro de dossier ou None", existing_request)
     if gestionnaire is not None and (not isinstance(gestionnaire, str) or not gestionnaire.strip()):
         raise InvalidInput("gestionnaire", "l'identifiant d'un gestionnaire ou None", gestionnaire)
-    spec = DOSSIER.resolve(None, command.TRIGGER)
-    assert spec is not None
+    spec, dest = _ROUTES[(INITIAL, command.TRIGGER)]
     problem = _permission_problem(None, command.actor, spec.trigger)
     if problem is not None:
         raise PermissionDenied(command.actor.role.value, command.actor.id, spec.trigger, problem)
@@ -460,7 +522,7 @@ def start(
                      taux_tva=corridor.taux_tva, date_depot=now)
     dossier = Dossier(
         numero=numero, corridor=corridor.code, fournisseur=command.fournisseur,
-        coordonnees_bancaires=command.coordonnees_bancaires, status=Status(spec.target("")),
+        coordonnees_bancaires=command.coordonnees_bancaires, status=dest,
         avance=avance, solde=None, history=(), emails_sent=(), date_depot=now, date_changement_statut=now,
         gestionnaire=gestionnaire,
     )
@@ -471,7 +533,7 @@ def start(
         details=details,
         events=(DossierDepose(numero, now, Phase.AVANCE, command.montant),),
     )
-    return _finish(None, dossier, spec, command, now, corridor, change)
+    return _finish(None, dossier, spec, dest, command, now, corridor, change)
 
 
 def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corridor = SAS) -> Outcome:
@@ -488,9 +550,10 @@ def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corri
     if refused:
         raise PermissionDenied(command.actor.role.value, command.actor.id, trigger,
                                " ".join(v.message for v in refused))
-    spec = DOSSIER.resolve(dossier.status.value, trigger)
-    if spec is None or spec.creates:
+    route = _ROUTES.get((dossier.status, trigger))
+    if route is None or route[0].creates:
         raise TransitionNotAllowed(dossier.status.value, trigger, _triggers_for(dossier, command.actor, corridor))
+    spec, dest = route
     ctx = rules.RuleContext(command=command, corridor=corridor, dossier=dossier)
     violations = rules.run(spec.guards, ctx)
     last = dossier.history[-1].at if dossier.history else dossier.date_changement_statut
@@ -501,4 +564,4 @@ def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corri
     if violations:
         raise RuleViolations(violations, trigger=trigger)
     change = _EFFECTS[trigger](dossier, command, spec, now, corridor)
-    return _finish(dossier, dossier, spec, command, now, corridor, change)
+    return _finish(dossier, dossier, spec, dest, command, now, corridor, change)

@@ -174,3 +174,61 @@ class SerializationError(WorkflowError):
         self.field = field
         self.reason = reason
         super().__init__(f"Données illisibles au champ « {field} » : {reason}")
+
+
+class CommandIdReused(WorkflowError):
+    """A ``command_id`` already applied by another actor, to another dossier or with other content.
+
+    Only the refused command's own data is carried: nothing of the stored outcome (which dossier, whose
+    command) is given back, since the id may have been borrowed on purpose.
+    """
+
+    code = "commande.identifiant_reutilise"
+
+    def __init__(self, command_id: str, trigger: str) -> None:
+        self.command_id = command_id
+        self.trigger = trigger
+        super().__init__(
+            f"L'identifiant de commande {command_id!r} a déjà servi à une autre commande "
+            f"(autre auteur, autre dossier ou autre contenu) : choisissez un identifiant neuf pour « {trigger} »."
+        )
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.command_id, self.trigger))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "command_id": self.command_id, "trigger": self.trigger}
+
+
+class StorageError(WorkflowError):
+    """The database refused or failed an operation (the driver's error, translated).
+
+    ``operation`` names the repository method, ``reason`` what the driver said (its class name and
+    message, never the data written). ``retryable`` is true when trying again later may succeed.
+    """
+
+    code = "stockage.erreur"
+    retryable = False
+
+    def __init__(self, operation: str, reason: str) -> None:
+        self.operation = operation
+        self.reason = reason
+        super().__init__(f"Le stockage a refusé l'opération « {operation} » : {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.operation, self.reason))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "operation": self.operation, "reason": self.reason,
+                "retryable": self.retryable}
+
+
+class StorageUnavailable(StorageError):
+    """The database could not be reached or dropped the connection (restart, network, timeout).
+
+    For a write, whether it was committed is unknown: retry the command with the same ``command_id``,
+    which replays it if it had been applied.
+    """
+
+    code = "stockage.indisponible"
+    retryable = True

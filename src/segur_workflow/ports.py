@@ -3,24 +3,31 @@
 The five methods of the public contract (``add``, ``get``, ``save``, ``pending_emails``,
 ``mark_sent``) plus three look-ups the service needs for gap-free numbering, the one-request-per-
 provider rule and idempotent commands (``last_numero``, ``find_by_provider``, ``find_command``).
+:class:`OutboxRelay` is what :mod:`segur_workflow.delivery` needs on top (claims with leases).
 Run :mod:`segur_workflow.testing.contract` against your adapter: it checks every promise below.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Literal, Protocol, runtime_checkable
 
 import attrs
 
 from .emails import Email
+from .engine import Event
 from .errors import InvalidInput
 from .model import Dossier
 from .states import Status
 
-__all__ = ["MAX_PAGE", "AppliedCommand", "Clock", "DossierRepository", "DossierSummary", "OutboxEmail", "Stored",
-           "SummaryFilter", "check_search"]
+__all__ = [
+    "MAX_PAGE", "AppliedCommand", "Claim", "Clock", "CommandRecord", "DeadLetter", "DossierRepository",
+    "DossierSummary", "NewDossier", "OutboxEmail", "OutboxRelay", "Stored", "SummaryFilter", "check_search",
+]
+
+#: What an outbox entry carries: an e-mail to send, or an integration event for the host's ``on_event``.
+EntryKind = Literal["email", "event"]
 
 #: The largest page ``search`` returns (a bounded read, whatever a caller asks).
 MAX_PAGE = 10_000
@@ -119,11 +126,29 @@ class OutboxEmail:
 
 
 @attrs.frozen
+class CommandRecord:
+    """What binds an applied ``command_id``: who sent it, about what, and what it asked.
+
+    ``subject`` is the dossier number, or the provider's ``ans_id`` for a deposit (the dossier does
+    not exist before it); ``digest`` is :meth:`Command.digest` of the command's content.
+    """
+
+    command_id: str
+    trigger: str
+    actor_role: str
+    actor_id: str
+    subject: str
+    digest: str
+
+
+@attrs.frozen
 class AppliedCommand:
     """The recorded outcome of a command that carried a ``command_id``.
 
-    Recorded by ``add``/``save`` from the last history entry of the dossier they write (the engine
-    puts the command's ``command_id`` there), in the same transaction.
+    Recorded by ``add``/``save`` in the same transaction as the state: from the ``command`` record
+    the service passes, or else from the last history entry of the dossier they write (then
+    ``subject`` is the number and ``digest`` is empty, which never matches a real command).
+    ``events`` are the integration events the command produced, as stored.
     """
 
     command_id: str
@@ -131,6 +156,56 @@ class AppliedCommand:
     trigger: str
     version: int
     emails: tuple[Email, ...]
+    actor_role: str = ""
+    actor_id: str = ""
+    subject: str = ""
+    digest: str = ""
+    events: tuple[Event, ...] = ()
+
+
+@attrs.frozen
+class NewDossier:
+    """What :meth:`DossierRepository.create` stores once it has allocated the number."""
+
+    dossier: Dossier
+    outbox: tuple[Email, ...] = ()
+    events: tuple[Event, ...] = ()
+    command: CommandRecord | None = None
+
+
+@attrs.frozen
+class Claim:
+    """An outbox entry claimed by ``worker_id`` until ``lease_until``.
+
+    ``attempt`` counts the claims of this entry so far (this one included): with ``worker_id`` it is
+    the fencing token, so a worker whose lease expired and whose entry was claimed again cannot
+    settle it any more. An e-mail claim has ``email``, an event claim has ``event``.
+    """
+
+    kind: EntryKind
+    id: int
+    numero: str
+    version: int
+    worker_id: str
+    attempt: int
+    lease_until: datetime
+    email: Email | None = None
+    event: Event | None = None
+
+
+@attrs.frozen
+class DeadLetter:
+    """An entry given up after too many attempts, with the last error; :meth:`OutboxRelay.requeue` revives it."""
+
+    kind: EntryKind
+    id: int
+    numero: str
+    version: int
+    attempts: int
+    last_error: str
+    dead_at: datetime
+    #: the e-mail's subject and recipient, or the event's type and id: what an operator reads first
+    summary: str
 
 
 @runtime_checkable
@@ -143,11 +218,21 @@ class DossierRepository(Protocol):
     concurrent writers from several processes are safe.
     """
 
-    def add(self, dossier: Dossier, *, outbox: Sequence[Email]) -> int:
-        """Store a new dossier at version 1 with its e-mails; return 1.
+    def add(self, dossier: Dossier, *, outbox: Sequence[Email], events: Sequence[Event] = (),
+            command: CommandRecord | None = None) -> int:
+        """Store a new dossier at version 1 with its e-mails, events and applied command; return 1.
 
         Raises ``DuplicateFinancingRequest`` if the provider (``fournisseur.ans_id``) already has a
         dossier, ``ConcurrencyConflict`` (expected version 0) if the number is already taken.
+        """
+        ...
+
+    def create(self, prefix: str, build: Callable[[str], NewDossier]) -> NewDossier:
+        """Allocate the next number of ``prefix`` and store what ``build(numero)`` returns, in one transaction.
+
+        The per-prefix counter is incremented in the transaction that inserts the dossier: a refusal
+        raised by ``build`` or by the insert leaves no gap, and concurrent deposits queue on the counter
+        instead of racing for the same number. Returns what ``build`` returned (stored at version 1).
         """
         ...
 
@@ -155,7 +240,8 @@ class DossierRepository(Protocol):
         """The dossier and its version; ``DossierNotFound`` if there is none."""
         ...
 
-    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email]) -> int:
+    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email],
+             events: Sequence[Event] = (), command: CommandRecord | None = None) -> int:
         """Replace the stored dossier if it is still at ``expected_version``; return the new version.
 
         ``ConcurrencyConflict`` if the stored version differs (nothing written),
@@ -164,11 +250,14 @@ class DossierRepository(Protocol):
         ...
 
     def pending_emails(self, limit: int = 100) -> list[OutboxEmail]:
-        """Up to ``limit`` unsent e-mails, oldest first (by ``id``)."""
+        """Up to ``limit`` e-mails still to deliver (neither sent nor dead-lettered), oldest first (by ``id``)."""
         ...
 
     def mark_sent(self, email_id: int) -> None:
-        """Mark an outbox e-mail as sent. Idempotent; an unknown id is ignored."""
+        """Mark an outbox e-mail as sent. Idempotent; an unknown id is ignored.
+
+        An e-mail currently claimed by a dispatcher is left to it (only the claim's holder settles it).
+        """
         ...
 
     def last_numero(self, prefix: str) -> str | None:
@@ -196,6 +285,37 @@ class DossierRepository(Protocol):
 
     def workload(self, gestionnaires: Sequence[str]) -> dict[str, int]:
         """For each of ``gestionnaires``, how many dossiers not in a final status are assigned to them."""
+        ...
+
+
+@runtime_checkable
+class OutboxRelay(Protocol):
+    """Claims with leases over the outbox (e-mails and integration events): what a dispatcher uses.
+
+    Several dispatchers may share one outbox: a claim is one atomic statement in the database, so an
+    entry is held by one of them at a time; an entry whose lease ran out is claimable again. Only the
+    holder of the current claim (``worker_id`` and ``attempt``) may settle it.
+    """
+
+    def claim(self, worker_id: str, *, now: datetime, lease: timedelta, limit: int = 100,
+              kinds: Sequence[EntryKind] = ("event", "email")) -> list[Claim]:
+        """Claim up to ``limit`` due entries of ``kinds`` (in that order, oldest first) until ``now + lease``."""
+        ...
+
+    def mark_delivered(self, claim: Claim, *, now: datetime) -> bool:
+        """Settle ``claim`` as delivered; ``False`` (nothing changed) if the claim is no longer held."""
+        ...
+
+    def mark_failed(self, claim: Claim, *, now: datetime, error: str, retry_at: datetime | None) -> bool:
+        """Release ``claim`` after a failure: due again at ``retry_at``, or dead-lettered when it is ``None``."""
+        ...
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """The dead-lettered entries, oldest first."""
+        ...
+
+    def requeue(self, kind: EntryKind, entry_id: int) -> bool:
+        """Give a dead letter a fresh start (attempts back to 0, due now); ``False`` if it is not dead."""
         ...
 
 

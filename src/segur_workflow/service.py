@@ -1,10 +1,13 @@
 """The application service: load → ``engine.handle`` → save, as one unit of work.
 
-The e-mails a command sends go to the repository's outbox in the same transaction as the new
-state (a mailer drains ``pending_emails`` and calls ``mark_sent``). A stale save is retried from
-a fresh load up to ``max_attempts`` times; a command carrying a ``command_id`` that was already
-applied returns the recorded outcome without changing anything; new dossiers get the next free
-number (``FINSAS`` + 6 digits) without gaps or duplicates.
+The e-mails a command sends and its integration events go to the repository's outbox in the same
+transaction as the new state (:mod:`segur_workflow.delivery` relays them). A stale save is retried
+from a fresh load up to ``max_attempts`` times. A command carrying a ``command_id`` that was already
+applied by the same actor, to the same dossier, with the same content, is replayed: the recorded
+outcome (e-mails and events) comes back and nothing changes; any other reuse of the id is refused
+with ``CommandIdReused``, after the permission check. New dossiers get the next number of their
+corridor (``FINSAS`` + 6 digits) from a counter row updated in the inserting transaction: no gap, no
+duplicate, no retry storm among concurrent deposits.
 """
 
 from __future__ import annotations
@@ -15,12 +18,21 @@ from datetime import UTC, datetime, timedelta
 import attrs
 
 from . import engine
+from .adapters import NUMERO_DIGITS as DIGITS
 from .commands import Command, DeposerAvance
 from .emails import Email
-from .engine import Event
-from .errors import ConcurrencyConflict, DuplicateFinancingRequest, InvalidInput, WorkflowError
+from .engine import Event, Outcome
+from .errors import (
+    CommandIdReused,
+    ConcurrencyConflict,
+    DuplicateFinancingRequest,
+    InvalidInput,
+    PermissionDenied,
+    WorkflowError,
+)
 from .model import SAS, Corridor, Dossier
-from .ports import AppliedCommand, Clock, DossierRepository, Stored
+from .ports import AppliedCommand, Clock, CommandRecord, DossierRepository, NewDossier, Stored
+from .states import DOSSIER
 
 __all__ = [
     "AssignmentPolicy",
@@ -37,10 +49,6 @@ __all__ = [
 #: Who gets a new dossier: called with the deposit command and the repository before the dossier is
 #: created; returns a gestionnaire's actor id, or ``None`` to leave the dossier unassigned.
 AssignmentPolicy = Callable[[DeposerAvance, DossierRepository], "str | None"]
-
-#: Digits after the corridor's prefix in a dossier number.
-DIGITS = 6
-
 
 class NumerosEpuises(WorkflowError):
     """The corridor's numbering space (``prefix`` + 6 digits) is exhausted."""
@@ -80,7 +88,8 @@ class Result:
 
     ``dossier`` and ``version`` are the state the command produced; for a replayed command
     (``replayed``) they are the dossier as stored now and the version the command produced then,
-    ``emails`` are the e-mails recorded then, and ``events`` is empty (nothing happened again).
+    ``emails`` and ``events`` those recorded when it was applied (a retried ``Decider`` still
+    reports its ``PaiementDeclenche``, with the same ``event_id``: nothing happened twice).
     """
 
     numero: str
@@ -245,21 +254,39 @@ class WorkflowService:
 
     def _start_once(self, command: DeposerAvance, attempt: int) -> Result:
         repo = self.repository
+        prefix = self.corridor.prefixe_numero
         existing = repo.find_by_provider(command.fournisseur.ans_id)
-        numero = next_numero(repo.last_numero(self.corridor.prefixe_numero), self.corridor)
+        # chosen before the transaction: a policy may read the repository (the team's workload)
         gestionnaire = self._assign(command) if existing is None else None
-        outcome = engine.start(command, numero=numero, now=self.clock.now(), corridor=self.corridor,
-                               existing_request=existing, gestionnaire=gestionnaire)
+        now = self.clock.now()
+        record = _record(command, command.fournisseur.ans_id)
+        outcomes: list[Outcome] = []
+
+        def build(numero: str) -> NewDossier:
+            # Called by the repository inside the transaction that holds the counter row.
+            if len(numero) - len(prefix) > DIGITS:
+                raise NumerosEpuises(prefix)
+            outcome = engine.start(command, numero=numero, now=now, corridor=self.corridor,
+                                   existing_request=existing, gestionnaire=gestionnaire)
+            outcomes.append(outcome)
+            return NewDossier(outcome.dossier, outcome.emails, outcome.events, record)
+
         try:
-            # A ConcurrencyConflict here means the number (or the command id) was taken meanwhile.
-            version = repo.add(outcome.dossier, outbox=outcome.emails)
+            create = getattr(repo, "create", None)
+            if create is not None:
+                create(prefix, build)
+            else:  # a host adapter without a counter: the next number after the greatest one
+                new = build(next_numero(repo.last_numero(prefix), self.corridor))
+                # A ConcurrencyConflict here means the number (or the command id) was taken meanwhile.
+                repo.add(new.dossier, outbox=new.outbox, events=new.events, command=new.command)
         except DuplicateFinancingRequest:
             # Lost a race against the same provider: the same command sent twice is a replay.
             replay = self._replay(command, numero=None)
             if replay is not None:
                 return replay
             raise
-        return Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
+        outcome = outcomes[-1]
+        return Result(outcome.dossier.numero, 1, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
 
     def _assign(self, command: DeposerAvance) -> str | None:
         if self.assignment is None:
@@ -272,20 +299,46 @@ class WorkflowService:
     def _handle_once(self, numero: str, command: Command, attempt: int) -> Result:
         stored = self.repository.get(numero)
         outcome = engine.handle(stored.dossier, command, now=self.clock.now(), corridor=self.corridor)
-        version = self.repository.save(outcome.dossier, expected_version=stored.version, outbox=outcome.emails)
+        version = self.repository.save(outcome.dossier, expected_version=stored.version, outbox=outcome.emails,
+                                       events=outcome.events, command=_record(command, numero))
         return Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
 
     def _replay(self, command: Command, *, numero: str | None) -> Result | None:
+        """The recorded outcome of ``command`` if its id was applied; ``CommandIdReused`` if by another command.
+
+        The permission check comes first, so an id never tells a caller who may not send the command
+        anything about what it did; then the id's binding (actor, dossier, trigger, content) must match.
+        """
         if command.command_id is None:
             return None
         applied: AppliedCommand | None = self.repository.find_command(command.command_id)
         if applied is None:
             return None
-        if applied.trigger != command.TRIGGER or (numero is not None and applied.numero != numero):
-            raise InvalidInput(
-                "command_id",
-                f"un identifiant neuf (déjà utilisé par « {applied.trigger} » sur {applied.numero})",
-                command.command_id,
-            )
-        stored = self.repository.get(applied.numero)
-        return Result(applied.numero, applied.version, stored.dossier, applied.emails, (), replayed=True)
+        stored = self.repository.get(numero) if numero is not None else None
+        owner = stored.dossier.fournisseur.ans_id if stored is not None else None
+        problem = engine.permission_problem(DOSSIER, command.actor, command.TRIGGER, owner)
+        if problem is not None:
+            raise PermissionDenied(command.actor.role.value, command.actor.id, command.TRIGGER, problem)
+        subject = numero if numero is not None else _subject(command)
+        expected = _record(command, subject)
+        assert expected is not None
+        bound = (applied.trigger, applied.actor_role, applied.actor_id, applied.subject, applied.digest)
+        if bound != (expected.trigger, expected.actor_role, expected.actor_id, expected.subject, expected.digest):
+            raise CommandIdReused(command.command_id, command.TRIGGER)
+        current = stored if stored is not None else self.repository.get(applied.numero)
+        return Result(applied.numero, applied.version, current.dossier, applied.emails, applied.events,
+                      replayed=True)
+
+
+def _subject(command: Command) -> str:
+    """What a deposit's id is bound to: the provider (its dossier does not exist before it)."""
+    assert isinstance(command, DeposerAvance)
+    return command.fournisseur.ans_id
+
+
+def _record(command: Command, subject: str) -> CommandRecord | None:
+    """The binding stored with an applied ``command_id`` (``None`` for a command without one)."""
+    if command.command_id is None:
+        return None
+    return CommandRecord(command.command_id, command.TRIGGER, command.actor.role.value, command.actor.id, subject,
+                         command.digest())

@@ -8,28 +8,62 @@ The shared statements are written with ``?`` placeholders and contain no literal
 
 from __future__ import annotations
 
+import functools
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any, ClassVar, Protocol, Self
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 from ..emails import Email
-from ..errors import ConcurrencyConflict, DossierNotFound, DuplicateFinancingRequest
+from ..engine import Event
+from ..errors import (
+    ConcurrencyConflict,
+    DossierNotFound,
+    DuplicateFinancingRequest,
+    InvalidInput,
+    StorageError,
+    StorageUnavailable,
+    WorkflowError,
+)
+from ..integration import event_from_json, event_to_json
 from ..model import Dossier
-from ..ports import AppliedCommand, DossierSummary, OutboxEmail, Stored, check_search
+from ..ports import (
+    AppliedCommand,
+    Claim,
+    CommandRecord,
+    DeadLetter,
+    DossierSummary,
+    EntryKind,
+    NewDossier,
+    OutboxEmail,
+    Stored,
+    check_search,
+)
 from ..states import Status
 from . import (
-    applied_command_id,
+    SQL_INT_MAX,
+    SQL_INT_MIN,
+    check_claim,
+    check_claim_value,
     check_dossier,
     check_gestionnaires,
+    check_kinds,
     check_limit,
-    check_outbox,
+    check_new,
+    check_now,
     check_text,
     check_version,
+    check_writes,
+    command_record,
+    format_numero,
+    number_range,
+    number_value,
 )
+
+_T = TypeVar("_T")
 
 __all__ = ["SUMMARY_COLUMNS", "SUMMARY_INDEXES", "SQLRepository", "schema"]
 
@@ -37,10 +71,21 @@ __all__ = ["SUMMARY_COLUMNS", "SUMMARY_INDEXES", "SQLRepository", "schema"]
 def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
     """The ``CREATE … IF NOT EXISTS`` statements, given the column types that differ between databases.
 
-    ``data`` holds the serialised dossier, ``outbox_id`` is the outbox key (growing, never reused),
-    ``moment`` the type of ``sent_at``. The constraint names are those :meth:`SQLRepository._refused`
-    maps to domain errors.
+    ``data`` holds the serialised dossier, ``outbox_id`` is the key of the outbox and event tables
+    (growing, never reused), ``moment`` the type of a point in time. The constraint names are those
+    :meth:`SQLRepository._refused` maps to domain errors.
+
+    ``outbox`` (e-mails) and ``events`` (integration events) share the delivery columns: ``attempts``
+    (claims so far), ``claimed_by`` / ``lease_until`` (who holds it, until when), ``not_before`` (the
+    next try after a failure), ``last_error``, ``sent_at`` (delivered), ``dead_at`` (given up).
     """
+    delivery = f"""attempts    INTEGER NOT NULL DEFAULT 0,
+        claimed_by  TEXT,
+        lease_until {moment},
+        not_before  {moment},
+        last_error  TEXT,
+        sent_at     {moment},
+        dead_at     {moment}"""
     return (
         f"""CREATE TABLE IF NOT EXISTS dossiers (
         numero  TEXT NOT NULL CONSTRAINT dossier_numero_unique PRIMARY KEY,
@@ -59,15 +104,37 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         subject   TEXT NOT NULL,
         body_text TEXT NOT NULL,
         body_html TEXT NOT NULL,
-        sent_at   {moment}
+        {delivery}
     )""",
-        "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE sent_at IS NULL",
+        "CREATE INDEX IF NOT EXISTS outbox_due ON outbox (id) WHERE sent_at IS NULL AND dead_at IS NULL",
+        "CREATE INDEX IF NOT EXISTS outbox_dead ON outbox (id) WHERE dead_at IS NOT NULL",
         "CREATE INDEX IF NOT EXISTS outbox_by_version ON outbox (numero, version)",
+        f"""CREATE TABLE IF NOT EXISTS events (
+        id        {outbox_id},
+        event_id  TEXT NOT NULL CONSTRAINT event_unique UNIQUE,
+        numero    TEXT NOT NULL REFERENCES dossiers (numero),
+        version   INTEGER NOT NULL,
+        type      TEXT NOT NULL,
+        payload   TEXT NOT NULL,
+        {delivery}
+    )""",
+        "CREATE INDEX IF NOT EXISTS events_due ON events (id) WHERE sent_at IS NULL AND dead_at IS NULL",
+        "CREATE INDEX IF NOT EXISTS events_dead ON events (id) WHERE dead_at IS NOT NULL",
+        "CREATE INDEX IF NOT EXISTS events_by_version ON events (numero, version)",
         """CREATE TABLE IF NOT EXISTS commands (
         command_id TEXT NOT NULL CONSTRAINT commande_unique PRIMARY KEY,
         numero     TEXT NOT NULL REFERENCES dossiers (numero),
         trigger    TEXT NOT NULL,
-        version    INTEGER NOT NULL
+        version    INTEGER NOT NULL,
+        actor_role TEXT NOT NULL,
+        actor_id   TEXT NOT NULL,
+        subject    TEXT NOT NULL,
+        digest     TEXT NOT NULL
+    )""",
+        # One row per number prefix: incremented in the transaction that inserts the dossier.
+        """CREATE TABLE IF NOT EXISTS numbering (
+        prefix TEXT NOT NULL PRIMARY KEY,
+        last   INTEGER NOT NULL CHECK (last >= 0)
     )""",
     )
 
@@ -127,18 +194,56 @@ def _email(template: str, to: str, subject: str, text: str, html: str) -> Email:
     return Email(template=template, to=to, subject=subject, text=text, html=html)
 
 
+#: The rows a claim may take: not settled, not held under a live lease, not waiting for a retry.
+_DUE = ("sent_at IS NULL AND dead_at IS NULL AND (claimed_by IS NULL OR lease_until <= ?)"
+        " AND (not_before IS NULL OR not_before <= ?)")
+#: What a claim returns, per table (``id, numero, version, attempts`` first).
+_CLAIMED = {
+    "events": "id, numero, version, attempts, payload",
+    "outbox": "id, numero, version, attempts, template, recipient, subject, body_text, body_html",
+}
+_TABLES: dict[EntryKind, str] = {"event": "events", "email": "outbox"}
+
+
+def _method_errors(method: Callable[..., _T]) -> Callable[..., _T]:
+    """A repository method whose driver errors become :class:`StorageError` (ours pass unchanged)."""
+
+    @functools.wraps(method)
+    def wrapper(self: SQLRepository, /, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except WorkflowError:
+            raise
+        except Exception as exc:
+            translated = self._storage_error(method.__name__, exc)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    return wrapper
+
+
 class SQLRepository(ABC):
-    """A :class:`~segur_workflow.ports.DossierRepository` on the three tables of :func:`schema`.
+    """A :class:`~segur_workflow.ports.DossierRepository` on the tables of :func:`schema`.
 
     Every guarantee rests on the database: the version check is a conditional ``UPDATE … WHERE
-    version = ?`` and uniqueness (number, provider, command id) comes from the named constraints.
-    One connection per repository, shared by threads under ``self._lock``.
+    version = ?``, uniqueness (number, provider, command id, event id) comes from the named
+    constraints, numbers come from a counter row updated in the inserting transaction, and an outbox
+    claim is one ``UPDATE … RETURNING`` statement. No driver exception leaves a public method: each
+    becomes a :class:`~segur_workflow.errors.StorageError` (``StorageUnavailable`` when the server
+    could not be reached).
     """
 
     #: The driver's placeholder: ``?`` (sqlite3, qmark) or ``%s`` (psycopg, format).
     PLACEHOLDER: ClassVar[str]
     #: The exception the driver raises for a broken constraint.
     INTEGRITY_ERROR: ClassVar[type[Exception]]
+    #: Every exception of the driver (translated to ``StorageError``).
+    DRIVER_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
+    #: The driver's errors that mean "not reachable now" (translated to ``StorageUnavailable``).
+    UNAVAILABLE_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
+    #: Appended to the claim's row selection: PostgreSQL skips rows another claim is locking.
+    CLAIM_LOCK: ClassVar[str] = ""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -165,20 +270,20 @@ class SQLRepository(ABC):
         """The dossier read back from ``dossiers.data`` (checked: may raise ``SerializationError``)."""
 
     @abstractmethod
-    def _moment(self, value: datetime) -> object:
-        """A datetime as written to a date column."""
-
-    @abstractmethod
-    def _from_moment(self, value: Any) -> datetime:
-        """A datetime read back from a date column (aware)."""
-
-    @abstractmethod
     def _columns(self, cur: _Cursor, table: str) -> set[str]:
         """The column names of ``table``."""
 
     @abstractmethod
     def _constraint(self, exc: Exception) -> str | None:
         """The name of the constraint ``exc`` (an :attr:`INTEGRITY_ERROR`) reports, if it is one of ours."""
+
+    @abstractmethod
+    def _moment(self, value: datetime) -> object:
+        """``value`` as written to a moment column (comparable in SQL with the other moments)."""
+
+    @abstractmethod
+    def _from_moment(self, value: Any) -> datetime:
+        """A moment column read back, as an aware datetime."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -195,22 +300,42 @@ class SQLRepository(ABC):
         """``statement`` (written with ``?``) in the driver's placeholder style."""
         return statement.replace("?", self.PLACEHOLDER)
 
+    def _storage_error(self, operation: str, exc: Exception) -> StorageError | None:
+        """The ``StorageError`` for a driver's (or the value encoders') exception; ``None``: not a storage error."""
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+        if isinstance(exc, self.UNAVAILABLE_ERROR):
+            return StorageUnavailable(operation, reason)
+        # OverflowError (an int beyond 64 bits), UnicodeError (a lone surrogate): values the driver
+        # cannot encode; the boundary refuses them earlier, this is the last line.
+        driver = self.DRIVER_ERROR if isinstance(self.DRIVER_ERROR, tuple) else (self.DRIVER_ERROR,)
+        if isinstance(exc, (OverflowError, UnicodeError, *driver)):
+            return StorageError(operation, reason)
+        return None
+
     def _after_state_written(self, numero: str) -> None:  # noqa: B027 - empty on purpose, not abstract
         """Test hook: called after the state is written and before the outbox (fault injection)."""
 
-    def _write_rest(self, cur: _Cursor, dossier: Dossier, version: int, emails: tuple[Email, ...]) -> None:
-        """The outbox e-mails and the applied command, in the transaction that wrote the state."""
+    def _write_rest(self, cur: _Cursor, dossier: Dossier, version: int, emails: tuple[Email, ...],  # noqa: PLR0917
+                    events: tuple[Event, ...], command: CommandRecord | None) -> None:
+        """The outbox e-mails, the events and the applied command, in the transaction that wrote the state."""
         self._after_state_written(dossier.numero)
+        if events:
+            cur.executemany(
+                self._sql("INSERT INTO events (event_id, numero, version, type, payload) VALUES (?, ?, ?, ?, ?)"),
+                [(e.event_id, dossier.numero, version, type(e).__name__, event_to_json(e)) for e in events],
+            )
         if emails:
             cur.executemany(
                 self._sql("INSERT INTO outbox (numero, version, template, recipient, subject, body_text, body_html)"
                           " VALUES (?, ?, ?, ?, ?, ?, ?)"),
                 [(dossier.numero, version, e.template, e.to, e.subject, e.text, e.html) for e in emails],
             )
-        command_id = applied_command_id(dossier)
-        if command_id is not None:
-            cur.execute(self._sql("INSERT INTO commands (command_id, numero, trigger, version) VALUES (?, ?, ?, ?)"),
-                        (command_id, dossier.numero, dossier.history[-1].trigger, version))
+        record = command_record(dossier, command)
+        if record is not None:
+            cur.execute(self._sql("INSERT INTO commands (command_id, numero, trigger, version, actor_role, actor_id,"
+                                  " subject, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                        (record.command_id, dossier.numero, record.trigger, version, record.actor_role,
+                         record.actor_id, record.subject, record.digest))
 
     def _refused(self, exc: Exception, dossier: Dossier, expected_version: int) -> Exception:
         """The domain error for a broken constraint (read after the rollback); ``exc`` itself if not ours."""
@@ -218,7 +343,7 @@ class SQLRepository(ABC):
         if constraint == "dossier_fournisseur_unique":
             existing = self.find_by_provider(dossier.fournisseur.ans_id)
             return DuplicateFinancingRequest(dossier.fournisseur.ans_id, existing)
-        if constraint in {"dossier_numero_unique", "commande_unique"}:
+        if constraint in {"dossier_numero_unique", "commande_unique", "event_unique"}:
             # The number or the command was taken by a concurrent writer: the caller reloads and retries.
             with self._reading() as cur:
                 actual = self._version(cur, dossier.numero)
@@ -248,29 +373,70 @@ class SQLRepository(ABC):
     #: The type of the date columns (``schema(moment=…)``), for the upgrade of older tables.
     _moment_type: ClassVar[str]
 
-    # -- writes ------------------------------------------------------------------------------------------------
-    def add(self, dossier: Dossier, *, outbox: Sequence[Email]) -> int:
-        dossier = check_dossier(dossier)
-        emails = check_outbox(outbox)
-        data = self._data_column(dossier)
+    def _insert(self, cur: _Cursor, dossier: Dossier, data: object) -> None:
         f = dossier.fournisseur
+        cur.execute(self._sql("INSERT INTO dossiers (numero, ans_id, status, version, data, siret, raison_sociale,"
+                              " gestionnaire, date_depot, date_changement_statut)"
+                              " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)"),
+                    (dossier.numero, f.ans_id, dossier.status.value, data, f.siret, f.raison_sociale,
+                     dossier.gestionnaire, self._moment(dossier.date_depot),
+                     self._moment(dossier.date_changement_statut)))
+
+    def _last_number(self, cur: _Cursor, prefix: str) -> str | None:
+        # A range on the primary key (numbers are the prefix and 6 digits): an index seek from the top,
+        # whatever other prefixes sort after this one.
+        low, high = number_range(prefix)
+        row = cur.execute(self._sql("SELECT numero FROM dossiers WHERE numero >= ? AND numero <= ?"
+                                    " ORDER BY numero DESC LIMIT 1"), (low, high)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _next_number(self, cur: _Cursor, prefix: str) -> int:
+        """The prefix's counter, incremented (row-locked until the transaction ends)."""
+        bump = self._sql("UPDATE numbering SET last = last + 1 WHERE prefix = ? RETURNING last")
+        row = cur.execute(bump, (prefix,)).fetchone()
+        if row is None:
+            # First number of this prefix here: start from what is stored (dossiers added without a counter).
+            cur.execute(self._sql("INSERT INTO numbering (prefix, last) VALUES (?, ?) ON CONFLICT (prefix) DO NOTHING"),
+                        (prefix, number_value(prefix, self._last_number(cur, prefix))))
+            row = cur.execute(bump, (prefix,)).fetchone()
+        return int(row[0])
+
+    # -- writes ------------------------------------------------------------------------------------------------
+    @_method_errors
+    def add(self, dossier: Dossier, *, outbox: Sequence[Email], events: Sequence[Event] = (),
+            command: CommandRecord | None = None) -> int:
+        dossier = check_dossier(dossier)
+        emails, checked_events, command = check_writes(outbox, events, command)
+        data = self._data_column(dossier)
         try:
             with self._transaction() as cur:
-                cur.execute(self._sql("INSERT INTO dossiers (numero, ans_id, status, version, data, siret,"
-                                      " raison_sociale, gestionnaire, date_depot, date_changement_statut)"
-                                      " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)"),
-                            (dossier.numero, f.ans_id, dossier.status.value, data, f.siret, f.raison_sociale,
-                             dossier.gestionnaire, self._moment(dossier.date_depot),
-                             self._moment(dossier.date_changement_statut)))
-                self._write_rest(cur, dossier, 1, emails)
+                self._insert(cur, dossier, data)
+                self._write_rest(cur, dossier, 1, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, 0) from exc
         return 1
 
-    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email]) -> int:
+    @_method_errors
+    def create(self, prefix: str, build: Callable[[str], NewDossier]) -> NewDossier:
+        prefix = check_text("prefix", prefix)
+        new: NewDossier | None = None
+        try:
+            with self._transaction() as cur:
+                numero = format_numero(prefix, self._next_number(cur, prefix))
+                new = check_new(build(numero), numero)
+                self._insert(cur, new.dossier, self._data_column(new.dossier))
+                self._write_rest(cur, new.dossier, 1, new.outbox, new.events, new.command)
+        except self.INTEGRITY_ERROR as exc:
+            assert new is not None  # only the inserts can break a constraint
+            raise self._refused(exc, new.dossier, 0) from exc
+        return new
+
+    @_method_errors
+    def save(self, dossier: Dossier, *, expected_version: int, outbox: Sequence[Email],
+             events: Sequence[Event] = (), command: CommandRecord | None = None) -> int:
         dossier = check_dossier(dossier)
         expected_version = check_version(expected_version)
-        emails = check_outbox(outbox)
+        emails, checked_events, command = check_writes(outbox, events, command)
         data = self._data_column(dossier)
         version = expected_version + 1
         f = dossier.fournisseur
@@ -302,12 +468,22 @@ class SQLRepository(ABC):
                     if actual is None:
                         raise DossierNotFound(dossier.numero)
                     raise ConcurrencyConflict(dossier.numero, expected_version, actual)
-                self._write_rest(cur, dossier, version, emails)
+                self._write_rest(cur, dossier, version, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, expected_version) from exc
         return version
 
+    @_method_errors
+    def mark_sent(self, email_id: int) -> None:
+        if isinstance(email_id, bool) or not isinstance(email_id, int) or not SQL_INT_MIN <= email_id <= SQL_INT_MAX:
+            return  # an id that cannot exist: ignored, as the port says of unknown ids
+        with self._transaction() as cur:
+            # A claimed entry is its holder's to settle (Dispatcher.mark_delivered).
+            cur.execute(self._sql("UPDATE outbox SET sent_at = ? WHERE id = ? AND sent_at IS NULL"
+                                  " AND claimed_by IS NULL"), (self._moment(datetime.now(UTC)), email_id))
+
     # -- reads -------------------------------------------------------------------------------------------------
+    @_method_errors
     def get(self, numero: str) -> Stored:
         numero = check_text("numero", numero)
         with self._reading() as cur:
@@ -316,28 +492,30 @@ class SQLRepository(ABC):
             raise DossierNotFound(numero)
         return Stored(self._from_data_column(row[0]), int(row[1]))
 
+    @_method_errors
     def pending_emails(self, limit: int = 100) -> list[OutboxEmail]:
         limit = check_limit(limit)
         with self._reading() as cur:
             rows = cur.execute(
                 self._sql("SELECT id, numero, version, template, recipient, subject, body_text, body_html FROM outbox"
-                          " WHERE sent_at IS NULL ORDER BY id LIMIT ?"), (limit,),
+                          " WHERE sent_at IS NULL AND dead_at IS NULL ORDER BY id LIMIT ?"), (limit,),
             ).fetchall()
         return [OutboxEmail(int(r[0]), r[1], r[2], _email(*r[3:])) for r in rows]
 
+    @_method_errors
     def last_numero(self, prefix: str) -> str | None:
         prefix = check_text("prefix", prefix)
         with self._reading() as cur:
-            row = cur.execute(self._sql("SELECT max(numero) FROM dossiers WHERE substr(numero, 1, ?) = ?"),
-                              (len(prefix), prefix)).fetchone()
-        return None if row is None or row[0] is None else str(row[0])
+            return self._last_number(cur, prefix)
 
+    @_method_errors
     def find_by_provider(self, ans_id: str) -> str | None:
         ans_id = check_text("ans_id", ans_id)
         with self._reading() as cur:
             row = cur.execute(self._sql("SELECT numero FROM dossiers WHERE ans_id = ?"), (ans_id,)).fetchone()
         return None if row is None else str(row[0])
 
+    @_method_errors
     def search(self, *, status: Status | str | None = None, gestionnaire: str | None = None,
                ans_id: str | None = None, siret: str | None = None, limit: int = 100,
                after: str | None = None) -> list[DossierSummary]:
@@ -365,6 +543,7 @@ class SQLRepository(ABC):
                               raison_sociale=row[4], gestionnaire=row[5], date_depot=self._from_moment(row[6]),
                               date_changement_statut=self._from_moment(row[7]), version=int(row[8]))
 
+    @_method_errors
     def workload(self, gestionnaires: Sequence[str]) -> dict[str, int]:
         names = check_gestionnaires(gestionnaires)
         load = dict.fromkeys(names, 0)
@@ -381,15 +560,102 @@ class SQLRepository(ABC):
             load[name] = int(count)
         return load
 
+    @_method_errors
     def find_command(self, command_id: str) -> AppliedCommand | None:
         command_id = check_text("command_id", command_id)
         with self._snapshot() as cur:
-            row = cur.execute(self._sql("SELECT numero, trigger, version FROM commands WHERE command_id = ?"),
-                              (command_id,)).fetchone()
+            row = cur.execute(self._sql("SELECT numero, trigger, version, actor_role, actor_id, subject, digest"
+                                        " FROM commands WHERE command_id = ?"), (command_id,)).fetchone()
             if row is None:
                 return None
             emails = cur.execute(
                 self._sql("SELECT template, recipient, subject, body_text, body_html FROM outbox"
                           " WHERE numero = ? AND version = ? ORDER BY id"), (row[0], row[2]),
             ).fetchall()
-        return AppliedCommand(command_id, row[0], row[1], int(row[2]), tuple(_email(*e) for e in emails))
+            events = cur.execute(
+                self._sql("SELECT payload FROM events WHERE numero = ? AND version = ? ORDER BY id"), (row[0], row[2]),
+            ).fetchall()
+        return AppliedCommand(command_id, row[0], row[1], int(row[2]), tuple(_email(*e) for e in emails),
+                              actor_role=row[3], actor_id=row[4], subject=row[5], digest=row[6],
+                              events=tuple(event_from_json(e[0]) for e in events))
+
+    # -- the relay (segur_workflow.delivery) ------------------------------------------------------------------------
+    @_method_errors
+    def claim(self, worker_id: str, *, now: datetime, lease: timedelta, limit: int = 100,
+              kinds: Sequence[EntryKind] = ("event", "email")) -> list[Claim]:
+        worker_id, now, lease, limit = check_claim(worker_id, now, lease, limit)
+        until = now + lease
+        claims: list[Claim] = []
+        for kind in check_kinds(kinds):
+            table = _TABLES[kind]
+            if len(claims) >= limit:
+                break
+            moment = self._moment(now)
+            # One statement picks and takes the rows: two dispatchers can never both claim one entry.
+            with self._transaction() as cur:
+                rows = cur.execute(
+                    self._sql(f"UPDATE {table} SET claimed_by = ?, lease_until = ?, attempts = attempts + 1"
+                              f" WHERE id IN (SELECT id FROM {table} WHERE {_DUE} ORDER BY id LIMIT ?{self.CLAIM_LOCK})"
+                              f" RETURNING {_CLAIMED[table]}"),
+                    (worker_id, self._moment(until), moment, moment, limit - len(claims)),
+                ).fetchall()
+            for r in sorted(rows, key=lambda r: int(r[0])):
+                common = {"kind": kind, "id": int(r[0]), "numero": r[1], "version": int(r[2]),
+                          "worker_id": worker_id, "attempt": int(r[3]), "lease_until": until}
+                if kind == "event":
+                    claims.append(Claim(**common, event=event_from_json(r[4])))
+                else:
+                    claims.append(Claim(**common, email=_email(*r[4:])))
+        return claims
+
+    def _settle(self, claim: Claim, assignments: str, values: tuple[object, ...]) -> bool:
+        claim = check_claim_value(claim)
+        with self._transaction() as cur:
+            done = cur.execute(
+                self._sql(f"UPDATE {_TABLES[claim.kind]} SET {assignments}, claimed_by = NULL, lease_until = NULL"
+                          " WHERE id = ? AND claimed_by = ? AND attempts = ? AND sent_at IS NULL AND dead_at IS NULL"),
+                (*values, claim.id, claim.worker_id, claim.attempt),
+            )
+            return done.rowcount == 1
+
+    @_method_errors
+    def mark_delivered(self, claim: Claim, *, now: datetime) -> bool:
+        return self._settle(claim, "sent_at = ?", (self._moment(check_now(now)),))
+
+    @_method_errors
+    def mark_failed(self, claim: Claim, *, now: datetime, error: str, retry_at: datetime | None) -> bool:
+        now = check_now(now)
+        error = check_text("error", error)[:2000]
+        if retry_at is None:
+            return self._settle(claim, "dead_at = ?, last_error = ?", (self._moment(now), error))
+        return self._settle(claim, "not_before = ?, last_error = ?", (self._moment(check_now(retry_at)), error))
+
+    @_method_errors
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        limit = check_limit(limit)
+        letters: list[DeadLetter] = []
+        with self._snapshot() as cur:
+            sources: tuple[tuple[EntryKind, str, str], ...] = (
+                ("event", "events", "type || ' ' || event_id"), ("email", "outbox", "recipient || ' : ' || subject"))
+            for kind, table, summary in sources:
+                rows = cur.execute(
+                    self._sql(f"SELECT id, numero, version, attempts, last_error, dead_at, {summary} FROM {table}"
+                              " WHERE dead_at IS NOT NULL ORDER BY id LIMIT ?"), (limit,),
+                ).fetchall()
+                letters += [DeadLetter(kind, int(r[0]), r[1], int(r[2]), int(r[3]), r[4] or "",
+                                       self._from_moment(r[5]), r[6]) for r in rows]
+        return sorted(letters, key=lambda d: (d.dead_at, d.kind, d.id))[:limit]
+
+    @_method_errors
+    def requeue(self, kind: EntryKind, entry_id: int) -> bool:
+        table = _TABLES.get(kind)
+        if table is None:
+            raise InvalidInput("kind", "« email » ou « event »", kind)
+        if isinstance(entry_id, bool) or not isinstance(entry_id, int) or not SQL_INT_MIN <= entry_id <= SQL_INT_MAX:
+            raise InvalidInput("entry_id", "un identifiant entier d'entrée", entry_id)
+        with self._transaction() as cur:
+            done = cur.execute(
+                self._sql(f"UPDATE {table} SET dead_at = NULL, attempts = 0, not_before = NULL, claimed_by = NULL,"
+                          " lease_until = NULL WHERE id = ? AND dead_at IS NOT NULL"), (entry_id,),
+            )
+            return done.rowcount == 1

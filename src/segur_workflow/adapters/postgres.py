@@ -1,9 +1,16 @@
-"""PostgreSQL repository (psycopg 3): ``pip install 'segur-workflow[postgres]'``.
+"""PostgreSQL repository (psycopg 3 and psycopg_pool): ``pip install 'segur-workflow[postgres]'``.
 
 Same tables and guarantees as the SQLite adapter: the version check is a conditional
 ``UPDATE … WHERE version = %s`` (under READ COMMITTED a concurrent writer's row is re-checked after
-its commit, so exactly one of two racing saves matches), uniqueness comes from named constraints.
-The statements are shared with SQLite (:mod:`._sql`); what is here is psycopg's own.
+its commit, so exactly one of two racing saves matches), uniqueness comes from named constraints,
+outbox claims skip the rows another claim holds (``FOR UPDATE SKIP LOCKED``).
+The statements are shared with SQLite (:mod:`._sql`); what is here is psycopg's own:
+
+* a connection pool (psycopg_pool), so that threads of one host do not queue on one connection;
+* each connection is checked as it leaves the pool, so after a server restart the same repository
+  goes on with fresh connections (calls made while the server is down raise ``StorageUnavailable``);
+* single reads run in autocommit (one round trip, no ``BEGIN``/``COMMIT``);
+* an optional ``statement_timeout`` (seconds) bounds every statement on the server side.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from typing import Any
 
 try:
     import psycopg
+    import psycopg_pool
     from psycopg import errors as pg_errors
     from psycopg import sql
     from psycopg.types.json import Jsonb
@@ -25,7 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
         "(pip install 'segur-workflow[postgres]')."
     ) from exc
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, StorageUnavailable
 from ..model import Dossier
 from ..serialization import from_dict, to_dict
 from ._sql import SQLRepository, schema
@@ -43,32 +51,73 @@ class PostgresRepository(SQLRepository):
     """A :class:`~segur_workflow.ports.DossierRepository` on PostgreSQL.
 
     ``schema`` (optional) puts the tables in that schema, created if missing; by default they go to
-    the connection's ``search_path``. One connection per repository, shared by threads under a lock.
+    the connections' ``search_path``. ``pool_size`` bounds the connections this repository opens
+    (threads beyond it wait up to ``connect_timeout`` seconds for one); ``statement_timeout``
+    (seconds, ``None`` = the server's setting) cancels a statement that runs longer.
     """
 
     PLACEHOLDER = "%s"
-    # Only unique violations are ours to translate; other integrity errors propagate as they are.
+    # Only unique violations are ours to translate; other integrity errors become StorageError.
     INTEGRITY_ERROR = pg_errors.UniqueViolation
+    DRIVER_ERROR = (psycopg.Error, psycopg_pool.PoolTimeout)
+    # The server is down, restarting, unreachable or the pool could not give a connection in time;
+    # a statement cancelled by statement_timeout (QueryCanceled) is worth retrying too.
+    UNAVAILABLE_ERROR = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
+    CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, dsn: str, *, schema: str | None = None, connect_timeout: int = 10) -> None:
-        if schema is not None and not _IDENTIFIER.fullmatch(schema):
+    def __init__(self, dsn: str, *, schema: str | None = None, connect_timeout: int = 10,
+                 pool_size: int = 8, statement_timeout: float | None = None) -> None:
+        if not isinstance(dsn, str) or "\x00" in dsn:
+            raise InvalidInput("dsn", "une chaîne de connexion PostgreSQL", dsn)
+        if schema is not None and (not isinstance(schema, str) or not _IDENTIFIER.fullmatch(schema)):
             raise InvalidInput("schema", "un nom de schéma en minuscules (a-z, 0-9, _)", schema)
+        if isinstance(connect_timeout, bool) or not isinstance(connect_timeout, int) or connect_timeout < 1:
+            raise InvalidInput("connect_timeout", "un nombre entier de secondes ≥ 1", connect_timeout)
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or not 1 <= pool_size <= 1000:
+            raise InvalidInput("pool_size", "un nombre de connexions entre 1 et 1000", pool_size)
+        if statement_timeout is not None and (
+                isinstance(statement_timeout, bool) or not isinstance(statement_timeout, int | float)
+                or not 0 < statement_timeout < 86_400):
+            raise InvalidInput("statement_timeout", "une durée en secondes (> 0) ou None", statement_timeout)
         super().__init__()
-        self._conn: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=True, connect_timeout=connect_timeout)
-        with self._transaction() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-            if schema is not None:
-                cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-                cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-            for statement in SCHEMA:
-                cur.execute(statement)
-            self._prepare_summaries(cur)
+        self.schema = schema
+        self._statement_timeout_ms = None if statement_timeout is None else max(1, int(statement_timeout * 1000))
+        self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = psycopg_pool.ConnectionPool(
+            dsn, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,
+            kwargs={"autocommit": True, "connect_timeout": connect_timeout},
+            configure=self._configure, check=psycopg_pool.ConnectionPool.check_connection,
+            reconnect_timeout=max(30.0, 3.0 * connect_timeout), name="segur-workflow",
+        )
+        try:
+            self._pool.open(wait=True, timeout=connect_timeout)
+            with self._transaction() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                if schema is not None:
+                    cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                for statement in SCHEMA:
+                    cur.execute(statement)
+                self._prepare_summaries(cur)
+        except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
+            self._pool.close()
+            raise StorageUnavailable("ouverture", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+
+    def _configure(self, conn: psycopg.Connection[Any]) -> None:
+        """Each new connection of the pool: the schema on its search_path, the statement timeout."""
+        if self.schema is not None:  # created by __init__, under the advisory lock
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        if self._statement_timeout_ms is not None:
+            conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(self._statement_timeout_ms)))
 
     # -- driver hooks ------------------------------------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Cursor[Any]]:
-        # Reads go through a transaction too (the default hooks): one BEGIN … COMMIT per call.
-        with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            yield cur
+
+    @contextmanager
+    def _reading(self) -> Iterator[psycopg.Cursor[Any]]:
+        # Autocommit connections: a lone SELECT is its own transaction, one round trip.
+        with self._pool.connection() as conn, conn.cursor() as cur:
             yield cur
 
     def _data_column(self, dossier: Dossier) -> Jsonb:
@@ -79,12 +128,6 @@ class PostgresRepository(SQLRepository):
 
     _moment_type = "timestamptz"
 
-    def _moment(self, value: datetime) -> datetime:
-        return value
-
-    def _from_moment(self, value: Any) -> datetime:
-        return value  # type: ignore[no-any-return]  # psycopg gives an aware datetime for timestamptz
-
     def _columns(self, cur: Any, table: str) -> set[str]:
         rows = cur.execute("SELECT column_name FROM information_schema.columns"
                            " WHERE table_name = %s AND table_schema = current_schema()", (table,)).fetchall()
@@ -93,13 +136,12 @@ class PostgresRepository(SQLRepository):
     def _constraint(self, exc: Exception) -> str | None:
         return exc.diag.constraint_name if isinstance(exc, pg_errors.Error) else None
 
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+    def _moment(self, value: datetime) -> datetime:
+        return value
 
-    # -- writes ------------------------------------------------------------------------------------------------
-    def mark_sent(self, email_id: int) -> None:
-        if isinstance(email_id, bool) or not isinstance(email_id, int):
-            return  # an id that cannot exist: ignored, as the port says of unknown ids
-        with self._transaction() as cur:
-            cur.execute("UPDATE outbox SET sent_at = now() WHERE id = %s AND sent_at IS NULL", (email_id,))
+    def _from_moment(self, value: Any) -> datetime:
+        assert isinstance(value, datetime)
+        return value
+
+    def close(self) -> None:
+        self._pool.close()

@@ -17,7 +17,7 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, StorageError, StorageUnavailable
 from ..model import Dossier
 from ..serialization import from_json, to_json
 from ._sql import SUMMARY_COLUMNS, SQLRepository, schema
@@ -44,6 +44,9 @@ class SQLiteRepository(SQLRepository):
 
     PLACEHOLDER = "?"
     INTEGRITY_ERROR = sqlite3.IntegrityError
+    DRIVER_ERROR = sqlite3.Error
+    # "database is locked" past the busy timeout, a vanished file: worth trying again later.
+    UNAVAILABLE_ERROR = sqlite3.OperationalError
 
     _moment_type = "TEXT"
 
@@ -56,22 +59,26 @@ class SQLiteRepository(SQLRepository):
         """
         super().__init__()
         self.path = os.fspath(path)
-        self.read_only = read_only is True
+        self.read_only: bool = read_only is True
         if self.read_only:
             uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
             self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
                                          check_same_thread=False)
             self._check_readable()
             return
-        self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        self._conn.execute("PRAGMA foreign_keys = ON")
-        if self.path != ":memory:":
-            self._conn.execute("PRAGMA journal_mode = WAL")
-        with self._transaction() as conn:
-            for statement in SCHEMA:
-                conn.execute(statement)
-            self._prepare_summaries(conn)
+        try:
+            self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._conn.execute("PRAGMA foreign_keys = ON")
+            if self.path != ":memory:":
+                self._conn.execute("PRAGMA journal_mode = WAL")
+            with self._transaction() as conn:
+                for statement in SCHEMA:
+                    conn.execute(statement)
+                self._prepare_summaries(conn)
+        except sqlite3.Error as exc:
+            error = StorageUnavailable if isinstance(exc, sqlite3.OperationalError) else StorageError
+            raise error("ouverture", f"{type(exc).__name__}: {exc}") from exc
 
     def _check_readable(self) -> None:
         """Refuse a file that is not an SQLite database, or one without this library's tables."""
@@ -90,6 +97,8 @@ class SQLiteRepository(SQLRepository):
     @contextmanager
     def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front: two writers queue instead of failing on an upgrade.
+        if mode == "IMMEDIATE" and self.read_only:
+            raise StorageError("écriture", "la base est ouverte en lecture seule")
         with self._lock:
             self._conn.execute(f"BEGIN {mode}")
             try:
@@ -114,12 +123,6 @@ class SQLiteRepository(SQLRepository):
     def _from_data_column(self, value: Any) -> Dossier:
         return from_json(value)
 
-    def _moment(self, value: datetime) -> str:
-        return value.astimezone(UTC).isoformat()
-
-    def _from_moment(self, value: Any) -> datetime:
-        return datetime.fromisoformat(value)
-
     def _columns(self, cur: Any, table: str) -> set[str]:
         return {str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})", ()).fetchall()}
 
@@ -127,12 +130,13 @@ class SQLiteRepository(SQLRepository):
         message = str(exc)
         return next((name for column, name in _CONSTRAINTS.items() if column in message), None)
 
+    def _moment(self, value: datetime) -> str:
+        # Fixed width, UTC: the text order is the time order, so SQL compares moments as strings.
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def _from_moment(self, value: Any) -> datetime:
+        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()
-
-    # -- writes ------------------------------------------------------------------------------------------------
-    def mark_sent(self, email_id: int) -> None:
-        with self._transaction() as conn:
-            conn.execute("UPDATE outbox SET sent_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-                         " WHERE id = ? AND sent_at IS NULL", (email_id,))
