@@ -74,8 +74,13 @@ def _controler_tout(service: WorkflowService, write: Write, numero: str, gestion
         _step(service, write, numero, ControlerBloc(gestionnaire, bloc, Controle.OK))
 
 
-def run_demo(db_path: Path | str, write: Write = print) -> int:
-    """Run the demo scenario on the SQLite file ``db_path``; print each step; return an exit code."""
+def run_demo(db_path: Path | str, write: Write = print, *, error: Write | None = None) -> int:
+    """Run the demo scenario on the SQLite file ``db_path``; print each step; return an exit code.
+
+    Errors go to ``error`` (the CLI's stderr; ``write`` when not given): exit code 2 when the file is not a
+    usable database (an input problem), 1 when the library refused a step of the scenario.
+    """
+    report = error if error is not None else write
     from .adapters.sqlite import SQLiteRepository
 
     path = Path(db_path)
@@ -120,9 +125,9 @@ def run_demo(db_path: Path | str, write: Write = print) -> int:
                 repository.mark_sent(item.id)
             write(f"   reste en attente : {len(repository.pending_emails())}")
     except StorageError as exc:
-        write(f"Erreur : {path} n'est pas une base SQLite utilisable ({exc.reason}).")
-        return 1
+        report(f"Erreur : {path} n'est pas une base SQLite utilisable ({exc.reason}).")
+        return 2
     except WorkflowError as exc:
-        write(f"Erreur ({exc.code}) : {exc.message}")
+        report(f"Erreur ({exc.code}) : {exc.message}")
         return 1
     return 0

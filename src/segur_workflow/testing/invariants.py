@@ -101,7 +101,7 @@ _EXAMPLES: dict[tuple[object, ...], Command] = {}
 
 def _last_example(dossier: Dossier, trigger: str, corridor: Corridor) -> Command:
     # commands_to_fire builds real PDFs each time; what it returns depends only on this key
-    key = (trigger, id(corridor), dossier.fournisseur.ans_id, dossier.piece_demandee,
+    key = (trigger, id(corridor), dossier.fournisseur.ans_id, dossier.piece_demandee, dossier.gestionnaire,
            tuple(dossier.demande_courante.controles.items()))
     command = _EXAMPLES.get(key)
     if command is None:
