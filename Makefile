@@ -22,8 +22,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# The docs build needs Graphviz (drawings) and the Mermaid renderer of tools/: the setup scripts install them
+# when absent, and the mkdocs hook runs `npm ci` itself, so `make docs` works before `make test` too.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict
+	bash -c 'set -e; for s in scripts/setup.d/20-graphviz.sh scripts/setup.d/30-node.sh; do source "$$s"; done; \
+	  NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict'
 
 clean:
 	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache

@@ -63,8 +63,8 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        return cls(Settings.quick(), 100, (10, 30), 5, 60.0, 2,
-                   (1,), 0.3, 1, (100, 300), 5, (10, 30), 3)
+        return cls(Settings.quick(), 50, (10, 30), 5, 60.0, 1,
+                   (1,), 0.2, 1, (50, 100), 3, (10, 30), 2)
 
     @property
     def quick_mode(self) -> bool:
@@ -353,8 +353,9 @@ def memory(cfg: Config) -> list[Row]:
     with _traced() as current:
         base = current()
         # "Loaded" as a host loads them: each from its own JSON text, so nothing is shared by accident.
+        # verify=False: the number is rewritten in sealed text, which the seal would (rightly) refuse
         dossiers = [ser.from_dict(json.loads(texts[i % len(texts)].replace(
-            fixtures.numero(i % len(texts)), fixtures.numero(i)))) for i in range(n)]
+            fixtures.numero(i % len(texts)), fixtures.numero(i))), verify=False) for i in range(n)]
         loaded = current()
         plains = [plain(d) for d in dossiers]
         both = current()

@@ -62,7 +62,7 @@ def cases() -> dict[str, Case]:
         module_name = path.stem
         try:
             module = importlib.import_module(f"bench.{module_name}")
-            found: Mapping[str, Callable[..., Any]] = getattr(module, "CASES")  # noqa: B009 - a contract, not typed
+            found = _cases_of(module, module_name)
             timeouts: Mapping[str, float] = getattr(module, "TIMEOUTS", {})
             postgres = set(getattr(module, "POSTGRES", ()))
         except Exception as exc:  # a broken case file is a row, not a crash
@@ -73,6 +73,20 @@ def cases() -> dict[str, Case]:
             timeout = float(timeouts.get(name, 120.0))
             out[key] = Case(run, f"from bench/{path.name}", timeout, min(timeout, 60.0), name in postgres)
     return out
+
+
+def _cases_of(module: Any, module_name: str) -> Mapping[str, Callable[..., Any]]:
+    """``CASES`` of a case file; failing that, its ``run`` / ``case_*`` / ``bench_*`` functions."""
+    declared = getattr(module, "CASES", None)
+    if isinstance(declared, Mapping):
+        return {str(k): v.run if isinstance(v, Case) else v for k, v in declared.items()}
+    found = {name: getattr(module, name) for name in dir(module)
+             if (name in {"run", "main"} or name.startswith(("case_", "bench_")))
+             and inspect.isfunction(getattr(module, name)) and getattr(module, name).__module__ == module.__name__}
+    if not found:
+        raise LookupError(f"bench/{module_name}.py defines neither CASES nor run() / case_*() functions")
+    short = module_name.removeprefix("case_")
+    return {short if name in {"run", "main"} else f"{short}.{name.split('_', 1)[1]}": f for name, f in found.items()}
 
 
 def _last_line(exc: BaseException) -> str:

@@ -36,7 +36,7 @@ from typing import Any
 
 import attrs
 
-from segur_workflow import Bloc, Controle, ControlerBloc, Dossier, Role, Status, handle
+from segur_workflow import Bloc, Controle, ControlerBloc, Dossier, Role, Status, examples, handle, start
 from segur_workflow.commands import Command, DeposerAvance
 from segur_workflow.examples import GESTIONNAIRE
 from segur_workflow.model import Actor
@@ -160,8 +160,9 @@ class Backend:
                     os.unlink(self.target(db) + suffix)
 
 
-def _backends(tmp: str) -> tuple[list[Backend], list[Row]]:
-    found = [Backend("sqlite", tmp, "FULL"), Backend("sqlite", tmp, "NORMAL")]
+def _backends(tmp: str, quick: bool) -> tuple[list[Backend], list[Row]]:
+    # --quick checks the code paths: SQLite at NORMAL runs the same code as at FULL
+    found = [Backend("sqlite", tmp, "FULL")] + ([] if quick else [Backend("sqlite", tmp, "NORMAL")])
     rows: list[Row] = []
     dsn = os.environ.get(PG_ENV)
     if dsn:
@@ -220,8 +221,16 @@ def _copy(d: Dossier, i: int) -> Dossier:
     return attrs.evolve(d, numero=fixtures.numero(i), fournisseur=fixtures.fournisseur(i))
 
 
-def end_of_life() -> Dossier:
-    return fixtures.fresh_dossier(1, at_status=Status.SOLDE_DECIDEE)
+def end_of_life(i: int = 1) -> Dossier:
+    """Dossier ``i`` at the end of the lifecycle fixture's life (both phases, a piece request): decided."""
+    life = Life.build()
+    now = examples.T0 + timedelta(seconds=i)
+    d = start(life.deposit(i), numero=fixtures.numero(i), now=now).dossier
+    for command in life.rest(i):
+        now += timedelta(minutes=1)
+        d = handle(d, command, now=now).dossier
+    assert d.status is Status.SOLDE_DECIDEE
+    return d
 
 
 # -- recording and replaying the statements of a life -------------------------------------------------------------
@@ -577,7 +586,7 @@ def get_save(cfg: Any, backend: Backend) -> Iterator[Row]:
     repo.add(d, outbox=())
     table, _cols, key, payload = _snapshot_table(backend, "getsave", d.numero)
     raw = backend.raw("getsave")
-    how = "get + save of an end-of-life dossier (unchanged)"
+    how = f"get + save of an end-of-life dossier ({len(d.history)} history entries, unchanged)"
 
     def repo_get_save() -> object:
         stored = repo.get(d.numero)
@@ -599,13 +608,17 @@ def get_save(cfg: Any, backend: Backend) -> Iterator[Row]:
                          now=fixtures.NOW + timedelta(seconds=turn[0]))
             return repo.save(out.dossier, expected_version=stored.version, outbox=out.emails)
 
+    # The floor writes a twin row of the same size (same table, indexes, page): writing the repository's own
+    # row behind its back is a tampering its seal refuses on the next read (issue 11).
+    twin = _copy(d, 99)
+    repo.add(twin, outbox=())
     if backend.kind == "sqlite":
-        value = raw.execute(f'SELECT "{payload}" FROM "{table}" WHERE "{key}" = ?', (d.numero,)).fetchone()[0]
+        value = raw.execute(f'SELECT "{payload}" FROM "{table}" WHERE "{key}" = ?', (twin.numero,)).fetchone()[0]
         update = f'UPDATE "{table}" SET "{payload}" = ?, "version" = "version" + 1 WHERE "{key}" = ?'
 
         def raw_op() -> object:
             raw.execute("BEGIN IMMEDIATE")
-            raw.execute(update, (value, d.numero))
+            raw.execute(update, (value, twin.numero))
             raw.execute("COMMIT")
             return None
 
@@ -620,8 +633,8 @@ def get_save(cfg: Any, backend: Backend) -> Iterator[Row]:
 
         def raw_op() -> object:
             with raw.transaction():
-                value = raw.execute(select, (d.numero,)).fetchone()[0]
-                raw.execute(update, (value, d.numero))
+                value = raw.execute(select, (twin.numero,)).fetchone()[0]
+                raw.execute(update, (value, twin.numero))
             return None
 
         floor = "a raw `psycopg` read + UPDATE of the same snapshot row"
@@ -758,11 +771,56 @@ def table_size(cfg: Any, backend: Backend, budget: float) -> Iterator[Row]:
                       if "start" in label else "the cost grows with the table: a lookup without an index"))
 
 
+def verify(cfg: Any) -> Iterator[Row]:
+    """``segur-workflow verify --db FILE`` over a database of end-of-life dossiers (issue 11: measured, stated)."""
+    import subprocess
+    import sys
+
+    from segur_workflow import cli
+
+    case = "`segur-workflow verify` over end-of-life dossiers"
+    if '"verify"' not in Path(cli.__file__).read_text(encoding="utf-8"):
+        yield Row(case, "no `verify` command in this checkout", "measured", PENDING)
+        return
+    wanted = 100_000 if not cfg.quick_mode else 200
+    build_budget = 90.0 if not cfg.quick_mode else 10.0
+    with tempfile.TemporaryDirectory(prefix="segur-bench-verify-") as tmp:
+        backend = Backend("sqlite", tmp, "OFF")
+        backend.create("verify")
+        from segur_workflow.adapters.sqlite import SQLiteRepository
+
+        repo = SQLiteRepository(backend.target("verify"))  # unkeyed: what the CLI checks without a key
+        for conn in _connections(repo):
+            conn.execute("PRAGMA synchronous=OFF")
+        template = end_of_life()
+        started = time.perf_counter()
+        built = 0
+        while built < wanted and time.perf_counter() - started < build_budget:
+            built += 1
+            repo.add(_copy(template, built), outbox=())
+        _close(repo)
+        entries = len(template.history)
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "segur_workflow.cli", "verify", "--db", backend.target("verify")],
+                              capture_output=True, text=True, timeout=300, check=False)
+        took = time.perf_counter() - started
+    if proc.returncode != 0:
+        yield Row(f"{case} ({built:,} dossiers of {entries} entries)", f"exit {proc.returncode} after {took:.1f} s",
+                  "exit 0 on intact dossiers", MISSED,
+                  note=f"verify said: {(proc.stdout + proc.stderr).strip()[-300:]}")
+        return
+    per = took / built
+    extra = "" if built >= 100_000 else (f"; {built:,} dossiers fitted in the case's {build_budget:.0f} s of "
+                                         f"loading: 100,000 at that rate ≈ {per * 100_000:.0f} s")
+    yield Row(f"{case} ({built:,} dossiers of {entries} entries each, SQLite, process start included)",
+              f"{took:.1f} s ({us(per)} per dossier){extra}", "measured (issue 11)", INFO)
+
+
 # -- the cases --------------------------------------------------------------------------------------------------------
 def _each_backend(part: Callable[[Any, Backend], Iterator[Row]]) -> Callable[[Any], Iterator[Row]]:
     def case(cfg: Any) -> Iterator[Row]:
         with tempfile.TemporaryDirectory(prefix="segur-bench-db-") as tmp:
-            backends, rows = _backends(tmp)
+            backends, rows = _backends(tmp, cfg.quick_mode)
             yield from rows
             for backend in backends:
                 yield from part(cfg, backend)
@@ -793,4 +851,5 @@ CASES: Mapping[str, Case] = MappingProxyType({
     "throughput": Case(_each_backend(_throughput), "commands/s with 1, 2, 4 processes vs raw replay", 150, 60,
                        True),
     "table_size": Case(_each_backend(_sizes), "start() and a command vs dossiers in the table", 150, 60, True),
+    "verify": Case(verify, "segur-workflow verify over a large database", 200, 40),
 })

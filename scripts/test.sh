@@ -18,7 +18,7 @@ $BIN/mypy
 if [ -f mkdocs.yml ]; then
   echo "== docs (mkdocs --strict)"
   $BIN/python -m segur_workflow.docgen --check
-  $BIN/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
+  NO_MKDOCS_2_WARNING=1 $BIN/mkdocs build --strict --quiet --site-dir "$(mktemp -d)"
 fi
 
 # A throw-away PostgreSQL cluster for the adapter contract and race tests.

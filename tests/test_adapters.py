@@ -12,12 +12,26 @@ from typing import Any
 
 import pytest
 
-from segur_workflow import ConcurrencyConflict, Dossier, DossierNotFound, SerializationError, Status
+from segur_workflow import (
+    ConcurrencyConflict,
+    Dossier,
+    DossierAltere,
+    DossierNotFound,
+    SerializationError,
+    Status,
+)
 from segur_workflow.adapters.memory import InMemoryRepository, _Entry
 from segur_workflow.adapters.sqlite import SQLiteRepository
 from segur_workflow.emails import Email
 from segur_workflow.ports import DossierRepository
-from segur_workflow.testing.contract import RepositoryContract, make_dossier, postgres_dsn, step
+from segur_workflow.testing.contract import (
+    RepositoryContract,
+    SQLTampering,
+    Tampering,
+    make_dossier,
+    postgres_dsn,
+    step,
+)
 
 
 class TestInMemoryRepository(RepositoryContract):
@@ -31,6 +45,21 @@ class TestSQLiteRepository(RepositoryContract):
     def repository(self, tmp_path: Path) -> Iterator[DossierRepository]:
         with SQLiteRepository(tmp_path / "dossiers.sqlite3") as repo:
             yield repo
+
+    @pytest.fixture
+    def tampering(self, tmp_path: Path) -> Tampering:
+        return SQLTampering(lambda: sqlite3.connect(tmp_path / "dossiers.sqlite3"))
+
+
+class TestKeyedSQLiteRepository(RepositoryContract):
+    @pytest.fixture
+    def repository(self, tmp_path: Path) -> Iterator[DossierRepository]:
+        with SQLiteRepository(tmp_path / "dossiers.sqlite3", key=b"cle de test du contrat") as repo:
+            yield repo
+
+    @pytest.fixture
+    def tampering(self, tmp_path: Path) -> Tampering:
+        return SQLTampering(lambda: sqlite3.connect(tmp_path / "dossiers.sqlite3"))
 
 
 class TestSQLiteInMemoryDatabase(RepositoryContract):
@@ -62,6 +91,13 @@ class TestPostgresRepository(RepositoryContract):
         with PostgresRepository(dsn, schema=schema) as repo:
             yield repo
 
+    @pytest.fixture
+    def tampering(self, pg_schema: tuple[str, str]) -> Tampering:
+        import psycopg
+
+        dsn, schema = pg_schema
+        return SQLTampering(lambda: psycopg.connect(dsn, options=f"-c search_path={schema}"), "%s")
+
 
 def test_every_adapter_satisfies_the_protocol(tmp_path: Path) -> None:
     assert isinstance(InMemoryRepository(), DossierRepository)
@@ -86,10 +122,12 @@ def test_sqlite_refuses_a_tampered_row(tmp_path: Path) -> None:
     with SQLiteRepository(path) as repo:
         repo.add(dossier, outbox=())
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE dossiers SET data = replace(data, '\"trigger\":\"decider\"', '\"trigger\":\"rejeter\"')")
-    with SQLiteRepository(path) as repo, pytest.raises(SerializationError) as info:
+        conn.execute("UPDATE journal SET entries = replace(entries, '\"trigger\":\"decider\"',"
+                     " '\"trigger\":\"rejeter\"')")
+    with SQLiteRepository(path) as repo, pytest.raises(DossierAltere) as info:
         repo.get(dossier.numero)
-    assert info.value.field.startswith("history[")
+    assert info.value.field == "journal[1]"
+    assert isinstance(info.value, SerializationError)
 
 
 def test_sqlite_version_check_is_in_the_database(tmp_path: Path) -> None:

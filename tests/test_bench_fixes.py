@@ -160,8 +160,8 @@ def test_prepared_rendering_is_what_jinja_renders(name: str, data: st.DataObject
     # The fast path joins fragments taken from the compiled template; Jinja itself must say the same.
     values = {v: data.draw(value_texts, label=v) for v in TEMPLATES[name].variables}
     compiled = emails._compiled()[name]
-    assert compiled.text.layout is not None
-    assert compiled.html.layout is not None  # the package's templates are straight-line
+    assert compiled.text.straight
+    assert compiled.html.straight  # the package's templates are straight-line
     email = emails.render(name, to="contact@le-select.example", context=values)
     assert email.text == compiled.text.template.render(values)
     assert email.html == compiled.html.template.render(values)
@@ -179,7 +179,7 @@ def test_a_template_with_logic_is_rendered_by_jinja() -> None:
     env = emails._environment()
     env.loader = jinja2.DictLoader({"t.txt": "{% if numero %}{{ numero|upper }}{% endif %} {{ date }}"})
     body = emails._Body.build(env.get_template("t.txt"), frozenset({"numero", "date"}), straight=False)
-    assert body.layout is None
+    assert not body.straight
     assert body.render({"numero": "fin", "date": "{x}"}) == "FIN {x}"
     straight = emails._Body.build(env.from_string("{a} {{ numero }}}{{ date }}"), frozenset({"numero", "date"}),
                                   straight=True)

@@ -119,13 +119,6 @@ def test_reaffecter_to_the_same_gestionnaire_or_by_a_provider_is_refused() -> No
     assert sw.handle(d, sw.Reaffecter(SYSTEM, "a.durand"), now=examples.T0).dossier.gestionnaire == "a.durand"
 
 
-def test_a_dossier_stored_before_assignment_existed_loads_unassigned() -> None:
-    d = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
-    doc = serialization.to_dict(d)
-    doc.pop("gestionnaire")
-    assert serialization.from_dict(doc).gestionnaire is None
-
-
 # -- the corridor option: instruction reserved to the assigned gestionnaire -----------------------------------------
 def test_reserved_instruction_refuses_another_gestionnaire() -> None:
     d = sw.start(examples.deposer_avance(), numero=examples.NUMERO, now=examples.T0, gestionnaire="c.martin",

@@ -108,10 +108,11 @@ def test_instruction_explains_each_command_and_tells_the_history_in_words() -> N
     page = _parse(screens.instruction_html(d, G))
     text = page.visible
     assert "gestionnaire en charge : a.durand" in text
-    assert "Valider la demande Le bloc « Informations de la demande » n'est pas en « Contrôle OK »." in text
+    assert "Décider — paiement déclenché Le bloc « Informations de la demande » n'est pas en « Contrôle OK »." in text
     assert "Rejeter la demande Oui" in text
     assert "Dossier réaffecté" in text and "Confié à a.durand (auparavant c.martin)" in text and "« Congés »" in text
     assert "Demande d'avance déposée" in text and "Fournisseur SAS tndSAS0032" in text
+    assert "Coordonnées bancaires enregistrées" in text
     assert "reaffecter" not in text and "deposer_avance" not in text  # people's words, not ids
     assert "h2 Actions possibles pour Gestionnaire gestionnaire.asp" in page.headings
     assert "h2 Historique du dossier" in page.headings

@@ -136,24 +136,6 @@ def test_sqlite_search_reads_the_summary_columns_not_the_dossier(tmp_path: Path)
         assert "dossier_by_status" in plan
 
 
-def test_an_older_sqlite_table_gets_its_summary_columns_filled(tmp_path: Path) -> None:
-    path = tmp_path / "ancienne.sqlite3"
-    d, _ = make_dossier(3, sw.Status.AVANCE_DECIDEE, gestionnaire="a.durand")
-    with SQLiteRepository(path) as repo:
-        repo.add(d, outbox=())
-    with sqlite3.connect(path) as raw:  # the table as it was before the worklists
-        for index in ("dossier_by_status", "dossier_by_gestionnaire", "dossier_by_siret"):
-            raw.execute(f"DROP INDEX {index}")
-        for column in ("siret", "raison_sociale", "gestionnaire", "date_depot", "date_changement_statut"):
-            raw.execute(f"ALTER TABLE dossiers DROP COLUMN {column}")
-    with pytest.raises(sw.InvalidInput):
-        SQLiteRepository(path, read_only=True)  # a reader never upgrades: it says what it found
-    with SQLiteRepository(path) as repo:
-        assert repo.search(gestionnaire="a.durand") == [sw.DossierSummary.of(d, 1)]
-    with SQLiteRepository(path, read_only=True) as repo:
-        assert repo.search()[0].date_depot == d.date_depot
-
-
 def test_a_read_only_sqlite_repository_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "desk.sqlite3"
     d, _ = make_dossier(1)

@@ -10,8 +10,10 @@ A missing consumer skips locally and fails under CI (``CI=true``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -25,8 +27,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segur_workflow import COMPTE, DOSSIER, MachineDefinition, Status, WorkflowError, examples, handle
+from segur_workflow import (
+    COMPTE,
+    DOSSIER,
+    MachineDefinition,
+    Status,
+    TransitionNotAllowed,
+    WorkflowError,
+    examples,
+    handle,
+)
 from segur_workflow import diagrams as D
+from segur_workflow.rules import RULES
 from segur_workflow.states import INITIAL, StateSpec, TransitionSpec
 from segur_workflow.vocabulary import Role
 
@@ -60,9 +72,15 @@ def dot_exe() -> str:
     return exe
 
 
+#: The Mermaid releases every text must parse on: npm aliases of tools/package.json, pinned by its lockfile.
+#: 10.9 and 11.4 are what forges and editor previews embed; "mermaid" is the newest.
+MERMAID_RELEASES = tuple(n for n in json.loads((TOOLS / "package.json").read_text(encoding="utf-8"))["dependencies"]
+                         if n == "mermaid" or n.startswith("mermaid-"))
+
+
 @pytest.fixture(scope="module")
 def node_tools() -> Path:
-    if shutil.which("node") is None or not (TOOLS / "node_modules" / "mermaid").is_dir():
+    if shutil.which("node") is None or not all((TOOLS / "node_modules" / r).is_dir() for r in MERMAID_RELEASES):
         _missing("Node.js et tools/node_modules (npm ci dans tools/)")
     return TOOLS
 
@@ -142,9 +160,16 @@ def test_graphviz_reads_our_states_clusters_and_edges(dot_exe: str, d: MachineDe
         assert members == {s.name for s in d.states if s.group == group}
     finals = {ids[o["name"]] for o in nodes.values() if o.get("peripheries") == "2"}
     assert finals == d.final_states
-    # every edge label names its trigger
+    # every edge is labelled in words; its identifiers are in its tooltip and its id
+    by_pair: dict[tuple[str, str], set[str]] = {}
+    for src, t, dst in d.edges():
+        by_pair.setdefault((src, dst), set()).add(t.trigger)
     for e in data["edges"]:
-        assert any(t.trigger in e["label"] for t in d.transitions)
+        pair = (ids[nodes[e["tail"]]["name"]], ids[nodes[e["head"]]["name"]])
+        (trigger,) = [t for t in by_pair[pair] if f"déclencheur {t}" in e["tooltip"]]
+        spec = next(t for src, t, dst in d.edges() if (src, dst) == pair and t.trigger == trigger)
+        assert D.html_escape(D.edge_title(spec)) in e["label"]
+        assert e["id"] == f"{trigger}__{nodes[e['tail']]['name']}"
 
 
 def test_graphviz_sees_the_highlighted_path(dot_exe: str, highlighted: Any) -> None:
@@ -187,31 +212,49 @@ def test_graphviz_failure_is_a_workflow_error(dot_exe: str) -> None:
 
 
 # -- Mermaid, read back by the mermaid package ------------------------------------------------------
-def mermaid_parse(tools: Path, tmp: Path, texts: dict[str, str]) -> dict[str, dict[str, Any]]:
+def mermaid_parse(tools: Path, tmp: Path, texts: dict[str, str],
+                  releases: tuple[str, ...] = MERMAID_RELEASES) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every text parsed by each release (default: every pinned one): ``{release: {name: result}}``."""
     files = []
     for name, text in texts.items():
         p = tmp / f"{name}.mmd"
         p.write_text(text, encoding="utf-8")
         files.append(str(p))
-    proc = subprocess.run(["node", str(tools / "check-mermaid.mjs"), *files], capture_output=True, text=True,
-                          check=False, timeout=120)
+    proc = subprocess.run(["node", str(tools / "check-mermaid.mjs"), f"--release={','.join(releases)}", *files],
+                          capture_output=True, text=True, check=False, timeout=300)
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    assert len(results) == len(files), proc.stderr
-    return {Path(r["file"]).stem: r for r in results}
+    assert len(results) == len(files) * len(releases), proc.stderr
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for r in results:
+        out.setdefault(r["release"], {})[Path(r["file"]).stem] = r
+    return out
 
 
-def _trigger_of(title: str) -> str:
-    """The trigger in a relation title read back by Mermaid (first line that is not the step marker)."""
-    lines = [x for x in re.split(r"<br\s*/?>", title) if not x.startswith("✔")]
-    return lines[0].removesuffix(" (interne)")
+def test_the_pinned_mermaid_releases_are_the_ones_forges_embed(node_tools: Path, tmp_path: Path) -> None:
+    parsed = mermaid_parse(node_tools, tmp_path, {"compte": D.to_mermaid("compte")})
+    versions = {release: r["compte"]["version"] for release, r in parsed.items()}
+    majors = sorted(tuple(int(x) for x in v.split(".")[:2]) for v in versions.values())
+    assert majors[0] == (10, 9) and majors[1] == (11, 4), versions
+    assert majors[2] >= (11, 13), versions  # the newest, which accepts what the older ones refuse
 
 
+def _title_of(label: str) -> str:
+    """The first line of a relation label read back by Mermaid (not the step marker), entities undone."""
+    lines = [x for x in re.split(r"<br\s*/?>", label) if not x.startswith("✔")]
+    return _unmermaid(lines[0])
+
+
+def titled_edges(d: MachineDefinition) -> set[tuple[str, str, str]]:
+    return {(src, " ".join(D.edge_title(t).split()), dst) for src, t, dst in d.edges()}
+
+
+@pytest.mark.parametrize("release", MERMAID_RELEASES)
 def test_mermaid_parses_every_diagram_and_reads_our_transitions(
-    node_tools: Path, tmp_path: Path, highlighted: Any
+    node_tools: Path, tmp_path: Path, highlighted: Any, release: str
 ) -> None:
     texts = {d.name: D.to_mermaid(d) for d in ALL}
     texts["surligne"] = D.to_mermaid(highlight=highlighted)
-    results = mermaid_parse(node_tools, tmp_path, texts)
+    results = mermaid_parse(node_tools, tmp_path, texts, (release,))[release]
     for name, r in results.items():
         assert r["ok"], (name, r.get("error"))
         assert r["diagramType"] == "stateDiagram"
@@ -221,12 +264,12 @@ def test_mermaid_parses_every_diagram_and_reads_our_transitions(
         final_marks = set()
         for rel in results[d.name]["relations"]:
             if rel["from"] == "root_start":
-                read.add((INITIAL, _trigger_of(rel["label"]), ids[rel["to"]]))
+                read.add((INITIAL, _title_of(rel["label"]), ids[rel["to"]]))
             elif rel["to"].endswith("_end"):
                 final_marks.add(ids[rel["from"]])
             else:
-                read.add((ids[rel["from"]], _trigger_of(rel["label"]), ids[rel["to"]]))
-        assert read == edges(d)
+                read.add((ids[rel["from"]], _title_of(rel["label"]), ids[rel["to"]]))
+        assert read == titled_edges(d)  # each edge, in the process's words
         assert final_marks == d.final_states
         # labels survive the escaping, and each state sits in its phase's composite state
         states = {s["id"]: s for s in results[d.name]["states"]}
@@ -255,8 +298,19 @@ def _unmermaid(text: str) -> str:
 def test_mermaid_parser_does_reject_broken_text(node_tools: Path, tmp_path: Path) -> None:
     """The consumer can fail: an unescaped quote in a state label is refused."""
     broken = D.to_mermaid().replace('state "Validée"', 'state "Val"idée"')
-    (r,) = mermaid_parse(node_tools, tmp_path, {"casse": broken}).values()
-    assert not r["ok"]
+    for release, results in mermaid_parse(node_tools, tmp_path, {"casse": broken}).items():
+        assert not results["casse"]["ok"], release
+
+
+def test_old_mermaid_refuses_the_unescaped_colon_we_escape(node_tools: Path, tmp_path: Path) -> None:
+    """Why colons are entities: 10.9 and 11.4 refuse a second ':' in a transition label."""
+    raw = "stateDiagram-v2\n    a --> b : Décider<br/>par : Gestionnaire\n"
+    escaped = "stateDiagram-v2\n    a --> b : " + D.mermaid_escape("Décider") + "<br/>" + D.mermaid_escape(
+        "par : Gestionnaire") + "\n"
+    parsed = mermaid_parse(node_tools, tmp_path, {"brut": raw, "echappe": escaped})
+    assert not parsed["mermaid-10"]["brut"]["ok"]
+    assert not parsed["mermaid-11-4"]["brut"]["ok"]
+    assert all(r["echappe"]["ok"] for r in parsed.values())
 
 
 # -- SCXML, loaded and run by SCION -----------------------------------------------------------------
@@ -278,16 +332,20 @@ def test_scion_reads_and_runs_our_transitions(node_tools: Path, tmp_path: Path, 
     runs = [[*path_to(d, src), t.trigger] for src, t, _dst in d.edges()]
     data = scion(node_tools, tmp_path, D.to_scxml(d), runs)
     assert data["ok"], data
-    read = {(t["source"], t["event"], t["target"] or t["source"]) for t in data["transitions"]}
-    assert read == edges(d)
-    internal = {(t["source"], t["event"]) for t in data["transitions"] if t["target"] is None}
-    assert all(tr["type"] == "internal" for tr in data["transitions"] if tr["target"] is None)
+    read = {(t["source"], t["event"], t["target"]) for t in data["transitions"]}
+    assert read == edges(d)  # every transition has a target: no targetless type="internal"
+    assert all(tr["type"] in (None, "external") for tr in data["transitions"])
+    internal = {(t["source"], t["event"]) for t in data["transitions"] if t["attrs"].get(SW + "interne") == "true"}
     assert internal == {(src, t.trigger) for src, t, _ in d.edges() if t.internal}
     states = {s["id"]: s for s in data["states"]}
     assert {i for i, s in states.items() if s["type"] == "final"} == d.final_states
     for s in d.states:
         assert states[s.name]["attrs"][SW + "libelle"] == s.label  # hostile text survives intact
         parent = states[s.name]["parent"]
+        if s.final:  # top level, so that entering it ends the session; its phase is an attribute
+            assert parent is None
+            assert states[s.name]["attrs"].get(SW + "phase") == s.group
+            continue
         assert (parent is None) == (s.group is None)
         if parent is not None:
             assert states[parent]["attrs"][SW + "libelle"] == D.group_title(s.group or "")
@@ -308,6 +366,95 @@ def test_scion_refuses_a_broken_document(node_tools: Path, tmp_path: Path) -> No
     data = scion(node_tools, tmp_path, broken, [["deposer_avance", "decider"]])
     assert not data["ok"]
     assert "nulle_part" in data["error"]
+
+
+# -- SCXML run by two interpreters along random event walks, against our engine ------------------------
+def engine_walks(count: int, length: int, seed: int = 15) -> list[tuple[list[str], list[str]]]:
+    """Random walks through the engine: (events, status after each event).
+
+    Each walk starts with the example deposit (its history: deposit and the portal's own controls), then
+    draws triggers at random among all of the definition's: a trigger the status allows is fired through
+    ``handle`` (with the preparatory controls ``commands_to_fire`` adds, which are events too); one it does
+    not allow is refused by the engine and must be ignored by the interpreters, the status unchanged.
+    """
+    rng = random.Random(seed)
+    walks = []
+    for _ in range(count):
+        dossier = examples.dossier_at(Status.AVANCE_EN_INSTRUCTION)
+        events = [e.trigger for e in dossier.history]
+        statuses = [e.dest.value for e in dossier.history]
+        now = dossier.date_changement_statut
+        for _step in range(length):
+            trigger = rng.choice(DOSSIER.triggers)
+            if trigger not in DOSSIER.triggers_from(dossier.status.value):
+                with contextlib.suppress(ValueError):  # no example command for it here: the definition says
+                    command = examples.commands_to_fire(dossier, trigger)[-1]
+                    with pytest.raises(TransitionNotAllowed):
+                        handle(dossier, command, now=now + timedelta(minutes=1))
+                events.append(trigger)
+                statuses.append(dossier.status.value)
+                continue
+            for command in examples.commands_to_fire(dossier, trigger):
+                now += timedelta(minutes=1)
+                dossier = handle(dossier, command, now=now).dossier
+                events.append(command.trigger)
+                statuses.append(dossier.status.value)
+        walks.append((events, statuses))
+    return walks
+
+
+WALKS = engine_walks(count=30, length=16)
+
+
+def test_walks_reach_every_status_and_every_edge() -> None:
+    """The random walks are worth comparing: together they visit every status and fire every edge."""
+    seen_status = {st for _events, statuses in WALKS for st in statuses}
+    assert seen_status == set(DOSSIER.state_names)
+    fired = {step for events, statuses in WALKS for step in zip([INITIAL, *statuses], events, statuses, strict=False)}
+    assert edges(DOSSIER) <= fired
+
+
+def _atomic(d: MachineDefinition, configuration: Any) -> list[str]:
+    names = {INITIAL, *d.state_names}
+    return sorted(str(s) for s in configuration if str(s) in names)
+
+
+def test_scion_follows_the_engine_and_terminates_in_final_statuses(node_tools: Path, tmp_path: Path) -> None:
+    data = scion(node_tools, tmp_path, D.to_scxml(), [events for events, _ in WALKS])
+    assert data["ok"], data
+    for (events, statuses), run in zip(WALKS, data["runs"], strict=True):
+        assert run["configurations"][0] == [INITIAL]
+        assert [_atomic(DOSSIER, c) for c in run["configurations"][1:]] == [[st] for st in statuses], events
+        assert run["final"] == (statuses[-1] in DOSSIER.final_states)
+
+
+@pytest.mark.parametrize("d", MACHINES, ids=lambda d: d.name)
+def test_python_statemachine_loads_and_runs_every_edge(d: MachineDefinition) -> None:
+    processor = pytest.importorskip("statemachine.io.scxml.processor")
+    for src, t, dst in d.edges():
+        proc = processor.SCXMLProcessor()
+        proc.parse_scxml(d.name, D.to_scxml(d))
+        sm = proc.start()
+        for trigger in path_to(d, src):
+            sm.send(trigger)
+        assert _atomic(d, sm.configuration_values) == [src]
+        sm.send(t.trigger)
+        assert _atomic(d, sm.configuration_values) == [dst], (src, t.trigger)
+        assert sm.is_terminated == (dst in d.final_states)
+
+
+def test_python_statemachine_follows_the_engine() -> None:
+    processor = pytest.importorskip("statemachine.io.scxml.processor")
+    for events, statuses in WALKS:
+        proc = processor.SCXMLProcessor()
+        proc.parse_scxml("dossier", D.to_scxml())
+        sm = proc.start()
+        assert _atomic(DOSSIER, sm.configuration_values) == [INITIAL]
+        for event, status in zip(events, statuses, strict=True):
+            sm.send(event)
+            assert _atomic(DOSSIER, sm.configuration_values) == [status], (events, event)
+            # a dossier in a final status is a terminated configuration, and only then
+            assert sm.is_terminated == (status in DOSSIER.final_states)
 
 
 def test_scxml_marks_the_dossier_path(highlighted: Any) -> None:
@@ -350,10 +497,12 @@ def test_plantuml_draws_every_state_and_transition(plantuml_exe: str, tmp_path: 
         for s in d.states:
             assert " ".join(s.label.split()) in drawn, s.label  # labels survive the escaping, readable
         for t in d.transitions:
-            assert t.trigger + (" (interne)" if t.internal else "") in drawn
+            assert " ".join(D.edge_title(t).split()) in drawn
         assert " ".join(d.title.split()) in drawn
     drawn = _svg_texts(tmp_path / "svg" / "surligne.svg")
     assert [x for x in drawn if x.startswith("✔ étape")] != []
+    joined = " ".join(drawn)
+    assert all(meaning.split(" (")[0] in joined for _f, _b, meaning in D.COULEURS.values())  # the legend
 
 
 def test_plantuml_does_refuse_broken_text(plantuml_exe: str, tmp_path: Path) -> None:
@@ -370,7 +519,8 @@ def test_plantuml_lists_every_edge_and_marks_the_path(highlighted: Any) -> None:
     ids = D._ids(DOSSIER)
     for src, t, dst in DOSSIER.edges():
         left = "[*]" if src == INITIAL else ids[src]
-        assert re.search(rf"^{re.escape(left)} -.*-> {dst} : (✔ étape [0-9, ]+\\n)?{t.trigger}", text, re.M)
+        title = re.escape(D.plantuml_escape(D.edge_title(t)))
+        assert re.search(rf"^{re.escape(left)} -.*-> {dst} : (✔ étape [0-9, ]+\\n)?{title}", text, re.M)
     assert "solde_a_modifier #FFD54F" in text
 
 
@@ -396,17 +546,38 @@ def test_highlight_follows_history_step_by_step(highlighted: Any) -> None:
     assert {(s.source, s.trigger, s.dest) for s in hl.steps} <= edges(DOSSIER)
 
 
-def test_labels_show_role_guard_rules_email() -> None:
+def test_labels_are_in_the_process_words_and_identifiers_in_the_tooltip() -> None:
     decider = DOSSIER.resolve("avance_en_instruction", "decider")
     assert decider is not None
-    assert D.edge_lines(decider) == ["decider", "par : Gestionnaire", "garde : blocs_tous_ok",
-                                     "courriel : avance_decidee", "effet : paiement"]
+    assert D.edge_lines(decider) == ["Décider — paiement déclenché", "par : Gestionnaire",
+                                     "si : Tous les blocs sont en « Contrôle OK ».", "courriel : Avance décidée"]
+    tip = D.edge_tooltip(decider)
+    assert "decider" in tip and "blocs_tous_ok" in tip and "avance_decidee" in tip and "paiement" in tip
     depot = DOSSIER.resolve(None, "deposer_avance")
     assert depot is not None
-    joined = " ".join(D.edge_lines(depot))
+    lines = D.edge_lines(depot)
+    assert lines[0] == "Déposer la demande d'avance"
+    joined = " ".join(" ".join(lines).split())
     assert "Fournisseur SAS (propriétaire)" in joined
     for rule in depot.guards:
-        assert rule in joined
+        assert rule not in joined  # identifiers stay out of the label…
+        assert " ".join(RULES[rule].description.split()) in joined  # …the rule is there in words
+        assert rule in D.edge_tooltip(depot)
+    # every transition of the shipped machines has its French label; none shows an identifier
+    for d in MACHINES:
+        for t in d.transitions:
+            assert t.label and "_" not in t.label
+            assert all("_" not in line for line in D.edge_lines(t)), t.trigger
+
+
+def test_highlighted_dot_has_a_colour_legend(dot_exe: str, highlighted: Any) -> None:
+    data = dot_json(dot_exe, D.to_dot(highlight=highlighted))
+    legend = [o for o in data["objects"] if o.get("name") == "legende"]
+    assert len(legend) == 1
+    for fill, _border, meaning in D.COULEURS.values():
+        assert D.html_escape(meaning) in legend[0]["label"]
+        assert fill in legend[0]["label"]
+    assert "legende" not in D.to_dot()  # only a highlighted path needs one
 
 
 # -- escaping, as properties ------------------------------------------------------------------------
@@ -480,3 +651,30 @@ def test_plantuml_escape_leaves_no_syntax_character(text: str) -> None:
     out = D.plantuml_escape(text).replace("<U+005C>", "")
     assert re.fullmatch(r"([^&]|&#\d+;)*", out)
     assert not set(re.sub(r"&#\d+;", "", out)) & set('"«»\\~<>\n*/-[]{}|`#@&')
+
+
+# -- notebooks: IPython's display protocol, without IPython ------------------------------------------
+def test_definition_and_dossier_display_as_svg_in_a_notebook(dot_exe: str, highlighted: Any) -> None:
+    from xml.etree import ElementTree as ET
+
+    svg = DOSSIER._repr_svg_()
+    assert svg is not None
+    root = ET.fromstring(svg.encode())
+    assert root.tag.endswith("svg")
+    bundle = highlighted._repr_mimebundle_()
+    assert set(bundle) >= {"image/svg+xml", "text/plain", "text/markdown"}
+    assert "FINSAS" in bundle["text/plain"]
+    assert "Légende" in bundle["image/svg+xml"]  # the path and its colour legend
+    assert bundle["text/markdown"] == f"```mermaid\n{D.to_mermaid(highlight=highlighted)}```\n"
+    assert COMPTE._repr_mimebundle_()["image/svg+xml"].count("<svg") == 1
+    with pytest.raises(D.DiagramError):
+        D.Diagramme("compte", highlight=highlighted)
+
+
+def test_without_graphviz_a_notebook_still_shows_the_mermaid_text(monkeypatch: pytest.MonkeyPatch,
+                                                                   highlighted: Any) -> None:
+    monkeypatch.setattr(D, "dot_command", lambda: None)
+    assert DOSSIER._repr_svg_() is None
+    bundle = highlighted._repr_mimebundle_()
+    assert "image/svg+xml" not in bundle
+    assert bundle["text/markdown"].startswith("```mermaid\nstateDiagram-v2")

@@ -13,12 +13,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from segur_workflow import InvalidInput, SerializationError, Status, examples, verify_history
+from segur_workflow import DossierAltere, InvalidInput, SerializationError, Status, examples, verify_history
 from segur_workflow.serialization import (
     SCHEMA_VERSION,
     UPCASTERS,
     from_dict,
     from_json,
+    migrate,
     to_dict,
     to_json,
     upcast,
@@ -181,10 +182,15 @@ def test_from_dict_leaves_its_input_untouched() -> None:
 
 
 # -- upcasting ---------------------------------------------------------------
+def _as_v3(data: dict[str, Any]) -> dict[str, Any]:
+    """What schema 3 stored: no seal."""
+    return {**{k: v for k, v in data.items() if k != "sceau"}, "schema_version": 3}
+
+
 def _as_v2(data: dict[str, Any]) -> dict[str, Any]:
-    """What schema 2 stored: no history hashes."""
-    return {**data, "schema_version": 2, "history": [{k: v for k, v in e.items() if k != "hash"}
-                                                     for e in data["history"]]}
+    """What schema 2 stored: no seal, no history hashes."""
+    return {**_as_v3(data), "schema_version": 2, "history": [{k: v for k, v in e.items() if k != "hash"}
+                                                             for e in data["history"]]}
 
 
 def _as_v1(data: dict[str, Any]) -> dict[str, Any]:
@@ -210,7 +216,7 @@ def test_upcaster_v1_without_statut_names_the_field() -> None:
     old = _as_v1(_data())
     del old["statut"]
     with pytest.raises(SerializationError) as info:
-        from_dict(old)
+        migrate(old)
     assert info.value.field == "statut"
 
 
@@ -225,16 +231,72 @@ def test_upcaster_v2_reports_a_bad_entry_by_index() -> None:
     old = _as_v2(_data())
     old["history"][2]["at"] = "pas une date"
     with pytest.raises(SerializationError) as info:
-        from_dict(old)
+        migrate(old)
     assert info.value.field == "history[2].at"
 
 
 @pytest.mark.parametrize("status", list(Status))
-def test_old_versions_read_as_the_same_dossier(status: Status) -> None:
+def test_old_versions_migrate_to_the_same_dossier(status: Status) -> None:
     data = to_dict(ALL[status])
-    assert from_dict(_as_v1(data)) == ALL[status]
-    assert from_dict(_as_v2(data)) == ALL[status]
-    assert upcast(_as_v1(data)) == data
+    for old in (_as_v1(data), _as_v2(data), _as_v3(data)):
+        assert from_dict(migrate(old)) == ALL[status]
+        assert from_dict(migrate(old, key=b"cle"), key=b"cle") == ALL[status]
+    assert upcast(_as_v1(data)) == {k: v for k, v in data.items() if k != "sceau"}
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_an_old_schema_is_never_read_as_a_side_effect(version: int) -> None:
+    data = to_dict(ALL[Status.SOLDE_DECIDEE])
+    old = {1: _as_v1, 2: _as_v2, 3: _as_v3}[version](data)
+    with pytest.raises(DossierAltere) as info:
+        from_dict(old)
+    assert info.value.field == "schema_version"
+    assert info.value.numero == data["numero"]
+    assert from_dict(old, verify=False) == ALL[Status.SOLDE_DECIDEE]  # inspection only, nothing sealed
+
+
+def test_downgraded_to_schema_2_with_the_hashes_deleted_and_an_edit_is_refused_on_migration() -> None:
+    # The attack of issue 11: schema_version set to 2, hashes deleted, an entry edited. Reading refuses
+    # it; an explicit migration would seal it "as written" (and logs so), which is why it is explicit.
+    old = _as_v2(to_dict(ALL[Status.SOLDE_DECIDEE]))
+    old["history"][1]["comment"] = "réécrit"
+    with pytest.raises(DossierAltere):
+        from_dict(old)
+
+
+@pytest.mark.parametrize(
+    ("version", "edit", "field"),
+    [
+        (3, lambda d: d.update(sceau={}), "sceau"),                       # a schema-4 field in schema 3
+        (3, lambda d: d["history"][0].pop("hash"), "history[0].hash"),    # schema 3 had the hashes
+        (3, lambda d: d.pop("piece_demandee"), "piece_demandee"),         # schema 3 wrote every field
+        (2, lambda d: d["history"][0].update(hash="0" * 64), "history[0].hash"),
+        (1, lambda d: d.update(status="avance_decidee"), "status"),       # schema 1 had no "status"
+    ],
+)
+def test_an_old_schema_that_does_not_look_like_itself_is_refused(version: int, edit: Any, field: str) -> None:
+    data = to_dict(ALL[Status.SOLDE_DECIDEE])
+    old = {1: _as_v1, 2: _as_v2, 3: _as_v3}[version](data)
+    edit(old)
+    with pytest.raises(SerializationError) as info:
+        migrate(old)
+    assert info.value.field == field
+
+
+def test_migration_of_schema_3_refuses_a_broken_chain() -> None:
+    old = _as_v3(to_dict(ALL[Status.SOLDE_DECIDEE]))
+    old["history"][2]["comment"] = "réécrit"
+    with pytest.raises(DossierAltere) as info:
+        migrate(old)
+    assert info.value.field == "history[2]"
+
+
+def test_migration_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="segur_workflow.migration"):
+        migrate(_as_v2(to_dict(ALL[Status.SOLDE_DECIDEE])), key=b"cle")
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("schéma 2 sans chaîne" in m for m in messages)
+    assert any("migré du schéma 2 au schéma 4" in m for m in messages)
 
 
 # -- tamper evidence ---------------------------------------------------------------
@@ -277,7 +339,7 @@ def _rehash_edit(h: list[dict[str, Any]]) -> None:
 def test_tampering_with_the_stored_history_is_detected(tamper: Any) -> None:
     data = to_dict(ALL[Status.SOLDE_A_MODIFIER])
     tamper(data["history"])
-    with pytest.raises(SerializationError) as info:
+    with pytest.raises(DossierAltere) as info:
         from_dict(data)
     assert "altéré" in info.value.message
     loaded = from_dict(data, verify=False)  # can still be inspected on purpose

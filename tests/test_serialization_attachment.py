@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+import pytest
 
 import segur_workflow as sw
 from segur_workflow import examples as ex
@@ -16,8 +17,12 @@ def test_attachment_sniffing_facts_round_trip_and_default_when_absent() -> None:
     d = attrs.evolve(d, avance=attrs.evolve(d.avance, pieces={**d.avance.pieces, kind: suspect}))
     data = serialization.to_dict(d)
     assert serialization.from_dict(data) == d
-    # Data written before these facts existed reads back with the accepting defaults.
-    stored = data["avance"]["pieces"][kind.value]
+    # Data written before these facts existed migrates with the accepting defaults.
+    old = {k: v for k, v in data.items() if k != "sceau"} | {"schema_version": 3}
+    stored = old["avance"]["pieces"][kind.value]
     del stored["complet"], stored["marqueurs"]
-    back = serialization.from_dict(data).avance.pieces[kind]
+    back = serialization.from_dict(serialization.migrate(old)).avance.pieces[kind]
     assert (back.complet, back.marqueurs) == (True, ())
+    # In a sealed document, removing them is an edit like any other.
+    with pytest.raises(sw.DossierAltere):
+        serialization.from_dict({**data, "avance": old["avance"]})

@@ -138,5 +138,5 @@ def test_a_refused_document_gets_the_error_the_detailed_converter_alone_gives(do
 def test_every_sound_document_loads_through_the_fast_converter(status: Status) -> None:
     # If the fast path refused sound data, loads would still work (detailed fallback) but slowly:
     # this catches a fast converter that silently stopped being the one used.
-    body = {k: v for k, v in to_dict(examples.dossier_at(status)).items() if k != "schema_version"}
+    body = {k: v for k, v in to_dict(examples.dossier_at(status)).items() if k not in {"schema_version", "sceau"}}
     assert serialization._FAST.structure(body, Dossier) == examples.dossier_at(status)

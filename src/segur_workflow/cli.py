@@ -1,4 +1,5 @@
-"""The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``, ``list``, ``export``.
+"""The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``, ``list``,
+``export``, ``verify``, ``migrate``.
 
 An edge of the library (it may read files and print). Errors are one French line on stderr and a
 non-zero exit code, never a traceback: 1 when a check refuses something, 2 for a usage or input
@@ -107,9 +108,45 @@ def _title(text: str, char: str = "=") -> list[str]:
 
 
 # -- repository (the persistence helper's SQLite adapter) -------------------------------------------
-def open_repository(db: Path, *, read_only: bool = True) -> Any:
-    """The SQLite repository of ``db`` (``segur_workflow.adapters.sqlite.SQLiteRepository``), read-only
-    unless asked: a reading command never writes into a file, nor creates one."""
+def add_key_option(parser: argparse.ArgumentParser) -> None:
+    """``--key-file [ID=]FICHIER`` (repeatable): the sealing keys of the database (docs/security.md)."""
+    parser.add_argument(
+        "--key-file", action="append", default=[], metavar="[ID=]FICHIER",
+        help="clé de scellement (HMAC) de la base : le contenu du fichier, sans son saut de ligne final ; "
+             "répétez l'option pour un trousseau (ID=FICHIER), la dernière clé est la clé courante ; "
+             "sans option : empreintes SHA-256 sans clé",
+    )
+
+
+def key_of(args: argparse.Namespace) -> Any:
+    """The ``key=`` the options name: ``None``, one key (bytes), or a keyring ``{id: key}`` (the last is current)."""
+    specs: list[str] = list(getattr(args, "key_file", None) or [])
+    if not specs:
+        return None
+    keys: dict[str, bytes] = {}
+    for spec in specs:
+        kid, sep, name = spec.partition("=")
+        if not sep:
+            kid, name = "", spec
+        path = Path(name)
+        try:
+            secret = path.read_bytes()
+        except OSError as exc:
+            raise CliError(f"Clé illisible : {clean(name)} ({_why(exc)}).") from exc
+        secret = secret[:-2] if secret.endswith(b"\r\n") else secret[:-1] if secret.endswith(b"\n") else secret
+        if not secret:
+            raise CliError(f"Le fichier de clé {clean(name)} est vide.")
+        keys[kid] = secret
+    if list(keys) == [""]:
+        return keys[""]
+    if "" in keys:
+        raise CliError("Avec plusieurs clés, nommez chacune : --key-file ID=FICHIER.")
+    return keys
+
+
+def open_repository(db: Path, key: Any = None, *, read_only: bool = True) -> Any:
+    """The SQLite repository of ``db`` (``segur_workflow.adapters.sqlite.SQLiteRepository``), sealed with
+    ``key``, read-only unless asked: a reading command never writes into a file, nor creates one."""
     if not db.exists():
         raise CliError(f"Base de données introuvable : {clean(str(db))}")
     if not db.is_file():
@@ -119,15 +156,15 @@ def open_repository(db: Path, *, read_only: bool = True) -> Any:
     except ImportError as exc:
         raise CliError(f"Le dépôt SQLite n'est pas disponible dans cette installation ({exc}).") from exc
     try:
-        return module.SQLiteRepository(db, read_only=read_only)
+        return module.SQLiteRepository(db, key=key, read_only=read_only)
     except InvalidInput as exc:
         raise CliError(f"{clean(str(db))} n'est pas une base segur-workflow (fichier SQLite créé par "
                        f"{PROG} demo ou par un hôte de la bibliothèque).") from exc
 
 
 @contextlib.contextmanager
-def _repository(db: str) -> Iterator[Any]:
-    repo = open_repository(Path(db))
+def _repository(db: str, key: Any = None) -> Iterator[Any]:
+    repo = open_repository(Path(db)) if key is None else open_repository(Path(db), key)
     try:
         yield repo
     finally:
@@ -136,8 +173,8 @@ def _repository(db: str) -> Iterator[Any]:
             close()
 
 
-def load_dossier(db: Path, numero: str) -> Dossier:
-    with _repository(str(db)) as repo:
+def load_dossier(db: Path, numero: str, key: Any = None) -> Dossier:
+    with _repository(str(db), key) as repo:
         dossier = repo.get(numero).dossier
     if not isinstance(dossier, Dossier):
         raise CliError(f"Le dépôt {db} n'a pas rendu un dossier pour {numero}.")
@@ -242,7 +279,7 @@ def _cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
             raise CliError("--dossier demande aussi --db FICHIER (la base où lire le dossier).")
         if args.machine != "dossier":
             raise CliError("--dossier ne s'applique qu'à la machine « dossier ».")
-        highlight = load_dossier(Path(args.db), args.dossier)
+        highlight = load_dossier(Path(args.db), args.dossier, key_of(args))
     result = diagrams.diagram(args.machine, fmt, highlight=highlight)
     if args.output:
         target = Path(args.output)
@@ -327,7 +364,7 @@ def _write_output(path: str, text: str) -> None:
 
 
 def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    dossier = load_dossier(Path(args.db), args.numero)
+    dossier = load_dossier(Path(args.db), args.numero, key_of(args))
     if not args.html:
         if args.output or args.gestionnaire:
             raise CliError("-o et --gestionnaire s'emploient avec --html.")
@@ -339,6 +376,57 @@ def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
         _write_output(args.output, page)
     else:
         out.write(page)
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
+    from tqdm import tqdm
+
+    from .errors import SerializationError
+
+    db = Path(args.db)
+    try:
+        repo = open_repository(db, key_of(args))
+    except SerializationError as exc:  # a database of the previous layout: not verifiable before its migration
+        print(f"{clean(str(db))} : {clean(exc.field)} : {clean(exc.reason)}", file=out)
+        return 1
+    problems = 0
+    checked = 0
+    # disable=None: a bar on a terminal only; the lines on stdout stay machine-readable either way
+    with repo, tqdm(desc="vérification", unit=" dossier", file=sys.stderr, disable=None, leave=False) as bar:
+        def progress(done: int, total: int) -> None:
+            nonlocal checked
+            checked = done
+            bar.total = total
+            bar.update(done - bar.n)
+
+        for problem in repo.verify(progress=progress):
+            problems += 1
+            bar.clear()
+            print(f"{clean(problem.numero)} : {clean(problem.where)} : {clean(problem.what)}", file=out)
+    if problems:
+        print(f"{problems} problème(s) sur {checked} dossier(s) vérifié(s).", file=sys.stderr)
+        return 1
+    print(f"{checked} dossier(s) vérifié(s) : tous intacts (sceaux et chaînes).", file=sys.stderr)
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
+    from .adapters.sqlite import migrate_database
+
+    db = Path(args.db)
+    if not db.is_file():
+        raise CliError(f"Base de données introuvable : {db}")
+
+    def log(line: str) -> None:
+        print(clean(line), file=out)
+
+    count = migrate_database(db, key=key_of(args), log=log)
+    if count == 0:
+        print(f"{clean(str(db))} : déjà au format courant (instantanés scellés et journal), rien à migrer.", file=out)
+    else:
+        print(f"{count} dossier(s) migré(s) et scellé(s). Vérifiez : {PROG} verify --db {clean(str(db))}",
+              file=out)
     return 0
 
 
@@ -371,7 +459,7 @@ def _pages(repo: Any, args: argparse.Namespace, *, page: int = 1000, limit: int 
 def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
     if args.limit < 1:
         raise CliError("--limit doit être un entier ≥ 1.")
-    with _repository(args.db) as repo:
+    with _repository(args.db, key_of(args)) as repo:
         rows = list(_pages(repo, args, limit=args.limit + 1))
     shown = rows[: args.limit]
     titles = ("Numéro", "Statut", "N° ANS", "Dénomination sociale", "Gestionnaire", "Dépôt", "Changement")
@@ -405,7 +493,7 @@ def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
                        + " | ".join(exports.FORMATS) + ".")
     bar = _progress(not args.quiet and sys.stderr.isatty())
     try:
-        with _repository(args.db) as repo:
+        with _repository(args.db, key_of(args)) as repo:
             count = exports.write(_pages(repo, args), args.output, format=fmt,
                                   progress=bar.update if bar is not None else None)
     finally:
@@ -452,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="format (défaut : d'après l'extension de -o, sinon mermaid)")
     p.add_argument("--dossier", metavar="NUMERO", help="met en évidence l'état et le parcours de ce dossier")
     p.add_argument("--db", metavar="FICHIER", help="base SQLite où lire le dossier")
+    add_key_option(p)
     p.add_argument("-o", "--output", metavar="FICHIER", help="fichier de sortie (défaut : sortie standard)")
     p.set_defaults(run=_cmd_diagram)
 
@@ -478,11 +567,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gestionnaire", metavar="ID", help="avec --html : l'écran d'instruction pour ce gestionnaire")
     p.add_argument("-o", "--output", metavar="FICHIER", help="avec --html : fichier de la page (défaut : sortie "
                                                               "standard)")
+    add_key_option(p)
     p.set_defaults(run=_cmd_show)
 
     p = sub.add_parser("list", help="liste de travail : dossiers par statut, gestionnaire, fournisseur",
                        description="Liste des dossiers (résumés lus sans l'historique), par numéro croissant.")
     _filters(p)
+    add_key_option(p)
     p.add_argument("--limit", type=int, default=50, metavar="N", help="dossiers par page (défaut : 50)")
     p.add_argument("--after", metavar="NUMERO", help="page suivante : après ce numéro")
     p.set_defaults(run=_cmd_list)
@@ -491,10 +582,27 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Exporte les dossiers (filtres de « list ») pour un tableur : CSV (UTF-8, « ; »), "
                                    "XLSX ou ODS ; titres de colonnes en français, dates jj/mm/aaaa.")
     _filters(p)
+    add_key_option(p)
     p.add_argument("-o", "--output", metavar="FICHIER", required=True, help="fichier à écrire")
     p.add_argument("--format", choices=exports.FORMATS, help="format (défaut : d'après l'extension, sinon csv)")
     p.add_argument("-q", "--quiet", action="store_true", help="sans barre de progression ni résumé")
     p.set_defaults(run=_cmd_export)
+    p = sub.add_parser("verify", help="vérifie les sceaux et les chaînes de tous les dossiers d'une base",
+                       description="Vérifie chaque dossier d'une base SQLite et toute sa chaîne (instantané, journal, "
+                                   "historique) : une ligne par problème (numéro : où : quoi) ; code 0 si tout est "
+                                   "intact, 1 sinon.")
+    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite (lue, jamais modifiée)")
+    add_key_option(p)
+    p.set_defaults(run=_cmd_verify)
+
+    p = sub.add_parser("migrate", help="migre une base de l'ancien format (schéma 3) et la scelle",
+                       description="Migration explicite d'une base écrite par la version précédente (historique dans "
+                                   "le document, schéma 3) vers les instantanés scellés et le journal : chaque dossier "
+                                   "est contrôlé (chaîne d'historique), scellé avec la clé, et journalisé ici. Tout ou "
+                                   "rien.")
+    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+    add_key_option(p)
+    p.set_defaults(run=_cmd_migrate)
     return parser
 
 
@@ -527,7 +635,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 70
 
 
-__all__ = ["CliError", "build_parser", "example_email", "main", "open_repository", "show_text"]
+__all__ = ["CliError", "add_key_option", "build_parser", "example_email", "key_of", "main", "open_repository",
+           "show_text"]
 
 
 if __name__ == "__main__":

@@ -5,11 +5,14 @@ by Graphviz when its ``dot`` command is installed. Every format shows the same f
 
 * states with their French label, grouped by phase (``StateSpec.group``: avance, solde, …);
 * final states marked;
-* each transition labelled with its trigger, the role(s) that may fire it, its *gardes* (rules that
-  look only at the dossier, so they decide whether the trigger is possible at all) and the *règles*
-  that can refuse what the command carries, plus the e-mail it sends and its effect.
+* each transition labelled in the process's words (``TransitionSpec.label``), with the role(s) that may
+  fire it, its *gardes* (rules that look only at the dossier, so they decide whether the trigger is
+  possible at all) and the *règles* that can refuse what the command carries, each by its French
+  description, and the title of the e-mail it sends; the identifiers (trigger, rule and template names)
+  are in DOT/SVG tooltips and edge ids, SCXML attributes and the docs' legends.
 
-``highlight=dossier`` marks the dossier's current state and the path it took (from its history).
+``highlight=dossier`` marks the dossier's current state and the path it took (from its history), with a
+colour legend (:data:`COULEURS`). :class:`Diagramme` displays either in Jupyter (``_repr_svg_``).
 
 Text built here never trusts its input: labels go through one escaping function per format.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import textwrap
 from collections.abc import Callable, Mapping
 from typing import Literal, TypeAlias
 from xml.etree import ElementTree as ET
@@ -145,36 +149,64 @@ def regles(t: TransitionSpec) -> tuple[str, ...]:
     return tuple(g for g in t.guards if RULES[g].scope != "dossier")
 
 
+def edge_title(t: TransitionSpec) -> str:
+    """The first line of an edge: the transition in the process's words."""
+    return t.libelle + (" (statut inchangé)" if t.internal else "")
+
+
+def email_title(name: str) -> str:
+    """The French title of an e-mail template ("Accusé de réception…"), or its name if unknown."""
+    from .emails import TEMPLATES  # rendering machinery loads only when a diagram names an e-mail
+
+    spec = TEMPLATES.get(name)
+    return spec.title if spec is not None else name
+
+
 def edge_lines(t: TransitionSpec) -> list[str]:
-    """The lines of a transition's label, shared by every format."""
-    lines = [t.trigger + (" (interne)" if t.internal else ""), f"par : {role_label(t)}"]
-    if gardes(t):
-        lines += _wrap("garde : ", gardes(t))
-    if regles(t):
-        lines += _wrap("règles : ", regles(t))
+    """The lines of a transition's label, shared by every format: all in the process's words.
+
+    Who may fire it, each garde (``si :``) and each règle (``vérifie :``) by its French description, the
+    e-mail by its title. Identifiers (trigger, rule and template names) are in :func:`edge_tooltip`.
+    """
+    lines = [edge_title(t), f"par : {role_label(t)}"]
+    for g in gardes(t):
+        lines += _wrap(f"si : {RULES[g].description}")
+    for g in regles(t):
+        lines += _wrap(f"vérifie : {RULES[g].description}")
     if t.email:
-        lines.append(f"courriel : {t.email}")
-    if t.effect:
+        lines += _wrap(f"courriel : {email_title(t.email)}")
+    if t.effect and not t.label:
         lines.append(f"effet : {t.effect}")
     return lines
 
 
-def _wrap(prefix: str, names: tuple[str, ...], width: int = 52) -> list[str]:
-    """``prefix`` and the names, cut into lines of about ``width`` characters (diagrams stay narrow)."""
-    lines = [prefix]
-    for i, name in enumerate(names):
-        piece = name + ("," if i < len(names) - 1 else "")
-        if len(lines[-1]) + len(piece) > width and lines[-1].strip() and lines[-1] != prefix:
-            lines.append("")
-        lines[-1] += ("" if lines[-1] in ("", prefix) else " ") + piece
-    return lines
+def _wrap(text: str, width: int = 56) -> list[str]:
+    """``text`` cut into lines of about ``width`` characters (diagrams stay narrow); continuations indented."""
+    lines = textwrap.wrap(" ".join(text.split()), width=width, break_long_words=False, break_on_hyphens=False)
+    return [lines[0], *("   " + x for x in lines[1:])] if lines else [""]
 
 
 def edge_tooltip(t: TransitionSpec) -> str:
-    """The long form: description and the description of every rule."""
-    parts = [t.description] if t.description else []
-    parts += [f"{g} : {RULES[g].description}" for g in t.guards]
+    """The long form with the identifiers: trigger, description, each rule's name and description, e-mail."""
+    parts = [f"{t.libelle} — déclencheur {t.trigger}"]
+    if t.description:
+        parts.append(t.description)
+    parts += [f"{'garde' if RULES[g].scope == 'dossier' else 'règle'} {g} : {RULES[g].description}"
+              for g in t.guards]
+    if t.email:
+        parts.append(f"courriel {t.email} : {email_title(t.email)}")
+    if t.effect:
+        parts.append(f"effet : {t.effect}")
     return "\n".join(parts)
+
+
+#: Colours of a highlighted dossier, shared by every format and by the legend: (fill, border, meaning).
+COULEURS = {
+    "courant": ("#ffd54f", "#e65100", "état courant du dossier"),
+    "parcouru": ("#c8e6c9", "#2e7d32", "état par lequel le dossier est passé"),
+    "prise": ("#2e7d32", "#1b5e20", "transition prise (✔ étape n : rang dans l'historique)"),
+    "final": ("#eeeeee", "#424242", "état final (double bordure)"),
+}
 
 
 def _state_label(d: MachineDefinition, name: str) -> str:
@@ -212,6 +244,9 @@ _MERMAID_ENTITIES = {
     "#": "#35;", '"': "#quot;", ";": "#59;", "%": "#37;", "<": "#lt;", ">": "#gt;",
     "&": "#amp;", "{": "#123;", "}": "#125;", "[": "#91;", "]": "#93;", "|": "#124;", "`": "#96;",
     "\\": "#92;",
+    # Before Mermaid 11.13 a transition label ends at its first ":" after the one that opens it: 10.9 and
+    # 11.4 (what forges and editor previews embed) refuse a second one, so every colon is an entity.
+    ":": "#58;",
 }
 
 
@@ -247,12 +282,12 @@ def to_mermaid(machine: str | MachineDefinition = "dossier", highlight: Dossier 
             label = mermaid_escape("✔ étape " + ", ".join(map(str, steps))) + "<br/>" + label
         left = "[*]" if src == INITIAL else ids[src]
         out.append(f"    {left} --> {ids[dst]} : {label}")
-    out.append("    classDef final fill:#eeeeee,stroke:#424242,stroke-width:3px")
+    out.append("    classDef final fill:{},stroke:{},stroke-width:3px".format(*COULEURS["final"]))
     finals = [ids[s.name] for s in d.states if s.final]
     out.append(f"    class {','.join(finals)} final")
     if hl is not None:
-        out.append("    classDef parcouru fill:#c8e6c9,stroke:#2e7d32")
-        out.append("    classDef courant fill:#ffd54f,stroke:#e65100,stroke-width:4px")
+        out.append("    classDef parcouru fill:{},stroke:{}".format(*COULEURS["parcouru"]))
+        out.append("    classDef courant fill:{},stroke:{},stroke-width:4px".format(*COULEURS["courant"]))
         visited = sorted(ids[n] for n in hl.visited() - {INITIAL, hl.current})
         if visited:
             out.append(f"    class {','.join(visited)} parcouru")
@@ -297,11 +332,11 @@ def to_dot(machine: str | MachineDefinition = "dossier", highlight: Dossier | No
                   f"tooltip={dot_quote(s.description or s.label)}"]
         if s.final:
             attrs_.append("peripheries=2")
-            attrs_.append('fillcolor="#eeeeee"')
+            attrs_.append(f'fillcolor="{COULEURS["final"][0]}"')
         if hl is not None and name == hl.current:
-            attrs_ += ['fillcolor="#ffd54f"', 'color="#e65100"', "penwidth=3"]
+            attrs_ += [f'fillcolor="{COULEURS["courant"][0]}"', f'color="{COULEURS["courant"][1]}"', "penwidth=3"]
         elif name in visited:
-            attrs_ += ['fillcolor="#c8e6c9"', 'color="#2e7d32"']
+            attrs_ += [f'fillcolor="{COULEURS["parcouru"][0]}"', f'color="{COULEURS["parcouru"][1]}"']
         return f"{dot_quote(ids[name])} [{', '.join(attrs_)}];"
 
     for i, (group, names) in enumerate(_groups(d).items()):
@@ -318,21 +353,44 @@ def to_dot(machine: str | MachineDefinition = "dossier", highlight: Dossier | No
         attrs_ = []
         if hl is not None and (steps := hl.numbers(src, t.trigger, dst)):
             lines.insert(0, f"<b>✔ étape {html_escape(', '.join(map(str, steps)))}</b>")
-            attrs_ += ['color="#2e7d32"', 'fontcolor="#1b5e20"', "penwidth=3"]
+            attrs_ += [f'color="{COULEURS["prise"][0]}"', f'fontcolor="{COULEURS["prise"][1]}"', "penwidth=3"]
         attrs_.insert(0, "label=<" + "<br/>".join(lines) + ">")
         attrs_.append(f"tooltip={dot_quote(edge_tooltip(t))}")
+        attrs_.append(f"id={dot_quote(f'{t.trigger}__{ids[src]}')}")  # the SVG element's id: the identifiers
         out.append(f"  {dot_quote(ids[src])} -> {dot_quote(ids[dst])} [{', '.join(attrs_)}];")
+    if hl is not None:
+        out += _dot_legend()
     out.append("}")
     return "\n".join(out) + "\n"
 
 
+def _dot_legend() -> list[str]:
+    """The colours of a highlighted path, as a box in the corner of the graph."""
+    def swatch(key: str, arrow: bool = False) -> str:
+        fill, border, meaning = COULEURS[key]
+        cell = (f'<td><font color="{fill}"><b>⟶</b></font></td>' if arrow
+                else f'<td bgcolor="{fill}" color="{border}" width="28"> </td>')
+        return f'<tr>{cell}<td align="left">{html_escape(meaning)}</td></tr>'
+
+    rows = "".join((swatch("courant"), swatch("parcouru"), swatch("prise", arrow=True), swatch("final")))
+    return [
+        '  subgraph "cluster_legende" {',
+        '    label=<<b>Légende</b>>; style="rounded"; color="#9e9e9e"; fontname="Helvetica";',
+        '    "legende" [shape=plaintext, style="", fontsize=10, tooltip="Légende des couleurs", '
+        f'label=<<table border="0" cellborder="1" cellspacing="2" cellpadding="3">{rows}</table>>];',
+        "  }",
+    ]
+
+
 # -- SCXML ------------------------------------------------------------------------------------------
 def to_scxml(machine: str | MachineDefinition = "dossier", highlight: Dossier | None = None) -> str:
-    """A W3C SCXML document: phases as compound states, ``<final>`` for finals.
+    """A W3C SCXML document: phases as compound states, ``<final>`` for finals, at the top level.
 
     The pseudo-state before creation is a real state (``__initial__``) because the creating trigger is
-    an event. Labels, roles and rules are ``sw:`` attributes (namespace :data:`SW_NS`); guards are not
-    ``cond`` expressions, since they are rules of this library, not data-model code.
+    an event. Final states are children of ``<scxml>`` (their phase in ``sw:phase``), so reaching one
+    terminates the interpreter's session. Internal triggers are self-transitions marked ``sw:interne``.
+    Labels, roles and rules are ``sw:`` attributes (namespace :data:`SW_NS`); guards are not ``cond``
+    expressions, since they are rules of this library, not data-model code.
     """
     d = definition(machine)
     hl = _highlight(d, highlight)
@@ -356,11 +414,12 @@ def to_scxml(machine: str | MachineDefinition = "dossier", highlight: Dossier | 
         elif hl is not None and name in hl.visited():
             el.set(sw + "parcouru", "true")
         for t, dst in by_source.get(name, []):
-            tr = ET.SubElement(el, q + "transition", {"event": t.trigger})
+            # An internal trigger (the status stays) is a self-transition: interpreters refuse a targetless
+            # type="internal" (python-statemachine 3) or treat it apart; sw:interne says it changes no status.
+            tr = ET.SubElement(el, q + "transition", {"event": t.trigger, "target": dst})
+            tr.set(sw + "libelle", edge_title(t))
             if t.internal:
-                tr.set("type", "internal")  # targetless: the status stays, no state is exited
-            else:
-                tr.set("target", dst)
+                tr.set(sw + "interne", "true")
             tr.set(sw + "roles", " ".join(r.value for r in Role if r in t.roles))
             if t.owner_only:
                 tr.set(sw + "proprietaire", "true")
@@ -376,15 +435,25 @@ def to_scxml(machine: str | MachineDefinition = "dossier", highlight: Dossier | 
                 tr.set(sw + "etapes", " ".join(map(str, steps)))
 
     add_state(root, INITIAL)
+    finals: list[tuple[str, str | None]] = []
     for group, names in _groups(d).items():
-        if group is None:
-            for n in names:
+        inner = [n for n in names if not d.state(n).final]
+        finals += [(n, group) for n in names if d.state(n).final]
+        if group is None or not inner:
+            for n in inner:
                 add_state(root, n)
             continue
-        compound = ET.SubElement(root, q + "state", {"id": _group_id(group, names[0]), "initial": names[0]})
+        compound = ET.SubElement(root, q + "state", {"id": _group_id(group, inner[0]), "initial": inner[0]})
         compound.set(sw + "libelle", group_title(group))
-        for n in names:
+        for n in inner:
             add_state(compound, n)
+    # Finals are children of <scxml>: entering one ends the session (a dossier in a final status is a terminated
+    # configuration); inside a phase they would only raise done.state.phase_*. sw:phase keeps their phase.
+    for n, group in finals:
+        add_state(root, n)
+        if group is not None:
+            root[-1].set(sw + "phase", group)
+            root[-1].set(sw + "phase_libelle", group_title(group))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
@@ -435,6 +504,11 @@ def to_plantuml(machine: str | MachineDefinition = "dossier", highlight: Dossier
             arrow = "-[#2E7D32,bold]->"
         left = "[*]" if src == INITIAL else ids[src]
         out.append(f"{left} {arrow} {ids[dst]} : " + "\\n".join(lines))
+    if hl is not None:
+        out.append("legend right")
+        out.append("Légende")
+        out += [f"<back:{fill}>      </back> {plantuml_escape(meaning)}" for fill, _b, meaning in COULEURS.values()]
+        out.append("endlegend")
     out.append("@enduml")
     return "\n".join(out) + "\n"
 
@@ -461,6 +535,45 @@ def render_dot(dot_text: str, fmt: ImageFormat) -> bytes:
     if proc.returncode != 0:
         raise GraphvizFailed(proc.stderr.decode("utf-8", "replace"))
     return proc.stdout
+
+
+@attrs.frozen
+class Diagramme:
+    """A machine's diagram (a dossier's path highlighted, if given) as Jupyter and IPython display it.
+
+    ``_repr_svg_`` / ``_repr_mimebundle_`` follow IPython's display protocol, so a notebook shows the SVG
+    Graphviz draws, without Jupyter being a dependency; without Graphviz the bundle still carries the Mermaid
+    text (``text/markdown`` as a mermaid block, which JupyterLab 4.1+ draws) and ``text/plain``.
+    """
+
+    machine: str | MachineDefinition = "dossier"
+    highlight: Dossier | None = None
+
+    def __attrs_post_init__(self) -> None:
+        _highlight(definition(self.machine), self.highlight)  # refuse a wrong pairing now, not when shown
+
+    def svg(self) -> str:
+        """The SVG text (Graphviz); :class:`GraphvizMissing` when ``dot`` is absent."""
+        return render_dot(to_dot(self.machine, self.highlight), "svg").decode("utf-8")
+
+    def mermaid(self) -> str:
+        return to_mermaid(self.machine, self.highlight)
+
+    def _repr_svg_(self) -> str | None:
+        try:
+            return self.svg()
+        except DiagramError:  # no Graphviz: IPython then falls back to the other representations
+            return None
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        d = definition(self.machine)
+        title = d.title + (f" — dossier {self.highlight.numero}" if self.highlight is not None else "")
+        bundle = {"text/plain": f"<Diagramme {title}>",
+                  "text/markdown": f"```mermaid\n{self.mermaid()}```\n"}
+        svg = self._repr_svg_()
+        if svg is not None:
+            bundle["image/svg+xml"] = svg
+        return bundle
 
 
 def diagram(machine: str | MachineDefinition = "dossier", fmt: str = "mermaid",

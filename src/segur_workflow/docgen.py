@@ -20,11 +20,14 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from . import diagrams, emails, rules
-from .states import DEFINITIONS, INITIAL, MachineDefinition
+from . import diagrams, emails, examples, rules
+from .model import Dossier
+from .states import DEFINITIONS, INITIAL, MachineDefinition, Status
 from .vocabulary import Role
 
 GENERATED = "generated"
+#: File stem of the highlighted example dossier's diagrams.
+EXEMPLE = "dossier-exemple"
 _NOTICE = "<!-- Page générée par `python -m segur_workflow.docgen` : ne pas modifier à la main. -->\n\n"
 
 
@@ -51,15 +54,20 @@ def states_table(d: MachineDefinition) -> str:
 
 
 def transitions_table(d: MachineDefinition) -> str:
-    lines = ["| déclencheur | depuis | vers | qui | gardes (dossier) | règles (commande) | courriel | effet |",
-             "|---|---|---|---|---|---|---|---|"]
+    """One row per transition: its words and identifier, where it goes, who, its rules, what it sends.
+
+    Five columns, so that the table fits the page's width at 1280 px without cutting words.
+    """
+    lines = ["| transition | depuis → vers | qui | gardes (dossier) et règles (commande) | courriel, effet |",
+             "|---|---|---|---|---|"]
     for t in d.transitions:
         sources = ", ".join(_state_name(d, s) for s in (t.sources or (INITIAL,)))
         dest = "*(inchangé)*" if t.dest is None else f"`{t.dest}`"
-        gardes = "<br>".join(f"`{g}`" for g in diagrams.gardes(t)) or "—"
-        regles = "<br>".join(f"`{g}`" for g in diagrams.regles(t)) or "—"
-        lines.append(f"| `{t.trigger}` | {sources} | {dest} | {_cell(diagrams.role_label(t))} | {gardes} "
-                     f"| {regles} | {f'`{t.email}`' if t.email else '—'} | {t.effect or '—'} |")
+        rules_ = [f"garde `{g}`" for g in diagrams.gardes(t)] + [f"`{g}`" for g in diagrams.regles(t)]
+        sends = [f"`{t.email}`"] if t.email else []
+        sends += [f"effet : {t.effect}"] if t.effect else []
+        lines.append(f"| {_cell(t.libelle)}<br>`{t.trigger}` | {sources} → {dest} | {_cell(diagrams.role_label(t))} "
+                     f"| {'<br>'.join(rules_) or '—'} | {'<br>'.join(sends) or '—'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -73,21 +81,85 @@ def rules_used_table(d: MachineDefinition) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The dossier whose path the diagrams page shows: the guides' FINSAS009250, stopped at « A modifier ».
+EXEMPLE_STATUS = Status.SOLDE_A_MODIFIER
+
+
+def exemple() -> Dossier:
+    return examples.dossier_at(EXEMPLE_STATUS)
+
+
+def graphviz_block(source: str, title: str) -> str:
+    """A placeholder the docs build (scripts/mkdocs_hooks.py) replaces by the SVG Graphviz draws from ``source``."""
+    return (f'<div class="sw-graphviz" data-source="{source}" role="img" aria-label="{_attr(title)}">'
+            f'<p>Diagramme Graphviz : <a href="{source}">{source}</a></p></div>\n')
+
+
+def _attr(text: str) -> str:
+    return diagrams.html_escape(" ".join(text.split()))
+
+
+def legend_table(d: MachineDefinition) -> str:
+    """What each edge label stands for: the words on the diagram, the identifier behind them."""
+    lines = ["| sur le diagramme | déclencheur | de → vers |", "|---|---|---|"]
+    for src, t, dst in d.edges():
+        lines.append(f"| {_cell(diagrams.edge_title(t))} | `{t.trigger}` | {_cell(_state_label(d, src))} "
+                     f"→ {_cell(_state_label(d, dst))} |")
+    return "\n".join(lines) + "\n"
+
+
+def _state_label(d: MachineDefinition, name: str) -> str:
+    if name == INITIAL:
+        return "(création)"
+    s = d.state(name)
+    return f"{s.label} ({diagrams.group_title(s.group)})" if s.group else s.label
+
+
+def colour_legend() -> str:
+    """The colours of a highlighted path (:data:`diagrams.COULEURS`), as swatches."""
+    rows = ["| couleur | sens |", "|---|---|"]
+    for fill, border, meaning in diagrams.COULEURS.values():
+        swatch = (f'<span class="sw-pastille" style="background:{fill};border-color:{border}"></span>')
+        rows.append(f"| {swatch} | {_cell(meaning)} |")
+    return "\n".join(rows) + "\n"
+
+
 def diagrams_page() -> str:
-    out = ["# Diagrammes des machines", "", _NOTICE.strip(), "",
-           "Dérivés de la définition unique (`segur_workflow.states`). Chaque transition porte son "
-           "déclencheur, le rôle qui peut la déclencher (*propriétaire* : seulement le fournisseur du "
-           "dossier), ses gardes, les règles qui peuvent la refuser, le courriel envoyé et son effet. "
-           "Voir [Diagrammes](../diagrams.md) pour les autres formats.", ""]
+    dossier = exemple()
+    out = ["---", "hide:", "  - toc", "---", "", "# Diagrammes des machines", "", _NOTICE.strip(), "",
+           "Dérivés de la définition unique (`segur_workflow.states`). Chaque flèche dit, avec les mots de la "
+           "procédure, ce qui se passe, **qui** peut le faire (*propriétaire* : seulement le fournisseur du "
+           "dossier), **si** (les gardes, qui ne regardent que le dossier), ce que le portail **vérifie** dans "
+           "ce qui est déposé (les règles) et le **courriel** envoyé. Les identifiants (déclencheurs, règles, "
+           "modèles de courriel) sont dans l'infobulle de chaque flèche du dessin Graphviz et dans la légende "
+           "sous chaque diagramme.", "",
+           "Ctrl + molette, double clic ou boutons **+ / -** pour zoomer, glisser pour se déplacer, "
+           "**Ajuster** pour revenir à la vue entière. Voir [Diagrammes](../diagrams.md) pour les formats "
+           "et où les ouvrir.", ""]
     for d in DEFINITIONS.values():
-        out += [f"## {d.title}", "", f"Machine `{d.name}` — sources : [DOT]({d.name}.dot), "
-                f"[SCXML]({d.name}.scxml), [Mermaid]({d.name}.mmd), [PlantUML]({d.name}.puml).", "",
-                mermaid_block(d.name)]
+        out += [f"## {d.title}", "",
+                f"Machine `{d.name}` — sources : [DOT]({d.name}.dot), [SCXML]({d.name}.scxml), "
+                f"[Mermaid]({d.name}.mmd), [PlantUML]({d.name}.puml), [SVG]({d.name}.svg).", "",
+                graphviz_block(f"{d.name}.dot", d.title),
+                "Le même diagramme en Mermaid, tel que GitLab, GitHub ou un éditeur l'affichent :", "",
+                mermaid_block(d.name),
+                f"### Légende : {d.title}", "", legend_table(d)]
+    out += ["## Parcours d'un dossier", "",
+            f"Le dossier d'exemple **{dossier.numero}** (celui des guides), arrêté au statut "
+            f"« {dossier.status.label} » de la {diagrams.group_title(dossier.status.phase.value).lower()} : "
+            "chaque transition prise porte « ✔ étape n », son rang dans l'historique du dossier. "
+            "En Python : `diagrams.to_dot(highlight=dossier)` ; en ligne de commande : "
+            "`segur-workflow diagram --db FICHIER --dossier NUMERO -o parcours.svg`. Sources : "
+            f"[DOT]({EXEMPLE}.dot), [Mermaid]({EXEMPLE}.mmd), [SVG]({EXEMPLE}.svg).", "",
+            colour_legend(),
+            graphviz_block(f"{EXEMPLE}.dot", f"Parcours du dossier {dossier.numero}"),
+            "En Mermaid :", "",
+            f"```mermaid\n{diagrams.to_mermaid(highlight=dossier)}```\n"]
     return "\n".join(out)
 
 
 def transitions_page() -> str:
-    out = ["# États et transitions", "", _NOTICE.strip(), "",
+    out = ["---", "hide:", "  - toc", "---", "", "# États et transitions", "", _NOTICE.strip(), "",
            "Les *gardes* ne regardent que le dossier : elles décident si la commande est possible maintenant "
            "(`allowed_commands`). Les *règles* examinent ce que la commande apporte (pièces, montants, "
            "commentaires) et peuvent la refuser avec des anomalies détaillées.", ""]
@@ -107,6 +179,8 @@ def files() -> dict[str, str]:
         f"{GENERATED}/rules.md": rules.catalogue_markdown(),
         f"{GENERATED}/emails.md": emails.catalogue_markdown(),
     }
+    out[f"{GENERATED}/{EXEMPLE}.dot"] = diagrams.to_dot(highlight=exemple())
+    out[f"{GENERATED}/{EXEMPLE}.mmd"] = diagrams.to_mermaid(highlight=exemple())
     for name in DEFINITIONS:
         out[f"{GENERATED}/{name}.dot"] = diagrams.to_dot(name)
         out[f"{GENERATED}/{name}.scxml"] = diagrams.to_scxml(name)

@@ -41,6 +41,7 @@ from .errors import (
 )
 from .history import append
 from .model import SAS, Actor, Corridor, Demande, Dossier, EmailRecord, Paiement
+from .seal import canonical, digest
 from .states import DOSSIER, INITIAL, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
 
@@ -320,10 +321,38 @@ def _controler_bloc(d: Dossier, c: ControlerBloc, _t: TransitionSpec, _now: date
     )
 
 
-def _decider(d: Dossier, _c: Command, _t: TransitionSpec, now: datetime, _k: Corridor) -> _Change:
+#: History detail of the deposit: the fingerprint of the bank details validated then (see _decider).
+RIB_DETAIL = "coordonnees_bancaires"
+
+
+def rib_fingerprint(dossier_or_rib: Dossier | Any) -> str:
+    """SHA-256 of the bank details (IBAN, BIC, holder, bank), as recorded at deposit and re-checked before paying."""
+    rib = dossier_or_rib.coordonnees_bancaires if isinstance(dossier_or_rib, Dossier) else dossier_or_rib
+    return digest(canonical([rib.iban, rib.bic, rib.titulaire, rib.domiciliation]))
+
+
+def _payment_problems(d: Dossier, k: Corridor) -> tuple[Violation, ...]:
+    """What a payment must not go out with: an amount that is not the corridor's, or bank details that are
+    not those validated at deposit (whatever the dossier says now, e.g. an edited stored row)."""
+    demande = d.demande_courante
+    out: list[Violation] = []
+    if demande.montant != k.montant(demande.phase):
+        out.append(rules.violation("paiement.montant", phase=demande.phase.value,
+                                   montant=format_montant(demande.montant), attendu=format_montant(
+                                       k.montant(demande.phase))))
+    deposited = d.history[0].details.get(RIB_DETAIL) if d.history else None
+    if deposited is not None and deposited != rib_fingerprint(d):
+        out.append(rules.violation("paiement.coordonnees_bancaires"))
+    return tuple(out)
+
+
+def _decider(d: Dossier, _c: Command, _t: TransitionSpec, now: datetime, k: Corridor) -> _Change:
     demande = d.demande_courante
     if demande.paiement is not None:  # unreachable through the definition; kept as a hard stop
         raise TransitionNotAllowed(d.status.value, "decider", ())
+    problems = _payment_problems(d, k)
+    if problems:
+        raise RuleViolations(problems, trigger="decider")
     paiement = Paiement(montant=demande.montant, declenche_le=now)
     return _Change(
         updates=_set_current(d, _rebuild(demande, paiement=paiement)),
@@ -479,7 +508,9 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     if changed:
         events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
     entry = len(history)
-    events = tuple(attrs.evolve(e, event_id=f"{after.numero}/{entry}/{i}") for i, e in enumerate(events, 1))
+    for i, e in enumerate(events, 1):
+        # The effect built these events for this command: no one else holds them yet (as for ``after``).
+        _set(e, "event_id", f"{after.numero}/{entry}/{i}")
     return Outcome(dossier=after, events=events, emails=emails)
 
 
@@ -526,7 +557,8 @@ def start(
         avance=avance, solde=None, history=(), emails_sent=(), date_depot=now, date_changement_statut=now,
         gestionnaire=gestionnaire,
     )
-    details = {"pieces": ",".join(sorted(p.value for p in command.pieces)), "montant": format_montant(command.montant)}
+    details = {"pieces": ",".join(sorted(p.value for p in command.pieces)), "montant": format_montant(command.montant),
+               RIB_DETAIL: rib_fingerprint(command.coordonnees_bancaires)}
     if gestionnaire is not None:
         details["gestionnaire"] = gestionnaire
     change = _Change(

@@ -232,3 +232,31 @@ class StorageUnavailable(StorageError):
 
     code = "stockage.indisponible"
     retryable = True
+
+
+class DossierAltere(SerializationError):
+    """Stored data whose seal or chain does not verify: edited, removed, reordered, truncated, rolled back,
+    re-hashed without the key, or from a schema that must be migrated explicitly first.
+
+    ``numero`` is the dossier concerned (``"?"`` when the data does not even say it), ``reason`` what was
+    found in people's words, ``field`` where (a field, ``sceau``, ``journal[3]``…). A ``SerializationError``
+    too, so a host that already refuses unreadable rows refuses these.
+    """
+
+    code = "dossier.altere"
+
+    def __init__(self, numero: str, reason: str, *, field: str = "sceau") -> None:
+        self.numero = numero
+        WorkflowError.__init__(self, f"Dossier {numero} altéré ({field}) : {reason}")
+        self.field = field
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_altere, (self.numero, self.reason, self.field))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**WorkflowError.to_dict(self), "numero": self.numero, "reason": self.reason, "field": self.field}
+
+
+def _rebuild_altere(numero: str, reason: str, field: str) -> DossierAltere:
+    return DossierAltere(numero, reason, field=field)

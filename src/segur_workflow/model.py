@@ -263,6 +263,19 @@ class Dossier:
     #: ``None``: not assigned (no assignment policy, or an older stored dossier)
     gestionnaire: str | None = attrs.field(default=None, validator=require_identifier("gestionnaire", optional=True))
 
+    # -- display in notebooks: the dossier machine with this dossier's path (IPython's protocol) ---
+    def _repr_svg_(self) -> str | None:
+        from .diagrams import Diagramme  # the edges layer, loaded only when a notebook asks
+
+        return Diagramme(highlight=self)._repr_svg_()
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        from .diagrams import Diagramme
+
+        bundle = Diagramme(highlight=self)._repr_mimebundle_(include, exclude)
+        bundle["text/plain"] = repr(self)
+        return bundle
+
     @property
     def phase(self) -> Phase:
         return self.status.phase

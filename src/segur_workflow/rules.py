@@ -160,6 +160,10 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("reponse_secrete.incorrecte", "reponse", "La réponse à la question secrète est incorrecte."),
     # raised by the engines themselves (dossier and account)
     CodeSpec("date.anterieure", "now", "La date de la commande précède la dernière opération du dossier."),
+    CodeSpec("paiement.montant", "{phase}.montant",
+             "Paiement refusé : le montant enregistré ({montant} €) n'est pas celui du couloir ({attendu} €)."),
+    CodeSpec("paiement.coordonnees_bancaires", "coordonnees_bancaires",
+             "Paiement refusé : les coordonnées bancaires ne sont plus celles validées au dépôt."),
     # assignment
     CodeSpec("gestionnaire.requis", "gestionnaire", "Indiquez le gestionnaire à qui confier le dossier."),
     CodeSpec("gestionnaire.inchange", "gestionnaire", "Le dossier est déjà confié à ce gestionnaire."),
@@ -810,6 +814,8 @@ RULES: Mapping[str, Rule] = _rules(
 ENGINE_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "numero.format": ("dossier.deposer_avance",),
     "date.anterieure": ("compte.*", "dossier.*"),
+    "paiement.montant": ("dossier.decider",),
+    "paiement.coordonnees_bancaires": ("dossier.decider",),
     "permission.role": ("dossier.*",),
     "permission.proprietaire": ("dossier.*",),
     "permission.affectation": ("dossier.*",),

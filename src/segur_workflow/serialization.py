@@ -12,6 +12,12 @@ Schema history:
   no ``hash``.
 * **2** — ``statut`` renamed ``status`` (the public name of the attribute).
 * **3** — each history entry carries its SHA-256 chained to the previous one (see :mod:`.history`).
+* **4** — the whole document is sealed (``sceau``: a digest per field and an HMAC-SHA256 under the
+  host's key, or an unkeyed SHA-256; see :mod:`.seal` and docs/security.md).
+
+Reading never migrates: :func:`from_dict` refuses an older schema with :class:`~segur_workflow.errors.DossierAltere`
+(an old document has no seal to check, and sealing it on the way would bless whatever was edited in it).
+:func:`migrate` is the explicit, logged step, run by ``segur-workflow migrate`` on a database.
 """
 
 from __future__ import annotations
@@ -19,28 +25,33 @@ from __future__ import annotations
 import copy
 import enum
 import json
+import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from types import UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
+import attrs
 import cattrs
 import orjson
 from cattrs.errors import BaseValidationError, ForbiddenExtraKeysError
 from cattrs.v import transform_error
 
-from .errors import InvalidInput, SerializationError
+from . import seal as sealing
+from .errors import DossierAltere, InvalidInput, SerializationError
 from .history import GENESIS, history_problems, seal, verify_history
-from .model import Dossier, HistoryEntry
+from .model import Dossier, EmailRecord, HistoryEntry
 from .states import Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
 __all__ = [
     "SCHEMA_VERSION",
     "UPCASTERS",
+    "Keyring",
     "from_dict",
     "from_json",
+    "migrate",
     "to_dict",
     "to_json",
     "upcast",
@@ -48,7 +59,10 @@ __all__ = [
 ]
 
 #: The schema version written by :func:`to_dict`.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
+
+Keyring = sealing.Keyring
+_LOG = logging.getLogger("segur_workflow.migration")
 
 _T = TypeVar("_T")
 
@@ -225,8 +239,43 @@ def _require(data: dict[str, Any], key: str) -> Any:
     return data[key]
 
 
+#: The top-level keys each old schema wrote, exactly (``to_dict`` always wrote every field). A document
+#: claiming an old schema must have these and nothing else: lacking one of them, or carrying a field of
+#: a newer schema, it is not what it claims to be.
+_KEYS_V3 = frozenset({
+    "schema_version", "numero", "corridor", "fournisseur", "coordonnees_bancaires", "status", "avance", "solde",
+    "history", "emails_sent", "date_depot", "date_changement_statut", "piece_demandee", "demande_commentaire",
+})
+_KEYS_OLD: Mapping[int, frozenset[str]] = {
+    1: (_KEYS_V3 - {"status"}) | {"statut"},
+    2: _KEYS_V3,
+    3: _KEYS_V3,
+}
+
+
+def _check_old_shape(data: Mapping[str, Any], version: int) -> None:
+    expected = _KEYS_OLD[version]
+    extra = sorted(set(data) - expected)
+    if extra:
+        raise SerializationError(extra[0], f"champ inconnu du schéma {version} (document d'un schéma plus récent ?)")
+    missing = sorted(expected - set(data))
+    if missing:
+        raise SerializationError(missing[0], f"champ manquant (le schéma {version} l'avait)")
+
+
+def _entries(data: Mapping[str, Any]) -> list[Any]:
+    entries = _require(dict(data), "history")
+    if not isinstance(entries, list):
+        raise SerializationError("history", "liste attendue")
+    for i, raw in enumerate(entries):
+        if not isinstance(raw, dict):
+            raise SerializationError(f"history[{i}]", "objet attendu")
+    return entries
+
+
 def v1_renomme_statut(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 1 → 2: the status was stored under ``statut``."""
+    _check_old_shape(data, 1)
     out = {k: v for k, v in data.items() if k != "statut"}
     out["status"] = _require(data, "statut")
     out["schema_version"] = 2
@@ -236,16 +285,13 @@ def v1_renomme_statut(data: dict[str, Any]) -> dict[str, Any]:
 def v2_scelle_historique(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 2 → 3: seal the history with the SHA-256 chain (entries had no ``hash``).
 
-    What an old row says is taken as written: the chain guards against edits made from now on.
+    What an old row says is taken as written (the migration logs it): the chain guards against edits
+    made from now on.
     """
-    entries = _require(data, "history")
-    if not isinstance(entries, list):
-        raise SerializationError("history", "liste attendue")
+    _check_old_shape(data, 2)
     previous = GENESIS
     sealed = []
-    for i, raw in enumerate(entries):
-        if not isinstance(raw, dict):
-            raise SerializationError(f"history[{i}]", "objet attendu")
+    for i, raw in enumerate(_entries(data)):
         if "hash" in raw:
             raise SerializationError(f"history[{i}].hash", "champ inattendu en version 2")
         entry = seal(previous, _structure(raw, HistoryEntry, prefix=f"history[{i}]"))
@@ -254,10 +300,30 @@ def v2_scelle_historique(data: dict[str, Any]) -> dict[str, Any]:
     return {**data, "history": sealed, "schema_version": 3}
 
 
-#: ``UPCASTERS[n]`` migrates a schema-``n`` dict to schema ``n + 1``.
+def v3_scelle_document(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 3 → 4: the document gets its seal (added by :func:`migrate`, which holds the key).
+
+    A schema-3 document had its history chained: every entry must carry its ``hash`` and the chain
+    must hold, or the migration refuses it (it would otherwise seal an edited history).
+    """
+    _check_old_shape(data, 3)
+    for i, raw in enumerate(_entries(data)):
+        if "hash" not in raw:
+            raise SerializationError(f"history[{i}].hash", "champ manquant (le schéma 3 l'avait)")
+    out = {**data, "schema_version": 4}
+    dossier = _structure({k: v for k, v in out.items() if k != "schema_version"}, Dossier)
+    broken = history_problems(dossier)
+    if broken:
+        raise DossierAltere(dossier.numero, "historique altéré avant migration : la chaîne SHA-256 ne correspond "
+                            "plus", field=_history_field(dossier, broken[0]))
+    return out
+
+
+#: ``UPCASTERS[n]`` migrates a schema-``n`` dict to schema ``n + 1`` (the seal itself is added by :func:`migrate`).
 UPCASTERS: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] = {
     1: v1_renomme_statut,
     2: v2_scelle_historique,
+    3: v3_scelle_document,
 }
 
 
@@ -279,16 +345,21 @@ def _schema_version(data: Mapping[str, Any]) -> int:
 
 
 def upcast(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``data`` migrated to :data:`SCHEMA_VERSION` (a new dict; ``data`` is not changed)."""
+    """``data`` migrated to :data:`SCHEMA_VERSION`, without its seal (a new dict; ``data`` is not changed).
+
+    Only :func:`migrate` (which seals the result) and :func:`from_dict` with ``verify=False`` (for
+    inspection) use it: an upcast document is not evidence of anything until it is sealed.
+    """
     if not isinstance(data, Mapping):
         raise SerializationError("$", f"objet (dict) attendu, {type(data).__name__} reçu")
     out = dict(data)  # from_dict removes schema_version from the top level: never from the caller's dict
     version = _schema_version(out)
     if version < SCHEMA_VERSION:
         # Only an old document is migrated: copy it whole so no upcaster can touch the caller's data.
-        # The current schema is not copied deeply: that deepcopy was half the cost of every load
-        # (docs/benchmarks.md), and structuring reads the document without changing it.
-        out = copy.deepcopy(out)
+        try:
+            out = copy.deepcopy(out)
+        except RecursionError:
+            raise SerializationError("$", "document trop profondément imbriqué") from None
     while version < SCHEMA_VERSION:
         out = UPCASTERS[version](out)
         version = _schema_version(out)
@@ -329,39 +400,160 @@ def _structure(data: Any, cls: type[Any], *, prefix: str = "") -> Any:
         if len(problems) > 1:
             reason += " ; et aussi : " + " ; ".join(f"{f} : {r}" for f, r in problems[1:])
         raise SerializationError(field, reason) from exc
+    except RecursionError:
+        raise SerializationError(prefix or "$", "données trop profondément imbriquées") from None
+    except Exception as exc:  # a hook that failed outside cattrs' error collection: still named
+        raise SerializationError(prefix or "$", f"données illisibles ({type(exc).__name__})") from None
+
+
+def _history_field(dossier: Dossier, index: int) -> str:
+    return f"history[{index}]" if index < len(dossier.history) else "status"
+
+
+def _check_history(dossier: Dossier) -> None:
+    broken = history_problems(dossier)
+    if broken:
+        raise DossierAltere(dossier.numero, "historique altéré : la chaîne d'empreintes SHA-256 ne correspond plus",
+                            field=_history_field(dossier, broken[0]))
+
+
+# -- the seal of a document ---------------------------------------------------------------------------------------
+_SEAL_KEYS = frozenset({"algorithme", "cle", "champs", "empreinte"})
+
+
+def numero_of(data: object) -> str:
+    """The dossier number a document claims (for error messages), or ``"?"``."""
+    numero = data.get("numero") if isinstance(data, Mapping) else None
+    return numero[:64] if isinstance(numero, str) and numero else "?"
+
+
+def _field_digests(body: Mapping[str, Any]) -> dict[str, str]:
+    return {name: sealing.digest(sealing.canonical(value)) for name, value in body.items()}
+
+
+def _seal_message(algorithm: str, kid: str | None, champs: Mapping[str, str]) -> bytes:
+    return sealing.canonical({"type": "segur_workflow.dossier", "schema_version": SCHEMA_VERSION,
+                              "algorithme": algorithm, "cle": kid, "champs": champs})
+
+
+def _seal_document(body: Mapping[str, Any], sealer: sealing.Sealer) -> dict[str, Any]:
+    champs = _field_digests(body)
+    kid = sealer.current_id
+    return {"algorithme": sealer.algorithm, "cle": kid, "champs": champs,
+            "empreinte": sealer.seal(_seal_message(sealer.algorithm, kid, champs))}
+
+
+def _check_document_seal(data: Mapping[str, Any], body: Mapping[str, Any], sealer: sealing.Sealer,
+                         dossier: Dossier) -> None:
+    """Refuse ``data`` (a schema-4 document, ``body`` its fields) unless its seal verifies: which field changed."""
+    numero = numero_of(data)
+    sceau = data.get("sceau")
+    if not isinstance(sceau, dict) or set(sceau) != _SEAL_KEYS:
+        raise DossierAltere(numero, "sceau absent ou incomplet", field="sceau")
+    algorithm, kid, champs = sceau["algorithme"], sceau["cle"], sceau["champs"]
+    if not ((algorithm == sealing.SHA256 and kid is None) or (algorithm == sealing.HMAC and isinstance(kid, str))):
+        raise DossierAltere(numero, "algorithme du sceau inconnu ou incohérent avec sa clé", field="sceau")
+    if not isinstance(champs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in champs.items()):
+        raise DossierAltere(numero, "empreintes des champs illisibles", field="sceau")
+    problem = sealer.problem(kid, _seal_message(algorithm, kid, champs), sceau["empreinte"])
+    if problem is not None:
+        raise DossierAltere(numero, problem, field="sceau")
+    for name in sorted(set(champs) | set(body)):
+        if name not in body:
+            raise DossierAltere(numero, "champ supprimé depuis le scellement", field=name)
+        if name not in champs:
+            raise DossierAltere(numero, "champ ajouté depuis le scellement", field=name)
+        if sealing.digest(sealing.canonical(body[name])) != champs[name]:
+            raise DossierAltere(numero, "champ modifié depuis le scellement", field=_where_changed(name, dossier))
+
+
+def _where_changed(name: str, dossier: Dossier) -> str:
+    """The changed field, down to the history entry when its own chain says which one."""
+    broken = history_problems(dossier) if name == "history" else ()
+    return _history_field(dossier, broken[0]) if broken else name
 
 
 # -- the public functions -------------------------------------------------------------------------------------------
-def to_dict(dossier: Dossier) -> dict[str, Any]:
-    """``dossier`` as a JSON-ready dict (plain types only), ``schema_version`` first."""
+def to_dict(dossier: Dossier, *, key: sealing.KeyArg = None) -> dict[str, Any]:
+    """``dossier`` as a sealed JSON-ready dict (plain types only): ``schema_version`` first, ``sceau`` last.
+
+    ``key`` is the host's sealing secret (HMAC-SHA256; ``bytes``, a :class:`Keyring` or a mapping of key
+    ids); ``None`` seals with an unkeyed SHA-256 (see docs/security.md for what each protects against).
+    """
     if not isinstance(dossier, Dossier):
         raise InvalidInput("dossier", "un Dossier", dossier)
-    return {"schema_version": SCHEMA_VERSION, **_CONVERTER.unstructure(dossier, Dossier)}
+    sealer = sealing.sealer(key)
+    body = _CONVERTER.unstructure(dossier, Dossier)
+    return {"schema_version": SCHEMA_VERSION, **body, "sceau": _seal_document(body, sealer)}
 
 
-def from_dict(data: Mapping[str, Any], *, verify: bool = True) -> Dossier:
-    """The dossier stored in ``data`` (any known schema version).
+def from_dict(data: Mapping[str, Any], *, key: sealing.KeyArg = None, verify: bool = True) -> Dossier:
+    """The dossier stored in ``data``, once its seal and its history chain verify.
 
-    With ``verify`` (the default) a history whose hash chain is broken — an entry edited, removed or
-    reordered in storage — is refused; pass ``verify=False`` to load it anyway and inspect it.
+    Refused with :class:`~segur_workflow.errors.DossierAltere` (``.numero``, ``.reason``, ``.field``): a
+    seal that does not verify under ``key`` (any field edited, added or removed; an unkeyed seal where a
+    key is required; a key this keyring does not hold), a broken history chain, or an older schema (it
+    is migrated explicitly with :func:`migrate`, never by reading it). Refused with
+    :class:`~segur_workflow.errors.SerializationError` naming the field: anything that is not a dossier.
+
+    ``verify=False`` skips the seal and the chain (and reads older schemas without sealing them): for
+    inspecting a refused document, never for deciding anything on it.
     """
-    body = upcast(data)
-    del body["schema_version"]
+    sealer = sealing.sealer(key)
+    if not isinstance(data, Mapping):
+        raise SerializationError("$", f"objet (dict) attendu, {type(data).__name__} reçu")
+    version = _schema_version(data)
+    if version < SCHEMA_VERSION:
+        if verify:
+            raise DossierAltere(
+                numero_of(data),
+                f"document au schéma {version}, sans sceau : il se migre explicitement (serialization.migrate, "
+                "segur-workflow migrate), jamais en le lisant",
+                field="schema_version",
+            )
+        body = upcast(data)
+        del body["schema_version"]
+        result: Dossier = _structure(body, Dossier)
+        return result
+    body = {k: v for k, v in data.items() if k not in ("schema_version", "sceau")}
+    # Structured first: what is not a dossier at all is named down to its field; then the seal says
+    # whether this dossier is the one that was sealed.
     dossier: Dossier = _structure(body, Dossier)
     if verify:
-        broken = history_problems(dossier)
-        if broken:
-            index = broken[0]
-            where = f"history[{index}]" if index < len(dossier.history) else "status"
-            raise SerializationError(
-                where, "historique altéré : la chaîne d'empreintes SHA-256 ne correspond plus"
-            )
+        _check_document_seal(data, body, sealer, dossier)
+        _check_history(dossier)
     return dossier
 
 
-def to_json(dossier: Dossier) -> str:
-    """:func:`to_dict` as compact JSON text (UTF-8 kept readable), as the SQL adapters store it."""
-    return _dumps(to_dict(dossier))
+def migrate(data: Mapping[str, Any], *, key: sealing.KeyArg = None) -> dict[str, Any]:
+    """``data`` (any known schema) as a sealed document of :data:`SCHEMA_VERSION`: the explicit migration.
+
+    Each step is checked (the old schema's exact fields; a schema-3 history chain must hold) and
+    logged on the ``segur_workflow.migration`` logger. A current document is verified under ``key``
+    and returned re-sealed with the keyring's current key (key rotation).
+    """
+    if not isinstance(data, Mapping):
+        raise SerializationError("$", f"objet (dict) attendu, {type(data).__name__} reçu")
+    version = _schema_version(data)
+    if version == SCHEMA_VERSION:
+        dossier = from_dict(data, key=key)
+    else:
+        body = upcast(data)
+        del body["schema_version"]
+        dossier = _structure(body, Dossier)
+        _check_history(dossier)
+        if version < 3:
+            _LOG.warning("dossier %s : schéma %d sans chaîne d'historique, scellé tel qu'il était écrit",
+                         dossier.numero, version)
+    out = to_dict(dossier, key=key)
+    _LOG.info("dossier %s migré du schéma %d au schéma %d (%s)", dossier.numero, version, SCHEMA_VERSION,
+              out["sceau"]["algorithme"])
+    return out
+
+
+def to_json(dossier: Dossier, *, key: sealing.KeyArg = None) -> str:
+    """:func:`to_dict` as compact JSON text (UTF-8 kept readable)."""
+    return _dumps(to_dict(dossier, key=key))
 
 
 #: The reference writer: ``json.dumps`` with options builds a new encoder on every call.
@@ -380,19 +572,96 @@ def _dumps(data: Any) -> str:
         return _ENCODER.encode(data)
 
 
-def from_json(text: str | bytes, *, verify: bool = True) -> Dossier:
+def loads(text: str | bytes) -> Any:
+    """JSON text as plain values: orjson where it reads exactly what ``json`` reads, else ``json``.
+
+    Never a ``RecursionError`` or a ``ValueError``: unreadable text is a ``SerializationError``.
+    """
     if type(text) is str:
         # orjson reads about twice as fast as json. It reads the same values, save two kinds: what
-        # it refuses (NaN, infinite numbers, escaped lone surrogates), and integers beyond 64 bits,
-        # which it reads as floats. No field of a dossier accepts a float, so a document orjson read
-        # and from_dict accepted held neither; any other document is read again by json, below, for
-        # exactly the result and error it always gave.
+        # it refuses (NaN, infinite numbers, escaped lone surrogates, nesting beyond 1024), and
+        # integers beyond 64 bits, which it reads as floats. No field of a dossier accepts a float,
+        # so a float read here goes to json below, for exactly the value it always gave.
         try:
-            return from_dict(orjson.loads(text), verify=verify)
-        except Exception:  # noqa: S110 - read again by json just below, which decides
+            value = orjson.loads(text)
+        except orjson.JSONDecodeError:
             pass
+        else:
+            if not _has_float(value):
+                return value
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except (ValueError, TypeError) as exc:
         raise SerializationError("$", f"JSON illisible ({exc})") from None
-    return from_dict(data, verify=verify)
+    except RecursionError:
+        raise SerializationError("$", "JSON trop profondément imbriqué") from None
+
+
+def _has_float(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is float:
+            return True
+        if type(item) is dict:
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+    return False
+
+
+def from_json(text: str | bytes, *, key: sealing.KeyArg = None, verify: bool = True) -> Dossier:
+    return from_dict(loads(text), key=key, verify=verify)
+
+
+# -- the parts a repository stores apart (adapters/_sql.py) ------------------------------------------------------------
+#: The fields a journal stores row by row; the snapshot row holds every other one.
+JOURNALED = ("history", "emails_sent")
+_BODY_FIELDS: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
+    (f.name, _CONVERTER.get_unstructure_hook(f.type))
+    for f in attrs.fields(attrs.resolve_types(Dossier)) if f.name not in JOURNALED
+)
+_ENTRY_HOOK = _CONVERTER.get_unstructure_hook(HistoryEntry)
+_EMAIL_HOOK = _CONVERTER.get_unstructure_hook(EmailRecord)
+
+
+def snapshot_of(dossier: Dossier) -> dict[str, Any]:
+    """Every field of ``dossier`` but the history and the e-mails sent, as plain JSON (with ``schema_version``)."""
+    out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    for name, hook in _BODY_FIELDS:
+        out[name] = hook(getattr(dossier, name))
+    return out
+
+
+def entries_of(entries: tuple[HistoryEntry, ...]) -> list[Any]:
+    return [_ENTRY_HOOK(e) for e in entries]
+
+
+def emails_of(records: tuple[EmailRecord, ...]) -> list[Any]:
+    return [_EMAIL_HOOK(r) for r in records]
+
+
+def structure_entries(raw: object, *, where: str) -> tuple[HistoryEntry, ...]:
+    if not isinstance(raw, list):
+        raise SerializationError(where, "liste attendue")
+    return tuple(_structure(item, HistoryEntry, prefix=f"{where}[{i}]") for i, item in enumerate(raw))
+
+
+def structure_emails(raw: object, *, where: str) -> tuple[EmailRecord, ...]:
+    if not isinstance(raw, list):
+        raise SerializationError(where, "liste attendue")
+    return tuple(_structure(item, EmailRecord, prefix=f"{where}[{i}]") for i, item in enumerate(raw))
+
+
+def dossier_of(snapshot: object, history: tuple[HistoryEntry, ...], emails: tuple[EmailRecord, ...]) -> Dossier:
+    """The dossier of a snapshot (see :func:`snapshot_of`) with its history and e-mails read apart."""
+    if not isinstance(snapshot, dict):
+        raise SerializationError("data", f"objet attendu, {type(snapshot).__name__} reçu")
+    if snapshot.get("schema_version") != SCHEMA_VERSION:
+        raise SerializationError("data.schema_version", f"version {SCHEMA_VERSION} attendue")
+    body = {k: v for k, v in snapshot.items() if k != "schema_version"}
+    for name in JOURNALED:
+        if name in body:
+            raise SerializationError(f"data.{name}", "champ inattendu dans l'instantané (il est au journal)")
+    dossier: Dossier = _structure({**body, "history": [], "emails_sent": []}, Dossier, prefix="data")
+    return attrs.evolve(dossier, history=history, emails_sent=emails)

@@ -87,8 +87,9 @@ class TransitionSpec:
     ``email``: the template sent to the provider when it fires, if any.
     ``assigned_only``: when the corridor reserves instruction (``Corridor.instruction_reservee``), only
     the gestionnaire the dossier is assigned to may fire it.
-    ``label``: the action in people's words (a button, a line of ``explain``); ``recit``: what happened,
-    as the history tells it.
+    ``label``: the transition in the process's words, as diagrams and tables show it ("Déposer la demande
+    d'avance"); the trigger stays the identifier (tooltips, SCXML, legends). ``recit``: what happened,
+    as a history entry tells it ("Demande d'avance déposée").
     """
 
     trigger: str
@@ -101,8 +102,13 @@ class TransitionSpec:
     description: str = ""
     effect: str | None = None
     assigned_only: bool = False
-    label: str = ""
     recit: str = ""
+    label: str = ""
+
+    @property
+    def libelle(self) -> str:
+        """``label``, or the trigger in words when a definition gives none."""
+        return self.label or self.trigger.replace("_", " ").capitalize()
 
     @property
     def creates(self) -> bool:
@@ -174,7 +180,7 @@ class MachineDefinition:
     @cached_property
     def labels(self) -> Mapping[str, str]:
         """Per trigger, the action in people's words (the trigger itself when no label is declared)."""
-        return MappingProxyType({t: next((s.label for s in self.transitions if s.trigger == t and s.label), t)
+        return MappingProxyType({t: next(s.libelle for s in self.transitions if s.trigger == t)
                                  for t in self.triggers})
 
     @cached_property
@@ -234,6 +240,17 @@ class MachineDefinition:
         for t in self.transitions:
             for src in t.sources or (INITIAL,):
                 yield src, t, t.target(src)
+
+    # -- display in notebooks (IPython's protocol; the diagram module is loaded only when asked) ---
+    def _repr_svg_(self) -> str | None:
+        from .diagrams import Diagramme
+
+        return Diagramme(self)._repr_svg_()
+
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        from .diagrams import Diagramme
+
+        return Diagramme(self)._repr_mimebundle_(include, exclude)
 
     # -- checks ------------------------------------------------------------------------------
     def check(self) -> None:
@@ -327,74 +344,85 @@ DOSSIER = MachineDefinition(
     transitions=(
         TransitionSpec(
             "deposer_avance", (), "avance_en_instruction", _F,
+            label="Déposer la demande d'avance",
             guards=("fournisseur_eligible", "demande_unique", "pieces_avance", "montant_avance",
                     "coordonnees_bancaires", "identite_fournisseur"),
             owner_only=True, email="accuse_reception_avance",
             description="Le fournisseur dépose sa demande d'avance (3 pièces, montant fixé par le couloir).",
-            label="Déposer la demande d'avance", recit="Demande d'avance déposée",
+            recit="Demande d'avance déposée",
         ),
         TransitionSpec(
             "controler_bloc", ("avance_en_instruction", "solde_en_instruction"), None, _G,
+            label="Contrôler un bloc",
             guards=("commentaire_borne",), assigned_only=True,
             description="Le gestionnaire contrôle un bloc : OK, KO ou à instruire.",
-            label="Contrôler un bloc", recit="Bloc contrôlé",
+            recit="Bloc contrôlé",
         ),
         TransitionSpec(
             "decider", ("avance_en_instruction",), "avance_decidee", _G,
+            label="Décider — paiement déclenché",
             guards=("blocs_tous_ok",), email="avance_decidee", effect="paiement", assigned_only=True,
             description="Le gestionnaire valide l'avance ; le paiement de l'avance est déclenché.",
-            label="Valider la demande", recit="Avance validée, paiement déclenché",
+            recit="Avance validée, paiement déclenché",
         ),
         TransitionSpec(
             "rejeter", ("avance_en_instruction",), "avance_rejetee", _G,
+            label="Rejeter la demande",
             guards=("motif_requis",), email="avance_rejetee", assigned_only=True,
             description="Le gestionnaire rejette la demande d'avance (motif obligatoire).",
-            label="Rejeter la demande", recit="Demande d'avance rejetée",
+            recit="Demande d'avance rejetée",
         ),
         TransitionSpec(
             "deposer_solde", ("avance_decidee",), "solde_en_instruction", _F,
+            label="Déposer la demande de solde",
             guards=("pieces_solde", "contact_support", "montant_solde"),
             owner_only=True, email="accuse_reception_solde",
             description="Le fournisseur dépose sa demande de solde (PV de VSR, contact support).",
-            label="Déposer la demande de solde", recit="Demande de solde déposée",
+            recit="Demande de solde déposée",
         ),
         TransitionSpec(
             "demander_modification", ("solde_en_instruction",), "solde_a_modifier", _G,
+            label="Demander une modification",
             guards=("commentaire_requis", "bloc_ko"), email="solde_a_modifier", assigned_only=True,
             description="Le gestionnaire demande une modification (commentaire, au moins un bloc KO).",
-            label="Demander une modification", recit="Modification demandée",
+            recit="Modification demandée",
         ),
         TransitionSpec(
             "demander_piece", ("solde_en_instruction",), "solde_en_attente_piece", _G,
+            label="Demander une pièce justificative",
             guards=("commentaire_requis", "piece_du_couloir"), email="solde_en_attente_piece", assigned_only=True,
             description="Le gestionnaire demande une pièce justificative précise (commentaire obligatoire).",
-            label="Demander une pièce justificative", recit="Pièce justificative demandée",
+            recit="Pièce justificative demandée",
         ),
         TransitionSpec(
             "completer", ("solde_a_modifier", "solde_en_attente_piece"), "solde_en_instruction", _F,
+            label="Compléter la demande",
             guards=("complement_non_vide", "piece_demandee_fournie", "pieces_completees",
                     "contact_support_complete"),
             owner_only=True, email="complement_recu",
             description="Le fournisseur complète sa demande ; elle repart en instruction.",
-            label="Compléter la demande", recit="Demande complétée",
+            recit="Demande complétée",
         ),
         TransitionSpec(
             "decider", ("solde_en_instruction",), "solde_decidee", _G,
+            label="Décider — paiement déclenché",
             guards=("blocs_tous_ok",), email="solde_decidee", effect="paiement", assigned_only=True,
             description="Le gestionnaire valide le solde ; le paiement du solde est déclenché.",
-            label="Valider la demande", recit="Solde validé, paiement déclenché",
+            recit="Solde validé, paiement déclenché",
         ),
         TransitionSpec(
             "rejeter", ("solde_en_instruction",), "solde_rejetee", _G,
+            label="Rejeter la demande",
             guards=("motif_requis",), email="solde_rejetee", assigned_only=True,
             description="Le gestionnaire rejette la demande de solde (motif obligatoire).",
-            label="Rejeter la demande", recit="Demande de solde rejetée",
+            recit="Demande de solde rejetée",
         ),
         TransitionSpec(
             "reaffecter", tuple(s.name for s in _DOSSIER_STATES if not s.final), None, _G | _S,
+            label="Réaffecter à un gestionnaire",
             guards=("gestionnaire_change", "commentaire_borne"),
             description="Le dossier est confié à un autre gestionnaire (par un gestionnaire ou par le portail).",
-            label="Réaffecter à un gestionnaire", recit="Dossier réaffecté",
+            recit="Dossier réaffecté",
         ),
     ),
 )
@@ -414,25 +442,31 @@ COMPTE = MachineDefinition(
         StateSpec("cloture", "Clôturé", None, final=True, description="Compte fermé."),
     ),
     transitions=(
-        TransitionSpec("creer_compte", (), "identifiants_transmis", _S, guards=("identifiant_compte",),
+        TransitionSpec("creer_compte", (), "identifiants_transmis", _S,
+                       label="Créer le compte", guards=("identifiant_compte",),
                        description="Le portail crée le compte et transmet les identifiants par courriel."),
         TransitionSpec("premiere_connexion", ("identifiants_transmis",), "mot_de_passe_a_changer", _F,
+                       label="Se connecter la première fois",
                        guards=("mot_de_passe_exact",), owner_only=True,
                        description="Première connexion avec le mot de passe transmis."),
         TransitionSpec("changer_mot_de_passe", ("mot_de_passe_a_changer",), "question_secrete_a_definir", _F,
+                       label="Changer le mot de passe provisoire",
                        guards=("mot_de_passe_exact", "politique_mot_de_passe"), owner_only=True,
                        description="Changement obligatoire du mot de passe provisoire."),
         TransitionSpec("definir_question_secrete", ("question_secrete_a_definir",), "actif", _F,
+                       label="Définir la question secrète",
                        guards=("question_secrete",), owner_only=True,
                        description="Définition de la question/réponse secrète."),
         TransitionSpec("oublier_mot_de_passe", ("actif",), "identifiants_transmis", _F,
+                       label="Mot de passe oublié",
                        guards=("reponse_secrete",), owner_only=True,
                        description="« J'ai oublié mon mot de passe » : un mot de passe provisoire est renvoyé."),
         TransitionSpec("oublier_identifiant", ("actif",), None, _F, owner_only=True,
+                       label="Identifiant oublié",
                        description="« J'ai oublié mon identifiant » : l'identifiant est renvoyé par courriel."),
         TransitionSpec("cloturer_compte",
                        ("identifiants_transmis", "mot_de_passe_a_changer", "question_secrete_a_definir", "actif"),
-                       "cloture", _S, description="Le portail ferme le compte."),
+                       "cloture", _S, label="Clôturer le compte", description="Le portail ferme le compte."),
     ),
 )
 

@@ -1,5 +1,5 @@
-"""What the SQL adapters share: the statements, the version check, the outbox and command writes,
-the mapping of broken constraints to domain errors, and rows → values.
+"""What the SQL adapters share: the statements, the version check, the sealed journal (:mod:`._journal`),
+the outbox and command writes, the mapping of broken constraints to domain errors, and rows → values.
 
 A subclass brings its driver: the placeholder style, how a transaction is opened (and a plain read
 done), how the ``data`` column is written and read, and which constraint an integrity error names.
@@ -11,19 +11,24 @@ from __future__ import annotations
 import functools
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
+import attrs
+
+from .. import seal as sealing
 from ..emails import Email
 from ..engine import Event
 from ..errors import (
     ConcurrencyConflict,
+    DossierAltere,
     DossierNotFound,
     DuplicateFinancingRequest,
     InvalidInput,
+    SerializationError,
     StorageError,
     StorageUnavailable,
     WorkflowError,
@@ -62,10 +67,48 @@ from . import (
     number_range,
     number_value,
 )
+from ._journal import Chain, Codec, Journal, Snapshot, Written
 
 _T = TypeVar("_T")
 
-__all__ = ["SUMMARY_COLUMNS", "SUMMARY_INDEXES", "SQLRepository", "schema"]
+__all__ = ["JOURNAL_COLUMNS", "SUMMARY_COLUMNS", "SUMMARY_INDEXES", "Problem", "SQLRepository", "schema"]
+
+#: The journal's columns, in the order :meth:`._journal.Journal.check` reads them.
+JOURNAL_COLUMNS = "position, version, entries, emails, etat, cle, sceau"
+
+
+#: The worklist columns of ``dossiers`` beside ``numero``, ``ans_id``, ``status`` and ``version``
+#: (``DossierSummary``) and their types (``{moment}``: the database's date type): written with the
+#: snapshot row, read by ``search`` without the journal.
+_SUMMARY_TYPES = {
+    "siret": "TEXT NOT NULL DEFAULT ''",
+    "raison_sociale": "TEXT NOT NULL DEFAULT ''",
+    "gestionnaire": "TEXT",
+    "date_depot": "{moment}",
+    "date_changement_statut": "{moment}",
+}
+SUMMARY_COLUMNS = tuple(_SUMMARY_TYPES)
+
+#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order).
+SUMMARY_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS dossier_by_status ON dossiers (status, numero)",
+    "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire ON dossiers (gestionnaire, numero)",
+    "CREATE INDEX IF NOT EXISTS dossier_by_siret ON dossiers (siret, numero)",
+)
+
+_SUMMARY_SELECT = ("SELECT numero, status, ans_id, siret, raison_sociale, gestionnaire, date_depot,"
+                   " date_changement_statut, version FROM dossiers")
+
+#: The non-final statuses, for ``workload`` (a view of the definition).
+_OPEN = tuple(s.value for s in Status if not s.final)
+
+
+def _summary_column(column: str, moment: str) -> str:
+    return f"{column} {_SUMMARY_TYPES[column].format(moment=moment)}"
+
+
+def _summary_columns(moment: str) -> str:
+    return ",\n        ".join(_summary_column(c, moment) for c in SUMMARY_COLUMNS)
 
 
 def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
@@ -92,8 +135,21 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         ans_id  TEXT NOT NULL CONSTRAINT dossier_fournisseur_unique UNIQUE,
         status  TEXT NOT NULL,
         version INTEGER NOT NULL CHECK (version >= 1),
+        length  INTEGER NOT NULL CHECK (length >= 1),
+        head    TEXT NOT NULL,
         data    {data} NOT NULL,
         {_summary_columns(moment)}
+    )""",
+        f"""CREATE TABLE IF NOT EXISTS journal (
+        numero   TEXT NOT NULL REFERENCES dossiers (numero),
+        position INTEGER NOT NULL CHECK (position >= 1),
+        version  INTEGER NOT NULL CHECK (version >= 1),
+        entries  {data} NOT NULL,
+        emails   {data} NOT NULL,
+        etat     TEXT NOT NULL,
+        cle      TEXT,
+        sceau    TEXT NOT NULL,
+        CONSTRAINT journal_position_unique PRIMARY KEY (numero, position)
     )""",
         f"""CREATE TABLE IF NOT EXISTS outbox (
         id        {outbox_id},
@@ -139,41 +195,6 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
     )
 
 
-#: The worklist columns of ``dossiers`` beside ``numero``, ``ans_id``, ``status`` and ``version``
-#: (``DossierSummary``) and their types (``{moment}``: the database's date type): written with the
-#: dossier, read by ``search`` without the history. NULL dates only on rows written before these
-#: columns existed, until the upgrade (:meth:`SQLRepository._prepare_summaries`) fills them.
-_SUMMARY_TYPES = {
-    "siret": "TEXT NOT NULL DEFAULT ''",
-    "raison_sociale": "TEXT NOT NULL DEFAULT ''",
-    "gestionnaire": "TEXT",
-    "date_depot": "{moment}",
-    "date_changement_statut": "{moment}",
-}
-SUMMARY_COLUMNS = tuple(_SUMMARY_TYPES)
-
-#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order).
-SUMMARY_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS dossier_by_status ON dossiers (status, numero)",
-    "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire ON dossiers (gestionnaire, numero)",
-    "CREATE INDEX IF NOT EXISTS dossier_by_siret ON dossiers (siret, numero)",
-)
-
-_SUMMARY_SELECT = ("SELECT numero, status, ans_id, siret, raison_sociale, gestionnaire, date_depot,"
-                   " date_changement_statut, version FROM dossiers")
-
-#: The non-final statuses, for ``workload`` (a view of the definition).
-_OPEN = tuple(s.value for s in Status if not s.final)
-
-
-def _summary_column(column: str, moment: str) -> str:
-    return f"{column} {_SUMMARY_TYPES[column].format(moment=moment)}"
-
-
-def _summary_columns(moment: str) -> str:
-    return ",\n        ".join(_summary_column(c, moment) for c in SUMMARY_COLUMNS)
-
-
 class _Rows(Protocol):
     """The result of ``execute`` (an ``sqlite3.Cursor`` or a psycopg cursor)."""
 
@@ -192,6 +213,15 @@ class _Cursor(Protocol):
 
 def _email(template: str, to: str, subject: str, text: str, html: str) -> Email:
     return Email(template=template, to=to, subject=subject, text=text, html=html)
+
+
+@attrs.frozen
+class Problem:
+    """One finding of :meth:`SQLRepository.verify`: which dossier, what, where."""
+
+    numero: str
+    what: str
+    where: str
 
 
 #: The rows a claim may take: not settled, not held under a live lease, not waiting for a retry.
@@ -237,7 +267,7 @@ class SQLRepository(ABC):
     #: The driver's placeholder: ``?`` (sqlite3, qmark) or ``%s`` (psycopg, format).
     PLACEHOLDER: ClassVar[str]
     #: The exception the driver raises for a broken constraint.
-    INTEGRITY_ERROR: ClassVar[type[Exception]]
+    INTEGRITY_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
     #: Every exception of the driver (translated to ``StorageError``).
     DRIVER_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
     #: The driver's errors that mean "not reachable now" (translated to ``StorageUnavailable``).
@@ -245,8 +275,9 @@ class SQLRepository(ABC):
     #: Appended to the claim's row selection: PostgreSQL skips rows another claim is locking.
     CLAIM_LOCK: ClassVar[str] = ""
 
-    def __init__(self) -> None:
+    def __init__(self, *, key: sealing.KeyArg = None) -> None:
         self._lock = threading.RLock()
+        self._journal = Journal(sealing.sealer(key), self._codec())
 
     # -- driver hooks -------------------------------------------------------------------------------------------
     @abstractmethod
@@ -261,17 +292,51 @@ class SQLRepository(ABC):
         """One read statement."""
         return self._transaction()
 
-    @abstractmethod
-    def _data_column(self, dossier: Dossier) -> object:
-        """The value written to ``dossiers.data``."""
+    def _loading(self) -> AbstractContextManager[_Cursor]:
+        """The reads of :meth:`_load`, which must see one state."""
+        return self._snapshot()
 
     @abstractmethod
-    def _from_data_column(self, value: Any) -> Dossier:
-        """The dossier read back from ``dossiers.data`` (checked: may raise ``SerializationError``)."""
+    def _codec(self) -> Codec:
+        """How the JSON columns are written and read (with the canonical bytes their digests cover)."""
 
-    @abstractmethod
+    def _stamp(self) -> object:
+        """A token, read before a read transaction, that changes whenever another connection commits.
+
+        ``None`` (the default): no such token, a cached chain is never trusted and every read checks the
+        whole journal again (digests only). Drivers with a per-dossier token override :meth:`_load`.
+        """
+        return None
+
+    def _load(self, cur: _Cursor, numero: str, cached: Chain | None, stamp: object
+              ) -> tuple[Snapshot | None, list[Any], object]:
+        """The snapshot row, the journal rows still to check, and the stamp they were read under.
+
+        The rows still to check: from ``cached.length`` on when ``stamp`` says nobody else wrote since
+        ``cached`` was checked, else all of them.
+        """
+        row = cur.execute(self._sql("SELECT version, length, head, data FROM dossiers WHERE numero = ?"),
+                          (numero,)).fetchone()
+        if row is None:
+            return None, [], stamp
+        since = cached.length if cached is not None and stamp is not None and cached.stamp == stamp else 0
+        rows = cur.execute(self._sql(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE numero = ? AND position >= ?"
+                                     " ORDER BY position"), (numero, since)).fetchall()
+        return Snapshot(*row), rows, stamp
+
     def _columns(self, cur: _Cursor, table: str) -> set[str]:
-        """The column names of ``table``."""
+        """The column names of ``table`` (empty when there is no such table)."""
+        rows = cur.execute(self._sql("SELECT column_name FROM information_schema.columns WHERE table_name = ?"
+                                     " AND table_schema = current_schema()"), (table,)).fetchall()
+        return {str(r[0]) for r in rows}
+
+    def _check_layout(self, cur: _Cursor) -> None:
+        """Refuse a database of the previous layout (history inside ``dossiers.data``): it is migrated explicitly."""
+        columns = self._columns(cur, "dossiers")
+        if columns and "head" not in columns:
+            raise SerializationError(
+                "dossiers", "base au format précédent (schéma 3, historique dans data, sans sceau) : migrez-la "
+                "d'abord, explicitement (segur-workflow migrate --db FICHIER, avec la clé)")
 
     @abstractmethod
     def _constraint(self, exc: Exception) -> str | None:
@@ -343,7 +408,10 @@ class SQLRepository(ABC):
         if constraint == "dossier_fournisseur_unique":
             existing = self.find_by_provider(dossier.fournisseur.ans_id)
             return DuplicateFinancingRequest(dossier.fournisseur.ans_id, existing)
-        if constraint in {"dossier_numero_unique", "commande_unique", "event_unique"}:
+        if constraint == "journal_tete_perimee":  # a save's conditional UPDATE matched nothing
+            with self._reading() as cur:
+                self._refuse_stale(cur, dossier.numero, expected_version)
+        if constraint in {"dossier_numero_unique", "commande_unique", "event_unique", "journal_position_unique"}:
             # The number or the command was taken by a concurrent writer: the caller reloads and retries.
             with self._reading() as cur:
                 actual = self._version(cur, dossier.numero)
@@ -355,32 +423,28 @@ class SQLRepository(ABC):
         return None if row is None else int(row[0])
 
     def _prepare_summaries(self, cur: _Cursor) -> None:
-        """Add the worklist columns to a ``dossiers`` table written before they existed, fill them from
-        each stored dossier, then create the worklist indexes. Run when the repository opens its tables."""
+        """Add the worklist columns to a ``dossiers`` table created before they existed, then the worklist
+        indexes. Run when the repository opens its tables."""
         missing = [c for c in SUMMARY_COLUMNS if c not in self._columns(cur, "dossiers")]
-        if missing:
-            for column in missing:
-                cur.execute(f"ALTER TABLE dossiers ADD COLUMN {_summary_column(column, self._moment_type)}", ())
-            for numero, data in cur.execute("SELECT numero, data FROM dossiers", ()).fetchall():
-                d = self._from_data_column(data)
-                cur.execute(self._sql("UPDATE dossiers SET siret = ?, raison_sociale = ?, gestionnaire = ?,"
-                                      " date_depot = ?, date_changement_statut = ? WHERE numero = ?"),
-                            (d.fournisseur.siret, d.fournisseur.raison_sociale, d.gestionnaire,
-                             self._moment(d.date_depot), self._moment(d.date_changement_statut), numero))
+        for column in missing:
+            cur.execute(f"ALTER TABLE dossiers ADD COLUMN {_summary_column(column, self._moment_type)}", ())
         for statement in SUMMARY_INDEXES:
             cur.execute(statement, ())
 
     #: The type of the date columns (``schema(moment=…)``), for the upgrade of older tables.
     _moment_type: ClassVar[str]
 
-    def _insert(self, cur: _Cursor, dossier: Dossier, data: object) -> None:
+    def _insert(self, cur: _Cursor, dossier: Dossier, w: Written) -> Callable[[], object]:
+        """The snapshot row and the first journal row of a new dossier; see :meth:`_insert_journal` for the result."""
         f = dossier.fournisseur
-        cur.execute(self._sql("INSERT INTO dossiers (numero, ans_id, status, version, data, siret, raison_sociale,"
-                              " gestionnaire, date_depot, date_changement_statut)"
-                              " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?)"),
-                    (dossier.numero, f.ans_id, dossier.status.value, data, f.siret, f.raison_sociale,
-                     dossier.gestionnaire, self._moment(dossier.date_depot),
+        cur.execute(self._sql("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data, siret,"
+                              " raison_sociale, gestionnaire, date_depot, date_changement_statut)"
+                              " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    (dossier.numero, f.ans_id, dossier.status.value, w.position, w.sceau, w.data, f.siret,
+                     f.raison_sociale, dossier.gestionnaire, self._moment(dossier.date_depot),
                      self._moment(dossier.date_changement_statut)))
+        return self._insert_journal(cur, dossier.numero, None, w)
+
 
     def _last_number(self, cur: _Cursor, prefix: str) -> str | None:
         # A range on the primary key (numbers are the prefix and 6 digits): an index seek from the top,
@@ -401,19 +465,66 @@ class SQLRepository(ABC):
             row = cur.execute(bump, (prefix,)).fetchone()
         return int(row[0])
 
+    def _insert_journal(self, cur: _Cursor, numero: str, base: Chain | None, w: Written) -> Callable[[], object]:
+        """Append the journal row of ``w``; return what gives, once committed, the stamp its chain is trusted under.
+
+        Default: the stamp ``base`` was checked under (or, for a new dossier, the one read inside this
+        write transaction, which no other writer can commit during).
+        """
+        cur.execute(self._sql("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                    (numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle, w.sceau))
+        stamp = base.stamp if base is not None else self._stamp()
+        return lambda: stamp
+
+    def _update_snapshot(self, cur: _Cursor, dossier: Dossier, w: Written, expected_version: int,
+                         base: Chain) -> None:
+        """The conditional UPDATE of the snapshot row; refuses (and so rolls back) when it matches nothing."""
+        # The database checks the version and the head: two racing saves cannot both match, and a
+        # snapshot changed behind this process's back does not match either.
+        # Almost every save keeps the provider: leaving ``ans_id`` out of the SET spares SQLite a
+        # rewrite of its unique index (a measurable share of a save, docs/benchmarks.md); a changed
+        # provider does not match and takes the full statement, in the same transaction.
+        # The same for the indexed worklist columns (siret, gestionnaire): the fast statement when unchanged.
+        f = dossier.fournisseur
+        changed_at = self._moment(dossier.date_changement_statut)
+        updated = cur.execute(
+            self._sql("UPDATE dossiers SET data = ?, status = ?, version = ?, length = ?, head = ?,"
+                      " date_changement_statut = ?"
+                      " WHERE numero = ? AND version = ? AND head = ? AND ans_id = ? AND siret = ?"
+                      " AND raison_sociale = ? AND coalesce(gestionnaire, '') = ?"),
+            (w.data, dossier.status.value, w.version, w.position, w.sceau, changed_at, dossier.numero,
+             expected_version, base.head, f.ans_id, f.siret, f.raison_sociale, dossier.gestionnaire or ""),
+        )
+        if updated.rowcount != 1:
+            updated = cur.execute(
+                self._sql("UPDATE dossiers SET data = ?, status = ?, ans_id = ?, version = ?, length = ?, head = ?,"
+                          " date_changement_statut = ?, siret = ?, raison_sociale = ?, gestionnaire = ?"
+                          " WHERE numero = ? AND version = ? AND head = ?"),
+                (w.data, dossier.status.value, f.ans_id, w.version, w.position, w.sceau, changed_at, f.siret,
+                 f.raison_sociale, dossier.gestionnaire, dossier.numero, expected_version, base.head),
+            )
+        if updated.rowcount != 1:
+            self._refuse_stale(cur, dossier.numero, expected_version)
+
+    def _remember(self, chain: Chain, stamp: Callable[[], object]) -> None:
+        with self._lock:
+            self._journal.cache.put(attrs.evolve(chain, stamp=stamp()))
+
     # -- writes ------------------------------------------------------------------------------------------------
     @_method_errors
     def add(self, dossier: Dossier, *, outbox: Sequence[Email], events: Sequence[Event] = (),
             command: CommandRecord | None = None) -> int:
         dossier = check_dossier(dossier)
         emails, checked_events, command = check_writes(outbox, events, command)
-        data = self._data_column(dossier)
+        written = self._journal.prepare(dossier, None, version=1)
         try:
             with self._transaction() as cur:
-                self._insert(cur, dossier, data)
+                stamp = self._insert(cur, dossier, written)
                 self._write_rest(cur, dossier, 1, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, 0) from exc
+        self._remember(written.chain, stamp)
         return 1
 
     @_method_errors
@@ -424,11 +535,13 @@ class SQLRepository(ABC):
             with self._transaction() as cur:
                 numero = format_numero(prefix, self._next_number(cur, prefix))
                 new = check_new(build(numero), numero)
-                self._insert(cur, new.dossier, self._data_column(new.dossier))
+                written = self._journal.prepare(new.dossier, None, version=1)
+                stamp = self._insert(cur, new.dossier, written)
                 self._write_rest(cur, new.dossier, 1, new.outbox, new.events, new.command)
         except self.INTEGRITY_ERROR as exc:
             assert new is not None  # only the inserts can break a constraint
             raise self._refused(exc, new.dossier, 0) from exc
+        self._remember(written.chain, stamp)
         return new
 
     @_method_errors
@@ -437,41 +550,47 @@ class SQLRepository(ABC):
         dossier = check_dossier(dossier)
         expected_version = check_version(expected_version)
         emails, checked_events, command = check_writes(outbox, events, command)
-        data = self._data_column(dossier)
         version = expected_version + 1
-        f = dossier.fournisseur
-        changed_at = self._moment(dossier.date_changement_statut)
+        base = self._base(dossier.numero, expected_version)
+        written = self._journal.prepare(dossier, base, version=version)
         try:
             with self._transaction() as cur:
-                # The database checks the version: two racing saves cannot both match.
-                # Almost every save keeps the provider and the gestionnaire: leaving the indexed columns
-                # out of the SET spares SQLite a rewrite of their indexes (a measurable share of a save,
-                # docs/benchmarks.md); a changed one does not match and takes the full statement, in
-                # the same transaction.
-                updated = cur.execute(
-                    self._sql("UPDATE dossiers SET data = ?, status = ?, version = ?, date_changement_statut = ?"
-                              " WHERE numero = ? AND version = ? AND ans_id = ? AND siret = ? AND raison_sociale = ?"
-                              " AND coalesce(gestionnaire, '') = ?"),
-                    (data, dossier.status.value, version, changed_at, dossier.numero, expected_version,
-                     f.ans_id, f.siret, f.raison_sociale, dossier.gestionnaire or ""),
-                )
-                if updated.rowcount != 1:
-                    updated = cur.execute(
-                        self._sql("UPDATE dossiers SET data = ?, status = ?, ans_id = ?, version = ?,"
-                                  " date_changement_statut = ?, siret = ?, raison_sociale = ?, gestionnaire = ?"
-                                  " WHERE numero = ? AND version = ?"),
-                        (data, dossier.status.value, f.ans_id, version, changed_at, f.siret, f.raison_sociale,
-                         dossier.gestionnaire, dossier.numero, expected_version),
-                    )
-                if updated.rowcount != 1:
-                    actual = self._version(cur, dossier.numero)
-                    if actual is None:
-                        raise DossierNotFound(dossier.numero)
-                    raise ConcurrencyConflict(dossier.numero, expected_version, actual)
+                self._update_snapshot(cur, dossier, written, expected_version, base)
+                stamp = self._insert_journal(cur, dossier.numero, base, written)
                 self._write_rest(cur, dossier, version, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, expected_version) from exc
+        self._remember(written.chain, stamp)
         return version
+
+    def _base(self, numero: str, expected_version: int) -> Chain:
+        """The checked chain ``save`` writes on: the cached one if it is at ``expected_version``, else read."""
+        with self._lock:
+            chain = self._journal.cache.get(numero)
+        if chain is not None and chain.version == expected_version:
+            return chain
+        stamp = self._stamp()
+        with self._loading() as cur:
+            snapshot, rows, stamp = self._load(cur, numero, None, stamp)
+        if snapshot is None:
+            raise DossierNotFound(numero)
+        if snapshot.version != expected_version:
+            raise ConcurrencyConflict(numero, expected_version, snapshot.version)
+        with self._lock:
+            chain, _ = self._journal.check(numero, snapshot, rows, None, stamp=stamp)
+        return chain
+
+    def _refuse_stale(self, cur: _Cursor, numero: str, expected_version: int) -> None:
+        """Why the conditional UPDATE matched nothing: gone, stale, or changed behind our back."""
+        row = cur.execute(self._sql("SELECT version, head FROM dossiers WHERE numero = ?"), (numero,)).fetchone()
+        with self._lock:
+            self._journal.cache.drop(numero)
+        if row is None:
+            raise DossierNotFound(numero)
+        if int(row[0]) != expected_version:
+            raise ConcurrencyConflict(numero, expected_version, int(row[0]))
+        raise DossierAltere(numero, f"la tête de la version {expected_version} n'est plus celle qui a été vérifiée",
+                            field="head")
 
     @_method_errors
     def mark_sent(self, email_id: int) -> None:
@@ -486,11 +605,52 @@ class SQLRepository(ABC):
     @_method_errors
     def get(self, numero: str) -> Stored:
         numero = check_text("numero", numero)
-        with self._reading() as cur:
-            row = cur.execute(self._sql("SELECT data, version FROM dossiers WHERE numero = ?"), (numero,)).fetchone()
-        if row is None:
+        with self._lock:
+            cached = self._journal.cache.get(numero)
+        stamp = self._stamp()
+        with self._loading() as cur:
+            snapshot, rows, stamp = self._load(cur, numero, cached, stamp)
+        if snapshot is None:
             raise DossierNotFound(numero)
-        return Stored(self._from_data_column(row[0]), int(row[1]))
+        with self._lock:
+            chain, dossier = self._journal.check(numero, snapshot, rows, cached, stamp=stamp)
+        assert dossier is not None
+        return Stored(dossier, chain.version)
+
+    def verify(self, *, progress: Callable[[int, int], object] | None = None) -> Iterator[Problem]:
+        """Check every stored dossier and its whole chain; yield one :class:`Problem` per finding.
+
+        Nothing is taken from the cache: each journal is read from its first row, every seal and every
+        history entry checked. ``progress`` (optional) is called with (dossiers checked, dossiers in all),
+        for a progress bar. Also reported: outbox e-mails and command records of versions the snapshot
+        has not reached (the trace a rollback of both the snapshot and its journal leaves behind).
+        """
+        with self._reading() as cur:
+            numeros = [str(r[0]) for r in cur.execute(self._sql("SELECT numero FROM dossiers ORDER BY numero"),
+                                                      ()).fetchall()]
+        checker = Journal(self._journal.sealer, self._journal.codec, capacity=1)
+        for done, numero in enumerate(numeros, 1):
+            try:
+                with self._snapshot() as cur:
+                    snapshot, rows, _ = self._load(cur, numero, None, None)
+                    later = cur.execute(self._sql(
+                        "SELECT 'outbox', max(version) FROM outbox WHERE numero = ?"
+                        " UNION ALL SELECT 'commands', max(version) FROM commands WHERE numero = ?"),
+                        (numero, numero)).fetchall()
+                if snapshot is None:
+                    continue
+                chain, _ = checker.check(numero, snapshot, rows, None)
+                checker.cache.drop(numero)
+                for table, highest in later:
+                    if highest is not None and int(highest) > chain.version:
+                        yield Problem(numero, f"{table} à la version {int(highest)} alors que le dossier est à la "
+                                      f"version {chain.version} (retour en arrière ?)", table)
+            except DossierAltere as exc:
+                yield Problem(numero, exc.reason, exc.field)
+            except SerializationError as exc:
+                yield Problem(numero, exc.reason, exc.field)
+            if progress is not None:
+                progress(done, len(numeros))
 
     @_method_errors
     def pending_emails(self, limit: int = 100) -> list[OutboxEmail]:

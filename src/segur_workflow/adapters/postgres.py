@@ -16,7 +16,7 @@ The statements are shared with SQLite (:mod:`._sql`); what is here is psycopg's 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -26,16 +26,19 @@ try:
     import psycopg_pool
     from psycopg import errors as pg_errors
     from psycopg import sql
-    from psycopg.types.json import Jsonb
+    from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "PostgresRepository a besoin de psycopg 3 : installez l'extra « postgres » "
         "(pip install 'segur-workflow[postgres]')."
     ) from exc
 
+import orjson
+
+from .. import seal as sealing
 from ..errors import InvalidInput, StorageUnavailable
 from ..model import Dossier
-from ..serialization import from_dict, to_dict
+from ._journal import Chain, Codec, Snapshot, Written
 from ._sql import SQLRepository, schema
 
 __all__ = ["SCHEMA", "PostgresRepository"]
@@ -45,6 +48,32 @@ SCHEMA = schema(data="jsonb", outbox_id="bigint GENERATED ALWAYS AS IDENTITY PRI
 
 _SCHEMA_LOCK = 0x5E6A5  # any constant: serialises CREATE … IF NOT EXISTS across processes
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _encode(value: object) -> tuple[Jsonb, bytes]:
+    # jsonb keeps the values, not the text: the digest covers their canonical form, recomputed on read.
+    return Jsonb(value), sealing.canonical(value)
+
+
+def _decode(column: object) -> tuple[object, bytes]:
+    return column, sealing.canonical(column)  # psycopg has already decoded the jsonb (with orjson)
+
+
+_CODEC = Codec(_encode, _decode)
+
+#: The read: the snapshot row, the journal stamp (row count and the sum of the rows' ``xmin``: any row
+#: updated, deleted or added by someone else changes it) and the rows still to check, in one statement.
+_LOAD = """
+WITH s AS (SELECT count(*)::text || ':' || coalesce(sum(xmin::text::bigint), 0)::text AS stamp
+           FROM journal WHERE numero = %(numero)s)
+SELECT d.version, d.length, d.head, d.data, s.stamp,
+       (SELECT coalesce(json_agg(json_build_array(j.position, j.version, j.entries, j.emails, j.etat, j.cle,
+                                                  j.sceau) ORDER BY j.position), '[]'::json)
+        FROM journal j
+        WHERE j.numero = d.numero AND j.position >= CASE WHEN s.stamp = %(stamp)s THEN %(since)s ELSE 0 END)
+FROM dossiers d CROSS JOIN s WHERE d.numero = %(numero)s
+"""
+
 
 
 class PostgresRepository(SQLRepository):
@@ -58,14 +87,15 @@ class PostgresRepository(SQLRepository):
 
     PLACEHOLDER = "%s"
     # Only unique violations are ours to translate; other integrity errors become StorageError.
-    INTEGRITY_ERROR = pg_errors.UniqueViolation
+    # (and the NOT NULL violation by which a save's batch learns that its UPDATE matched nothing)
+    INTEGRITY_ERROR = (pg_errors.UniqueViolation, pg_errors.NotNullViolation)
     DRIVER_ERROR = (psycopg.Error, psycopg_pool.PoolTimeout)
     # The server is down, restarting, unreachable or the pool could not give a connection in time;
     # a statement cancelled by statement_timeout (QueryCanceled) is worth retrying too.
     UNAVAILABLE_ERROR = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
     CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, dsn: str, *, schema: str | None = None, connect_timeout: int = 10,
+    def __init__(self, dsn: str, *, key: sealing.KeyArg = None, schema: str | None = None, connect_timeout: int = 10,
                  pool_size: int = 8, statement_timeout: float | None = None) -> None:
         if not isinstance(dsn, str) or "\x00" in dsn:
             raise InvalidInput("dsn", "une chaîne de connexion PostgreSQL", dsn)
@@ -79,7 +109,7 @@ class PostgresRepository(SQLRepository):
                 isinstance(statement_timeout, bool) or not isinstance(statement_timeout, int | float)
                 or not 0 < statement_timeout < 86_400):
             raise InvalidInput("statement_timeout", "une durée en secondes (> 0) ou None", statement_timeout)
-        super().__init__()
+        super().__init__(key=key)
         self.schema = schema
         self._statement_timeout_ms = None if statement_timeout is None else max(1, int(statement_timeout * 1000))
         self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = psycopg_pool.ConnectionPool(
@@ -90,10 +120,12 @@ class PostgresRepository(SQLRepository):
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
-            with self._transaction() as cur:
+            # Not pipelined (unlike the writes): the layout check reads a result in the middle.
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
                 if schema is not None:
                     cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+                self._check_layout(cur)
                 for statement in SCHEMA:
                     cur.execute(statement)
                 self._prepare_summaries(cur)
@@ -102,7 +134,9 @@ class PostgresRepository(SQLRepository):
             raise StorageUnavailable("ouverture", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
-        """Each new connection of the pool: the schema on its search_path, the statement timeout."""
+        """Each new connection of the pool: the schema on its search_path, the statement timeout, orjson for JSON."""
+        set_json_dumps(orjson.dumps, context=conn)
+        set_json_loads(orjson.loads, context=conn)
         if self.schema is not None:  # created by __init__, under the advisory lock
             conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
         if self._statement_timeout_ms is not None:
@@ -111,7 +145,8 @@ class PostgresRepository(SQLRepository):
     # -- driver hooks ------------------------------------------------------------------------------------------
     @contextmanager
     def _transaction(self) -> Iterator[psycopg.Cursor[Any]]:
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+        # One pipelined batch: the statements of a write go together, their results are read at the commit.
+        with self._pool.connection() as conn, conn.pipeline(), conn.transaction(), conn.cursor() as cur:
             yield cur
 
     @contextmanager
@@ -120,11 +155,56 @@ class PostgresRepository(SQLRepository):
         with self._pool.connection() as conn, conn.cursor() as cur:
             yield cur
 
-    def _data_column(self, dossier: Dossier) -> Jsonb:
-        return Jsonb(to_dict(dossier))
+    @contextmanager
+    def _loading(self) -> Iterator[psycopg.Cursor[Any]]:
+        # A dossier is read by one statement (_LOAD): in autocommit it is its own transaction, one round trip.
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            yield cur
 
-    def _from_data_column(self, value: Any) -> Dossier:
-        return from_dict(value)  # psycopg has already decoded the jsonb
+    def _codec(self) -> Codec:
+        return _CODEC
+
+    def _load(self, cur: Any, numero: str, cached: Chain | None, stamp: object
+              ) -> tuple[Snapshot | None, list[Any], object]:
+        row = cur.execute(_LOAD, {"numero": numero, "stamp": cached.stamp if cached is not None else None,
+                                  "since": cached.length if cached is not None else 0}).fetchone()
+        if row is None:
+            return None, [], None
+        return Snapshot(*row[:4]), list(row[5]), row[4]
+
+    def _insert_journal(self, cur: Any, numero: str, base: Chain | None, w: Written) -> Callable[[], object]:
+        # Its own cursor, so that its result (the row's xmin, for the stamp) is still there after the batch.
+        jcur = cur.connection.cursor()
+        values = (numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle)
+        if base is None:
+            jcur.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING xmin::text::bigint", (*values, w.sceau))
+        else:
+            # Still in the same batch as the UPDATE, whose row count is not known yet: the seal is taken
+            # from the row that UPDATE wrote, so when it matched nothing the seal is NULL, the NOT NULL
+            # constraint fails and the whole transaction is rolled back (see _constraint).
+            jcur.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                         " VALUES (%s, %s, %s, %s, %s, %s, %s,"
+                         " (SELECT head FROM dossiers WHERE numero = %s AND head = %s AND version = %s))"
+                         " RETURNING xmin::text::bigint", (*values, numero, w.sceau, w.version))
+        previous = base.stamp if base is not None else "0:0"
+
+        def stamp() -> object:
+            row = jcur.fetchone()
+            count, _, total = str(previous).partition(":")
+            if row is None or not count.isdigit() or int(count) != w.position - 1 or not total.isdigit():
+                return None  # not trusted: the next read checks every row
+            return f"{w.position}:{int(total) + int(row[0])}"
+
+        return stamp
+
+    def _update_snapshot(self, cur: Any, dossier: Dossier, w: Written, expected_version: int,
+                         base: Chain) -> None:
+        # One statement whatever the provider: PostgreSQL leaves an unchanged indexed value alone.
+        cur.execute("UPDATE dossiers SET data = %s, status = %s, ans_id = %s, version = %s, length = %s, head = %s"
+                    " WHERE numero = %s AND version = %s AND head = %s",
+                    (w.data, dossier.status.value, dossier.fournisseur.ans_id, w.version, w.position, w.sceau,
+                     dossier.numero, expected_version, base.head))
 
     _moment_type = "timestamptz"
 
@@ -134,6 +214,8 @@ class PostgresRepository(SQLRepository):
         return {str(r[0]) for r in rows}
 
     def _constraint(self, exc: Exception) -> str | None:
+        if isinstance(exc, pg_errors.NotNullViolation) and exc.diag.table_name == "journal":
+            return "journal_tete_perimee"
         return exc.diag.constraint_name if isinstance(exc, pg_errors.Error) else None
 
     def _moment(self, value: datetime) -> datetime:

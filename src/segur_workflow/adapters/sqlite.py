@@ -12,17 +12,18 @@ from __future__ import annotations
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import InvalidInput, StorageError, StorageUnavailable
-from ..model import Dossier
-from ..serialization import from_json, to_json
+from .. import seal as sealing
+from ..errors import InvalidInput, SerializationError, StorageError, StorageUnavailable
+from ..serialization import loads
+from ._journal import Codec
 from ._sql import SUMMARY_COLUMNS, SQLRepository, schema
 
-__all__ = ["SCHEMA", "SQLiteRepository"]
+__all__ = ["SCHEMA", "SQLiteRepository", "migrate_database"]
 
 #: The tables (created if missing when the repository opens the file).
 SCHEMA = schema(data="TEXT", outbox_id="INTEGER PRIMARY KEY AUTOINCREMENT", moment="TEXT")
@@ -32,7 +33,27 @@ _CONSTRAINTS = {
     "dossiers.ans_id": "dossier_fournisseur_unique",
     "dossiers.numero": "dossier_numero_unique",
     "commands.command_id": "commande_unique",
+    "journal.numero, journal.position": "journal_position_unique",
 }
+
+
+def _encode(value: object) -> tuple[str, bytes]:
+    # The column holds the canonical text itself: its digest is the digest of what is stored.
+    data = sealing.canonical(value)
+    try:
+        return data.decode("utf-8"), data
+    except UnicodeDecodeError:
+        raise SerializationError("data", "texte non encodable en UTF-8 (caractère isolé de paire de substitution)"
+                                 ) from None
+
+
+def _decode(column: object) -> tuple[object, bytes]:
+    if not isinstance(column, str):
+        raise SerializationError("data", f"texte JSON attendu, {type(column).__name__} stocké")
+    return loads(column), column.encode("utf-8", "surrogateescape")
+
+
+_CODEC = Codec(_encode, _decode)
 
 
 class SQLiteRepository(SQLRepository):
@@ -50,29 +71,36 @@ class SQLiteRepository(SQLRepository):
 
     _moment_type = "TEXT"
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0, read_only: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, key: sealing.KeyArg = None, timeout: float = 30.0,
+                 read_only: bool = False) -> None:
         """Open (and create if needed) the database file ``path``.
 
         ``read_only``: open an existing file for reading only (SQLite URI ``mode=ro``): nothing is ever
-        created or written, every write raises, and a file that is not a database of this library is
-        refused with :class:`~segur_workflow.errors.InvalidInput` before anything is read.
+        created or written, every write raises :class:`~segur_workflow.errors.StorageError`, and a file
+        that is not a database of this library is refused with
+        :class:`~segur_workflow.errors.InvalidInput` before anything is read.
         """
-        super().__init__()
+        super().__init__(key=key)
         self.path = os.fspath(path)
         self.read_only: bool = read_only is True
         if self.read_only:
             uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
             self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
                                          check_same_thread=False)
+            self._conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
             self._check_readable()
             return
         try:
             self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
+            # Bytes that are not UTF-8 (an edited file) are read as they are, to be refused by their digest,
+            # instead of failing inside the driver.
+            self._conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode = WAL")
             with self._transaction() as conn:
+                self._check_layout(conn)
                 for statement in SCHEMA:
                     conn.execute(statement)
                 self._prepare_summaries(conn)
@@ -88,10 +116,14 @@ class SQLiteRepository(SQLRepository):
         except sqlite3.DatabaseError as exc:
             self._conn.close()
             raise InvalidInput("path", "une base SQLite de segur-workflow", self.path) from exc
-        if not {"dossiers", "outbox", "commands"} <= tables or not set(SUMMARY_COLUMNS) <= columns:
+        if not {"dossiers", "outbox", "commands"} <= tables:
             self._conn.close()
             raise InvalidInput("path", "une base SQLite de segur-workflow (tables dossiers, outbox, commands)",
                                self.path)
+        self._check_layout(self._conn)  # the previous layout: SerializationError, "migrate it first"
+        if not set(SUMMARY_COLUMNS) <= columns:
+            self._conn.close()
+            raise InvalidInput("path", "une base segur-workflow à jour (ouvrez-la une fois en écriture)", self.path)
 
     # -- driver hooks ------------------------------------------------------------------------------------------
     @contextmanager
@@ -117,14 +149,16 @@ class SQLiteRepository(SQLRepository):
         with self._lock:
             yield self._conn
 
-    def _data_column(self, dossier: Dossier) -> str:
-        return to_json(dossier)
+    def _codec(self) -> Codec:
+        return _CODEC
 
-    def _from_data_column(self, value: Any) -> Dossier:
-        return from_json(value)
+    def _stamp(self) -> object:
+        # Changes whenever another connection commits to the file (not for this connection's own writes).
+        with self._lock:
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def _columns(self, cur: Any, table: str) -> set[str]:
-        return {str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})", ()).fetchall()}
+        return {str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})").fetchall()}
 
     def _constraint(self, exc: Exception) -> str | None:
         message = str(exc)
@@ -140,3 +174,97 @@ class SQLiteRepository(SQLRepository):
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None,
+                     log: Callable[[str], object] | None = None) -> int:
+    """Migrate an SQLite database of the previous layout (schema 3: the whole dossier, history included,
+    in ``dossiers.data``) to the sealed snapshot + journal layout; return the number of dossiers migrated.
+
+    The explicit, logged migration of docs/security.md: each document goes through
+    :func:`segur_workflow.serialization.migrate` (its old schema's exact fields, its history chain), then
+    is sealed under ``key`` as one journal row at its current version (the versions the outbox and the
+    command records refer to are kept). All or nothing: one dossier refused and nothing is changed.
+    A database already in the current layout is left as it is (0).
+    """
+    from ..serialization import from_dict as _from_dict
+    from ..serialization import migrate
+    from ._journal import Journal
+
+    say = log or (lambda _line: None)
+    conn = sqlite3.connect(os.fspath(path), isolation_level=None, timeout=30.0)
+    conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+    try:
+        columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(dossiers)").fetchall()}
+        if not columns or "head" in columns:
+            return 0
+        journal = Journal(sealing.sealer(key), _CODEC)
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("ALTER TABLE dossiers ADD COLUMN length INTEGER NOT NULL DEFAULT 1 CHECK (length >= 1)")
+            conn.execute("ALTER TABLE dossiers ADD COLUMN head TEXT NOT NULL DEFAULT ''")
+            _add_missing_columns(conn)
+            for statement in SCHEMA:
+                conn.execute(statement)
+            rows = conn.execute("SELECT numero, version, data FROM dossiers ORDER BY numero").fetchall()
+            for numero, version, data in rows:
+                try:
+                    document = migrate(loads(data), key=key)
+                    dossier = _from_dict(document, key=key)
+                except SerializationError as exc:
+                    raise SerializationError(f"{numero}:{exc.field}", exc.reason) from exc
+                if dossier.numero != numero:
+                    raise SerializationError(f"{numero}:numero", f"le document est celui de {dossier.numero!r}")
+                written = journal.prepare(dossier, None, version=int(version))
+                conn.execute("UPDATE dossiers SET data = ?, status = ?, length = ?, head = ? WHERE numero = ?",
+                             (written.data, dossier.status.value, written.position, written.sceau, numero))
+                conn.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (numero, written.position, written.version, written.entries, written.emails,
+                              written.etat, written.cle, written.sceau))
+                say(f"{numero} : schéma {loads(data).get('schema_version')} → {document['schema_version']}, "
+                    f"version {version}, {len(dossier.history)} entrée(s) d'historique, scellé "
+                    f"({document['sceau']['algorithme']}{', clé ' + written.cle if written.cle else ''})")
+            _fill_command_records(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return len(rows)
+    finally:
+        conn.close()
+
+
+#: Columns the outbox and the command records gained with the delivery of the same release (their
+#: defaults are what a row of the previous release means: never claimed; recorded without its digest).
+_NEW_COLUMNS = {
+    "outbox": ("attempts INTEGER NOT NULL DEFAULT 0", "claimed_by TEXT", "lease_until TEXT", "not_before TEXT",
+               "last_error TEXT", "dead_at TEXT"),
+    "commands": ("actor_role TEXT NOT NULL DEFAULT ''", "actor_id TEXT NOT NULL DEFAULT ''",
+                 "subject TEXT NOT NULL DEFAULT ''", "digest TEXT NOT NULL DEFAULT ''"),
+}
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in _NEW_COLUMNS.items():
+        present = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+        for column in columns:
+            if present and column.split()[0] not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+
+
+def _fill_command_records(conn: sqlite3.Connection) -> None:
+    """Who applied each recorded command, from the (checked) history; the digest stays empty.
+
+    An empty digest never matches a command's, so such an old id is refused rather than replayed
+    (``CommandIdReused``): the previous release did not record what the command asked.
+    """
+    for command_id, numero, trigger in conn.execute(
+            "SELECT command_id, numero, trigger FROM commands WHERE actor_id = ''").fetchall():
+        for (raw,) in conn.execute("SELECT entries FROM journal WHERE numero = ?", (numero,)).fetchall():
+            for entry in loads(raw):
+                if entry.get("command_id") == command_id:
+                    role, actor_id = entry["actor"]["role"], entry["actor"]["id"]
+                    subject = actor_id if trigger == "deposer_avance" else numero
+                    conn.execute("UPDATE commands SET actor_role = ?, actor_id = ?, subject = ? WHERE command_id = ?",
+                                 (role, actor_id, subject, command_id))

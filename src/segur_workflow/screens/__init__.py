@@ -130,6 +130,8 @@ def _precisions(details: Mapping[str, str]) -> tuple[str, ...]:
     gestionnaire, precedent = rest.pop("gestionnaire", None), rest.pop("precedent", None)
     if gestionnaire:
         out.append(f"Confié à {gestionnaire}" + (f" (auparavant {precedent})" if precedent else ""))
+    if rest.pop("coordonnees_bancaires", None):  # the fingerprint of the bank details deposited
+        out.append("Coordonnées bancaires enregistrées")
     if rest.pop("contact_support", None):
         out.append("Coordonnées de contact de support modifiées")
     out += [f"{k} : {v}" for k, v in sorted(rest.items())]

@@ -13,16 +13,23 @@ Subclass :class:`RepositoryContract` in your test suite and override the ``repos
 Multi-process checks (:func:`run_race`, :func:`run_service_race`, :func:`crash_between_state_and_outbox`)
 take a picklable factory (e.g. ``functools.partial(MyRepository, dsn)``): each OS process opens its
 own repository on the same storage.
+
+Tampering. A stored dossier is evidence: an adapter that keeps dossiers outside the process must
+refuse, with :class:`~segur_workflow.errors.DossierAltere`, a dossier whose stored form was edited,
+truncated or rolled back behind its back. Override the ``tampering`` fixture to return a
+:class:`Tampering` for your storage (``SQLTampering`` does it for the layout of our SQL adapters);
+the default ``None`` skips those cases (right for a repository that keeps nothing outside the process).
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 import pytest
@@ -30,7 +37,7 @@ import pytest
 from .. import engine, examples
 from ..commands import Command, Completer, ControlerBloc, DemanderPiece, Reaffecter
 from ..emails import Email
-from ..errors import ConcurrencyConflict, DossierNotFound, DuplicateFinancingRequest, InvalidInput
+from ..errors import ConcurrencyConflict, DossierAltere, DossierNotFound, DuplicateFinancingRequest, InvalidInput
 from ..model import Dossier, Fournisseur
 from ..ports import DossierRepository, DossierSummary
 from ..states import Status
@@ -40,6 +47,8 @@ __all__ = [
     "RaceReport",
     "RepositoryContract",
     "RepositoryFactory",
+    "SQLTampering",
+    "Tampering",
     "check_race",
     "crash_between_state_and_outbox",
     "make_dossier",
@@ -108,6 +117,97 @@ def postgres_dsn() -> str:
     return dsn
 
 
+# -- tampering with what is stored --------------------------------------------------------------------------------
+class Tampering(Protocol):
+    """What an attacker with write access to the storage (not to the key) does, for the contract's cases.
+
+    ``path`` goes down a stored JSON value by keys and list indexes, e.g. ``("coordonnees_bancaires", "iban")``.
+    """
+
+    def edit_snapshot(self, numero: str, path: Sequence[str | int], value: object) -> None:
+        """Set one field of the stored dossier (outside its history)."""
+
+    def edit_history(self, numero: str, index: int, path: Sequence[str | int], value: object) -> None:
+        """Set one field of history entry ``index`` (0 = the first) as stored."""
+
+    def drop_last_write(self, numero: str) -> None:
+        """Remove what the last write appended to the history (the state row left as it is)."""
+
+    def copy_state(self, numero: str) -> object:
+        """An opaque copy of the stored state row, for :meth:`restore_state`."""
+
+    def restore_state(self, numero: str, copy: object) -> None:
+        """Put an older copy of the state row back (a rollback)."""
+
+
+def _set_path(value: Any, path: Sequence[str | int], new: object) -> Any:
+    target = value
+    for step_ in path[:-1]:
+        target = target[step_]
+    target[path[-1]] = new
+    return value
+
+
+class SQLTampering:
+    """:class:`Tampering` for the layout of our SQL adapters (``dossiers`` snapshot rows + ``journal`` rows).
+
+    ``connect`` returns a new DB-API connection to the same database (sqlite3, or psycopg with the
+    repository's ``search_path``); ``placeholder`` is its parameter style (``?`` or ``%s``).
+    """
+
+    def __init__(self, connect: Callable[[], Any], placeholder: str = "?") -> None:
+        self.connect = connect
+        self.p = placeholder
+
+    def _run(self, statement: str, params: Sequence[object] = ()) -> list[Any]:
+        conn = self.connect()
+        try:
+            cur = conn.cursor()
+            cur.execute(statement.replace("?", self.p), tuple(params))
+            rows = list(cur.fetchall()) if cur.description else []
+            conn.commit()
+            return rows
+        finally:
+            conn.close()
+
+    def _json(self, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    def _text(self, value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+    def edit_snapshot(self, numero: str, path: Sequence[str | int], value: object) -> None:
+        (data,), = self._run("SELECT data FROM dossiers WHERE numero = ?", (numero,))
+        self._run("UPDATE dossiers SET data = ? WHERE numero = ?",
+                  (self._text(_set_path(self._json(data), path, value)), numero))
+
+    def edit_history(self, numero: str, index: int, path: Sequence[str | int], value: object) -> None:
+        rows = self._run("SELECT position, entries FROM journal WHERE numero = ? ORDER BY position", (numero,))
+        for position, raw in rows:
+            entries = self._json(raw)
+            if index < len(entries):
+                _set_path(entries[index], path, value)
+                self._run("UPDATE journal SET entries = ? WHERE numero = ? AND position = ?",
+                          (self._text(entries), numero, position))
+                return
+            index -= len(entries)
+        raise IndexError(index)
+
+    def drop_last_write(self, numero: str) -> None:
+        self._run("DELETE FROM journal WHERE numero = ? AND position = (SELECT max(position) FROM journal"
+                  " WHERE numero = ?)", (numero, numero))
+
+    def copy_state(self, numero: str) -> object:
+        (row,) = self._run("SELECT version, length, head, data, status FROM dossiers WHERE numero = ?", (numero,))
+        return tuple(row)
+
+    def restore_state(self, numero: str, copy: object) -> None:
+        row: tuple[Any, ...] = tuple(copy)  # type: ignore[arg-type]
+        version, length, head, data, status = row
+        self._run("UPDATE dossiers SET version = ?, length = ?, head = ?, data = ?, status = ? WHERE numero = ?",
+                  (version, length, head, data if isinstance(data, str) else self._text(data), status, numero))
+
+
 # -- the contract ---------------------------------------------------------------------------------------------------
 class RepositoryContract:
     """The promises of :class:`~segur_workflow.ports.DossierRepository`. Override ``repository``."""
@@ -116,6 +216,83 @@ class RepositoryContract:
     def repository(self) -> DossierRepository | Iterator[DossierRepository]:
         """The factory hook: return (or yield, to clean up after) a fresh, empty repository."""
         raise NotImplementedError("override the `repository` fixture: it returns a fresh, empty repository")
+
+    @pytest.fixture
+    def tampering(self, repository: DossierRepository) -> Tampering | None:
+        """How to edit ``repository``'s storage behind its back (``None``: it keeps nothing outside the process)."""
+        return None
+
+    # tampering: every stored field is evidence
+    @staticmethod
+    def _tampered(tampering: Tampering | None) -> Tampering:
+        if tampering is None:
+            pytest.skip("ce dépôt ne garde rien hors du processus (fixture `tampering` non fournie)")
+        return tampering
+
+    @pytest.mark.parametrize("path", [("coordonnees_bancaires", "iban"), ("avance", "montant"),
+                                      ("fournisseur", "raison_sociale"), ("status",)])
+    def test_an_edited_field_is_refused_on_read(self, repository: DossierRepository,
+                                                tampering: Tampering | None, path: tuple[str, ...]) -> None:
+        tampered = self._tampered(tampering)
+        dossier, _ = make_dossier(1, Status.AVANCE_DECIDEE)
+        repository.add(dossier, outbox=())
+        value = {"iban": "FR7612345000019876543210185", "montant": "999999", "raison_sociale": "AUTRE",
+                 "status": "avance_en_instruction"}[path[-1]]
+        tampered.edit_snapshot(dossier.numero, path, value)
+        with pytest.raises(DossierAltere) as info:
+            repository.get(dossier.numero)
+        assert info.value.numero == dossier.numero
+
+    def test_an_edited_history_entry_is_refused_on_read(self, repository: DossierRepository,
+                                                        tampering: Tampering | None) -> None:
+        tampered = self._tampered(tampering)
+        dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
+        repository.add(dossier, outbox=())
+        changed, emails = step(dossier)
+        repository.save(changed, expected_version=1, outbox=emails)
+        tampered.edit_history(dossier.numero, 1, ("comment",), "contrôle fait par téléphone")
+        with pytest.raises(DossierAltere):
+            repository.get(dossier.numero)
+
+    def test_a_truncated_history_is_refused_on_read(self, repository: DossierRepository,
+                                                    tampering: Tampering | None) -> None:
+        tampered = self._tampered(tampering)
+        dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
+        repository.add(dossier, outbox=())
+        changed, emails = step(dossier)
+        repository.save(changed, expected_version=1, outbox=emails)
+        tampered.drop_last_write(dossier.numero)
+        with pytest.raises(DossierAltere):
+            repository.get(dossier.numero)
+
+    def test_a_rolled_back_state_is_refused_on_read(self, repository: DossierRepository,
+                                                    tampering: Tampering | None) -> None:
+        tampered = self._tampered(tampering)
+        dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
+        repository.add(dossier, outbox=())
+        older = tampered.copy_state(dossier.numero)
+        changed, emails = step(dossier)
+        repository.save(changed, expected_version=1, outbox=emails)
+        tampered.restore_state(dossier.numero, older)
+        with pytest.raises(DossierAltere):
+            repository.get(dossier.numero)
+        # and the whole rollback (state and history), as seen by the process that saw the later state
+        tampered.drop_last_write(dossier.numero)
+        with pytest.raises(DossierAltere):
+            repository.get(dossier.numero)
+
+    def test_a_refused_read_changes_nothing(self, repository: DossierRepository,
+                                            tampering: Tampering | None) -> None:
+        tampered = self._tampered(tampering)
+        dossier, emails = make_dossier(1, Status.AVANCE_DECIDEE)
+        repository.add(dossier, outbox=emails)
+        original = tampered.copy_state(dossier.numero)
+        tampered.edit_snapshot(dossier.numero, ("coordonnees_bancaires", "iban"), "FR7612345000019876543210185")
+        for _ in range(2):  # refused every time, never re-sealed by a read
+            with pytest.raises(DossierAltere):
+                repository.get(dossier.numero)
+        tampered.restore_state(dossier.numero, original)
+        assert repository.get(dossier.numero).dossier == dossier
 
     # add / get
     @pytest.mark.parametrize("status", [Status.AVANCE_EN_INSTRUCTION, Status.SOLDE_A_MODIFIER,

@@ -1,0 +1,293 @@
+"""Benchmark cases of the sealed storage (issue 11), self-contained: ``storage(cfg)`` returns the rows.
+
+* per stored command through the service, a dossier with 1,000 history entries vs one with 10, on
+  SQLite and (when ``SEGUR_TEST_PG_DSN`` names a server) on PostgreSQL — target ≤ 1.5×;
+* ``get`` + ``save`` of an end-of-life dossier (13 entries) vs a raw ``sqlite3`` UPDATE of the same
+  snapshot row, both at ``synchronous=FULL`` — target ≤ 2.5×; and vs a raw psycopg read + UPDATE;
+* ``verify`` over N dossiers of 13 entries (13 journal rows each), measured.
+
+Run alone: ``python -m bench.case_storage [--quick]``. The ``bench`` package wires ``storage`` into
+its table; ``cfg`` is only asked for ``timing`` (anything with ``rounds``/``seconds`` or the harness's
+``Settings``) and whether it is a quick run.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
+
+import attrs
+
+from segur_workflow import examples
+from segur_workflow.adapters._journal import Journal
+from segur_workflow.adapters.sqlite import _CODEC, SQLiteRepository
+from segur_workflow.commands import Completer, DemanderPiece
+from segur_workflow.engine import handle, start
+from segur_workflow.model import Dossier
+from segur_workflow.seal import sealer
+from segur_workflow.service import SteppingClock, WorkflowService
+from segur_workflow.states import Status
+from segur_workflow.testing.contract import fournisseur, make_dossier
+from segur_workflow.vocabulary import PieceKind
+
+try:
+    from .report import INFO, Row, times, us, verdict
+except ImportError:  # run as a script
+    from bench.report import INFO, Row, times, us, verdict
+
+KEY = b"bench: a 32-byte host sealing key"
+
+
+def _commands(dossier: Dossier) -> Iterator[Any]:
+    """Accepted commands forever: ask for the PV de VSR, bring it, ask again… (one e-mail each)."""
+    while True:
+        yield DemanderPiece(examples.GESTIONNAIRE, PieceKind.PV_VSR, "Merci de joindre le PV de VSR signé.")
+        yield Completer(examples.owner(dossier), pieces={PieceKind.PV_VSR: examples.attachment(PieceKind.PV_VSR)})
+
+
+def _per_command(repo: Any, entries: int, measured: int) -> float:
+    """Seconds per command through the service on a dossier grown to ``entries`` history entries."""
+    dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
+    repo.add(dossier, outbox=())
+    service = WorkflowService(repo, clock=SteppingClock(dossier.history[-1].at + timedelta(minutes=1),
+                                                        timedelta(seconds=1)))
+    commands = _commands(dossier)
+    for _ in range(entries - len(dossier.history)):
+        service.handle(dossier.numero, next(commands))
+    samples = []
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(measured // 5):
+            service.handle(dossier.numero, next(commands))
+        samples.append((time.perf_counter() - started) / (measured // 5))
+    return statistics.median(samples)
+
+
+@contextmanager
+def _sqlite(path: str, key: bytes | None = KEY) -> Iterator[SQLiteRepository]:
+    repo = SQLiteRepository(path, key=key)
+    try:
+        yield repo
+    finally:
+        repo.close()
+
+
+@contextmanager
+def _postgres(key: bytes | None = KEY) -> Iterator[Any]:
+    import uuid
+
+    import psycopg
+
+    from segur_workflow.adapters.postgres import PostgresRepository
+
+    dsn = os.environ["SEGUR_TEST_PG_DSN"]
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    repo = PostgresRepository(dsn, key=key, schema=schema)
+    try:
+        yield repo
+    finally:
+        repo.close()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def per_command_flatness(quick: bool) -> list[Row]:
+    rows: list[Row] = []
+    short, long_, measured = (10, 200, 40) if quick else (10, 1_000, 200)
+    backends: list[tuple[str, Callable[[], Any]]] = []
+    tmp = tempfile.mkdtemp()
+    backends.append(("SQLite", lambda: _sqlite(os.path.join(tmp, f"flat{time.monotonic_ns()}.sqlite3"))))
+    if os.environ.get("SEGUR_TEST_PG_DSN"):
+        backends.append(("PostgreSQL (test cluster)", _postgres))
+    for name, opened in backends:
+        figures = {}
+        for entries in (short, long_):
+            with opened() as repo:
+                figures[entries] = _per_command(repo, entries, measured)
+        ratio = figures[long_] / figures[short]
+        rows.append(Row(f"{name}: per stored command through the service, {long_:,} vs {short} history entries "
+                        "(sealed with a key)", f"{us(figures[long_])} vs {us(figures[short])} = {times(ratio)}",
+                        "≤ 1.5×", verdict(ratio <= 1.5) if not quick else INFO))
+    return rows
+
+
+def _median_of(op: Callable[[], object], seconds: float) -> float:
+    op()
+    n = 1
+    while True:  # calibrate a batch of ~10 ms
+        started = time.perf_counter()
+        for _ in range(n):
+            op()
+        if time.perf_counter() - started > 0.01:
+            break
+        n *= 2
+    samples: list[float] = []
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or len(samples) < 5:
+        started = time.perf_counter()
+        for _ in range(n):
+            op()
+        samples.append((time.perf_counter() - started) / n)
+    return statistics.median(samples)
+
+
+def _life(provider: Any = None) -> list[Dossier]:
+    """Every state of an end-of-life dossier (13 entries: avance decided, solde filed, a piece asked and
+    brought, solde decided), one per command."""
+    now = examples.T0
+    states = [start(examples.deposer_avance(provider or examples.FOURNISSEUR), numero=examples.NUMERO,
+                    now=now).dossier]
+    for trigger in (*examples.PATHS[Status.SOLDE_EN_ATTENTE_PIECE], "completer", "decider"):
+        for command in examples.commands_to_fire(states[-1], trigger):
+            now += timedelta(hours=1)
+            states.append(handle(states[-1], command, now=now).dossier)
+    return states
+
+
+def _end_of_life() -> Dossier:
+    return _life()[-1]
+
+
+def get_save_vs_raw(quick: bool) -> list[Row]:
+    seconds = 0.5 if quick else 3.0
+    rows: list[Row] = []
+    dossier = _end_of_life()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "floor.sqlite3")
+        with _sqlite(path) as repo:
+            repo.add(dossier, outbox=())
+            repo._conn.execute("PRAGMA synchronous=FULL")
+            raw = sqlite3.connect(path, isolation_level=None)
+            raw.execute("PRAGMA synchronous=FULL")
+            (payload,) = raw.execute("SELECT data FROM dossiers WHERE numero = ?", (dossier.numero,)).fetchone()
+
+            def get_save() -> object:
+                stored = repo.get(dossier.numero)
+                return repo.save(stored.dossier, expected_version=stored.version, outbox=())
+
+            def raw_update() -> object:
+                raw.execute("BEGIN IMMEDIATE")
+                raw.execute("UPDATE dossiers SET data = ?, version = version + 1 WHERE numero = ?",
+                            (payload, dossier.numero))
+                return raw.execute("COMMIT")
+
+            ours, floor = _median_of(get_save, seconds), _median_of(raw_update, seconds)
+            raw.close()
+        ratio = ours / floor
+        rows.append(Row(f"SQLite `get` + `save` of a {len(dossier.history)}-entry dossier vs raw `sqlite3` UPDATE of "
+                        "its snapshot row, WAL, synchronous=FULL", f"{us(ours)} vs {us(floor)} = {times(ratio)}",
+                        "≤ 2.5×", verdict(ratio <= 2.5) if not quick else INFO))
+    if os.environ.get("SEGUR_TEST_PG_DSN"):
+        import psycopg
+
+        with _postgres() as repo:
+            repo.add(dossier, outbox=())
+            conn = psycopg.connect(os.environ["SEGUR_TEST_PG_DSN"], autocommit=True,
+                                   options=f"-c search_path={repo.schema}")
+
+            def pg_get_save() -> object:
+                stored = repo.get(dossier.numero)
+                return repo.save(stored.dossier, expected_version=stored.version, outbox=())
+
+            def pg_raw() -> object:
+                with conn.transaction():
+                    row = conn.execute("SELECT data FROM dossiers WHERE numero = %s", (dossier.numero,)).fetchone()
+                    assert row is not None
+                    data = row[0]
+                    conn.execute("UPDATE dossiers SET data = %s, version = version + 1 WHERE numero = %s",
+                                 (psycopg.types.json.Jsonb(data), dossier.numero))
+                return None
+
+            ours, floor = _median_of(pg_get_save, seconds), _median_of(pg_raw, seconds)
+            conn.close()
+        rows.append(Row("PostgreSQL `get` + `save` (13 entries) vs raw psycopg read + UPDATE, **test cluster "
+                        "(fsync off)**: not the durable server of the target", f"{us(ours)} vs {us(floor)} = "
+                        f"{times(ours / floor)}", "≤ 2× on a durable server", INFO))
+    return rows
+
+
+def verify_many(quick: bool) -> list[Row]:
+    count = 2_000 if quick else 100_000
+    states = _life(fournisseur(0))
+    dossier = states[-1]
+    journal = Journal(sealer(KEY), _CODEC)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "verify.sqlite3")
+        SQLiteRepository(path, key=KEY).close()
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.execute("PRAGMA synchronous=OFF")
+        conn.execute("BEGIN")
+        built = time.perf_counter()
+        for i in range(count):
+            numero = f"FINSAS{i + 1:06d}"
+            provider = fournisseur(i + 1)
+            base = None
+            for version, state in enumerate(states, 1):
+                mine = attrs.evolve(state, numero=numero, fournisseur=provider)
+                if base is not None:
+                    mine = attrs.evolve(mine, history=(*base.history, *mine.history[len(base.history):]),
+                                        emails_sent=(*base.emails, *mine.emails_sent[len(base.emails):]))
+                w = journal.prepare(mine, base, version=version)
+                conn.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle, w.sceau))
+                base = w.chain
+            conn.execute("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (numero, provider.ans_id, mine.status.value, w.version, w.position, w.sceau, w.data))
+        conn.execute("COMMIT")
+        conn.close()
+        built = time.perf_counter() - built
+        with _sqlite(path) as repo:
+            started = time.perf_counter()
+            problems = list(repo.verify())
+            took = time.perf_counter() - started
+    return [Row(f"`verify` of {count:,} sealed dossiers of {len(dossier.history)} entries ({len(states)} journal "
+                f"rows each), SQLite, HMAC", f"{took:.1f} s ({us(took / count)} per dossier, "
+                f"{len(problems)} problem(s); building them took {built:.0f} s)", "measured", INFO)]
+
+
+def storage(cfg: Any) -> list[Row]:
+    """All the rows of this file (``cfg``: the harness's Config, or anything with a ``quick`` flag)."""
+    quick = bool(getattr(cfg, "quick", False)) or getattr(cfg, "memory_dossiers", 10_000) < 10_000
+    return [*per_command_flatness(quick), *get_save_vs_raw(quick), *verify_many(quick)]
+
+
+if __name__ == "__main__":
+    class _Cfg:
+        quick = "--quick" in sys.argv
+
+    for row in storage(_Cfg()):
+        print(f"{row.case}\n    {row.figure}   [{row.target}] {row.verdict}")
+
+
+def clone_sealed(path: str, template: Dossier, count: int, start_at: int, *,
+                 numero_of: Callable[[int], str], fournisseur_of: Callable[[int], Any],
+                 key: bytes | None = None) -> None:
+    """Bulk-insert ``count`` sealed copies of ``template`` (one write each), numero and provider made distinct.
+
+    For the harness's scaling case: copies of the stored text would not verify (the seal binds the
+    number), so each copy is sealed as the repository would have written it.
+    """
+    journal = Journal(sealer(key), _CODEC)
+    with sqlite3.connect(path) as db:
+        db.execute("BEGIN")
+        for i in range(start_at, start_at + count):
+            provider = fournisseur_of(i)
+            mine = attrs.evolve(template, numero=numero_of(i), fournisseur=provider)
+            w = journal.prepare(mine, None, version=1)
+            db.execute("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data)"
+                       " VALUES (?, ?, ?, 1, ?, ?, ?)",
+                       (mine.numero, provider.ans_id, mine.status.value, w.position, w.sceau, w.data))
+            db.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       (mine.numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle, w.sceau))
+        db.commit()
