@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test bench docs mutation clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -22,6 +22,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# Mutation testing of the engine and the rules (mutmut; minutes to hours, never part of `make test`).
+mutation: $(STAMP)
+	bash scripts/mutation.sh
+
 # The docs build needs Graphviz (drawings) and the Mermaid renderer of tools/: the setup scripts install them
 # when absent, and the mkdocs hook runs `npm ci` itself, so `make docs` works before `make test` too.
 docs: $(STAMP)
@@ -29,4 +33,4 @@ docs: $(STAMP)
 	  NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict'
 
 clean:
-	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache mutants

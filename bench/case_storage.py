@@ -215,7 +215,7 @@ def get_save_vs_raw(quick: bool) -> list[Row]:
 
 
 def verify_many(quick: bool) -> list[Row]:
-    count = 2_000 if quick else 100_000
+    count = int(os.environ.get("SEGUR_BENCH_VERIFY_DOSSIERS") or (2_000 if quick else 100_000))
     states = _life(fournisseur(0))
     dossier = states[-1]
     journal = Journal(sealer(KEY), _CODEC)

@@ -1,14 +1,15 @@
 """MkDocs hooks (mkdocs.yml `hooks:`): everything the site needs is put in place by the build itself.
 
 * **Mermaid renderer**: the `mermaid` package of tools/ (pinned by tools/package-lock.json) is copied into
-  the site as js/mermaid.min.js. When tools/node_modules is missing the hook runs `npm ci` there itself,
-  so the site does not depend on `make test` having run first (it is added to the build as a file); when that is impossible (no npm) the build
-  says so with a warning, which `mkdocs build --strict` turns into a failure instead of a site whose
-  diagrams silently stay text.
+  the site as js/mermaid.min.js (a file added to the build). When tools/node_modules is missing the hook
+  runs `npm ci` there itself, so the site does not depend on `make test` having run first; when that is
+  impossible (no npm) the build says so with a warning, which `mkdocs build --strict` turns into a
+  failure instead of a site whose diagrams silently stay text.
 * **Graphviz drawings**: each `<div class="sw-graphviz" data-source="X.dot">` placeholder written by
   `python -m segur_workflow.docgen` is replaced by the SVG that Graphviz's `dot` draws from the page's
   X.dot (inline, so its tooltips and links work and the zoom script can reach it); each generated/X.dot
-  also becomes generated/X.svg in the site, for download. No `dot`: a warning (so a failure under --strict), naming the Debian package.
+  also becomes generated/X.svg in the site, for download. No `dot`: a warning (so a failure under
+  --strict), naming the Debian package.
 * **E-mails shown rendered**: on the e-mail catalogue, each HTML source block is paired with a sandboxed
   `<iframe srcdoc>` showing the message as a mail client would, beside its plain-text version.
 """
@@ -26,7 +27,8 @@ from typing import Any
 log = logging.getLogger("mkdocs.hooks.segur_workflow")
 
 _MERMAID = Path("tools") / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
-_PLACEHOLDER = re.compile(r'<div class="sw-graphviz" data-source="(?P<src>[\w.-]+\.dot)"(?P<rest>[^>]*)>.*?</div>', re.S)
+_PLACEHOLDER = re.compile(r'<div class="sw-graphviz" data-source="(?P<src>[\w.-]+\.dot)"(?P<rest>[^>]*)>.*?</div>',
+                          re.S)
 _CODE = re.compile(r'<pre><code class="language-(?P<lang>text|html)">(?P<body>.*?)</code></pre>', re.S)
 _svg_cache: dict[Path, str] = {}
 
@@ -82,15 +84,20 @@ def _inline(svg: str) -> str:
 
 
 def on_page_content(html_text: str, page: Any, config: Any, **_kwargs: Any) -> str:
+    from mkdocs.utils import get_relative_url
+
     docs = Path(config["docs_dir"])
     page_dir = (docs / page.file.src_path).parent
 
     def graphviz(m: re.Match[str]) -> str:
-        svg = _render(page_dir / m.group("src"))
+        dot_file = page_dir / m.group("src")
+        svg = _render(dot_file)
         if svg is None:
             return m.group(0)
-        return f'<div class="sw-graphviz sw-diagramme" data-source="{m.group("src")}"{m.group("rest")}>' \
-               f"{_inline(svg)}</div>"
+        # the SVG file on_files adds, as a URL relative to this page (pages are directories: ../generated/…)
+        svg_url = get_relative_url(dot_file.relative_to(docs).with_suffix(".svg").as_posix(), page.url)
+        return (f'<div class="sw-graphviz sw-diagramme" data-source="{m.group("src")}" data-svg="{svg_url}"'
+                f'{m.group("rest")}>{_inline(svg)}</div>')
 
     html_text = _PLACEHOLDER.sub(graphviz, html_text)
     if "language-html" in html_text and page.file.src_path.replace("\\", "/").endswith("emails.md"):

@@ -178,6 +178,13 @@ def test_diagrams_page_shows_the_example_path_and_zooms(site: Path, browser: tup
     titles = b.js(f"return Array.from({box}.querySelectorAll('g.edge a')).map(a => a.getAttribute('xlink:title'));")
     assert titles and all("déclencheur" in t for t in titles)
     b.screenshot("site_diagrammes_zoom", full_page=False)
+    # the drawing on its own, at its real size, one click away
+    real = b.js(f"return {box}.querySelector('.sw-zoom-outils a').href;")
+    assert real.endswith("/generated/dossier.svg")
+    base.failures.clear()
+    b.load(real)
+    assert b.js("return document.documentElement.localName;") == "svg"
+    assert base.failures == []
 
 
 def test_emails_are_shown_rendered_in_an_isolated_frame(site: Path, browser: tuple[Served, Browser]) -> None:

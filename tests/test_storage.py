@@ -435,3 +435,18 @@ def test_the_deposit_records_the_fingerprint_of_the_bank_details() -> None:
 
     dossier = examples.dossier_at(Status.AVANCE_EN_INSTRUCTION)
     assert dossier.history[0].details["coordonnees_bancaires"] == rib_fingerprint(examples.COORDONNEES)
+
+
+def test_verify_reports_a_dossier_deleted_with_its_journal(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "del.sqlite3"
+    with SQLiteRepository(db) as repo:
+        for n in (1, 2):
+            dossier, emails = make_dossier(n)
+            repo.add(dossier, outbox=emails)
+    with sqlite3.connect(db) as conn:  # foreign keys are off for this connection, as for an attacker's
+        conn.execute("DELETE FROM journal WHERE numero = 'FINSAS000002'")
+        conn.execute("DELETE FROM dossiers WHERE numero = 'FINSAS000002'")
+    code, out, _ = _run(capsys, "verify", "--db", str(db))
+    assert code == 1
+    assert out.splitlines() == ["FINSAS000002 : outbox : des lignes de outbox nomment un dossier absent "
+                                "(dossier supprimé ?)"]

@@ -67,6 +67,15 @@
     if (frame.requestFullscreen) {
       tools.appendChild(button("Plein écran", "Afficher en plein écran", function () { box.requestFullscreen(); }));
     }
+    if (box.dataset.svg) { // set by the docs build: the drawing's own file
+      var real = document.createElement("a");
+      real.href = box.dataset.svg;
+      real.target = "_blank";
+      real.rel = "noopener";
+      real.textContent = "Taille réelle (SVG)";
+      real.title = "Ouvrir le dessin seul, à sa taille réelle";
+      tools.appendChild(real);
+    }
     var hint = document.createElement("span");
     hint.className = "sw-zoom-aide";
     hint.textContent = "Ctrl + molette ou double clic pour zoomer, glisser pour se déplacer";

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from . import rules
+from . import observation, rules
 from ._checks import require_str
 from .commands import Command
 from .engine import _check_now, check_wiring, permission_problem
@@ -297,6 +297,7 @@ def handle_compte(compte: Compte | None, command: Command, *, now: datetime) -> 
     if compte is not None and compte.history and now < compte.history[-1].at:
         violations += (rules.violation("date.anterieure"),)
     if violations:
+        observation.violations(COMPTE, trigger, violations)
         raise RuleViolations(violations, trigger=trigger)
     if compte is None:
         assert isinstance(command, CreerCompte)
@@ -322,4 +323,6 @@ def _finish(before: Compte | None, after: Compte, spec: TransitionSpec, command:
     events: tuple[CompteEvent, ...] = tuple(k(after.identifiant, now) for k in kinds)
     if changed:
         events += (StatutCompteChange(after.identifiant, now, spec.trigger, source, dest),)
+    observation.transition(COMPTE, subject=after.identifiant, source=source, trigger=spec.trigger, target=dest,
+                           history=before.history if before is not None else ())
     return CompteOutcome(compte=after, events=events)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from . import rules
+from . import observation, rules
 from .commands import (
     COMMANDS,
     Command,
@@ -352,6 +352,7 @@ def _decider(d: Dossier, _c: Command, _t: TransitionSpec, now: datetime, k: Corr
         raise TransitionNotAllowed(d.status.value, "decider", ())
     problems = _payment_problems(d, k)
     if problems:
+        observation.violations(DOSSIER, "decider", problems)
         raise RuleViolations(problems, trigger="decider")
     paiement = Paiement(montant=demande.montant, declenche_le=now)
     return _Change(
@@ -511,6 +512,8 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
     for i, e in enumerate(events, 1):
         # The effect built these events for this command: no one else holds them yet (as for ``after``).
         _set(e, "event_id", f"{after.numero}/{entry}/{i}")
+    observation.transition(DOSSIER, subject=after.numero, source=source, trigger=spec.trigger, target=dest,
+                           history=before.history if before is not None else ())
     return Outcome(dossier=after, events=events, emails=emails)
 
 
@@ -548,6 +551,7 @@ def start(
     ctx = rules.RuleContext(command=command, corridor=corridor, existing_request=existing_request)
     violations = rules.check_numero(numero, corridor) + rules.run(spec.guards, ctx)
     if violations:
+        observation.violations(DOSSIER, spec.trigger, violations)
         raise RuleViolations(violations, trigger=spec.trigger)
     avance = Demande(phase=Phase.AVANCE, pieces=command.pieces, montant=command.montant,
                      taux_tva=corridor.taux_tva, date_depot=now)
@@ -594,6 +598,7 @@ def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corri
         violations += (Violation("date.anterieure", "now",
                                  "La date de la commande précède la dernière opération du dossier."),)
     if violations:
+        observation.violations(DOSSIER, trigger, violations)
         raise RuleViolations(violations, trigger=trigger)
     change = _EFFECTS[trigger](dossier, command, spec, now, corridor)
     return _finish(dossier, dossier, spec, dest, command, now, corridor, change)

@@ -33,17 +33,24 @@ from ..model import Dossier, EmailRecord, HistoryEntry
 
 __all__ = ["Chain", "ChainCache", "Codec", "Journal", "Snapshot", "Written"]
 
-#: ``encode(value) -> (column value, canonical bytes)``, ``decode(column) -> (value, canonical bytes)``.
+#: ``encode(value) -> (column value, canonical bytes)``; ``content(column) -> canonical bytes`` (what the
+#: digest covers); ``parse(column) -> value``. Both readers raise ``SerializationError`` on what they cannot read.
 Encode = Callable[[Any], tuple[Any, bytes]]
-Decode = Callable[[Any], tuple[Any, bytes]]
+Content = Callable[[Any], bytes]
+Parse = Callable[[Any], Any]
 
 
 @attrs.frozen
 class Codec:
-    """How a driver writes and reads the JSON columns (``data``, ``entries``, ``emails``)."""
+    """How a driver writes and reads the JSON columns (``data``, ``entries``, ``emails``).
+
+    The digest is taken from ``content`` alone, so a row whose structured form is already known (or
+    that ``verify`` only digests) is never parsed.
+    """
 
     encode: Encode
-    decode: Decode
+    content: Content
+    parse: Parse
 
 
 @attrs.frozen
@@ -224,8 +231,7 @@ class Journal:
             if not isinstance(row_etat, str):
                 raise altered("empreinte de l'instantané illisible", where)
             try:
-                entries_value, entries_bytes = self.codec.decode(raw_entries)
-                emails_value, emails_bytes = self.codec.decode(raw_emails)
+                entries_bytes, emails_bytes = self.codec.content(raw_entries), self.codec.content(raw_emails)
             except SerializationError as exc:
                 raise altered(f"contenu illisible ({exc.reason})", where) from None
             problem = self.sealer.problem(
@@ -240,8 +246,9 @@ class Journal:
                     history, emails = reuse.history, reuse.emails
             elif structure:
                 try:
-                    new_entries = serialization.structure_entries(entries_value, where=f"{where}.entries")
-                    new_emails = serialization.structure_emails(emails_value, where=f"{where}.emails")
+                    new_entries = serialization.structure_entries(self.codec.parse(raw_entries),
+                                                                  where=f"{where}.entries")
+                    new_emails = serialization.structure_emails(self.codec.parse(raw_emails), where=f"{where}.emails")
                 except SerializationError as exc:
                     raise altered(f"contenu illisible ({exc.reason})", exc.field) from None
                 broken = _continues(history[-1] if history else None, new_entries)
@@ -261,7 +268,7 @@ class Journal:
         if head != previous:
             raise altered("la tête de l'instantané n'est pas le sceau de la dernière ligne du journal", "head")
         try:
-            data_value, data_bytes = self.codec.decode(snapshot.data)
+            data_bytes = self.codec.content(snapshot.data)
         except SerializationError as exc:
             raise altered(f"instantané illisible ({exc.reason})", "data") from None
         if sealing.digest(data_bytes) != etat:
@@ -269,7 +276,7 @@ class Journal:
         dossier = None
         if structure:
             try:
-                dossier = serialization.dossier_of(data_value, history, emails)
+                dossier = serialization.dossier_of(self.codec.parse(snapshot.data), history, emails)
             except SerializationError as exc:
                 raise altered(f"instantané illisible ({exc.reason})", exc.field) from None
             if dossier.numero != numero:

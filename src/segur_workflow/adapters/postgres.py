@@ -55,11 +55,15 @@ def _encode(value: object) -> tuple[Jsonb, bytes]:
     return Jsonb(value), sealing.canonical(value)
 
 
-def _decode(column: object) -> tuple[object, bytes]:
-    return column, sealing.canonical(column)  # psycopg has already decoded the jsonb (with orjson)
+def _content(column: object) -> bytes:
+    return sealing.canonical(column)  # psycopg has already decoded the jsonb (with orjson)
 
 
-_CODEC = Codec(_encode, _decode)
+def _parse(column: object) -> object:
+    return column
+
+
+_CODEC = Codec(_encode, _content, _parse)
 
 #: The read: the snapshot row, the journal stamp (row count and the sum of the rows' ``xmin``: any row
 #: updated, deleted or added by someone else changes it) and the rows still to check, in one statement.

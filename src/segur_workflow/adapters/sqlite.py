@@ -17,6 +17,8 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from .. import seal as sealing
 from ..errors import InvalidInput, SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
@@ -47,13 +49,24 @@ def _encode(value: object) -> tuple[str, bytes]:
                                  ) from None
 
 
-def _decode(column: object) -> tuple[object, bytes]:
+def _content(column: object) -> bytes:
     if not isinstance(column, str):
         raise SerializationError("data", f"texte JSON attendu, {type(column).__name__} stocké")
-    return loads(column), column.encode("utf-8", "surrogateescape")
+    return column.encode("utf-8", "surrogateescape")
 
 
-_CODEC = Codec(_encode, _decode)
+def _parse(column: object) -> object:
+    # Only text whose digest matched is parsed: text this adapter wrote (canonical JSON, no floats), so
+    # orjson reads it as json would; what orjson cannot read goes to the careful reader.
+    if not isinstance(column, str):
+        return column
+    try:
+        return orjson.loads(column)
+    except orjson.JSONDecodeError:
+        return loads(column)
+
+
+_CODEC = Codec(_encode, _content, _parse)
 
 
 class SQLiteRepository(SQLRepository):

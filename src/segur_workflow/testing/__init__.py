@@ -1,10 +1,13 @@
 """The QA kit of segur_workflow: strategies, a stateful machine, model-based paths, the adapter contract.
 
-``import segur_workflow.testing`` works with the core alone; :mod:`.paths` and :mod:`.invariants`
-need nothing more. The hypothesis parts (:mod:`.strategies`, :mod:`.machine`) need the ``testing``
-extra (``pip install 'segur-workflow[testing]'``) and are imported on first use, so
+``import segur_workflow.testing`` works with the core alone; :mod:`.paths`, :mod:`.invariants` and
+:mod:`.coverage` need nothing more. The hypothesis parts (:mod:`.strategies`, :mod:`.machine`) need the
+``testing`` extra (from a checkout: ``pip install './segur_workflow[testing]'``; from a wheel:
+``pip install 'dist/segur_workflow-0.1.0-py3-none-any.whl[testing]'``); without it
 ``segur_workflow.testing.dossiers`` or ``from segur_workflow.testing import DossierMachine`` raise a
-clear ``ImportError`` without it. The pytest fixtures live in :mod:`.plugin` (loaded by pytest).
+clear ``ImportError``. When hypothesis is installed, importing this package registers the strategies of
+the public types, so ``st.from_type(sw.Dossier)`` and the like give valid values. The pytest fixtures and
+``--segur-coverage`` live in :mod:`.plugin` (loaded by pytest).
 """
 
 from __future__ import annotations
@@ -13,7 +16,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from .invariants import check_allowed_commands, check_dossier, check_emails, check_history, check_payments
-from .paths import Path, Step, all_edges, covered_edges, edge_cover, parametrize, shortest_paths, simple_paths
+from .paths import (
+    Path,
+    Step,
+    all_edges,
+    covered_edges,
+    edge_cover,
+    parametrize,
+    parametrize_states,
+    shortest_paths,
+    simple_paths,
+)
 
 if TYPE_CHECKING:
     from .contract import RepositoryContract
@@ -58,7 +71,8 @@ def __getattr__(name: str) -> Any:
     except ImportError as exc:
         raise ImportError(
             f"segur_workflow.testing.{name} a besoin de l'extra testing (hypothesis, pytest) : "
-            "pip install 'segur-workflow[testing]'"
+            "pip install 'segur-workflow[testing]' (depuis une copie du dépôt : "
+            "pip install './segur_workflow[testing]' ; depuis une wheel : pip install 'segur_workflow-….whl[testing]')"
         ) from exc
     return getattr(loaded, name)
 
@@ -94,9 +108,23 @@ __all__ = [
     "invalid_sirets",
     "numeros",
     "parametrize",
+    "parametrize_states",
     "pieces",
     "shortest_paths",
     "simple_paths",
     "sirets",
     "texts",
 ]
+
+
+def _register_type_strategies() -> None:
+    try:
+        importlib.import_module("hypothesis")
+    except ImportError:  # the core alone: nothing to register
+        return
+    from .strategies import register_type_strategies
+
+    register_type_strategies()
+
+
+_register_type_strategies()

@@ -15,13 +15,14 @@ import functools
 import operator
 import string
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import attrs
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
 from .. import examples
 from ..commands import COMMANDS, Command, DeposerAvance
@@ -80,6 +81,29 @@ def _memo(factory: _F) -> _F:
         return hit[0]
 
     return typing.cast(_F, wrapper)
+
+
+def _require(ok: bool, call: str, expected: str, value: object) -> None:
+    """Refuse a bad strategy argument as hypothesis does its own: with ``InvalidArgument``."""
+    if not ok:
+        raise InvalidArgument(f"{call} : {expected} attendu, reçu {value!r}")
+
+
+def _require_bool(call: str, **flags: object) -> None:
+    for name, value in flags.items():
+        _require(isinstance(value, bool), f"{call}({name}=…)", "True ou False", value)
+
+
+def _require_corridor(call: str, corridor: object) -> None:
+    _require(isinstance(corridor, Corridor), f"{call}(corridor=…)", "un Corridor (ex. SAS)", corridor)
+
+
+def _enum_member(enum_cls: type[enum.Enum], call: str, value: object) -> Any:
+    try:
+        return enum_cls(value)
+    except ValueError:
+        choices = ", ".join(str(m.value) for m in enum_cls)
+        raise InvalidArgument(f"{call} : une valeur parmi {choices} attendue, reçu {value!r}") from None
 
 
 _DIGITS = string.digits
@@ -146,7 +170,7 @@ def iban_check_digits(country: str, bban: str) -> str:
 def ibans(country: str = "FR") -> st.SearchStrategy[str]:
     """Valid French-format IBANs (``FR`` or ``MC``): bank, branch, account, RIB key, check digits."""
     if country not in ("FR", "MC"):
-        raise ValueError("seuls les IBAN au format français (FR, MC) sont générés")
+        raise InvalidArgument(f"ibans(country={country!r}) : seuls les IBAN au format français (FR, MC) sont générés")
 
     def build(banque: str, guichet: str, compte: str) -> str:
         bban = banque + guichet + compte + rib_key(banque, guichet, compte)
@@ -180,6 +204,9 @@ def bics(country: str | None = None) -> st.SearchStrategy[str]:
 
     Without ``country``, a country of the French zone (:data:`segur_workflow.rules.FRENCH_ZONE`), so
     that the BIC agrees with the IBANs of :func:`ibans`."""
+    _require(country is None or (isinstance(country, str) and len(country) == 2 and country.isascii()
+                                 and country.isupper()), "bics(country=…)", "un code pays ISO en 2 majuscules",
+             country)
     countries = st.just(country) if country else st.sampled_from(sorted(FRENCH_ZONE))
     return st.builds(
         lambda bank, cc, loc, branch: bank + cc + loc + branch,
@@ -203,6 +230,7 @@ def invalid_bics() -> st.SearchStrategy[str]:
 @_memo
 def numeros(corridor: Corridor = SAS) -> st.SearchStrategy[str]:
     """Dossier numbers of the corridor: its prefix and six digits (``FINSAS009250``)."""
+    _require_corridor("numeros", corridor)
     return st.builds(lambda n: f"{corridor.prefixe_numero}{n:06d}", st.integers(0, 999_999))
 
 
@@ -215,6 +243,9 @@ _TEXT_CHARS = st.characters(codec="utf-8")  # no lone surrogates: they are not t
 def texts(*, valid: bool = True, max_size: int = 80) -> st.SearchStrategy[str]:
     """Free texts (motif, commentaire, contact). ``valid``: non-blank, within the length limit, any
     printable Unicode (HTML and quotes included). Invalid: blank or over the limit."""
+    _require_bool("texts", valid=valid)
+    _require(isinstance(max_size, int) and not isinstance(max_size, bool) and 1 <= max_size <= MAX_TEXT,
+             "texts(max_size=…)", f"un entier de 1 à {MAX_TEXT}", max_size)
     if valid:
         # a visible first character instead of a filter: filtering blank texts out costs many draws
         return st.builds(operator.add, _VISIBLE, st.text(_TEXT_CHARS, max_size=max_size - 1))
@@ -242,6 +273,7 @@ def contacts(*, valid: bool = True) -> st.SearchStrategy[str]:
     """Support contacts (``contact_support``). Valid: an e-mail address, a French phone number or an
     http(s) link, alone or in a short sentence. Invalid: blank, too long, no way to reach anyone, or a
     script link."""
+    _require_bool("contacts", valid=valid)
     phone = st.builds(lambda d, n: f"0{d} " + " ".join(f"{x:02d}" for x in n), st.integers(1, 9),
                       st.lists(st.integers(0, 99), min_size=4, max_size=4))
     url = st.builds(lambda host, path: f"https://{host}.example.fr/{path}",
@@ -273,6 +305,9 @@ def emails() -> st.SearchStrategy[str]:
 @_memo
 def fournisseurs(*, valid: bool = True, ans_id: str | None = None) -> st.SearchStrategy[Fournisseur]:
     """Providers. Valid: enrolled, referenced, a valid SIRET. Invalid: at least one of those broken."""
+    _require_bool("fournisseurs", valid=valid)
+    _require(ans_id is None or (isinstance(ans_id, str) and bool(ans_id.strip())), "fournisseurs(ans_id=…)",
+             "un identifiant ANS non vide ou None", ans_id)
     ids = st.just(ans_id) if ans_id is not None else _ANS_IDS
     base = st.builds(Fournisseur, ans_id=ids, siret=sirets(), raison_sociale=_NAMES, adresse=_NAMES, email=emails(),
                      enrole=st.just(True), reference=st.just(True))
@@ -298,6 +333,7 @@ def fournisseurs(*, valid: bool = True, ans_id: str | None = None) -> st.SearchS
 @_memo
 def coordonnees_bancaires(*, valid: bool = True) -> st.SearchStrategy[CoordonneesBancaires]:
     """Bank details; invalid ones have a bad IBAN, a bad BIC or both."""
+    _require_bool("coordonnees_bancaires", valid=valid)
     if valid:
         return st.builds(CoordonneesBancaires, iban=ibans(), bic=bics(), titulaire=_NAMES, domiciliation=_NAMES)
     return st.one_of(
@@ -313,6 +349,8 @@ def coordonnees_bancaires(*, valid: bool = True) -> st.SearchStrategy[Coordonnee
 
 @_memo
 def actors(role: Role | None = None) -> st.SearchStrategy[Actor]:
+    """Actors of ``role`` (any role if ``None``) with a plausible id."""
+    role = None if role is None else _enum_member(Role, "actors(role=…)", role)
     roles = st.just(role) if role is not None else st.sampled_from(Role)
     return st.builds(Actor, roles, st.from_regex(r"[a-zA-Z][a-zA-Z0-9._-]{0,20}", fullmatch=True))
 
@@ -320,7 +358,12 @@ def actors(role: Role | None = None) -> st.SearchStrategy[Actor]:
 @_memo
 def instants(*, min_value: datetime = datetime(2023, 1, 1), max_value: datetime = datetime(2030, 1, 1)
              ) -> st.SearchStrategy[datetime]:
-    """Aware datetimes in UTC or any fixed offset (the engine must not care which)."""
+    """Aware datetimes in UTC or any fixed offset (the engine must not care which); the bounds are naive."""
+    for name, bound in (("min_value", min_value), ("max_value", max_value)):
+        _require(isinstance(bound, datetime) and bound.tzinfo is None, f"instants({name}=…)",
+                 "une datetime naïve (les fuseaux sont tirés par la stratégie)", bound)
+    _require(min_value <= max_value, "instants(min_value=…, max_value=…)", "min_value <= max_value",
+             (min_value, max_value))
     offsets = st.one_of(st.just(UTC), st.builds(lambda m: timezone(timedelta(minutes=m)), st.integers(-14 * 60,
                                                                                                      14 * 60)))
     return st.datetimes(min_value=min_value, max_value=max_value, timezones=offsets)
@@ -354,7 +397,7 @@ def attachments(media: str | None = None) -> st.SearchStrategy[Attachment]:
     """Valid attachments: real PDF, PNG or JPEG bytes built in memory (``media``: "pdf", "png",
     "jpeg" or any), named with a matching extension in any case."""
     if media is not None and media not in _ATTACHMENT_SOURCES:
-        raise ValueError(f"type inconnu {media!r} : pdf, png ou jpeg")
+        raise InvalidArgument(f"attachments(media={media!r}) : type inconnu ; pdf, png, jpeg ou None")
     return _attachment(tuple(_ATTACHMENT_SOURCES) if media is None else (media,))
 
 
@@ -419,12 +462,15 @@ def hostile_attachments(corridor: Corridor = SAS) -> st.SearchStrategy[Attachmen
     """Attachments the portal's file rule must refuse: renamed executables and scripts, polyglots,
     content not matching the extension, empty files, oversized files (as size metadata),
     refused extensions and hostile names."""
+    _require_corridor("hostile_attachments", corridor)
     return _hostile(corridor)
 
 
 @_memo
 def pieces(phase: Phase, corridor: Corridor = SAS) -> st.SearchStrategy[dict[PieceKind, Attachment]]:
     """A complete, valid set of the phase's pieces."""
+    phase = _enum_member(Phase, "pieces(phase=…)", phase)
+    _require_corridor("pieces", corridor)
     return st.fixed_dictionaries({k: attachments() for k in corridor.pieces(phase)})
 
 
@@ -548,10 +594,12 @@ def _broken_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corri
             out["pieces"] = {**out["pieces"], kind: draw(hostile_attachments(corridor))}
         elif flaw == "pieces":
             required = corridor.pieces(_phase(trigger))
-            how = draw(st.sampled_from(("missing", "hostile", "extra")))
             current = dict(out["pieces"])
+            # only a piece that is there can go missing (another flaw may have taken one out already)
+            present = [k for k in required if k in current]
+            how = draw(st.sampled_from(("missing", "hostile", "extra") if present else ("hostile", "extra")))
             if how == "missing":
-                del current[draw(st.sampled_from(required))]
+                del current[draw(st.sampled_from(present))]
             elif how == "hostile":
                 current[draw(st.sampled_from(required))] = draw(hostile_attachments(corridor))
             else:
@@ -595,10 +643,16 @@ def commands(
       left out): ``handle``/``start`` must refuse it whatever the dossier.
     * ``valid=None`` (default): either.
     """
+    _require(valid is None or isinstance(valid, bool), "commands(valid=…)", "True, False ou None", valid)
+    _require(dossier is None or isinstance(dossier, Dossier), "commands(dossier=…)", "un Dossier ou None", dossier)
+    _require_corridor("commands", corridor)
+    _require(command_id is None or isinstance(command_id, st.SearchStrategy), "commands(command_id=…)",
+             "une stratégie de command_id ou None", command_id)
     triggers = (trigger,) if trigger is not None else DOSSIER.triggers
     for t in triggers:
         if t not in COMMANDS:
-            raise ValueError(f"déclencheur inconnu : {t!r}")
+            raise InvalidArgument(
+                f"commands(trigger={t!r}) : déclencheur inconnu ; un de {', '.join(DOSSIER.triggers)}")
     return _command(triggers, dossier, valid, corridor, command_id if command_id is not None else _COMMAND_IDS)
 
 
@@ -666,4 +720,76 @@ def dossiers(status: Status | str | None = None, *, corridor: Corridor = SAS, ma
     included), random provider, gestionnaires, contents and times (strictly increasing, any UTC
     offset); after ``max_steps`` random steps a shortest path finishes the walk.
     """
-    return _dossier(Status(status) if status is not None else None, corridor, max_steps)
+    _require_corridor("dossiers", corridor)
+    _require(isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps >= 0,
+             "dossiers(max_steps=…)", "un entier positif ou nul", max_steps)
+    target = _enum_member(Status, "dossiers(status=…)", status) if status is not None else None
+    return _dossier(target, corridor, max_steps)
+
+
+# -- st.from_type ---------------------------------------------------------------------------------------------------
+_LOGINS = st.from_regex(r"[a-z][a-z0-9._-]{2,30}", fullmatch=True)
+# the portal's policy: 8+ characters, a digit, a special character, ASCII, not the login
+_PASSWORDS = st.builds(lambda head, digit, special, tail: head + digit + special + tail,
+                       st.text(string.ascii_letters, min_size=6, max_size=20), st.sampled_from(_DIGITS),
+                       st.sampled_from(".,;?!:%#"), st.text(string.ascii_letters + _DIGITS, max_size=10))
+_SALTS = st.binary(min_size=16, max_size=32)
+_SHORT_TEXTS = texts(max_size=60)
+
+
+def _compte_commands() -> dict[type[Command], Callable[[], st.SearchStrategy[Any]]]:
+    """Account commands with valid contents (the portal's password policy, salts of 16 bytes and more)."""
+    from .. import compte as c
+
+    portail, titulaire = actors(Role.SYSTEME), actors(Role.FOURNISSEUR)
+
+    def changes() -> st.SearchStrategy[Any]:
+        return st.builds(lambda actor, old, new, sel: c.ChangerMotDePasse(actor, old, new, new, sel),
+                         titulaire, _PASSWORDS, _PASSWORDS, _SALTS).filter(
+            lambda cmd: cmd.nouveau_mot_de_passe != cmd.ancien_mot_de_passe
+            and cmd.nouveau_mot_de_passe.casefold() != cmd.actor.id.casefold())
+
+    return {
+        c.CreerCompte: lambda: st.builds(c.CreerCompte, portail, _LOGINS, _PASSWORDS, _SALTS),
+        c.PremiereConnexion: lambda: st.builds(c.PremiereConnexion, titulaire, _PASSWORDS),
+        c.ChangerMotDePasse: changes,
+        c.DefinirQuestionSecrete: lambda: st.builds(c.DefinirQuestionSecrete, titulaire, _SHORT_TEXTS, _SHORT_TEXTS,
+                                                    _SALTS),
+        c.OublierMotDePasse: lambda: st.builds(c.OublierMotDePasse, titulaire, _SHORT_TEXTS, _PASSWORDS, _SALTS),
+        c.OublierIdentifiant: lambda: st.builds(c.OublierIdentifiant, titulaire),
+        c.CloturerCompte: lambda: st.builds(c.CloturerCompte, portail, st.one_of(st.none(), _SHORT_TEXTS)),
+    }
+
+
+def register_type_strategies() -> None:
+    """Make ``st.from_type`` give valid values of the public types (done when ``segur_workflow.testing``
+    is imported): ``Dossier`` (a legal path), ``Fournisseur``, ``CoordonneesBancaires``, ``Attachment``,
+    ``Actor``, every dossier command (``commands(trigger, valid=True)``; ``Command`` itself: any of them)
+    and every account command. Registering again is harmless.
+
+    Each type is registered with a resolver function, not a strategy: hypothesis then builds nothing
+    until a test asks (registering a strategy would evaluate it, at pytest start-up for the plugin)."""
+    registered: dict[type[Any], Callable[[], st.SearchStrategy[Any]]] = {
+        Dossier: dossiers,
+        Fournisseur: fournisseurs,
+        CoordonneesBancaires: coordonnees_bancaires,
+        Attachment: attachments,
+        Actor: actors,
+        Command: lambda: commands(valid=True),
+    }
+    for trigger, cls in COMMANDS.items():
+        registered[cls] = functools.partial(commands, trigger, valid=True)
+    registered.update(_compte_commands())
+    for cls, make in registered.items():
+        st.register_type_strategy(cls, _resolver(cls, make))
+
+
+def _resolver(cls: type[Any], make: Callable[[], st.SearchStrategy[Any]]) -> Callable[[type[Any]], Any]:
+    def resolve(asked: type[Any]) -> Any:
+        # from_type(subclass) falls back on the base's resolver: a host's subclass is not ours to build
+        return make() if asked is cls else NotImplemented
+
+    return resolve
+
+
+register_type_strategies()

@@ -1,0 +1,228 @@
+"""Tests written from the surviving mutants of `make mutation` (docs/qa.md, "Tests de mutation").
+
+Each one pins a behaviour a mutant changed without any other test noticing: the exact parameter named by
+an InvalidInput, the definition checks that run only at import, the obfuscated-scheme detection.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+import segur_workflow as sw
+from segur_workflow import examples, rules
+from segur_workflow.errors import DefinitionError
+from segur_workflow.states import MachineDefinition, StateSpec, TransitionSpec
+from segur_workflow.vocabulary import Role
+
+
+def _bad(value: object) -> Any:
+    return value
+
+
+@pytest.mark.parametrize(("args", "parameter", "expected"), [
+    ((examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION), "gestionnaire"), "actor", "un Actor"),
+    (("FINSAS000001", examples.GESTIONNAIRE), "dossier", "un Dossier"),
+    ((examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION), examples.GESTIONNAIRE, "SAS"), "corridor", "un Corridor"),
+])
+def test_allowed_commands_names_the_wrong_argument(args: tuple[Any, ...], parameter: str, expected: str) -> None:
+    with pytest.raises(sw.InvalidInput) as err:
+        sw.allowed_commands(*(_bad(a) for a in args))
+    assert (err.value.parameter, err.value.expected) == (parameter, expected)
+
+
+def test_allowed_commands_evaluates_the_dossier_guards_only() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    # blocs not all OK and none KO: neither decider nor demander_modification, the rest is open
+    assert sw.allowed_commands(dossier, examples.GESTIONNAIRE) == {"controler_bloc", "rejeter", "demander_piece"}
+    assert sw.allowed_commands(dossier, examples.owner(dossier)) == frozenset()
+
+
+# -- the checks that run once, at import ------------------------------------------------------------------------
+def _rule(**changes: Any) -> rules.Rule:
+    return rules.Rule(**{"name": "essai", "description": "Règle d'essai.", "check": lambda _c: (), **changes})
+
+
+@pytest.mark.parametrize(("rule", "message"), [
+    (_rule(codes=("pas.un.code",)), "code inconnu pas.un.code (règle essai)"),
+    (_rule(codes=("motif.requis",), unreachable={"motif.trop_long": "…"}),
+     "issue inatteignable inconnue motif.trop_long (règle essai)"),
+])
+def test_unknown_codes_of_a_rule_are_refused(monkeypatch: pytest.MonkeyPatch, rule: rules.Rule, message: str) -> None:
+    monkeypatch.setattr(rules, "RULES", {**rules.RULES, rule.name: rule})
+    with pytest.raises(DefinitionError) as err:
+        rules._check_guards_known()
+    assert message in str(err.value)
+
+
+def test_a_declared_unreachable_ok_or_code_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    rule = _rule(codes=("motif.requis",), unreachable={"ok": "toujours refusée", "motif.requis": "…"})
+    monkeypatch.setattr(rules, "RULES", {**rules.RULES, rule.name: rule})
+    rules._check_guards_known()
+    assert dict(rule.unreachable) == {"ok": "toujours refusée", "motif.requis": "…"}
+    with pytest.raises(TypeError):
+        rule.unreachable["x"] = "y"  # type: ignore[index]
+
+
+def test_a_guard_naming_no_rule_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    machine = MachineDefinition(
+        name="essai", title="Essai",
+        states=(StateSpec("a", "A", final=True),),
+        transitions=(TransitionSpec("creer", (), "a", frozenset({Role.SYSTEME}), guards=("regle_absente",)),),
+    )
+    monkeypatch.setattr(rules, "DEFINITIONS", {"essai": machine})
+    with pytest.raises(DefinitionError) as err:
+        rules._check_guards_known()
+    assert "essai : règle inconnue : regle_absente" in str(err.value)
+
+
+def test_unknown_engine_codes_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rules, "ENGINE_CODES", {**rules.ENGINE_CODES, "pas.un.code": ("dossier.*",)})
+    with pytest.raises(DefinitionError, match=r"code inconnu pas\.un\.code"):
+        rules._check_guards_known()
+
+
+@pytest.mark.parametrize(("required", "text", "codes"), [
+    (True, "  ", ("motif.requis",)), (False, "  ", ()), (True, "x" * (rules.MAX_TEXT + 1), ("motif.trop_long",)),
+    (True, "Non conforme.", ()),
+])
+def test_the_text_rule_factory(required: bool, text: str, codes: tuple[str, ...]) -> None:
+    check = rules._text("motif", required=required)
+    ctx = rules.RuleContext(command=sw.Rejeter(examples.GESTIONNAIRE, text))
+    assert tuple(v.code for v in check(ctx)) == codes
+    assert all(v.field == "motif" for v in check(ctx))
+
+
+@pytest.mark.parametrize(("text", "dangerous"), [
+    ("javascript:alert(1)", True), ("java\tscript:alert(1)", True), ("j\na\rv\x01ascript :x", False),
+    ("java\u200bscript:x", True), ("javascript\t:x", True), ("DATA:text/html,x", True), ("file:///etc", True),
+    ("monjavascript:x", False), ("https://support.example.fr/javascript", False), ("javascript", False),
+])
+def test_scheme_patterns_see_through_separators(text: str, dangerous: bool) -> None:
+    assert rules.has_dangerous_link(text) is dangerous
+
+
+@pytest.mark.parametrize(("text", "matches"), [
+    ("javascript:", True), ("j\ta\nv\ra\x00s\u200bc\u202eript\ufeff:", True), ("data:", False),
+    ("javascrip:", False), ("java script:", False), ("javascript", False), ("JAVASCRIPT:", False),
+])
+def test_a_scheme_pattern_allows_only_invisible_separators(text: str, matches: bool) -> None:
+    assert (re.fullmatch(rules._scheme("javascript"), text) is not None) is matches
+
+
+# -- the effects of completer and demander_modification ----------------------------------------------------------
+G = examples.GESTIONNAIRE
+LATER = timedelta(hours=1)
+
+
+def _send(dossier: sw.Dossier, *commands: sw.Command) -> sw.Dossier:
+    for command in commands:
+        dossier = sw.handle(dossier, command, now=dossier.history[-1].at + LATER).dossier
+    return dossier
+
+
+def _controls(dossier: sw.Dossier) -> dict[sw.Bloc, sw.Controle]:
+    assert dossier.solde is not None
+    return dict(dossier.solde.controles)
+
+
+def _a_modifier() -> sw.Dossier:
+    """A solde sent back for modification with INFORMATIONS and COORDONNEES OK and PIECES KO."""
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    dossier = _send(dossier, sw.ControlerBloc(G, sw.Bloc.INFORMATIONS, sw.Controle.OK),
+                    sw.ControlerBloc(G, sw.Bloc.COORDONNEES_BANCAIRES, sw.Controle.OK),
+                    sw.ControlerBloc(G, sw.Bloc.PIECES_JUSTIFICATIVES, sw.Controle.KO, "PV illisible"),
+                    sw.DemanderModification(G, "Le PV est illisible."))
+    return dossier
+
+
+def test_demander_modification_keeps_its_comment_on_the_dossier_and_in_history() -> None:
+    dossier = _a_modifier()
+    assert dossier.demande_commentaire == "Le PV est illisible."
+    assert dossier.history[-1].comment == "Le PV est illisible."
+
+
+def test_a_complement_of_pieces_reopens_what_was_ko_and_the_pieces_only() -> None:
+    before = _a_modifier()
+    assert before.solde is not None
+    pv = sw.Attachment.from_bytes("pv_vsr_signe.pdf", examples.pdf_bytes("PV signé"))
+    after = _send(before, sw.Completer(examples.owner(before), pieces={sw.PieceKind.PV_VSR: pv}))
+    assert _controls(after) == {sw.Bloc.INFORMATIONS: sw.Controle.OK, sw.Bloc.COORDONNEES_BANCAIRES: sw.Controle.OK,
+                                sw.Bloc.PIECES_JUSTIFICATIVES: sw.Controle.A_INSTRUIRE}
+    assert after.solde is not None and after.solde.pieces[sw.PieceKind.PV_VSR] == pv
+    assert after.solde.contact_support == before.solde.contact_support  # untouched without a new contact
+    assert after.demande_commentaire is None and after.piece_demandee is None
+    assert dict(after.history[-1].details) == {"pieces": "pv_vsr"}
+
+
+def test_a_complement_of_contact_reopens_the_informations_bloc() -> None:
+    before = _a_modifier()
+    after = _send(before, sw.Completer(examples.owner(before), contact_support="Support : 01 23 45 67 89"))
+    assert _controls(after) == {sw.Bloc.INFORMATIONS: sw.Controle.A_INSTRUIRE,
+                                sw.Bloc.COORDONNEES_BANCAIRES: sw.Controle.OK,
+                                sw.Bloc.PIECES_JUSTIFICATIVES: sw.Controle.A_INSTRUIRE}  # it was KO
+    assert after.solde is not None and after.solde.contact_support == "Support : 01 23 45 67 89"
+    assert before.solde is not None and after.solde.pieces == before.solde.pieces
+    assert dict(after.history[-1].details) == {"pieces": "", "contact_support": "modifié"}
+
+
+def test_a_requested_piece_brought_leaves_the_other_ok_blocs_alone() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    dossier = _send(dossier, *(sw.ControlerBloc(G, b, sw.Controle.OK) for b in sw.Bloc),
+                    sw.DemanderPiece(G, sw.PieceKind.PV_VSR, "Le PV signé, svp."))
+    assert dossier.piece_demandee is sw.PieceKind.PV_VSR
+    after = _send(dossier, sw.Completer(examples.owner(dossier),
+                                        pieces={sw.PieceKind.PV_VSR: examples.attachment(sw.PieceKind.PV_VSR)}))
+    assert _controls(after) == {sw.Bloc.INFORMATIONS: sw.Controle.OK, sw.Bloc.COORDONNEES_BANCAIRES: sw.Controle.OK,
+                                sw.Bloc.PIECES_JUSTIFICATIVES: sw.Controle.A_INSTRUIRE}
+    assert after.piece_demandee is None and after.status is sw.Status.SOLDE_EN_INSTRUCTION
+
+
+def test_deposer_solde_builds_the_solde_request_from_the_command() -> None:
+    dossier = examples.dossier_at(sw.Status.AVANCE_DECIDEE)
+    command = examples.commands_to_fire(dossier, "deposer_solde")[0]
+    assert isinstance(command, sw.DeposerSolde)
+    now = dossier.history[-1].at + LATER
+    after = sw.handle(dossier, command, now=now).dossier
+    solde = after.solde
+    assert solde is not None and solde.phase is sw.Phase.SOLDE
+    assert (solde.montant, solde.taux_tva, solde.date_depot) == (sw.SAS.montant_solde, sw.SAS.taux_tva, now)
+    assert solde.contact_support == command.contact_support and dict(solde.pieces) == dict(command.pieces)
+    assert dict(after.history[-1].details) == {"pieces": "pv_vsr", "montant": "30000"}
+    assert after.avance == dossier.avance  # the advance request is kept as it was
+
+
+def test_demander_piece_records_the_piece_and_the_comment() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    after = _send(dossier, sw.DemanderPiece(G, sw.PieceKind.PV_VSR, "Le PV signé, svp."))
+    assert (after.piece_demandee, after.demande_commentaire) == (sw.PieceKind.PV_VSR, "Le PV signé, svp.")
+    assert after.history[-1].comment == "Le PV signé, svp."
+    assert dict(after.history[-1].details) == {"piece": "pv_vsr"}
+
+
+def test_a_missing_requested_piece_names_its_field_and_title() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_ATTENTE_PIECE)
+    with pytest.raises(sw.RuleViolations) as err:
+        _send(dossier, sw.Completer(examples.owner(dossier), contact_support="support@le-select.example"))
+    (v,) = err.value.violations
+    assert (v.code, v.field) == ("piece.demandee_manquante", "pieces.pv_vsr")
+    assert sw.PieceKind.PV_VSR.label in v.message
+
+
+def test_wiring_names_every_missing_command_and_effect() -> None:
+    from segur_workflow.commands import COMMANDS
+    from segur_workflow.engine import _EFFECTS, check_wiring
+    from segur_workflow.states import DOSSIER
+
+    check_wiring(DOSSIER, COMMANDS, _EFFECTS)  # the shipped wiring is complete
+    commands = {k: v for k, v in COMMANDS.items() if k != "rejeter"}
+    effects = {k: v for k, v in _EFFECTS.items() if k != "decider"}
+    with pytest.raises(DefinitionError) as err:
+        check_wiring(DOSSIER, commands, effects)
+    text = str(err.value)
+    assert "commande manquante : rejeter" in text
+    assert text.count("effet manquant : decider") == 2  # both decider transitions
+    assert "deposer_avance" not in text  # a creating transition needs no effect
