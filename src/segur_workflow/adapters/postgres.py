@@ -205,9 +205,12 @@ class PostgresRepository(SQLRepository):
     def _update_snapshot(self, cur: Any, dossier: Dossier, w: Written, expected_version: int,
                          base: Chain) -> None:
         # One statement whatever the provider: PostgreSQL leaves an unchanged indexed value alone.
-        cur.execute("UPDATE dossiers SET data = %s, status = %s, ans_id = %s, version = %s, length = %s, head = %s"
+        f = dossier.fournisseur
+        cur.execute("UPDATE dossiers SET data = %s, status = %s, ans_id = %s, version = %s, length = %s, head = %s,"
+                    " siret = %s, raison_sociale = %s, gestionnaire = %s, date_changement_statut = %s"
                     " WHERE numero = %s AND version = %s AND head = %s",
-                    (w.data, dossier.status.value, dossier.fournisseur.ans_id, w.version, w.position, w.sceau,
+                    (w.data, dossier.status.value, f.ans_id, w.version, w.position, w.sceau, f.siret,
+                     f.raison_sociale, dossier.gestionnaire, dossier.date_changement_statut,
                      dossier.numero, expected_version, base.head))
 
     _moment_type = "timestamptz"
