@@ -3,7 +3,7 @@
 Every case runs in a child process of its own (``python -m bench --child CASE``) with a deadline:
 a case that crashes or overruns is killed and reported as a **missed** row saying why, the rows it
 measured before are kept, and the page is written whatever happened. The whole run has a budget
-(``--budget``, 9 minutes by default, so that ``make bench`` ends within 10 on this 2-core machine);
+(``--budget``, 8 minutes by default, so that ``make bench`` ends within 10 on this 2-core machine);
 a case that would start after it is spent is reported as not run.
 
 Cases come from :data:`bench.cases.CASES` and from any ``bench/case_*.py`` module another part of
@@ -112,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="page to write (default docs/benchmarks.md; --quick writes none unless given)")
     parser.add_argument("--no-write", action="store_true", help="print the table only")
     parser.add_argument("--budget", type=float, default=None,
-                        help="seconds for the whole run (default 540, or 240 with --quick)")
+                        help="seconds for the whole run (default 480, or 240 with --quick)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--rows", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(args.only or ()) - set(cases))
     if unknown:
         parser.error(f"unknown case(s) {', '.join(unknown)}; choose among {', '.join(cases)}")
-    budget = args.budget if args.budget is not None else (240.0 if args.quick else 540.0)
+    budget = args.budget if args.budget is not None else (240.0 if args.quick else 480.0)
     started = time.perf_counter()
     load_start = _load()
     rows: list[Row] = []

@@ -5,8 +5,9 @@ as soon as it is yielded, so a case stopped at its deadline keeps what it measur
 own cases are in :mod:`bench.cases` and :mod:`bench.service`.
 
 Another part of the project adds cases with a module ``bench/case_<name>.py`` defining ``CASES``, a
-mapping of case names to such functions (a function taking no argument is called without the
-config; a row may also be a ``dict`` or a ``(case, figure, target, verdict)`` tuple). Optional:
+mapping of case names to such functions, or simply a function ``<name>(cfg)`` (a function taking no
+argument is called without the config; a row may also be a ``dict`` or a ``(case, figure, target,
+verdict)`` tuple; ``cfg.quick_mode`` says whether this is a ``--quick`` run). Optional:
 ``TIMEOUTS`` (name -> seconds of a full run; 120 by default), ``POSTGRES`` (names of the cases that
 need the durable PostgreSQL server, whose DSN they read from ``SEGUR_BENCH_PG_DSN``). A module that
 fails to import is reported as a missed row, never a crash of the run.
@@ -14,6 +15,7 @@ fails to import is reported as a missed row, never a crash of the run.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
 import os
@@ -56,8 +58,9 @@ def cases() -> dict[str, Case]:
     from . import cases as own
     from . import service
 
-    out = dict(own.CASES)
-    out.update(service.CASES)
+    # The long, least informative runs go last, so that a spent budget only ever costs them.
+    last = ("verify", "property")
+    out = {k: v for k, v in {**own.CASES, **service.CASES}.items() if k not in last}
     for path in sorted((ROOT / "bench").glob("case_*.py")):
         module_name = path.stem
         try:
@@ -70,23 +73,33 @@ def cases() -> dict[str, Case]:
             continue
         for name, run in found.items():
             key = name if name not in out else f"{module_name}.{name}"
-            timeout = float(timeouts.get(name, 120.0))
+            # at most 150 s in a full run: the whole run must end within 10 minutes
+            timeout = min(float(timeouts.get(name, 120.0)), 150.0)
             out[key] = Case(run, f"from bench/{path.name}", timeout, min(timeout, 60.0), name in postgres)
+    for name in last:
+        out[name] = {**own.CASES, **service.CASES}[name]
     return out
 
 
 def _cases_of(module: Any, module_name: str) -> Mapping[str, Callable[..., Any]]:
-    """``CASES`` of a case file; failing that, its ``run`` / ``case_*`` / ``bench_*`` functions."""
+    """``CASES`` of a case file; failing that, its function named after it (``case_x.py``: ``x(cfg)``),
+    or its ``run`` / ``case_*`` / ``bench_*`` functions."""
     declared = getattr(module, "CASES", None)
     if isinstance(declared, Mapping):
         return {str(k): v.run if isinstance(v, Case) else v for k, v in declared.items()}
-    found = {name: getattr(module, name) for name in dir(module)
-             if (name in {"run", "main"} or name.startswith(("case_", "bench_")))
-             and inspect.isfunction(getattr(module, name)) and getattr(module, name).__module__ == module.__name__}
-    if not found:
-        raise LookupError(f"bench/{module_name}.py defines neither CASES nor run() / case_*() functions")
     short = module_name.removeprefix("case_")
-    return {short if name in {"run", "main"} else f"{short}.{name.split('_', 1)[1]}": f for name, f in found.items()}
+
+    def own(name: str) -> bool:
+        value = getattr(module, name, None)
+        return inspect.isfunction(value) and value.__module__ == module.__name__
+
+    if own(short):
+        return {short: getattr(module, short)}
+    found = {name: getattr(module, name) for name in dir(module)
+             if (name == "run" or name.startswith(("case_", "bench_"))) and own(name)}
+    if not found:
+        raise LookupError(f"bench/{module_name}.py defines neither CASES nor {short}(cfg) / run(cfg)")
+    return {short if name == "run" else f"{short}.{name.split('_', 1)[1]}": f for name, f in found.items()}
 
 
 def _last_line(exc: BaseException) -> str:
@@ -96,7 +109,7 @@ def _last_line(exc: BaseException) -> str:
 def config(quick: bool) -> Any:
     from .cases import Config
 
-    return Config.quick() if quick else Config.full()
+    return Config.quick_run() if quick else Config.full_run()
 
 
 def _as_row(value: object) -> Row:
@@ -132,7 +145,9 @@ class Services:
 
     def __init__(self, *, quick: bool) -> None:
         self.quick = quick
-        self.state = ROOT / ".pgbench"
+        # One state directory per run: two runs in one checkout (a test and a `make bench`) never stop
+        # each other's cluster.
+        self.state = ROOT / ".pgbench" / f"run-{os.getpid()}"
         self._started = False
         self._problem: str | None = None
 
@@ -153,6 +168,13 @@ class Services:
             return {}
         self._started = True
         dsn = proc.stdout.strip().split("=", 1)[1].strip().strip("'")
+        location = self.state / "location"
+        if location.exists():
+            fs = subprocess.run(["stat", "-f", "-c", "%T", location.read_text().strip()], capture_output=True,
+                                text=True, check=False).stdout.strip()
+            if fs in {"tmpfs", "ramfs"}:
+                self._problem = (f"the durable PostgreSQL cluster's data directory is on {fs}: its fsync "
+                                 "reaches no disk, so its figures are not those of a durable server")
         return {PG_ENV: dsn}
 
     def stop(self) -> None:
@@ -161,6 +183,8 @@ class Services:
             subprocess.run(["bash", str(self.SCRIPT), "stop"], env=env, capture_output=True, timeout=120,
                            check=False)
             self._started = False
+            with contextlib.suppress(OSError):
+                self.state.parent.rmdir()  # .pgbench/ itself, once no run uses it
 
     def notes(self) -> list[str]:
         return [self._problem] if self._problem else []

@@ -119,6 +119,8 @@ class Backend:
         from segur_workflow.adapters.postgres import PostgresRepository
 
         kwargs = {"key": KEY} if _accepts_key(PostgresRepository) else {}
+        if "pool_size" in inspect.signature(PostgresRepository).parameters:
+            kwargs["pool_size"] = 2  # one process, one thread: the bench's processes stay within max_connections
         return PostgresRepository(self.target(db), **kwargs)
 
     def raw(self, db: str) -> Any:
@@ -399,12 +401,16 @@ def record_life(backend: Backend, db: str, life: Life, i: int) -> Recording:
 # -- throughput: processes running lives ----------------------------------------------------------------------------
 def _worker(backend: Backend, index: int, pipe: Any) -> None:
     """A process running lives on command: ("service"|"raw", seconds) -> (commands, seconds taken)."""
-    life = Life.build()
-    base = 100_000 * (index + 1)
-    service_repo = backend.open("lives")
-    service = WorkflowService(service_repo)
-    recording = record_life(backend, "lives", life, base)
-    raw = backend.raw("raw")
+    try:
+        life = Life.build()
+        base = 100_000 * (index + 1)
+        service_repo = backend.open("lives")
+        service = WorkflowService(service_repo)
+        recording = record_life(backend, "lives", life, base)
+        raw = backend.raw("raw")
+    except Exception as exc:  # the parent reports it instead of a bare end of file
+        pipe.send(f"{type(exc).__name__}: {exc}")
+        return
     n_service = n_raw = 1
     pipe.send("ready")
     while True:
@@ -454,8 +460,12 @@ class Workers:
         for pipe in self.pipes:
             if not pipe.poll(120):
                 raise TimeoutError("a worker did not start within 120 s")
-            ready = pipe.recv()
+            try:
+                ready = pipe.recv()
+            except EOFError:
+                ready = "it ended without a word"
             if ready != "ready":
+                self.close()
                 raise RuntimeError(f"a worker failed to start: {ready}")
 
     def run(self, mode: str, seconds: float, n: int) -> float:
@@ -466,7 +476,10 @@ class Workers:
         for pipe in self.pipes[:n]:
             if not pipe.poll(seconds + 120):
                 raise TimeoutError("a worker did not answer")
-            answer = pipe.recv()
+            try:
+                answer = pipe.recv()
+            except EOFError:
+                raise RuntimeError("a worker process died during the measure") from None
             if answer[0] == "error":
                 raise RuntimeError(answer[1])
             done += answer[0]
@@ -662,7 +675,7 @@ def _why_store(op: Callable[[], object]) -> str:
 def history_length(cfg: Any, backend: Backend) -> Iterator[Row]:
     """Per stored command through the service, against the history length of the dossier."""
     lengths = cfg.stored_lengths
-    rounds = 5 if not cfg.quick_mode else 2
+    rounds = 3 if not cfg.quick_mode else 2
     per = cfg.stored_ops
     backend.create("lengths")
     backend.fast_build("lengths")
@@ -783,7 +796,7 @@ def verify(cfg: Any) -> Iterator[Row]:
         yield Row(case, "no `verify` command in this checkout", "measured", PENDING)
         return
     wanted = 100_000 if not cfg.quick_mode else 200
-    build_budget = 90.0 if not cfg.quick_mode else 10.0
+    build_budget = 60.0 if not cfg.quick_mode else 10.0
     with tempfile.TemporaryDirectory(prefix="segur-bench-verify-") as tmp:
         backend = Backend("sqlite", tmp, "OFF")
         backend.create("verify")
@@ -851,5 +864,5 @@ CASES: Mapping[str, Case] = MappingProxyType({
     "throughput": Case(_each_backend(_throughput), "commands/s with 1, 2, 4 processes vs raw replay", 150, 60,
                        True),
     "table_size": Case(_each_backend(_sizes), "start() and a command vs dossiers in the table", 150, 60, True),
-    "verify": Case(verify, "segur-workflow verify over a large database", 200, 40),
+    "verify": Case(verify, "segur-workflow verify over a large database", 150, 40),
 })

@@ -2,6 +2,7 @@
 # A throw-away PostgreSQL cluster for the tests.
 #   eval "$(bash scripts/postgres-test-server.sh start)"   # prints: export SEGUR_TEST_PG_DSN=...
 #   bash scripts/postgres-test-server.sh stop
+#   bash scripts/postgres-test-server.sh restart   # same cluster and data (the reconnection test uses it)
 # The cluster lives in .pgtest/ under the worktree (or a /tmp directory if the postgres user cannot
 # reach it), listens on a Unix socket only (no TCP port to collide with), trusts local connections,
 # and runs without fsync: it is deleted on stop. Run as root, it runs the server as `postgres`
@@ -56,10 +57,24 @@ start() {
   as_owner "$bindir/initdb" -D "$dir/data" -U segur -A trust -E UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
     || as_owner "$bindir/initdb" -D "$dir/data" -U segur -A trust -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 \
     || { cat "$dir/initdb.log" >&2; exit 1; }
-  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -k $dir/socket $DURABILITY -c max_connections=100" \
-    start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+  echo "$DURABILITY" > "$STATE/durability"
+  run_server "$bindir" "$dir" start "$DURABILITY"
   echo "export SEGUR_TEST_PG_DSN='host=$dir/socket dbname=postgres user=segur'"
+}
+
+run_server() {   # pg_ctl start|restart with the test options
+  local bindir=$1 dir=$2 action=$3 durability=$4
+  as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -m fast \
+    -o "-c listen_addresses='' -k $dir/socket $durability -c max_connections=100" \
+    "$action" >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
+}
+
+restart() {   # the same cluster and data, with the options it was started with
+  local bindir dir
+  [ -f "$STATE/location" ] || { echo "postgres-test-server: no cluster to restart" >&2; exit 1; }
+  bindir=$(find_bindir)
+  dir=$(cat "$STATE/location")
+  run_server "$bindir" "$dir" restart "$(cat "$STATE/durability" 2>/dev/null || echo "$DURABILITY")"
 }
 
 stop_quietly() {
@@ -75,5 +90,6 @@ stop_quietly() {
 case "${1:-}" in
   start) start ;;
   stop) stop_quietly ;;
-  *) echo "usage: $0 start [--durable]|stop" >&2; exit 2 ;;
+  restart) restart ;;
+  *) echo "usage: $0 start [--durable]|stop|restart" >&2; exit 2 ;;
 esac

@@ -26,7 +26,9 @@ texts = st.text(max_size=40)
 entries = st.builds(
     HistoryEntry,
     at=st.datetimes(timezones=st.sampled_from([UTC, examples.T0.tzinfo])),
-    actor=st.builds(Actor, st.sampled_from(Role), texts.filter(str.strip)),
+    # actor ids are identifiers: no control, format (bidi) or lone surrogate character
+    actor=st.builds(Actor, st.sampled_from(Role),
+                    st.text(st.characters(exclude_categories=("Cc", "Cf", "Cs")), max_size=40).filter(str.strip)),
     trigger=texts,
     source=st.none() | st.sampled_from(Status),
     dest=st.sampled_from(Status),
@@ -60,8 +62,9 @@ def test_canonical_is_byte_for_byte_the_sorted_json(entry: HistoryEntry) -> None
 
 
 def test_canonical_escapes_hostile_text() -> None:
-    e = HistoryEntry(at=examples.T0, actor=Actor(Role.GESTIONNAIRE, 'g"\\\n\x00'), trigger="t",
-                     source=None, dest=Status.AVANCE_DECIDEE, comment="</script>\u2028é",
+    # (actor ids refuse control characters at construction: the hostile ones go to the comment)
+    e = HistoryEntry(at=examples.T0, actor=Actor(Role.GESTIONNAIRE, 'g"\\'), trigger="t",
+                     source=None, dest=Status.AVANCE_DECIDEE, comment='</script>\u2028é\n\x00"\\',
                      details={"z": "1", "a": '"'})
     assert canonical(e) == reference(e)
     assert json.loads(canonical(e))["details"] == {"a": '"', "z": "1"}

@@ -289,7 +289,10 @@ def test_show_neutralises_terminal_escapes(
     now = d.date_changement_statut
     d = handle(d, ControlerBloc(g, Bloc.INFORMATIONS, Controle.KO), now=now).dossier
     hostile = "\x1b[2J\x1b]0;pwned\x07 « merci » \n ligne"
-    d = handle(d, DemanderModification(g, hostile), now=now).dossier
+    d = handle(d, DemanderModification(g, "à compléter"), now=now).dossier
+    # Commands refuse control characters now; a dossier stored before that (or edited in the base) may hold them.
+    d = attrs.evolve(d, demande_commentaire=hostile,
+                     history=(*d.history[:-1], attrs.evolve(d.history[-1], comment=hostile)))
     monkeypatch.setattr(cli, "open_repository", lambda _p: FakeRepository(d))
     code, out, _ = run(capsys, "show", d.numero, "--db", str(tmp_path))
     assert code == 0

@@ -182,7 +182,6 @@ def test_every_declared_variable_comes_from_the_engine_context() -> None:
 
 
 def test_a_recipient_that_would_inject_headers_is_refused_before_anything_is_built() -> None:
-    fournisseur = attrs.evolve(examples.FOURNISSEUR, email="contact@le-select.example\r\nBcc: tous@example.org")
-    # Refused by a rule on the address or, at the latest, by the renderer: never rendered into a header.
+    # Refused when the provider is built (email-validator: one bare address), so never rendered into a header.
     with pytest.raises(WorkflowError):
-        engine.start(examples.deposer_avance(fournisseur), numero="FINSAS009250", now=examples.T0)
+        attrs.evolve(examples.FOURNISSEUR, email="contact@le-select.example\r\nBcc: tous@example.org")

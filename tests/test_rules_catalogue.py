@@ -68,7 +68,7 @@ def _bad_contexts() -> list[rules.RuleContext]:
     avances = [attrs.evolve(avance, coordonnees_bancaires=sw.CoordonneesBancaires(iban, "AGRIFRPP", "t", "d"),
                             fournisseur=attrs.evolve(ex.FOURNISSEUR, siret=siret), pieces=more_pieces)
                for iban, siret in ids]
-    solde = sw.DeposerSolde(ex.FOURNISSEUR_ACTOR, bad_pieces, "javascript:\x00" + "x" * 600, Decimal(2))
+    solde = sw.DeposerSolde(ex.FOURNISSEUR_ACTOR, bad_pieces, "javascript:\ud800" + "x" * 600, Decimal(2))
     dossier = ex.dossier_at(sw.Status.SOLDE_EN_ATTENTE_PIECE)
     instr = ex.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
     g = ex.GESTIONNAIRE

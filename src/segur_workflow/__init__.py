@@ -9,6 +9,9 @@ Typical use::
 See the README and docs/ for the full guide.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from .commands import (
     Command,
     Completer,
@@ -20,18 +23,6 @@ from .commands import (
     DeposerSolde,
     Reaffecter,
     Rejeter,
-)
-from .compte import (
-    ChangerMotDePasse,
-    CloturerCompte,
-    Compte,
-    CompteOutcome,
-    CreerCompte,
-    DefinirQuestionSecrete,
-    OublierIdentifiant,
-    OublierMotDePasse,
-    PremiereConnexion,
-    handle_compte,
 )
 from .emails import Email
 from .engine import (
@@ -84,6 +75,40 @@ from .states import COMPTE, DOSSIER, CompteStatus, MachineDefinition, Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
 __version__ = "0.1.0"
+
+#: Names loaded from their module when first used: the account engine is not needed to handle a dossier,
+#: and importing it with the package was a tenth of ``import segur_workflow`` (docs/benchmarks.md).
+_LAZY = dict.fromkeys((
+    "ChangerMotDePasse", "CloturerCompte", "Compte", "CompteOutcome", "CreerCompte", "DefinirQuestionSecrete",
+    "OublierIdentifiant", "OublierMotDePasse", "PremiereConnexion", "handle_compte",
+), ".compte")
+
+if TYPE_CHECKING:
+    from .compte import (
+        ChangerMotDePasse,
+        CloturerCompte,
+        Compte,
+        CompteOutcome,
+        CreerCompte,
+        DefinirQuestionSecrete,
+        OublierIdentifiant,
+        OublierMotDePasse,
+        PremiereConnexion,
+        handle_compte,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value  # loaded once: later lookups find it like any other name
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 __all__ = [
     "COMPTE",

@@ -1,11 +1,20 @@
-"""attrs validators shared by values and commands: a wrong *type* is an ``InvalidInput``."""
+"""attrs validators shared by values and commands: a wrong *type* is an ``InvalidInput``.
+
+They are the boundary: what storage cannot hold or would misread is refused when a value is built,
+never found later by a driver. Identifiers and names refuse every control character (C0, DEL, C1)
+and the bidirectional controls that make a name read differently from what it is; free texts keep
+``\n``, ``\t`` and ``\r`` (a browser's line breaks) and refuse the other controls (NUL, escapes…).
+E-mail addresses are checked by email-validator: one bare address, no display name, no list.
+"""
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 import attrs
+import email_validator
 
 from .errors import InvalidInput
 
@@ -27,20 +36,115 @@ def typed(name: str, cls: type | tuple[type, ...], expected: str, *, optional: b
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+#: Every control character: C0 (NUL included), DEL and C1.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+#: Controls a free text may not hold: the same but tab, line feed and carriage return (a browser's CRLF).
+_TEXT_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Bidirectional controls (ALM, LRM, RLM, embeddings, overrides, isolates): U+202E then "gpj.exe" reads "exe.jpg".
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
 def require_str(name: str, *, optional: bool = False) -> Any:
     return typed(name, str, "une chaîne de caractères", optional=optional)
 
 
+def identifier_problem(value: str) -> str | None:
+    """Why ``value`` cannot be an identifier or a name (``None``: it can)."""
+    if _CONTROL.search(value) is not None:
+        return "un texte sans caractère de contrôle (NUL, tabulation, saut de ligne…)"
+    if not value.isascii():
+        if _SURROGATE.search(value) is not None:
+            return "un texte valide (sans caractère de substitution isolé)"
+        if _BIDI.search(value) is not None:
+            return "un texte sans caractère de contrôle bidirectionnel"
+    return None
+
+
 def require_identifier(name: str, *, optional: bool = False) -> Any:
-    """A ``str`` that every encoder accepts, for identifiers and reference data (actor and command ids,
-    provider and bank details): lone surrogates (from a ``surrogateescape`` decoding, say) would break
-    the history hash, JSON and database writes much later. Free texts typed by people (motif,
-    commentaire, contact, file names) are the rules' business instead: they report a violation."""
+    """A ``str`` that every encoder accepts and every reader reads the same, for identifiers and names
+    (actor ids, provider and bank details): no control character, no lone surrogate (they would break
+    the history hash, JSON and database writes much later), no bidirectional control."""
     is_str = require_str(name, optional=optional)
 
     def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
         is_str(inst, attr, value)
-        if isinstance(value, str) and not value.isascii() and _SURROGATE.search(value) is not None:
-            raise InvalidInput(name, "un identifiant en texte valide (sans caractère de substitution isolé)", value)
+        if isinstance(value, str):
+            problem = identifier_problem(value)
+            if problem is not None:
+                raise InvalidInput(name, problem, value)
+
+    return check
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be a free text (``None``: it can).
+
+    A lone surrogate is left to the rules, which report it with the command's other problems
+    (``motif.caracteres``…)."""
+    if _TEXT_CONTROL.search(value) is not None:
+        return "un texte sans caractère de contrôle (seuls la tabulation et les sauts de ligne sont admis)"
+    return None
+
+
+def require_text(name: str, *, optional: bool = False) -> Any:
+    """A free text typed by people (motif, commentaire, contact): ``\n`` and ``\t`` kept, other controls
+    refused. Blank or too long is the rules' business (a violation reported with the others)."""
+    is_str = require_str(name, optional=optional)
+
+    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        is_str(inst, attr, value)
+        if isinstance(value, str):
+            problem = text_problem(value)
+            if problem is not None:
+                raise InvalidInput(name, problem, value)
+
+    return check
+
+
+def require_bool(name: str) -> Any:
+    """Strictly ``True`` or ``False``: ``"false"`` or ``0`` would pass an ``if`` the wrong way."""
+    return typed(name, bool, "un booléen (True ou False)")
+
+
+@lru_cache(maxsize=4096)
+def email_problem(value: str) -> str | None:
+    """Why ``value`` is not one e-mail address as an SMTP envelope takes it (``None``: it is).
+
+    email-validator (syntax only, no DNS): one bare address, no display name (``Nom <a@b>``), no
+    list (``a@x, b@y``), no quoted local part nor IP literal.
+    """
+    if identifier_problem(value) is not None:
+        return "une adresse sans caractère de contrôle"
+    try:
+        email_validator.validate_email(value, check_deliverability=False, allow_display_name=False,
+                                       allow_quoted_local=False, allow_domain_literal=False)
+    except email_validator.EmailNotValidError as exc:
+        return str(exc)
+    return None
+
+
+def require_email(name: str) -> Any:
+    """An attrs validator: one valid e-mail address (see :func:`email_problem`)."""
+    is_str = require_str(name)
+
+    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        is_str(inst, attr, value)
+        assert isinstance(value, str)
+        if email_problem(value) is not None:
+            raise InvalidInput(name, "une seule adresse électronique valide (ex. contact@fournisseur.fr)", value)
+
+    return check
+
+
+#: The range of a 64-bit SQL integer: a count or size beyond it cannot be stored.
+SQL_INT_MAX = 2**63 - 1
+
+
+def require_count(name: str) -> Any:
+    """An ``int`` (not a ``bool``) from 0 to the SQL maximum."""
+
+    def check(_inst: object, _attr: attrs.Attribute[Any], value: object) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SQL_INT_MAX:
+            raise InvalidInput(name, f"un entier entre 0 et {SQL_INT_MAX}", value)
 
     return check

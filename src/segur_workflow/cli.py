@@ -1,5 +1,5 @@
 """The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``, ``list``,
-``export``, ``verify``, ``migrate``.
+``export``, ``verify``, ``migrate``, ``deliver``, ``dead-letters`` (the last two in :mod:`.cli_delivery`).
 
 An edge of the library (it may read files and print). Errors are one French line on stderr and a
 non-zero exit code, never a traceback: 1 when a check refuses something, 2 for a usage or input
@@ -603,6 +603,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
     add_key_option(p)
     p.set_defaults(run=_cmd_migrate)
+
+    from .cli_delivery import add_parsers as add_delivery_parsers
+
+    add_delivery_parsers(sub)
     return parser
 
 

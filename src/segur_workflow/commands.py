@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._checks import require_identifier, require_str, typed
+from ._checks import require_identifier, require_text, typed
 from .errors import InvalidInput
 from .model import Actor, Attachment, CoordonneesBancaires, Fournisseur
 from .vocabulary import Bloc, Controle, PieceKind
@@ -143,9 +143,7 @@ class ControlerBloc(Command):
 
     bloc: Bloc = attrs.field(converter=_to_bloc)
     resultat: Controle = attrs.field(converter=_to_controle)
-    commentaire: str | None = attrs.field(
-        default=None, validator=require_str("commentaire", optional=True)
-    )
+    commentaire: str | None = attrs.field(default=None, validator=require_text("commentaire", optional=True))
 
 
 @attrs.frozen
@@ -157,14 +155,14 @@ class Decider(Command):
 class Rejeter(Command):
     TRIGGER: ClassVar[str] = "rejeter"
 
-    motif: str = attrs.field(validator=require_str("motif"))
+    motif: str = attrs.field(validator=require_text("motif"))
 
 
 @attrs.frozen
 class DemanderModification(Command):
     TRIGGER: ClassVar[str] = "demander_modification"
 
-    commentaire: str = attrs.field(validator=require_str("commentaire"))
+    commentaire: str = attrs.field(validator=require_text("commentaire"))
 
 
 @attrs.frozen
@@ -172,7 +170,7 @@ class DemanderPiece(Command):
     TRIGGER: ClassVar[str] = "demander_piece"
 
     piece: PieceKind = attrs.field(converter=_to_piece)
-    commentaire: str = attrs.field(validator=require_str("commentaire"))
+    commentaire: str = attrs.field(validator=require_text("commentaire"))
 
 
 @attrs.frozen
@@ -180,7 +178,7 @@ class DeposerSolde(Command):
     TRIGGER: ClassVar[str] = "deposer_solde"
 
     pieces: Mapping[PieceKind, Attachment] = attrs.field(converter=_pieces)
-    contact_support: str = attrs.field(validator=require_str("contact_support"))
+    contact_support: str = attrs.field(validator=require_text("contact_support"))
     montant: Decimal = attrs.field(validator=_money("montant"))
 
 
@@ -189,9 +187,8 @@ class Completer(Command):
     TRIGGER: ClassVar[str] = "completer"
 
     pieces: Mapping[PieceKind, Attachment] = attrs.field(factory=dict, converter=_pieces)
-    contact_support: str | None = attrs.field(
-        default=None, validator=require_str("contact_support", optional=True)
-    )
+    contact_support: str | None = attrs.field(default=None,
+                                              validator=require_text("contact_support", optional=True))
 
 
 @attrs.frozen
@@ -202,7 +199,7 @@ class Reaffecter(Command):
 
     gestionnaire: str = attrs.field(validator=require_identifier("gestionnaire"))
     commentaire: str | None = attrs.field(
-        default=None, validator=require_str("commentaire", optional=True)
+        default=None, validator=require_text("commentaire", optional=True)
     )
 
 

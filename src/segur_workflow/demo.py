@@ -8,6 +8,11 @@ Everything goes through :class:`~segur_workflow.service.WorkflowService` and
    completes, the blocs are checked again and the balance is decided;
 2. a second provider files an advance request, which is rejected.
 
+3. the outbox is relayed for real: a local SMTP server (aiosmtpd, the ``smtp`` extra) is started on a
+   free port, a :class:`~segur_workflow.delivery.Dispatcher` delivers every pending e-mail to it with
+   :class:`~segur_workflow.delivery.SmtpTransport` and hands the integration events (the payments
+   first) to a host callback; what the server received is printed.
+
 Re-runnable on the same file: each run adds two new dossiers with the next numbers and providers
 not used yet (LE SELECT, ``tndSAS0032``, first), so the file keeps every earlier run.
 """
@@ -33,10 +38,14 @@ from .commands import (
 from .errors import StorageError, WorkflowError
 from .history import verify_history
 from .model import SAS, Actor, Fournisseur
+from .ports import OutboxRelay
 from .service import Result, WorkflowService
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
 Write = Callable[[str], None]
+
+#: The From of the demo's e-mails (the ASP's no-reply address in the guides' spirit; a reserved domain).
+DEMO_SENDER = "ne-pas-repondre@asp-public.example"
 
 
 def _providers(service: WorkflowService) -> Iterator[Fournisseur]:
@@ -72,6 +81,59 @@ def _step(service: WorkflowService, write: Write, numero: str | None, command: C
 def _controler_tout(service: WorkflowService, write: Write, numero: str, gestionnaire: Actor) -> None:
     for bloc in Bloc:
         _step(service, write, numero, ControlerBloc(gestionnaire, bloc, Controle.OK))
+
+
+def _deliver(repository: OutboxRelay, write: Write) -> None:
+    """Relay the outbox to a local SMTP server and print what it received, and the events."""
+    from .delivery import Dispatcher, SmtpTransport
+    from .engine import Event, PaiementDeclenche
+
+    try:
+        from .testing.smtp import LocalSmtpServer
+
+        server = LocalSmtpServer()
+    except ImportError:
+        write("\n== Boîte d'envoi : aiosmtpd n'est pas installé (pip install 'segur-workflow[smtp]') : "
+              "les courriels restent en attente.")
+        return
+
+    events: list[str] = []
+
+    def on_event(event: Event) -> None:  # the host's side: a payment system would be called here
+        events.append(event.event_id)
+        if isinstance(event, PaiementDeclenche):
+            write(f"   événement {event.event_id} : paiement {event.phase.label} de {event.montant} € déclenché")
+
+    with server:
+        write(f"\n== Boîte d'envoi : relais vers le serveur SMTP local {server.host}:{server.port} (aiosmtpd)")
+        transport = SmtpTransport(server.host, server.port, sender=DEMO_SENDER)
+        dispatcher = Dispatcher(repository, transport=transport, worker_id="demo", on_event=on_event)
+        try:
+            total = DeliveryTotals()
+            while (report := dispatcher.run_once(limit=100)).claimed:
+                total.add(report.sent, report.retried, report.dead)
+        finally:
+            dispatcher.close()
+        received = server.messages()
+    write(f"   remis : {total.sent - len(events)} courriel(s) et {len(events)} événement(s) ; "
+          f"à réessayer : {total.retried} ; abandonnés : {total.dead}")
+    write(f"   le serveur a reçu {len(received)} courriel(s) :")
+    for message in received:
+        write(f"   {message.message_id}  à {', '.join(message.rcpt_tos)} : {message.subject}")
+
+
+@attrs.define
+class DeliveryTotals:
+    """Counts over the demo's delivery batches."""
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    def add(self, sent: int, retried: int, dead: int) -> None:
+        self.sent += sent
+        self.retried += retried
+        self.dead += dead
 
 
 def run_demo(db_path: Path | str, write: Write = print, *, error: Write | None = None) -> int:
@@ -118,12 +180,8 @@ def run_demo(db_path: Path | str, write: Write = print, *, error: Write | None =
             rejete = _step(service, write, None, examples.deposer_avance(fournisseur)).numero
             _step(service, write, rejete, Rejeter(g, "Le procès-verbal de mise en service n'est pas signé."))
 
-            # 3. the outbox, drained as a host's mailer would
-            pending = repository.pending_emails(limit=1000)
-            write(f"\n== Boîte d'envoi : {len(pending)} courriel(s) en attente, remis au serveur (simulé)")
-            for item in pending:
-                repository.mark_sent(item.id)
-            write(f"   reste en attente : {len(repository.pending_emails())}")
+            # 3. the outbox, relayed to a real SMTP server started here
+            _deliver(repository, write)
     except StorageError as exc:
         report(f"Erreur : {path} n'est pas une base SQLite utilisable ({exc.reason}).")
         return 2

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import attrs
 
-from ._checks import require_identifier, require_str, typed
+from ._checks import require_bool, require_count, require_email, require_identifier, require_str, typed
 from .errors import InvalidInput
 from .sniff import Sniffer
 from .states import Status
@@ -67,11 +67,11 @@ class Attachment:
     """
 
     filename: str = attrs.field(validator=require_str("attachment.filename"))
-    size: int
-    media_type: str
-    sha256: str
+    size: int = attrs.field(validator=require_count("attachment.size"))
+    media_type: str = attrs.field(validator=require_identifier("attachment.media_type"))
+    sha256: str = attrs.field(validator=require_identifier("attachment.sha256"))
     #: the content ends as its type must (PNG ``IEND``, JPEG ``EOI``, PDF ``%%EOF``); see :mod:`.sniff`
-    complet: bool = True
+    complet: bool = attrs.field(default=True, validator=require_bool("attachment.complet"))
     #: what should not be in such a file (``executable``, ``archive``, ``markup``, ``pdf_actif``…)
     marqueurs: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
@@ -132,9 +132,9 @@ class Fournisseur:
     siret: str = attrs.field(validator=require_identifier("fournisseur.siret"))
     raison_sociale: str = attrs.field(validator=require_identifier("fournisseur.raison_sociale"))
     adresse: str = attrs.field(validator=require_identifier("fournisseur.adresse"))
-    email: str = attrs.field(validator=require_identifier("fournisseur.email"))
-    enrole: bool = True
-    reference: bool = True
+    email: str = attrs.field(validator=require_email("fournisseur.email"))
+    enrole: bool = attrs.field(default=True, validator=require_bool("fournisseur.enrole"))
+    reference: bool = attrs.field(default=True, validator=require_bool("fournisseur.reference"))
 
 
 @attrs.frozen

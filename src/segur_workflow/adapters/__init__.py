@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from .._checks import email_problem
 from ..emails import Email
 from ..engine import Event
 from ..errors import InvalidInput
@@ -23,8 +24,7 @@ __all__ = [
     "NUMERO_DIGITS", "SQL_INT_MAX", "SQL_INT_MIN", "applied_command_id", "check_claim", "check_claim_value",
     "check_dossier", "check_events", "check_gestionnaires", "check_kinds", "check_limit", "check_new", "check_now",
     "check_outbox",
-    "check_text",
-    "check_version", "check_writes", "command_record", "format_numero", "number_range", "number_value",
+    "check_text", "check_version", "check_writes", "command_record", "format_numero", "number_range", "number_value",
 ]
 
 #: Digits after the corridor's prefix in a dossier number.
@@ -68,6 +68,9 @@ def check_outbox(outbox: object) -> tuple[Email, ...]:
     for item in outbox:
         if not isinstance(item, Email):
             raise InvalidInput("outbox", "une liste d'Email", item)
+        if not isinstance(item.to, str) or email_problem(item.to) is not None:
+            # one bare address: "a@x, b@y" or "Nom <a@b>, <c@d>" would reach several people
+            raise InvalidInput("outbox", "des courriels à une seule adresse valide", item.to)
     return tuple(outbox)
 
 

@@ -195,6 +195,16 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
     )
 
 
+def added_columns(*, moment: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Columns this version added to tables an older one created: ``ALTER TABLE … ADD COLUMN`` material."""
+    return {
+        "outbox": (("attempts", "INTEGER NOT NULL DEFAULT 0"), ("claimed_by", "TEXT"), ("lease_until", moment),
+                   ("not_before", moment), ("last_error", "TEXT"), ("dead_at", moment)),
+        "commands": (("actor_role", "TEXT NOT NULL DEFAULT ''"), ("actor_id", "TEXT NOT NULL DEFAULT ''"),
+                     ("subject", "TEXT NOT NULL DEFAULT ''"), ("digest", "TEXT NOT NULL DEFAULT ''")),
+    }
+
+
 class _Rows(Protocol):
     """The result of ``execute`` (an ``sqlite3.Cursor`` or a psycopg cursor)."""
 
@@ -349,6 +359,17 @@ class SQLRepository(ABC):
     @abstractmethod
     def _from_moment(self, value: Any) -> datetime:
         """A moment column read back, as an aware datetime."""
+
+    def _create_tables(self, cur: _Cursor, statements: Sequence[str], *, moment: str) -> None:
+        """The schema, after bringing tables of an older version up to date (commands recorded by it keep
+        an empty digest: they are never replayed, which is the safe side)."""
+        for table, columns in added_columns(moment=moment).items():
+            present = self._columns(cur, table)
+            for name, declaration in columns:
+                if present and name not in present:
+                    cur.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}", ())
+        for statement in statements:
+            cur.execute(statement, ())
 
     @abstractmethod
     def close(self) -> None: ...
@@ -779,10 +800,12 @@ class SQLRepository(ABC):
         with self._transaction() as cur:
             done = cur.execute(
                 self._sql(f"UPDATE {_TABLES[claim.kind]} SET {assignments}, claimed_by = NULL, lease_until = NULL"
-                          " WHERE id = ? AND claimed_by = ? AND attempts = ? AND sent_at IS NULL AND dead_at IS NULL"),
+                          " WHERE id = ? AND claimed_by = ? AND attempts = ? AND sent_at IS NULL AND dead_at IS NULL"
+                          " RETURNING id"),
                 (*values, claim.id, claim.worker_id, claim.attempt),
             )
-            return done.rowcount == 1
+            # RETURNING rather than rowcount: a pipelined write (PostgreSQL) knows its result only when read
+            return done.fetchone() is not None
 
     @_method_errors
     def mark_delivered(self, claim: Claim, *, now: datetime) -> bool:
@@ -822,6 +845,6 @@ class SQLRepository(ABC):
         with self._transaction() as cur:
             done = cur.execute(
                 self._sql(f"UPDATE {table} SET dead_at = NULL, attempts = 0, not_before = NULL, claimed_by = NULL,"
-                          " lease_until = NULL WHERE id = ? AND dead_at IS NOT NULL"), (entry_id,),
+                          " lease_until = NULL WHERE id = ? AND dead_at IS NOT NULL RETURNING id"), (entry_id,),
             )
-            return done.rowcount == 1
+            return done.fetchone() is not None

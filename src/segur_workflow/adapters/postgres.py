@@ -44,7 +44,8 @@ from ._sql import SQLRepository, schema
 __all__ = ["SCHEMA", "PostgresRepository"]
 
 #: The tables (created if missing, under an advisory lock so that concurrent first starts are safe).
-SCHEMA = schema(data="jsonb", outbox_id="bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY", moment="timestamptz")
+MOMENT = "timestamptz"
+SCHEMA = schema(data="jsonb", outbox_id="bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY", moment=MOMENT)
 
 _SCHEMA_LOCK = 0x5E6A5  # any constant: serialises CREATE … IF NOT EXISTS across processes
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -130,8 +131,7 @@ class PostgresRepository(SQLRepository):
                 if schema is not None:
                     cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
                 self._check_layout(cur)
-                for statement in SCHEMA:
-                    cur.execute(statement)
+                self._create_tables(cur, SCHEMA, moment=MOMENT)
                 self._prepare_summaries(cur)
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             self._pool.close()

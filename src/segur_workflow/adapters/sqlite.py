@@ -28,7 +28,8 @@ from ._sql import SUMMARY_COLUMNS, SQLRepository, schema
 __all__ = ["SCHEMA", "SQLiteRepository", "migrate_database"]
 
 #: The tables (created if missing when the repository opens the file).
-SCHEMA = schema(data="TEXT", outbox_id="INTEGER PRIMARY KEY AUTOINCREMENT", moment="TEXT")
+MOMENT = "TEXT"
+SCHEMA = schema(data="TEXT", outbox_id="INTEGER PRIMARY KEY AUTOINCREMENT", moment=MOMENT)
 
 #: SQLite names the columns of a broken UNIQUE constraint, not the constraint: ours by column.
 _CONSTRAINTS = {
@@ -114,8 +115,7 @@ class SQLiteRepository(SQLRepository):
                 self._conn.execute("PRAGMA journal_mode = WAL")
             with self._transaction() as conn:
                 self._check_layout(conn)
-                for statement in SCHEMA:
-                    conn.execute(statement)
+                self._create_tables(conn, SCHEMA, moment=MOMENT)
                 self._prepare_summaries(conn)
         except sqlite3.Error as exc:
             error = StorageUnavailable if isinstance(exc, sqlite3.OperationalError) else StorageError

@@ -1,0 +1,276 @@
+"""Numbering under load, and PostgreSQL as several hosts use it: pool, restart, timeouts, driver errors.
+
+* 12 processes × 30 deposits through the service at its default attempts: no failure, numbers 1…360
+  without a gap, on SQLite and on the PostgreSQL test server;
+* the last-number look-up is a range on the primary key (PostgreSQL's plan says so);
+* a private PostgreSQL cluster is restarted in the middle of a run: the same repository object goes on;
+* one repository shared by threads uses several connections; a statement timeout cancels a slow one;
+* nothing a caller passes lets a driver exception out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import multiprocessing
+import os
+import shutil
+import subprocess
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import segur_workflow as sw
+from segur_workflow import examples
+from segur_workflow.adapters.memory import InMemoryRepository
+from segur_workflow.adapters.sqlite import SQLiteRepository
+from segur_workflow.service import WorkflowService
+from segur_workflow.testing.contract import fournisseur, make_dossier, postgres_dsn
+
+ROOT = Path(__file__).resolve().parent.parent
+PROCESSES, DEPOSITS = 12, 30
+Factory = Callable[[], Any]
+
+
+@pytest.fixture
+def sqlite_factory(tmp_path: Path) -> Factory:
+    return functools.partial(SQLiteRepository, tmp_path / "numbers.sqlite3")
+
+
+@pytest.fixture
+def postgres_factory() -> Iterator[Factory]:
+    import psycopg
+
+    from segur_workflow.adapters.postgres import PostgresRepository
+
+    dsn = postgres_dsn()
+    schema = f"num_{uuid.uuid4().hex[:12]}"
+    yield functools.partial(PostgresRepository, dsn, schema=schema, pool_size=2)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def factory(request: pytest.FixtureRequest) -> Factory:
+    chosen: Factory = request.getfixturevalue(f"{request.param}_factory")
+    return chosen
+
+
+def _depositor(factory: Factory, worker: int, barrier: Any, queue: Any) -> None:
+    service = WorkflowService(factory())  # the default max_attempts
+    failures: list[str] = []
+    numbers: list[str] = []
+    barrier.wait(timeout=60)
+    for i in range(DEPOSITS):
+        command = examples.deposer_avance(fournisseur(worker * 1000 + i + 1), command_id=f"d-{worker}-{i}")
+        try:
+            numbers.append(service.start(command).numero)
+        except sw.WorkflowError as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+    queue.put((numbers, failures))
+
+
+@pytest.mark.slow
+def test_twelve_processes_deposit_without_failure_or_gap(factory: Factory) -> None:
+    factory().close()  # the tables, before the race
+    ctx: Any = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+    barrier, queue = ctx.Barrier(PROCESSES), ctx.Queue()
+    procs = [ctx.Process(target=_depositor, args=(factory, w, barrier, queue)) for w in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    results = [queue.get(timeout=300) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    failures = [f for _, fs in results for f in fs]
+    numbers = sorted(n for ns, _ in results for n in ns)
+    assert failures == []
+    assert numbers == [f"FINSAS{n:06d}" for n in range(1, PROCESSES * DEPOSITS + 1)]
+
+
+def test_a_refused_deposit_takes_no_number(factory: Factory) -> None:
+    service = WorkflowService(factory())
+    assert service.start(examples.deposer_avance(fournisseur(1))).numero == "FINSAS000001"
+    with pytest.raises(sw.DuplicateFinancingRequest):
+        service.start(examples.deposer_avance(fournisseur(1)))
+    bad = examples.deposer_avance(fournisseur(2))
+    with pytest.raises(sw.RuleViolations):
+        service.start(sw.DeposerAvance(bad.actor, bad.fournisseur, bad.coordonnees_bancaires, {}, bad.montant))
+    assert service.start(examples.deposer_avance(fournisseur(3))).numero == "FINSAS000002"
+
+
+def test_numbering_continues_after_dossiers_added_without_the_counter(factory: Factory) -> None:
+    repository = factory()
+    for n in (4, 9):
+        dossier, emails = make_dossier(n)
+        repository.add(dossier, outbox=emails)
+    assert WorkflowService(repository).start(examples.deposer_avance(fournisseur(50))).numero == "FINSAS000010"
+
+
+def test_the_last_number_ignores_other_prefixes() -> None:
+    repository = InMemoryRepository()
+    for n in (3, 12):
+        dossier, emails = make_dossier(n)
+        repository.add(dossier, outbox=emails)
+    assert repository.last_numero("FINSAS") == "FINSAS000012"
+    assert repository.last_numero("FINXYZ") is None
+
+
+@pytest.mark.postgres
+def test_the_last_number_lookup_is_a_range_on_the_key(postgres_factory: Factory) -> None:
+    repository = postgres_factory()
+    dossier, emails = make_dossier(1)
+    repository.add(dossier, outbox=emails)
+    with repository._pool.connection() as conn:
+        conn.execute("SET enable_seqscan = off")  # on a tiny table the planner would scan anyway
+        plan = "\n".join(r[0] for r in conn.execute(
+            "EXPLAIN SELECT numero FROM dossiers WHERE numero >= %s AND numero <= %s ORDER BY numero DESC LIMIT 1",
+            ("FINSAS000000", "FINSAS999999")).fetchall())
+    assert "Index" in plan and "dossier_numero_unique" in plan
+    assert repository.last_numero("FINSAS") == "FINSAS000001"
+
+
+# -- PostgreSQL for several hosts ----------------------------------------------------------------------------------
+@pytest.mark.postgres
+def test_threads_share_one_repository_through_the_pool(postgres_factory: Factory) -> None:
+    repository = postgres_factory.func(*postgres_factory.args, schema=postgres_factory.keywords["schema"],  # type: ignore[attr-defined]
+                                       pool_size=4)
+    dossier, emails = make_dossier(1)
+    repository.add(dossier, outbox=emails)
+    errors: list[BaseException] = []
+    seen: set[int] = set()
+
+    def reader() -> None:
+        try:
+            for _ in range(25):
+                repository.get(dossier.numero)
+                with repository._pool.connection() as conn:
+                    seen.add(id(conn))
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(seen) >= 2  # not one connection under one lock
+    repository.close()
+
+
+@pytest.mark.postgres
+def test_the_statement_timeout_applies_to_every_pooled_connection(postgres_factory: Factory) -> None:
+    import psycopg
+
+    from segur_workflow.adapters.postgres import PostgresRepository
+
+    postgres_factory().close()
+    repository = PostgresRepository(postgres_dsn(), schema=postgres_factory.keywords["schema"],  # type: ignore[attr-defined]
+                                    statement_timeout=0.2)
+    with repository._pool.connection() as conn:
+        assert conn.execute("SHOW statement_timeout").fetchone() == ("200ms",)
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            conn.execute("SELECT pg_sleep(2)")
+    # what the repository's methods raise for it: StorageUnavailable, retryable
+    assert issubclass(psycopg.errors.QueryCanceled, psycopg.OperationalError)
+    assert repository._storage_error("get", psycopg.errors.QueryCanceled("x")).retryable  # type: ignore[union-attr]
+    with pytest.raises(sw.InvalidInput):
+        PostgresRepository(postgres_dsn(), statement_timeout=-1)
+    repository.close()
+
+
+@pytest.fixture
+def private_cluster(tmp_path: Path) -> Iterator[tuple[str, Callable[[], None]]]:
+    """A PostgreSQL cluster of this test alone (the shared one serves other tests meanwhile)."""
+    postgres_dsn()  # skipped (or failed under CI) like every PostgreSQL test when there is no server
+    script = ROOT / "scripts" / "postgres-test-server.sh"
+    if not script.is_file() or shutil.which("bash") is None:
+        pytest.skip("scripts/postgres-test-server.sh absent (tests run outside the repository)")
+    env = {**os.environ, "SEGUR_PG_STATE": str(tmp_path / "pgstate")}
+    out = subprocess.run(["bash", str(script), "start"], env=env, capture_output=True, text=True, check=True,
+                         timeout=180).stdout
+    dsn = out.strip().split("=", 1)[1].strip("'")
+
+    def restart() -> None:
+        subprocess.run(["bash", str(script), "restart"], env=env, check=True, timeout=180, capture_output=True)
+
+    yield dsn, restart
+    subprocess.run(["bash", str(script), "stop"], env=env, check=False, timeout=180, capture_output=True)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_the_same_repository_goes_on_after_a_server_restart(private_cluster: tuple[str, Callable[[], None]]) -> None:
+    from segur_workflow.adapters.postgres import PostgresRepository
+
+    dsn, restart = private_cluster
+    repository = PostgresRepository(dsn, pool_size=3, connect_timeout=5)
+    service = WorkflowService(repository)
+    numero = service.start(examples.deposer_avance(fournisseur(1))).numero
+    done = 0
+    for bloc in sw.Bloc:
+        service.handle(numero, sw.ControlerBloc(examples.GESTIONNAIRE, bloc, sw.Controle.KO))
+        done += 1
+    restart()  # every pooled connection is now broken
+    failures = 0
+    for i in range(30):
+        try:
+            service.handle(numero, sw.ControlerBloc(examples.GESTIONNAIRE, list(sw.Bloc)[i % 3], sw.Controle.OK))
+            done += 1
+        except sw.StorageUnavailable:
+            failures += 1
+    assert failures == 0
+    assert repository.get(numero).version == 1 + done
+    repository.close()
+
+
+# -- driver errors never escape ----------------------------------------------------------------------------------------
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_repository(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    if request.param == "memory":
+        yield InMemoryRepository()
+    elif request.param == "sqlite":
+        with SQLiteRepository(tmp_path / "e.sqlite3") as repo:
+            yield repo
+    else:
+        factory = request.getfixturevalue("postgres_factory")
+        repo = factory()
+        yield repo
+        repo.close()
+
+
+@pytest.mark.parametrize("numero", ["FINSAS\x00001", "\ud800", 12, None, "x" * 100_000])
+def test_hostile_keys_are_workflow_errors(any_repository: Any, numero: object) -> None:
+    with pytest.raises(sw.WorkflowError):
+        any_repository.get(numero)
+    for lookup in (any_repository.find_by_provider, any_repository.find_command, any_repository.last_numero):
+        with contextlib.suppress(sw.WorkflowError):  # a clean refusal or an answer: never a driver error
+            lookup(numero)
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 10**30, True, 1.5, "3"])
+def test_out_of_range_integers_are_refused(any_repository: Any, value: object) -> None:
+    dossier, emails = make_dossier(1)
+    any_repository.add(dossier, outbox=emails)
+    with pytest.raises(sw.InvalidInput):
+        any_repository.save(dossier, expected_version=value, outbox=())
+    with pytest.raises(sw.InvalidInput):
+        any_repository.pending_emails(limit=value)
+    any_repository.mark_sent(value)  # an id that cannot exist: ignored
+    with pytest.raises(sw.InvalidInput):
+        any_repository.claim("w", now=datetime.now(UTC), lease=timedelta(seconds=1), limit=value)
+    assert any_repository.get(dossier.numero).version == 1
+
+
+def test_a_closed_sqlite_repository_raises_a_storage_error(tmp_path: Path) -> None:
+    repository = SQLiteRepository(tmp_path / "closed.sqlite3")
+    repository.close()
+    with pytest.raises(sw.StorageError):
+        repository.get("FINSAS000001")
+    with pytest.raises(sw.StorageError):
+        repository.pending_emails()
