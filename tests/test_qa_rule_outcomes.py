@@ -41,6 +41,8 @@ def bad_attachment(code: str, kind: PieceKind) -> sw.Attachment:
         "piece.nom_trop_long": lambda: sw.Attachment.from_bytes("a" * 300 + ".pdf", PDF),
         "piece.nom_caracteres": lambda: sw.Attachment.from_bytes("pv|signé.pdf", PDF),
         "piece.double_extension": lambda: sw.Attachment.from_bytes("facture.exe.pdf", PDF),
+        "piece.nom_reserve": lambda: sw.Attachment.from_bytes("CON.pdf", PDF),
+        "piece.nom_espace": lambda: sw.Attachment.from_bytes("facture .pdf", PDF),
     }
     return made[code]()
 

@@ -62,6 +62,7 @@ def _bad_contexts() -> list[rules.RuleContext]:
     more_pieces = {
         sw.PieceKind.PV_MISE_EN_SERVICE: sw.Attachment.from_bytes(".pdf", b""),
         sw.PieceKind.ATTESTATION_PROCURATION: sw.Attachment.from_bytes("pv.pdf", ex.png_bytes()),
+        sw.PieceKind.JUSTIFICATIF_TRANSMISSION: sw.Attachment.from_bytes("CON .pdf", ex.pdf_bytes()),  # device, space
     }
     ids = [("XX89370400440532013000", "39431067600018"), ("FR12", "39431067600017"),
            ("FR5430006000011234567890100", "39431067600017")]

@@ -157,9 +157,13 @@ def test_sniffer_memory_is_bounded() -> None:
     assert len(s._tail) == sniff.TAIL_BYTES
 
 
-def test_stream_past_limit_stops_hashing_and_sniffing() -> None:
+def test_stream_past_limit_stops_reading_and_is_refused_as_too_large() -> None:
+    # Issue 13: the reader stops after limit + 1 bytes; the rest of the stream is never read.
     data = PDF + b"<script>" + b"x" * 1000
-    att = sw.Attachment.from_stream("pv.pdf", io.BytesIO(data), limit=len(PDF))
-    assert att.size == len(data)
-    assert att.marqueurs == ()
-    assert att.sha256 == hashlib.sha256(PDF).hexdigest()
+    stream = io.BytesIO(data)
+    att = sw.Attachment.from_stream("pv.pdf", stream, limit=len(PDF))
+    assert stream.tell() == len(PDF) + 1
+    assert att.size == len(PDF) + 1
+    assert att.marqueurs == (sniff.TAILLE_DEPASSEE,)
+    assert att.sha256 == hashlib.sha256(data[: len(PDF) + 1]).hexdigest()
+    assert {v.code for v in rules.check_attachment(sw.PieceKind.PV_VSR, att)} == {"piece.trop_grande"}

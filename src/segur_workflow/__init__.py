@@ -39,6 +39,7 @@ from .engine import (
     start,
 )
 from .errors import (
+    AntivirusIndisponible,
     CommandIdReused,
     ConcurrencyConflict,
     DefinitionError,
@@ -115,6 +116,7 @@ __all__ = [
     "DOSSIER",
     "SAS",
     "Actor",
+    "AntivirusIndisponible",
     "Attachment",
     "Bloc",
     "BlocControle",

@@ -260,3 +260,21 @@ class DossierAltere(SerializationError):
 
 def _rebuild_altere(numero: str, reason: str, field: str) -> DossierAltere:
     return DossierAltere(numero, reason, field=field)
+
+
+class AntivirusIndisponible(WorkflowError):
+    """The host's antivirus could not give a verdict (daemon unreachable, timeout, unexpected answer):
+    the file is neither accepted nor refused, the host decides (retry, or refuse the upload)."""
+
+    code = "antivirus.indisponible"
+
+    def __init__(self, antivirus: str, reason: str) -> None:
+        self.antivirus = antivirus
+        self.reason = reason
+        super().__init__(f"L'antivirus ({antivirus}) n'a pas pu analyser le fichier : {reason}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.antivirus, self.reason))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "antivirus": self.antivirus, "reason": self.reason}

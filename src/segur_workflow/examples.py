@@ -6,6 +6,7 @@ built in memory.
 
 from __future__ import annotations
 
+import io
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -59,10 +60,13 @@ def png_bytes(width: int = 1, height: int = 1) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
-def jpeg_bytes() -> bytes:
-    """A minimal JPEG stream (SOI, JFIF APP0, EOI) with the right markers."""
-    app0 = b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    return b"\xff\xd8\xff\xe0" + struct.pack(">H", len(app0) + 2) + app0 + b"\xff\xd9"
+def jpeg_bytes(width: int = 8, height: int = 8, shade: int = 128) -> bytes:
+    """A real, decodable grayscale JPEG (encoded by Pillow, JFIF header)."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (width, height), shade).save(out, format="JPEG", quality=85)
+    return out.getvalue()
 
 
 def pdf_bytes(text: str = "Ségur numérique") -> bytes:

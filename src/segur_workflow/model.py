@@ -14,11 +14,14 @@ import attrs
 
 from ._checks import require_bool, require_count, require_email, require_identifier, require_str, typed
 from .errors import InvalidInput
-from .sniff import Sniffer
+from .sniff import HEAD_BYTES, TAILLE_DEPASSEE, inspect, sniff_media_type
 from .states import Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
 _CHUNK = 64 * 1024
+#: The attachment size limit of the SAS corridor (« Taille maximum : 4 Mo », 1 Mo = 1024 × 1024 octets),
+#: also what the attachment constructors inspect at most unless told otherwise.
+DEFAULT_LIMIT = 4 * 1024 * 1024
 
 
 def _frozen_map(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
@@ -72,56 +75,84 @@ class Attachment:
     sha256: str = attrs.field(validator=require_identifier("attachment.sha256"))
     #: the content ends as its type must (PNG ``IEND``, JPEG ``EOI``, PDF ``%%EOF``); see :mod:`.sniff`
     complet: bool = attrs.field(default=True, validator=require_bool("attachment.complet"))
-    #: what should not be in such a file (``executable``, ``archive``, ``markup``, ``pdf_actif``…)
+    #: what should not be in such a file (``pdf.javascript``, ``apres.rar``…: :data:`.sniff.CONSTATS`)
     marqueurs: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
 
     @classmethod
-    def from_bytes(cls, filename: str, data: bytes) -> Attachment:
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise InvalidInput("data", "des octets (bytes)", data)
-        if not isinstance(filename, str):
-            raise InvalidInput("filename", "une chaîne de caractères", filename)
-        raw = bytes(data)
-        sniffer = Sniffer()
-        sniffer.feed(raw)
-        facts = sniffer.result()
-        return cls(
-            filename=filename,
-            size=len(raw),
-            media_type=facts.media_type,
-            sha256=hashlib.sha256(raw).hexdigest(),
-            complet=facts.complet,
-            marqueurs=facts.marqueurs,
-        )
+    def from_bytes(cls, filename: str, data: bytes | bytearray | memoryview, *,
+                   limit: int | None = None) -> Attachment:
+        """Describe ``data``: size, SHA-256, media type by content, completeness, findings.
 
-    @classmethod
-    def from_stream(cls, filename: str, stream: IO[bytes], *, limit: int | None = None) -> Attachment:
-        """Read ``stream`` in chunks (never whole in memory); stop hashing past ``limit`` bytes.
-
-        Past ``limit`` the size is still counted, so the size rule refuses the file, but the
-        content is not hashed nor sniffed further (the digest then covers the first ``limit`` bytes only).
+        At most ``limit`` bytes (default :data:`DEFAULT_LIMIT`, the SAS corridor's 4 Mo) are
+        inspected; a larger file is described by its first ``limit + 1`` bytes, not inspected, and
+        marked :data:`~segur_workflow.sniff.TAILLE_DEPASSEE` (the rules refuse it as too large).
+        A ``memoryview`` is read in place: only what is inspected is ever copied.
         """
         if not isinstance(filename, str):
             raise InvalidInput("filename", "une chaîne de caractères", filename)
-        digest = hashlib.sha256()
-        sniffer = Sniffer()
-        size = 0
-        while chunk := stream.read(_CHUNK):
-            if not isinstance(chunk, bytes):
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise InvalidInput("data", "des octets (bytes)", data)
+        limit = _limit(limit)
+        try:
+            view = memoryview(data).cast("B")
+        except TypeError:
+            raise InvalidInput("data", "des octets contigus", data) from None
+        if len(view) > limit:
+            return cls._too_large(filename, view[: limit + 1])
+        return cls._inspected(filename, data if isinstance(data, bytes) else view.tobytes())
+
+    @classmethod
+    def from_stream(cls, filename: str, stream: IO[bytes], *, limit: int | None = None) -> Attachment:
+        """Read ``stream`` up to ``limit + 1`` bytes at most (default :data:`DEFAULT_LIMIT`).
+
+        A longer stream is not read further: the attachment is described by those ``limit + 1``
+        bytes and refused as too large by the rules. Otherwise the same as :meth:`from_bytes`.
+        """
+        if not isinstance(filename, str):
+            raise InvalidInput("filename", "une chaîne de caractères", filename)
+        limit = _limit(limit)
+        buffer = bytearray()
+        while len(buffer) <= limit:
+            try:
+                chunk = stream.read(min(_CHUNK, limit + 1 - len(buffer)))
+            except AttributeError:
+                raise InvalidInput("stream", "un flux binaire (read)", stream) from None
+            if not chunk:
+                break
+            if not isinstance(chunk, bytes | bytearray):
                 raise InvalidInput("stream", "un flux binaire", chunk)
-            kept = chunk if limit is None else chunk[: max(0, limit - size)]
-            digest.update(kept)
-            sniffer.feed(kept)
-            size += len(chunk)
-        facts = sniffer.result()
-        return cls(filename=filename, size=size, media_type=facts.media_type, sha256=digest.hexdigest(),
-                   complet=facts.complet, marqueurs=facts.marqueurs)
+            buffer += chunk
+        if len(buffer) > limit:
+            return cls._too_large(filename, memoryview(buffer))
+        return cls._inspected(filename, bytes(buffer))
 
     @classmethod
     def from_path(cls, path: str | Path, *, limit: int | None = None) -> Attachment:
+        """Open and read a file with :meth:`from_stream` (the name is the path's last part)."""
         p = Path(path)
         with p.open("rb") as fh:
             return cls.from_stream(p.name, fh, limit=limit)
+
+    @classmethod
+    def _inspected(cls, filename: str, raw: bytes) -> Attachment:
+        facts = inspect(raw)
+        return cls(filename=filename, size=len(raw), media_type=facts.media_type,
+                   sha256=hashlib.sha256(raw).hexdigest(), complet=facts.complet, marqueurs=facts.marqueurs)
+
+    @classmethod
+    def _too_large(cls, filename: str, head: memoryview) -> Attachment:
+        # Not inspected: what a reader stops at says nothing of the rest. The media type comes from the
+        # first bytes only, so the extension check still names a disguised file.
+        return cls(filename=filename, size=len(head), media_type=sniff_media_type(bytes(head[:HEAD_BYTES])),
+                   sha256=hashlib.sha256(head).hexdigest(), complet=True, marqueurs=(TAILLE_DEPASSEE,))
+
+
+def _limit(limit: object) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+        raise InvalidInput("limit", "un nombre d'octets (entier positif)", limit)
+    return limit
 
 
 @attrs.frozen
@@ -157,7 +188,7 @@ class Corridor:
     taux_tva: str
     pieces_avance: tuple[PieceKind, ...]
     pieces_solde: tuple[PieceKind, ...]
-    max_attachment_bytes: int = 4 * 1024 * 1024
+    max_attachment_bytes: int = DEFAULT_LIMIT
     #: extension (lower case, with the dot) -> media type it must sniff as
     allowed_types: Mapping[str, str] = attrs.field(
         default=MappingProxyType({".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",

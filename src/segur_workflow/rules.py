@@ -34,6 +34,7 @@ from stdnum.iso7064 import mod_97_10
 from . import observation
 from .errors import DefinitionError, InvalidInput, Violation
 from .model import SAS, Attachment, Corridor, Dossier
+from .sniff import CONSTATS, TAILLE_DEPASSEE, decrire_tous
 from .states import DEFINITIONS
 from .vocabulary import Bloc, Controle, Phase, PieceKind
 
@@ -77,13 +78,19 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("piece.incomplet", "pieces.{piece}",
              "Le fichier est tronqué ou contient des données après sa fin : déposez le fichier d'origine."),
     CodeSpec("piece.contenu_suspect", "pieces.{piece}",
-             "Le fichier contient un contenu non autorisé ({marqueurs}) : "
-             "déposez un document PDF ou une image simple."),
+             "Le fichier est refusé : {constats}. Déposez un document PDF ou une image simple, "
+             "sans contenu actif ni données ajoutées."),
     CodeSpec("piece.nom_vide", "pieces.{piece}", "Le nom du fichier est vide ou réduit à son extension."),
     CodeSpec("piece.nom_trop_long", "pieces.{piece}", "Le nom du fichier est trop long ({max} caractères maximum)."),
     CodeSpec("piece.nom_caracteres", "pieces.{piece}",
-             "Le nom du fichier contient des caractères interdits (chemin, caractères de contrôle ou invisibles, "
-             ': * ? " < > |).'),
+             "Le nom du fichier contient des caractères interdits : {constat} (sont refusés les chemins, "
+             'les caractères de contrôle ou invisibles et : * ? " < > |).'),
+    CodeSpec("piece.nom_reserve", "pieces.{piece}",
+             "Le nom « {nom} » est réservé par Windows (CON, PRN, AUX, NUL, COM1 à COM9, LPT1 à LPT9), "
+             "quelle que soit l'extension : renommez le fichier."),
+    CodeSpec("piece.nom_espace", "pieces.{piece}",
+             "Le nom du fichier contient un espace juste avant l'extension : renommez-le sans espace "
+             "avant le point."),
     CodeSpec("piece.double_extension", "pieces.{piece}",
              "Le nom du fichier contient une double extension (« .{ext} ») : renommez-le avec une seule "
              "extension. " + _PORTAL_FILE),
@@ -241,30 +248,89 @@ def _file_params(corridor: Corridor) -> dict[str, str]:
 #: Characters refused in a file name besides control and invisible characters: path separators,
 #: the Windows drive/alternate-stream colon and the other characters Windows forbids.
 _FORBIDDEN_NAME_CHARS = frozenset('/\\:*?"<>|')
+#: Characters NFKC leaves alone that are drawn like a separator or a colon, and what they read as.
+_LOOKALIKES = MappingProxyType({
+    "\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2571": "/", "\u27cb": "/", "\u1735": "/",
+    "\u2216": "\\", "\u29f5": "\\", "\u29f9": "\\", "\u2572": "\\", "\u27cd": "\\",
+    "\u2236": ":", "\ua789": ":", "\u02d0": ":", "\u02f8": ":", "\u0589": ":", "\u05c3": ":", "\u16ec": ":",
+    "\u1365": ":", "\u205a": ":", "\u2237": ":", "\u0703": ":", "\u0704": ":", "\u0903": ":",
+    "\u3002": ".", "\uff61": ".", "\u2024": ".",
+})
+#: Names Windows gives to devices, whatever the extension (``CON.pdf`` opens the console); NFKC
+#: turns the superscript digits Windows also accepts (``COM¹``) into plain ones first.
+WINDOWS_DEVICES = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$", "CLOCK$",
+                      *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))})
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 # Inner name segments that read as a file extension (1 to 5 letters/digits with a letter): they are
 # refused unless they are an allowed extension (``pv.exe.pdf``, ``pv.html.png``; ``pv.pdf.pdf`` passes).
 _EXTENSION_LIKE = re.compile(r"[A-Za-z0-9]{0,4}[A-Za-z][A-Za-z0-9]{0,4}")
 _EXTENSION_LIKE_MAX = 5
+_MAX_CONSTATS = 3  # what a message names of the bad characters found (the first ones)
 
 
-def _bad_char(ch: str) -> bool:
-    return ch in _FORBIDDEN_NAME_CHARS or unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+def normaliser_nom(filename: str) -> str:
+    """The name as the rules judge it: Unicode NFKC (full-width letters, ligatures, compatibility
+    dots and spaces become their plain forms), as file systems and later tools may turn it."""
+    return unicodedata.normalize("NFKC", _str("filename", filename))
+
+
+def _bad_char(ch: str) -> str | None:
+    """What is wrong with one character of a file name, in French, or ``None``."""
+    if ch in _FORBIDDEN_NAME_CHARS:
+        return f"« {ch} »"
+    if ch in _LOOKALIKES:
+        return f"« {ch} », qui se lit comme « {_LOOKALIKES[ch]} »"
+    if unicodedata.category(ch) in _INVISIBLE_CATEGORIES:
+        return f"le caractère de contrôle ou invisible U+{ord(ch):04X}"
+    return None
+
+
+def _name_constats(name: str, normalised: str) -> list[str]:
+    found: list[str] = []
+    for text in (name, normalised):
+        for ch in text:
+            if (why := _bad_char(ch)) is not None and why not in found:
+                found.append(why)
+    # percent-encoding: a name that decodes (up to three times) into a separator, NUL or control
+    for seq in dict.fromkeys(_PERCENT.findall(normalised)):
+        decoded = seq
+        for _ in range(3):
+            decoded = urllib.parse.unquote(decoded)
+        if decoded != seq and any(_bad_char(c) for c in unicodedata.normalize("NFKC", decoded)):
+            found.append(f"« {seq} », qui se décode en un caractère interdit")
+    if "%" in normalised and not found:  # a double encoding such as %252f
+        decoded = normalised
+        for _ in range(3):
+            decoded = urllib.parse.unquote(decoded)
+        if decoded != normalised and any(_bad_char(c) for c in unicodedata.normalize("NFKC", decoded)):
+            found.append("un encodage « % » qui se décode en un caractère interdit")
+    return found
 
 
 def check_filename(filename: str, *, piece: str = "fichier", corridor: Corridor = SAS) -> Violations:
-    """A file name as the portal may store and show it: bounded, printable, one extension."""
+    """A file name as the portal may store and show it: bounded, printable, one extension, no path,
+    no device name, judged after NFKC normalisation (:func:`normaliser_nom`)."""
     name = _str("filename", filename)
     corridor = _corridor(corridor)
     params = {"piece": piece, **_file_params(corridor)}
-    out: list[Violation] = []
+    # The length first, before any per-character work: a name of millions of characters costs nothing.
     if len(name) > MAX_FILENAME or len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME:
-        out.append(_v("piece.nom_trop_long", max=MAX_FILENAME, **params))
-    if any(_bad_char(ch) for ch in name):
-        out.append(_v("piece.nom_caracteres", **params))
-    stem = name.rsplit(".", 1)[0] if "." in name else name
+        return (_v("piece.nom_trop_long", max=MAX_FILENAME, **params),)
+    normalised = unicodedata.normalize("NFKC", name)
+    out: list[Violation] = []
+    if constats := _name_constats(name, normalised):
+        out.append(_v("piece.nom_caracteres", constat=", ".join(constats[:_MAX_CONSTATS]), **params))
+    stem = normalised.rsplit(".", 1)[0] if "." in normalised else normalised
     if not stem.strip(" ."):
         out.append(_v("piece.nom_vide", **params))
-    for inner in name.split(".")[1:-1]:
+    elif unicodedata.category(stem[-1]) == "Zs":  # "pv.exe .pdf", "pv.exe\u2000.pdf" after NFKC
+        out.append(_v("piece.nom_espace", **params))
+    device = normalised.split(".", 1)[0].rstrip(" ").upper()
+    if device in WINDOWS_DEVICES:
+        out.append(_v("piece.nom_reserve", nom=device, **params))
+    for segment in normalised.split(".")[1:-1]:
+        inner = segment.strip()
         if (len(inner) <= _EXTENSION_LIKE_MAX and _EXTENSION_LIKE.fullmatch(inner)
                 and "." + inner.lower() not in corridor.allowed_types):
             out.append(_v("piece.double_extension", ext=inner, **params))
@@ -273,6 +339,7 @@ def check_filename(filename: str, *, piece: str = "fichier", corridor: Corridor 
 
 
 def _extension(name: str) -> str:
+    name = unicodedata.normalize("NFKC", name)
     return ("." + name.rsplit(".", 1)[-1].lower()) if "." in name else ""
 
 
@@ -300,8 +367,11 @@ def check_attachment(kind: PieceKind, attachment: Attachment, corridor: Corridor
         out.append(_v("piece.contenu_incoherent", ext=ext, **params))
     elif attachment.size > 0 and not attachment.complet:
         out.append(_v("piece.incomplet", **params))
-    if attachment.marqueurs:
-        out.append(_v("piece.contenu_suspect", marqueurs=", ".join(map(str, attachment.marqueurs)), **params))
+    if TAILLE_DEPASSEE in attachment.marqueurs and attachment.size <= corridor.max_attachment_bytes:
+        # read up to a host's smaller limit only: never inspected, so never accepted
+        out.append(_v("piece.trop_grande", **params))
+    if found := [m for m in attachment.marqueurs if m != TAILLE_DEPASSEE]:
+        out.append(_v("piece.contenu_suspect", constats=" ; ".join(decrire_tous(found)), **params))
     return tuple(out)
 
 
@@ -591,7 +661,7 @@ class Rule:
 
 _PIECE_CODES = ("piece.vide", "piece.trop_grande", "piece.type_interdit", "piece.contenu_incoherent",
                 "piece.incomplet", "piece.contenu_suspect", "piece.nom_vide", "piece.nom_trop_long",
-                "piece.nom_caracteres", "piece.double_extension")
+                "piece.nom_caracteres", "piece.nom_reserve", "piece.nom_espace", "piece.double_extension")
 
 
 def _pieces(ctx: RuleContext, phase: Phase) -> Violations:
@@ -912,4 +982,15 @@ def catalogue_markdown() -> str:
         field = spec.field.format_map(shown)
         message = spec.message.format_map(shown)
         lines.append(f"| `{spec.code}` | `{field}` | {_md(message)} | {names} | {', '.join(where)} |")
+    lines += [
+        "",
+        "## Constats sur le contenu des pièces",
+        "",
+        "Ce que l'inspection d'un fichier peut relever (`Attachment.marqueurs`) et la phrase qui le dit dans",
+        "le message de `piece.contenu_suspect` (`taille.depassee` donne `piece.trop_grande`).",
+        "",
+        "| constat | message |",
+        "|---|---|",
+    ]
+    lines += [f"| `{key}` | {_md(text)} |" for key, text in CONSTATS.items()]
     return "\n".join(lines) + "\n"

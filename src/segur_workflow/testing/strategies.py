@@ -28,7 +28,7 @@ from .. import examples
 from ..commands import COMMANDS, Command, DeposerAvance
 from ..engine import handle, start
 from ..model import SAS, Actor, Attachment, CoordonneesBancaires, Corridor, Dossier, Fournisseur
-from ..rules import FRENCH_ZONE, MAX_CONTACT, MAX_TEXT
+from ..rules import FRENCH_ZONE, MAX_CONTACT, MAX_TEXT, WINDOWS_DEVICES
 from ..states import DOSSIER, Status, TransitionSpec
 from ..vocabulary import Phase, PieceKind, Role
 from .paths import reaching, shortest_path_between
@@ -377,8 +377,11 @@ def instants(*, min_value: datetime = datetime(2023, 1, 1), max_value: datetime 
 
 
 # -- attachments ------------------------------------------------------------------------------------------------------
+# A stem ends with a letter or digit (a space before the extension is refused) and is no Windows device
+# name (CON, NUL, COM1…: refused whatever the extension).
 _STEMS = st.builds(operator.add, st.sampled_from(string.ascii_letters + _DIGITS),
-                   st.text(string.ascii_letters + _DIGITS + " _-éè", max_size=24))
+                   st.text(string.ascii_letters + _DIGITS + " _-éè", max_size=24)).filter(
+    lambda stem: not stem.endswith(" ") and stem.upper() not in WINDOWS_DEVICES)
 
 
 _ATTACHMENT_SOURCES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[bytes]]] = {
@@ -387,9 +390,8 @@ _ATTACHMENT_SOURCES: dict[str, tuple[st.SearchStrategy[str], st.SearchStrategy[b
     "png": (st.sampled_from([".png", ".PNG"]),
             st.builds(examples.png_bytes, st.integers(1, 40), st.integers(1, 40))),
     "jpeg": (st.sampled_from([".jpg", ".jpeg", ".JPG"]),
-             # entropy-coded-like bytes: high values only, so no ASCII marker (<script, /launch…) can form
-             st.builds(lambda tail: examples.jpeg_bytes()[:-2] + bytes(tail) + b"\xff\xd9",
-                       st.lists(st.integers(0x80, 0xFE), max_size=64))),
+             # real JPEGs (Pillow encodes them), since the inspection decodes every image
+             st.builds(examples.jpeg_bytes, st.integers(1, 40), st.integers(1, 40), st.integers(0, 255))),
 }
 
 
@@ -417,6 +419,8 @@ def hostile_filenames() -> st.SearchStrategy[str]:
             "../../../etc/passwd", "..\\..\\windows\\win.ini", "facture.pdf.exe", "facture.pdf\x00.exe",
             "facture\u202efdp.exe", "CON", "aux.pdf", " .pdf", ".pdf", "pdf", "", "a" * 300 + ".pdf",
             "<img src=x onerror=alert(1)>.pdf", "%2e%2e%2fetc.pdf", "fichier\n.pdf", "\ud800.pdf",
+            "..／..／pv.pdf", "..∕pv.pdf", "pv：evil.pdf", "pv.exe .pdf", "pv.exe\u2000.pdf", "CON.pdf", "nul.png",
+            "COM1.jpg", "LPT1.pdf", "..%2f..%2fpv.pdf", "pv%00.pdf", "COM¹.pdf",
         ]),
         st.builds(lambda s, e: s + e, st.text(max_size=40), st.sampled_from(["", ".exe", ".pdf", ".svg", ".html"])),
     )
@@ -431,8 +435,14 @@ _ZIP = b"PK\x03\x04" + b"\x00" * 26
 
 @st.composite
 def _hostile(draw: st.DrawFn, corridor: Corridor) -> Attachment:
-    kind = draw(st.sampled_from(("executable", "polyglot", "mismatch", "empty", "oversized", "extension", "name")))
+    kind = draw(st.sampled_from(("executable", "polyglot", "mismatch", "empty", "oversized", "extension", "name",
+                                 "inspection")))
     allowed_ext = draw(st.sampled_from(sorted(corridor.allowed_types)))
+    if kind == "inspection":  # a family of the hostile corpus: active PDF content, foreign data, hostile names…
+        from .fichiers import HOSTILES, hostile
+
+        case = hostile(draw(st.sampled_from(sorted(HOSTILES))))
+        return Attachment.from_bytes(case.name, case.data)
     if kind == "executable":  # an executable or script renamed to an accepted extension
         payload = draw(st.sampled_from((_MZ, _ELF, _SCRIPT, _HTML, _ZIP))) + draw(st.binary(max_size=64))
         return Attachment.from_bytes("document" + allowed_ext, payload)
@@ -468,7 +478,11 @@ def _hostile(draw: st.DrawFn, corridor: Corridor) -> Attachment:
 def hostile_attachments(corridor: Corridor = SAS) -> st.SearchStrategy[Attachment]:
     """Attachments the portal's file rule must refuse: renamed executables and scripts, polyglots,
     content not matching the extension, empty files, oversized files (as size metadata),
-    refused extensions and hostile names."""
+    refused extensions and hostile names, and every family of the hostile corpus
+    (:data:`segur_workflow.testing.fichiers.HOSTILES`: PDF JavaScript, Launch, automatic URI,
+    SubmitForm, ImportData, GoToR/GoToE, embedded files, RichMedia, XFA, encrypted or unreadable
+    PDFs, code in image chunks, EXIF and comments, other formats before or after the document,
+    look-alike separators, device names…)."""
     _require_corridor("hostile_attachments", corridor)
     return _hostile(corridor)
 
