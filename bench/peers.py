@@ -33,7 +33,7 @@ from transitions import Machine
 
 from segur_workflow import rules
 from segur_workflow.commands import Command
-from segur_workflow.engine import _EFFECTS
+from segur_workflow.engine import _EFFECTS, append_automatiques
 from segur_workflow.history import append
 from segur_workflow.model import SAS, Dossier
 from segur_workflow.states import DOSSIER, Status, TransitionSpec
@@ -62,6 +62,7 @@ def apply_transition(dossier: Dossier, command: Command, dest: Status, now: date
         dossier.history, at=now, actor=command.actor, trigger=trigger, source=dossier.status, dest=dest,
         comment=change.comment, command_id=command.command_id, details=change.details,
     )
+    history = append_automatiques(history, change.automatiques, now=now, dest=dest)  # after a deposit
     return attrs.evolve(
         dossier, **change.updates, status=dest, history=history,
         date_changement_statut=now if dest is not dossier.status else dossier.date_changement_statut,

@@ -20,6 +20,7 @@ PORTAIL = sw.Actor(sw.Role.SYSTEME, "portail")
 SEL = bytes(range(16))
 SEL2 = bytes(range(1, 17))
 PROVISOIRE = "Provisoire-2023"
+EMAIL = "contact@le-select.example"
 NOUVEAU = "Nouveau.mdp1"
 
 
@@ -28,7 +29,7 @@ def at(hours: int) -> datetime:
 
 
 def cree() -> c.Compte:
-    return c.handle_compte(None, c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL), now=T0).compte
+    return c.handle_compte(None, c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL, email=EMAIL), now=T0).compte
 
 
 def actif() -> c.Compte:
@@ -104,49 +105,85 @@ def test_change_password_reports_every_broken_clause() -> None:
     assert out.compte.status is CompteStatus.QUESTION_SECRETE_A_DEFINIR
 
 
-def test_forgotten_password_resets_to_transmitted_credentials() -> None:
+def test_forgotten_password_mails_a_new_one_and_keeps_the_secret_question() -> None:
     compte = actif()
     with pytest.raises(sw.RuleViolations) as err:
         c.handle_compte(compte, c.OublierMotDePasse(USER, "Paris", "Autre-2024", SEL), now=at(5))
     assert err.value.codes == {"reponse_secrete.incorrecte"}
     out = c.handle_compte(compte, c.OublierMotDePasse(USER, "ANTONY", "Autre-2024", SEL), now=at(5))
-    assert out.compte.status is CompteStatus.IDENTIFIANTS_TRANSMIS
+    assert out.compte.status is CompteStatus.MOT_DE_PASSE_REINITIALISE
     assert c.verifier_secret("Autre-2024", out.compte.mot_de_passe)
     assert [type(e) for e in out.events] == [c.IdentifiantsATransmettre, c.StatutCompteChange]
-    # and the first-login path starts again
-    again = c.handle_compte(out.compte, c.PremiereConnexion(USER, "Autre-2024"), now=at(6)).compte
-    assert again.status is CompteStatus.MOT_DE_PASSE_A_CHANGER
+    (mail,) = out.emails
+    assert (mail.template, mail.to) == ("compte_nouveau_mot_de_passe", EMAIL)
+    assert "Votre nouveau mot de passe provisoire : Autre-2024" in mail.text
+    assert LOGIN not in mail.text  # the password travels without the login
+    # the provisional password must be changed; the question answered a moment ago is kept
+    assert c.commandes_permises(out.compte, USER) == {"changer_mot_de_passe", "oublier_mot_de_passe"}
+    again = c.handle_compte(out.compte, c.ChangerMotDePasse(USER, "Autre-2024", "Encore.2024", "Encore.2024", SEL2),
+                            now=at(6)).compte
+    assert again.status is CompteStatus.ACTIF
+    assert again.question_secrete == compte.question_secrete
+    assert again.reponse_secrete == compte.reponse_secrete
+    assert c.verifier_secret("Encore.2024", again.mot_de_passe)
 
 
-def test_forgotten_login_is_internal() -> None:
+def test_forgotten_login_mails_it_to_the_accounts_address() -> None:
     compte = actif()
-    out = c.handle_compte(compte, c.OublierIdentifiant(USER), now=at(5))
+    with pytest.raises(sw.RuleViolations) as err:
+        c.handle_compte(compte, c.OublierIdentifiant(PORTAIL, "autre@example.org"), now=at(5))
+    assert err.value.codes == {"compte.email_inconnu"}
+    with pytest.raises(sw.PermissionDenied):  # whoever forgot the login cannot act as its owner
+        c.handle_compte(compte, c.OublierIdentifiant(USER, EMAIL), now=at(5))
+    out = c.handle_compte(compte, c.OublierIdentifiant(PORTAIL, " Contact@LE-SELECT.example "), now=at(5))
     assert out.compte.status is CompteStatus.ACTIF
     assert out.compte.date_changement_statut == compte.date_changement_statut
     assert [type(e) for e in out.events] == [c.IdentifiantRappele]
     assert out.compte.history[-1].trigger == "oublier_identifiant"
+    (mail,) = out.emails
+    assert (mail.template, mail.to) == ("compte_rappel_identifiant", EMAIL)
+    assert f"Votre identifiant : {LOGIN}" in mail.text
+    assert "« J'ai oublié mon identifiant »" in mail.text
+
+
+def test_creation_sends_two_mails_identifiant_then_password() -> None:
+    out = c.handle_compte(None, c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL, email=EMAIL), now=T0)
+    assert out.compte.email == EMAIL
+    assert [(m.template, m.to) for m in out.emails] == [("compte_identifiant", EMAIL), ("compte_mot_de_passe", EMAIL)]
+    identifiant, mot_de_passe = out.emails
+    assert f"Votre identifiant : {LOGIN}" in identifiant.text
+    assert PROVISOIRE not in identifiant.text + identifiant.html + identifiant.subject
+    assert f"Votre mot de passe provisoire pour le portail Ségur numérique : {PROVISOIRE}" in mot_de_passe.text
+    assert LOGIN not in mot_de_passe.text + mot_de_passe.html + mot_de_passe.subject
+    # the guide's words on the first login, and the portal's policy as one text
+    assert ("vous serez amenés à changer de mot de passe et définir une question/réponse secrète en cas de perte "
+            "des identifiants") in mot_de_passe.text
+    assert sw.rules.POLITIQUE_MOT_DE_PASSE in mot_de_passe.text
+    assert "https://segurnum.asp-public.fr" in identifiant.text
+    assert identifiant.text.startswith("Madame, Monsieur,")
+    assert PROVISOIRE in mot_de_passe.html
 
 
 def test_roles_and_ownership() -> None:
     compte = cree()
     with pytest.raises(sw.PermissionDenied):
-        c.handle_compte(None, c.CreerCompte(USER, LOGIN, PROVISOIRE, SEL), now=T0)
+        c.handle_compte(None, c.CreerCompte(USER, LOGIN, PROVISOIRE, SEL, email=EMAIL), now=T0)
     with pytest.raises(sw.PermissionDenied):
         c.handle_compte(compte, c.PremiereConnexion(sw.Actor(sw.Role.FOURNISSEUR, "autre"), PROVISOIRE), now=at(1))
     with pytest.raises(sw.PermissionDenied):
         c.handle_compte(compte, c.PremiereConnexion(sw.Actor(sw.Role.GESTIONNAIRE, LOGIN), PROVISOIRE), now=at(1))
     assert c.commandes_permises(compte, USER) == {"premiere_connexion"}
-    assert c.commandes_permises(compte, PORTAIL) == {"cloturer_compte"}
+    assert c.commandes_permises(compte, PORTAIL) == {"cloturer_compte", "oublier_identifiant"}
     assert c.commandes_permises(compte, sw.Actor(sw.Role.FOURNISSEUR, "autre")) == frozenset()
 
 
 def test_wrong_state_and_closing() -> None:
     compte = cree()
     with pytest.raises(sw.TransitionNotAllowed) as err:
-        c.handle_compte(compte, c.OublierIdentifiant(USER), now=at(1))
+        c.handle_compte(compte, c.OublierMotDePasse(USER, "r", PROVISOIRE, SEL), now=at(1))
     assert err.value.allowed == {"premiere_connexion"}
     with pytest.raises(sw.TransitionNotAllowed):
-        c.handle_compte(compte, c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL), now=at(1))
+        c.handle_compte(compte, c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL, email=EMAIL), now=at(1))
     closed = c.handle_compte(compte, c.CloturerCompte(PORTAIL, "Fin du programme"), now=at(1)).compte
     assert closed.status is CompteStatus.CLOTURE
     assert c.commandes_permises(closed, USER) == frozenset()
@@ -156,25 +193,25 @@ def test_wrong_state_and_closing() -> None:
 
 def test_creation_checks_login_and_provisional_password() -> None:
     with pytest.raises(sw.RuleViolations) as err:
-        c.handle_compte(None, c.CreerCompte(PORTAIL, "a b", "", SEL), now=T0)
-    assert err.value.codes == {"identifiant.format", "mot_de_passe.requis"}
+        c.handle_compte(None, c.CreerCompte(PORTAIL, "a b", "", SEL, email="pas une adresse"), now=T0)
+    assert err.value.codes == {"identifiant.format", "mot_de_passe.requis", "compte.email"}
 
 
 def test_secret_question_required() -> None:
-    compte = actif()
-    compte = c.handle_compte(compte, c.OublierMotDePasse(USER, "antony", "Autre-2024", SEL), now=at(5)).compte
-    compte = c.handle_compte(compte, c.PremiereConnexion(USER, "Autre-2024"), now=at(6)).compte
-    compte = c.handle_compte(compte, c.ChangerMotDePasse(USER, "Autre-2024", NOUVEAU, NOUVEAU, SEL2), now=at(7)).compte
+    compte = c.handle_compte(cree(), c.PremiereConnexion(USER, PROVISOIRE), now=at(1)).compte
+    compte = c.handle_compte(compte, c.ChangerMotDePasse(USER, PROVISOIRE, NOUVEAU, NOUVEAU, SEL2), now=at(2)).compte
     with pytest.raises(sw.RuleViolations) as err:
-        c.handle_compte(compte, c.DefinirQuestionSecrete(USER, " ", "x" * 500, SEL), now=at(8))
+        c.handle_compte(compte, c.DefinirQuestionSecrete(USER, " ", "x" * 500, SEL), now=at(3))
     assert err.value.codes == {"question_secrete.requise", "reponse_secrete.trop_longue"}
 
 
 def test_bad_inputs() -> None:
     with pytest.raises(sw.InvalidInput):
-        c.handle_compte(None, c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL), now=datetime(2023, 1, 1))
+        c.handle_compte(None, c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL, email=EMAIL), now=datetime(2023, 1, 1))
     with pytest.raises(sw.InvalidInput):
-        c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, b"123")
+        c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, b"123", email=EMAIL)
+    with pytest.raises(TypeError):
+        c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL)  # type: ignore[call-arg]  # the address is required
     with pytest.raises(sw.InvalidInput):
         c.PremiereConnexion(USER, None)  # type: ignore[arg-type]
     with pytest.raises(sw.InvalidInput):
@@ -202,7 +239,7 @@ COMMANDS = st.sampled_from([
     c.ChangerMotDePasse(USER, PROVISOIRE, NOUVEAU, NOUVEAU, SEL2),
     c.DefinirQuestionSecrete(USER, "Q ?", "r", SEL),
     c.OublierMotDePasse(USER, "r", PROVISOIRE, SEL),
-    c.OublierIdentifiant(USER),
+    c.OublierIdentifiant(PORTAIL, EMAIL),
     c.CloturerCompte(PORTAIL),
     c.PremiereConnexion(sw.Actor(sw.Role.FOURNISSEUR, "intrus"), PROVISOIRE),
 ])

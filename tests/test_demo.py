@@ -31,11 +31,15 @@ def test_demo_runs_both_dossiers_to_their_end(tmp_path: Path) -> None:
         assert subject in out
     assert Status.SOLDE_DECIDEE.label in out
     assert Status.AVANCE_REJETEE.label in out
+    # no invented figure shown as fact: the balance amount is said to be an example
+    assert "total payé : 60000 € (dont un solde d'EXEMPLE" in out
+    assert "Montant du solde : 30000 € = montant d'EXEMPLE" in out
+    assert "portail (Système) : Coordonnées bancaires → Contrôle OK" in out
     with SQLiteRepository(path) as repo:
         complete = repo.get("FINSAS000001")
         rejected = repo.get("FINSAS000002")
         assert complete.dossier.status is Status.SOLDE_DECIDEE
-        assert complete.version == 13
+        assert complete.version == 10  # the portal's own controls at deposit are part of the deposit's write
         assert [e.trigger for e in complete.dossier.history].count("completer") == 1
         assert rejected.dossier.status is Status.AVANCE_REJETEE
         assert verify_history(complete.dossier)

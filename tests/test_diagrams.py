@@ -181,7 +181,9 @@ def test_graphviz_sees_the_highlighted_path(dot_exe: str, highlighted: Any) -> N
              for e in data["edges"] if e.get("color") == "#2e7d32"}
     expected = {("debut" if h.source is None else h.source.value, h.dest.value) for h in highlighted.history}
     assert taken == expected
-    assert len(highlighted.history) == 8  # avance: 1 + 3 controls + decider; solde: deposit, 1 KO control, request
+    # avance: deposit + the portal's 2 controls + 1 control + decider; solde: deposit + the portal's bank
+    # control (its placeholder amount is not vouched for), 1 KO control, request
+    assert len(highlighted.history) == 9
 
 
 @pytest.mark.parametrize("fmt", ["svg", "png"])
@@ -539,7 +541,7 @@ def test_highlight_follows_history_step_by_step(highlighted: Any) -> None:
     hl = D.path_of(highlighted)
     assert hl.current == "solde_a_modifier"
     assert hl.steps[0].source == INITIAL
-    assert [s.number for s in hl.steps] == list(range(1, 9))
+    assert [s.number for s in hl.steps] == list(range(1, 10))
     assert hl.numbers("avance_en_instruction", "controler_bloc", "avance_en_instruction") == (2, 3, 4)
     assert "avance_rejetee" not in hl.visited()
     # every step is an edge of the definition
@@ -550,7 +552,7 @@ def test_labels_are_in_the_process_words_and_identifiers_in_the_tooltip() -> Non
     decider = DOSSIER.resolve("avance_en_instruction", "decider")
     assert decider is not None
     assert D.edge_lines(decider) == ["Décider — paiement déclenché", "par : Gestionnaire",
-                                     "si : Tous les blocs sont en « Contrôle OK ».", "courriel : Avance décidée"]
+                                     "si : Tous les blocs sont en « Contrôle OK ».", "courriel : Avance validée"]
     tip = D.edge_tooltip(decider)
     assert "decider" in tip and "blocs_tous_ok" in tip and "avance_decidee" in tip and "paiement" in tip
     depot = DOSSIER.resolve(None, "deposer_avance")

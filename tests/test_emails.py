@@ -17,7 +17,7 @@ from markupsafe import Markup
 from segur_workflow import emails
 from segur_workflow.emails import TEMPLATES, VARIABLES, example_context, html_text, one_line, render
 from segur_workflow.errors import DefinitionError, InvalidInput
-from segur_workflow.states import DOSSIER
+from segur_workflow.states import COMPTE, DOSSIER
 
 TO = "contact@le-select.example"
 UNSAFE_IN_HEADER = {"Cc", "Cf", "Cs", "Zl", "Zp"}
@@ -47,13 +47,19 @@ def _env_from(sources: dict[str, str]) -> jinja2.Environment:
 
 
 # -- declarations ---------------------------------------------------------------------------------------------
+#: The portal account's mails (states.COMPTE); every other template is a dossier's.
+COMPTE_MAILS = {t for tr in COMPTE.transitions for t in tr.emails}
+
+
 def test_templates_are_those_of_the_machine() -> None:
     sent = {t.email for t in DOSSIER.transitions if t.email}
-    assert set(TEMPLATES) == sent
+    assert set(TEMPLATES) == sent | COMPTE_MAILS
     assert sent == {
         "accuse_reception_avance", "avance_decidee", "avance_rejetee", "accuse_reception_solde", "solde_a_modifier",
         "solde_en_attente_piece", "complement_recu", "solde_decidee", "solde_rejetee",
     }
+    assert {"compte_identifiant", "compte_mot_de_passe", "compte_rappel_identifiant",
+                            "compte_nouveau_mot_de_passe"} == COMPTE_MAILS
 
 
 def test_package_templates_match_their_declarations() -> None:
@@ -67,8 +73,13 @@ def test_declarations_carry_what_each_notification_needs() -> None:
         "solde_a_modifier": {"commentaire"}, "solde_en_attente_piece": {"piece", "commentaire"},
         "accuse_reception_avance": {"date_depot"}, "accuse_reception_solde": {"date_depot"},
     }
+    needs |= {"compte_identifiant": {"identifiant"}, "compte_rappel_identifiant": {"identifiant"},
+              "compte_mot_de_passe": {"mot_de_passe", "politique"},
+              "compte_nouveau_mot_de_passe": {"mot_de_passe", "politique"}}
     for name, spec in TEMPLATES.items():
-        assert {"numero", "programme", "lien_assistance"} <= spec.variables
+        common = {"lien_portail", "lien_assistance"} if name in COMPTE_MAILS else {"numero", "programme",
+                                                                                    "lien_assistance"}
+        assert common <= spec.variables
         assert needs.get(name, set()) <= spec.variables
         assert spec.variables <= VARIABLES.keys()
 
@@ -135,7 +146,8 @@ def test_every_template_renders_every_declared_value(name: str) -> None:
     ctx = example_context()
     email = render(name, to=TO, context=ctx)
     assert (email.template, email.to) == (name, TO)
-    assert email.subject.startswith(f"Demande de financement {ctx['numero']} : ")
+    prefix = "Portail Ségur numérique : " if name in COMPTE_MAILS else f"Demande de financement {ctx['numero']} : "
+    assert email.subject.startswith(prefix)
     for var in TEMPLATES[name].variables:
         assert ctx[var] in email.text, var
         assert html_text(ctx[var]) in email.html, var
@@ -145,7 +157,8 @@ def test_every_template_renders_every_declared_value(name: str) -> None:
         assert common in email.html
     doc = lxml.html.document_fromstring(email.html)
     assert doc.get("lang") == "fr"
-    assert [a.get("href") for a in doc.iter("a")] == [ctx["lien_assistance"]]
+    links = [ctx["lien_portail"], ctx["lien_assistance"]] if name in COMPTE_MAILS else [ctx["lien_assistance"]]
+    assert [a.get("href") for a in doc.iter("a")] == links
     assert "{{" not in email.text + email.html
     assert "{%" not in email.text + email.html
 
@@ -252,7 +265,7 @@ def test_subjects_are_one_clean_line(value: str) -> None:
         assert not any(unicodedata.category(ch) in UNSAFE_IN_HEADER for ch in subject)
         assert subject == subject.strip()
         assert "  " not in subject
-        assert subject.startswith("Demande de financement")
+        assert subject.startswith("Portail Ségur numérique" if name in COMPTE_MAILS else "Demande de financement")
 
 
 @given(value=hostile_text)

@@ -13,7 +13,7 @@ import pytest
 
 from segur_workflow import emails
 from segur_workflow.emails import TEMPLATES, catalogue_markdown, example_context, render
-from segur_workflow.states import DOSSIER
+from segur_workflow.states import COMPTE, DOSSIER
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE_TEMPLATES = ROOT / "src" / "segur_workflow" / "templates"
@@ -81,7 +81,7 @@ def test_catalogue_shows_every_template_its_senders_and_both_bodies() -> None:
         assert email.html.rstrip("\n") in section
         for var in TEMPLATES[name].variables:
             assert f"| `{var}` |" in section
-        senders = {(src, t.trigger) for src, t, _dst in DOSSIER.edges() if t.email == name}
+        senders = {(src, t.trigger) for d in (DOSSIER, COMPTE) for src, t, _dst in d.edges() if name in t.emails}
         assert senders
         for src, trigger in senders:
             assert f"`{trigger}` ({'création' if src == '__initial__' else f'`{src}`'} → " in section

@@ -10,6 +10,7 @@ import pytest
 
 import segur_workflow as sw
 from segur_workflow import examples as ex
+from segur_workflow.history import is_automatic
 from segur_workflow.states import INITIAL, MachineDefinition, StateSpec, TransitionSpec
 
 S = sw.Status
@@ -80,8 +81,12 @@ def test_each_row_fires_records_and_mails(trigger: str, source: S, dest: S, role
     outcome = sw.handle(dossier, last, now=now + timedelta(minutes=5))
     after = outcome.dossier
     assert after.status is dest
-    assert after.history[:-1] == before.history
-    entry = after.history[-1]
+    added = after.history[len(before.history):]
+    assert after.history[:len(before.history)] == before.history
+    entry = added[0]
+    # a deposit is followed by the portal's own controls (see tests/test_guides.py); nothing else adds any
+    assert all(is_automatic(e) for e in added[1:])
+    assert len(added) == (1 if trigger != "deposer_solde" else 2)
     assert (entry.trigger, entry.source, entry.dest, entry.actor) == (trigger, source, dest, last.actor)
     assert entry.at == now + timedelta(minutes=5)
     sends_mail = trigger not in {"controler_bloc", "reaffecter"}  # the internal transitions mail no one
@@ -101,10 +106,15 @@ def test_start_creates_the_dossier_of_the_seed() -> None:
     assert (d.numero, d.status, d.date_depot, d.date_changement_statut) == (
         "FINSAS009250", S.AVANCE_EN_INSTRUCTION, ex.T0, ex.T0)
     assert d.avance.montant == Decimal("30000")
-    assert set(d.avance.controles.values()) == {sw.Controle.A_INSTRUIRE}
+    # the deposit day of the guide: the portal's own checks passed, the pieces wait for the gestionnaire
+    assert dict(d.avance.controles) == {sw.Bloc.INFORMATIONS: sw.Controle.OK,
+                                        sw.Bloc.COORDONNEES_BANCAIRES: sw.Controle.OK,
+                                        sw.Bloc.PIECES_JUSTIFICATIVES: sw.Controle.A_INSTRUIRE}
     assert [e.template for e in outcome.emails] == ["accuse_reception_avance"]
     assert d.history[0].source is None and d.history[0].trigger == "deposer_avance"
-    assert [type(e).__name__ for e in outcome.events] == ["DossierDepose", "StatutChange"]
+    assert [e.actor.role for e in d.history] == [sw.Role.FOURNISSEUR, sw.Role.SYSTEME, sw.Role.SYSTEME]
+    assert [type(e).__name__ for e in outcome.events] == ["DossierDepose", "BlocControle", "BlocControle",
+                                                          "StatutChange"]
 
 
 def test_decider_triggers_payment_once_per_phase() -> None:
@@ -186,7 +196,8 @@ def test_rejeter_needs_a_motif(motif: str) -> None:
 
 def test_decider_needs_every_bloc_ok() -> None:
     d = ex.dossier_at(S.AVANCE_EN_INSTRUCTION)
-    d = sw.handle(d, sw.ControlerBloc(ex.GESTIONNAIRE, sw.Bloc.INFORMATIONS, sw.Controle.OK), now=LATER).dossier
+    d = sw.handle(d, sw.ControlerBloc(ex.GESTIONNAIRE, sw.Bloc.COORDONNEES_BANCAIRES, sw.Controle.A_INSTRUIRE),
+                  now=LATER).dossier
     assert "decider" not in sw.allowed_commands(d, ex.GESTIONNAIRE)
     err = _refused(d, sw.Decider(ex.GESTIONNAIRE), sw.RuleViolations)
     assert isinstance(err, sw.RuleViolations)
@@ -365,7 +376,7 @@ def test_definition_refuses_unreachable_trap_and_unknown_states() -> None:
 
 def test_recapitulatif_reads_like_the_consultation_screen() -> None:
     d = ex.dossier_at(S.AVANCE_EN_INSTRUCTION)
-    d = sw.handle(d, sw.ControlerBloc(ex.GESTIONNAIRE, sw.Bloc.INFORMATIONS, sw.Controle.OK),
+    d = sw.handle(d, sw.ControlerBloc(ex.GESTIONNAIRE, sw.Bloc.COORDONNEES_BANCAIRES, sw.Controle.KO, "RIB illisible"),
                   now=datetime(2023, 5, 23, 22, 30, tzinfo=UTC)).dossier
     r = sw.recapitulatif(d)
     assert [(line.libelle, line.valeur) for line in r.lignes()] == [
@@ -381,7 +392,7 @@ def test_recapitulatif_reads_like_the_consultation_screen() -> None:
     avance = r.phases[0]
     assert [(b.titre, b.badge_label) for b in avance.blocs] == [
         ("Informations de la demande", "Contrôle OK"),
-        ("Coordonnées bancaires", "A instruire"),
+        ("Coordonnées bancaires", "Contrôle KO"),
         ("Pièces justificatives", "A instruire"),
     ]
     assert ("Taux de TVA", "HT - 0%") in [(x.libelle, x.valeur) for x in avance.blocs[0].lignes]

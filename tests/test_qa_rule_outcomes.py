@@ -77,7 +77,7 @@ def complement_with(pieces: dict[PieceKind, sw.Attachment], contact: str | None 
     return lambda: sw.handle(dossier, command, now=dossier.history[-1].at + LATER)
 
 
-FILE_CODES = rules.RULES["pieces_completees"].codes[1:]  # the file rule's codes (after piece.non_attendue)
+FILE_CODES = rules.RULES["pieces_completees"].codes[2:]  # the file rule's codes (after the two phase codes)
 
 
 @pytest.mark.parametrize("code", FILE_CODES)
@@ -123,13 +123,16 @@ def test_bank_details_refused_at_deposit(iban: str, code: str) -> None:
 
 
 def test_support_contact_with_a_control_character() -> None:
+    # A C0 control is refused when the command is built (InvalidInput); a private-use character reaches the rule.
     pieces = examples.pieces(Phase.SOLDE)
-    rec = recorded(solde_with(pieces, "support@le-select.example\x07"))
+    with pytest.raises(sw.InvalidInput):
+        sw.DeposerSolde(examples.GESTIONNAIRE, pieces, "support@le-select.example\x07", sw.SAS.montant_solde)
+    rec = recorded(solde_with(pieces, "support@le-select.example\ue000"))
     assert rec.outcomes[("contact_support", "contact_support.caracteres")] == 1
 
 
 @pytest.mark.parametrize(("contact", "code"), [("   ", "contact_support.requis"),
-                                               ("support@le-select.example\x07", "contact_support.caracteres")])
+                                               ("support@le-select.example\ue000", "contact_support.caracteres")])
 def test_support_contact_brought_by_a_complement(contact: str, code: str) -> None:
     assert recorded(complement_with({}, contact)).outcomes[("contact_support_complete", code)] == 1
 
@@ -149,11 +152,11 @@ def test_pieces_foreign_to_the_corridor() -> None:
     hors = PieceKind.JUSTIFICATIF_TRANSMISSION
     rec = recorded(lambda: sw.handle(dossier, sw.DemanderPiece(examples.GESTIONNAIRE, hors, "La pièce, svp."),
                                      now=dossier.history[-1].at + LATER, corridor=PETIT))
-    assert rec.outcomes[("piece_du_couloir", "piece.inconnue")] == 1
+    assert rec.outcomes[("piece_de_la_phase", "piece.inconnue")] == 1
     a_modifier = examples.dossier_at(sw.Status.SOLDE_A_MODIFIER, numero="FINPET000002", corridor=PETIT)
     command = sw.Completer(examples.owner(a_modifier), pieces={hors: examples.attachment(hors)})
     rec = recorded(lambda: sw.handle(a_modifier, command, now=a_modifier.history[-1].at + LATER, corridor=PETIT))
-    assert rec.outcomes[("pieces_completees", "piece.non_attendue")] == 1
+    assert rec.outcomes[("pieces_completees", "piece.inconnue")] == 1
 
 
 # -- the account machine -----------------------------------------------------------------------------------------------
@@ -168,7 +171,8 @@ NOUVEAU = "Nouveau.mdp1"
 
 def compte_at(steps: int) -> c.Compte:
     """The account after creation and ``steps`` commands of the first-login path (3: active)."""
-    compte = c.handle_compte(None, c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL), now=T0).compte
+    creation = c.CreerCompte(PORTAIL, LOGIN, PROVISOIRE, SEL, email="contact@le-select.example")
+    compte = c.handle_compte(None, creation, now=T0).compte
     path = [c.PremiereConnexion(USER, PROVISOIRE), c.ChangerMotDePasse(USER, PROVISOIRE, NOUVEAU, NOUVEAU, SEL),
             c.DefinirQuestionSecrete(USER, "Ville de naissance ?", "Antony", SEL)]
     for i, command in enumerate(path[:steps], start=1):

@@ -65,7 +65,7 @@ def _bad_contexts() -> list[rules.RuleContext]:
         sw.PieceKind.JUSTIFICATIF_TRANSMISSION: sw.Attachment.from_bytes("CON .pdf", ex.pdf_bytes()),  # device, space
     }
     ids = [("XX89370400440532013000", "39431067600018"), ("FR12", "39431067600017"),
-           ("FR5430006000011234567890100", "39431067600017")]
+           ("FR5430006000011234567890100", "39431067600017"), ("BE41539007547035", "39431067600017")]
     avances = [attrs.evolve(avance, coordonnees_bancaires=sw.CoordonneesBancaires(iban, "AGRIFRPP", "t", "d"),
                             fournisseur=attrs.evolve(ex.FOURNISSEUR, siret=siret), pieces=more_pieces)
                for iban, siret in ids]
@@ -74,7 +74,7 @@ def _bad_contexts() -> list[rules.RuleContext]:
     instr = ex.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
     g = ex.GESTIONNAIRE
     account = compte.handle_compte(None, compte.CreerCompte(sw.Actor(sw.Role.SYSTEME, "p"), "login", "Provisoire1!",
-                                                            bytes(16)), now=ex.T0).compte
+                                                            bytes(16), email="login@example.org"), now=ex.T0).compte
     fournisseur_compte = sw.Actor(sw.Role.FOURNISSEUR, "login")
     return [
         *(rules.RuleContext(command=a) for a in avances),
@@ -98,7 +98,10 @@ def _bad_contexts() -> list[rules.RuleContext]:
         rules.RuleContext(command=sw.DemanderPiece(g, sw.PieceKind.PV_VSR, "x" * 5000),
                           dossier=instr, corridor=attrs.evolve(sw.SAS, pieces_solde=(), pieces_avance=())),
         rules.RuleContext(command=sw.ControlerBloc(g, sw.Bloc.INFORMATIONS, sw.Controle.KO, "x" * 5000), dossier=instr),
-        rules.RuleContext(command=compte.CreerCompte(sw.Actor(sw.Role.SYSTEME, "p"), "?", "", bytes(16))),
+        rules.RuleContext(command=sw.DemanderPiece(g, sw.PieceKind.PV_MISE_EN_SERVICE, "x"), dossier=instr),
+        rules.RuleContext(command=compte.CreerCompte(sw.Actor(sw.Role.SYSTEME, "p"), "?", "", bytes(16), email="@")),
+        rules.RuleContext(command=compte.OublierIdentifiant(sw.Actor(sw.Role.SYSTEME, "p"), "x@example.org"),
+                          subject=account),
         rules.RuleContext(command=compte.ChangerMotDePasse(sw.Actor(sw.Role.FOURNISSEUR, "login"), "x", "LOGIN",
                                                            "y", bytes(16)), subject=account),
         rules.RuleContext(command=compte.PremiereConnexion(sw.Actor(sw.Role.FOURNISSEUR, "login"), "x"),

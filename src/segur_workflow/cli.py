@@ -29,7 +29,7 @@ from .model import SAS, Actor, Attachment, Dossier
 from .ports import DossierSummary
 from .recap import BlocView, recapitulatif
 from .screens import consultation_html, describe_entry, instruction_html
-from .states import DEFINITIONS, DOSSIER, Status
+from .states import COMPTE, DEFINITIONS, DOSSIER, Status
 from .vocabulary import PieceKind, Role
 
 PROG = "segur-workflow"
@@ -221,6 +221,10 @@ def example_email(template: str) -> Email:
     from . import examples
 
     spec = next((t for t in DOSSIER.transitions if t.email == template), None)
+    if spec is None and any(template in t.emails for t in COMPTE.transitions):
+        from .compte import courriel_exemple  # an account mail: the account engine on an example account
+
+        return courriel_exemple(template)
     if spec is None:
         raise CliError(f"Aucune transition n'envoie le modèle « {template} ».")
     if spec.creates:

@@ -8,6 +8,12 @@ host passes ``now`` and the salts (``os.urandom(16)``) with each command that st
 
 Secrets are never stored in clear: :func:`hacher_secret` (scrypt) gives a :class:`Secret`,
 :func:`verifier_secret` checks a candidate in constant time.
+
+The portal's mails are rendered from the package's templates like the dossier's and returned in
+:attr:`CompteOutcome.emails`: at creation two mails (« identifiant », then the provisional password,
+as the guides say both are « préalablement transmis par mail »), « J'ai oublié mon identifiant » one
+mail with the login, « J'ai oublié mon mot de passe » one mail with a new provisional password (which
+must be changed at the next login; the secret question is kept, see docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -16,19 +22,22 @@ import hashlib
 import hmac
 import unicodedata
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, ClassVar
 
 import attrs
 
 from . import observation, rules
-from ._checks import require_str
+from ._checks import require_identifier, require_str
 from .commands import Command
+from .emails import Email, render
 from .engine import _check_now, check_wiring, permission_problem
 from .errors import InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed
-from .model import Actor
+from .model import LIEN_PORTAIL, SAS, Actor
+from .rules import POLITIQUE_MOT_DE_PASSE, POLITIQUE_MOT_DE_PASSE_ACCENTS
 from .states import COMPTE, CompteStatus, TransitionSpec
+from .vocabulary import Role
 
 #: scrypt cost: N=2**14, r=8, p=1 uses 16 MiB and took about 0.15 s per hash on the (shared) dev
 #: machine; the parameters are stored with each secret so a host can raise them later.
@@ -99,6 +108,8 @@ class CreerCompte(Command):
     identifiant: str = attrs.field(validator=require_str("identifiant"))
     mot_de_passe_provisoire: str = attrs.field(validator=require_str("mot_de_passe_provisoire"), repr=False)
     sel: bytes = attrs.field(validator=_salt, repr=False)
+    #: the provider's address: the two mails (identifiant, then password) go there
+    email: str = attrs.field(kw_only=True, validator=require_identifier("email"))
 
 
 @attrs.frozen
@@ -142,9 +153,12 @@ class OublierMotDePasse(Command):
 
 @attrs.frozen
 class OublierIdentifiant(Command):
-    """« J'ai oublié mon identifiant »: the host mails the login (event ``IdentifiantRappele``)."""
+    """« J'ai oublié mon identifiant »: whoever forgot it cannot log in, so the portal (``Role.SYSTEME``)
+    fires it with the address typed on the form; the login is mailed to the account's address."""
 
     TRIGGER: ClassVar[str] = "oublier_identifiant"
+
+    email: str = attrs.field(validator=require_str("email"))
 
 
 @attrs.frozen
@@ -189,6 +203,8 @@ class Compte:
     history: tuple[CompteHistoryEntry, ...]
     date_creation: datetime
     date_changement_statut: datetime
+    #: where the portal's mails go (identifiant, password, reminders)
+    email: str
     question_secrete: str | None = None
     reponse_secrete: Secret | None = attrs.field(default=None, repr=False)
 
@@ -209,18 +225,24 @@ class StatutCompteChange(CompteEvent):
 
 @attrs.frozen
 class IdentifiantsATransmettre(CompteEvent):
-    """The host mails the login and the provisional password it generated (creation, forgotten password)."""
+    """The login and a provisional password were issued (creation, forgotten password); the rendered
+    mails are in :attr:`CompteOutcome.emails`."""
 
 
 @attrs.frozen
 class IdentifiantRappele(CompteEvent):
-    """The host mails the login (forgotten login)."""
+    """The login was sent again (forgotten login); the rendered mail is in :attr:`CompteOutcome.emails`."""
 
 
 @attrs.frozen
 class CompteOutcome:
+    """What an accepted account command produced: the new account, its events and the rendered e-mails
+    to send (the transition's templates, in order; a provisional password is in one of them, in clear:
+    hand it to the mailer, do not keep it)."""
+
     compte: Compte
     events: tuple[CompteEvent, ...]
+    emails: tuple[Email, ...] = ()
 
 
 # -- effects -------------------------------------------------------------------------------------------------
@@ -304,7 +326,7 @@ def handle_compte(compte: Compte | None, command: Command, *, now: datetime) -> 
         created = Compte(
             identifiant=command.identifiant, status=CompteStatus(spec.target("")),
             mot_de_passe=hacher_secret(command.mot_de_passe_provisoire, sel=command.sel), history=(),
-            date_creation=now, date_changement_statut=now,
+            date_creation=now, date_changement_statut=now, email=command.email.strip(),
         )
         return _finish(None, created, spec, command, now=now, kinds=(IdentifiantsATransmettre,))
     updates, kinds = _EFFECTS[trigger](compte, command)
@@ -323,6 +345,40 @@ def _finish(before: Compte | None, after: Compte, spec: TransitionSpec, command:
     events: tuple[CompteEvent, ...] = tuple(k(after.identifiant, now) for k in kinds)
     if changed:
         events += (StatutCompteChange(after.identifiant, now, spec.trigger, source, dest),)
+    context = {
+        "identifiant": after.identifiant,
+        "mot_de_passe": getattr(command, "mot_de_passe_provisoire", None),  # only the mails that carry it use it
+        "lien_portail": LIEN_PORTAIL,
+        "lien_assistance": SAS.lien_assistance,
+        "politique": POLITIQUE_MOT_DE_PASSE + "\n" + POLITIQUE_MOT_DE_PASSE_ACCENTS,
+    }
+    emails = tuple(render(name, to=after.email, context=context) for name in spec.emails)
     observation.transition(COMPTE, subject=after.identifiant, source=source, trigger=spec.trigger, target=dest,
                            history=before.history if before is not None else ())
-    return CompteOutcome(compte=after, events=events)
+    return CompteOutcome(compte=after, events=events, emails=emails)
+
+
+def courriel_exemple(template: str) -> Email:
+    """``template`` (an account mail) as the account engine renders it on an example account: the
+    guide's login ``test.ecomplementaire``, LE SELECT's address, fixed example salts and passwords."""
+    from . import examples
+
+    portail, user = Actor(Role.SYSTEME, "portail"), Actor(Role.FOURNISSEUR, "test.ecomplementaire")
+    sel, now = bytes(range(16)), examples.T0
+    provisoire, nouveau = "Kp7;vX2m!q", "Nouveau.mdp1"
+    out = handle_compte(None, CreerCompte(portail, user.id, provisoire, sel, email=examples.FOURNISSEUR.email), now=now)
+    steps: list[Command] = [
+        PremiereConnexion(user, provisoire), ChangerMotDePasse(user, provisoire, nouveau, nouveau, sel),
+        DefinirQuestionSecrete(user, "Ville de naissance ?", "Antony", sel),
+        OublierIdentifiant(portail, examples.FOURNISSEUR.email), OublierMotDePasse(user, "Antony", provisoire, sel),
+    ]
+    for command in steps:
+        found = next((e for e in out.emails if e.template == template), None)
+        if found is not None:
+            return found
+        now += timedelta(hours=1)
+        out = handle_compte(out.compte, command, now=now)
+    found = next((e for e in out.emails if e.template == template), None)
+    if found is None:
+        raise InvalidInput("template", "un modèle de courriel du compte", template)
+    return found

@@ -35,8 +35,9 @@ from .commands import (
     DeposerSolde,
     Rejeter,
 )
+from .engine import format_montant
 from .errors import StorageError, WorkflowError
-from .history import verify_history
+from .history import is_automatic, verify_history
 from .model import SAS, Actor, Fournisseur
 from .ports import OutboxRelay
 from .service import Result, WorkflowService
@@ -73,14 +74,34 @@ def _step(service: WorkflowService, write: Write, numero: str | None, command: C
     line = f"[{result.numero} v{result.version}] {what} ({who}) — statut : {result.dossier.status.label}"
     line += f" ({result.dossier.phase.label})"
     write(line)
+    if isinstance(command, DeposerAvance | DeposerSolde):
+        for entry in result.dossier.history:
+            if entry.at == result.dossier.history[-1].at and is_automatic(entry):
+                write(f"      portail (Système) : {Bloc(entry.details['bloc']).label} → Contrôle OK — {entry.comment}")
     for email in result.emails:
         write(f"      courriel à {email.to} : {email.subject}")
     return result
 
 
 def _controler_tout(service: WorkflowService, write: Write, numero: str, gestionnaire: Actor) -> None:
+    """The gestionnaire marks OK every bloc not OK yet (the portal checked some of them at deposit)."""
+    controles = service.get(numero).dossier.demande_courante.controles
     for bloc in Bloc:
-        _step(service, write, numero, ControlerBloc(gestionnaire, bloc, Controle.OK))
+        if controles[bloc] is not Controle.OK:
+            _step(service, write, numero, ControlerBloc(gestionnaire, bloc, Controle.OK))
+
+
+def _montants(service: WorkflowService) -> str:
+    """Where the amounts shown come from: a placeholder is said to be an example, never shown as fact."""
+    parts = []
+    for phase in Phase:
+        montant = format_montant(service.corridor.montant(phase))
+        if service.corridor.montant_provisoire(phase):
+            parts.append(f"{phase.montant_label} : {montant} € = montant d'EXEMPLE (les guides de l'ASP ne le "
+                         "donnent pas ; un hôte configure le montant réel du couloir)")
+        else:
+            parts.append(f"{phase.montant_label} : {montant} € (source : {service.corridor.source_montant(phase)})")
+    return "   " + "\n   ".join(parts)
 
 
 def _deliver(repository: OutboxRelay, write: Write) -> None:
@@ -171,8 +192,10 @@ def run_demo(db_path: Path | str, write: Write = print, *, error: Write | None =
                 PieceKind.PV_VSR: examples.attachment(PieceKind.PV_VSR)}))
             _controler_tout(service, write, numero, g)
             final = _step(service, write, numero, Decider(g))
-            write(f"   total payé : {final.dossier.total_paye} € ; historique intact : "
+            exemple = " (dont un solde d'EXEMPLE, voir ci-dessous)" if SAS.montant_provisoire(Phase.SOLDE) else ""
+            write(f"   total payé : {final.dossier.total_paye} €{exemple} ; historique intact : "
                   f"{'oui' if verify_history(final.dossier) else 'NON'}")
+            write(_montants(service))
 
             # 2. a rejected advance request
             fournisseur = next(providers)

@@ -31,8 +31,9 @@ import attrs
 from markupsafe import Markup
 
 from .errors import DefinitionError, InvalidInput
-from .model import SAS
-from .states import DOSSIER, INITIAL
+from .model import LIEN_PORTAIL, SAS
+from .rules import POLITIQUE_MOT_DE_PASSE, POLITIQUE_MOT_DE_PASSE_ACCENTS
+from .states import DEFINITIONS, INITIAL
 from .vocabulary import PieceKind
 
 if TYPE_CHECKING:  # Jinja is imported when the templates are first built (see the module's docstring)
@@ -93,8 +94,16 @@ VARIABLES: Mapping[str, Variable] = MappingProxyType({
         Variable("commentaire", "Commentaire du gestionnaire (texte libre).",
                  "Le PV de VSR est illisible.\nMerci de le déposer à nouveau, signé et daté."),
         Variable("piece", "Titre de la pièce justificative attendue.", PieceKind.PV_VSR.label),
+        Variable("identifiant", "Identifiant du compte sur le portail privé.", "test.ecomplementaire"),
+        Variable("mot_de_passe", "Mot de passe provisoire généré par l'hôte (à changer à la connexion).",
+                 "Kp7;vX2m!q"),
+        Variable("lien_portail", "Adresse du portail public (bouton « Se connecter »).", LIEN_PORTAIL),
+        Variable("politique", "Règles de sécurité du mot de passe, telles que le portail les affiche.",
+                 POLITIQUE_MOT_DE_PASSE + "\n" + POLITIQUE_MOT_DE_PASSE_ACCENTS),
     )
 })
+
+_COMPTE = frozenset({"lien_portail", "lien_assistance"})
 
 _CORPS = frozenset({"numero", "programme", "lien_assistance"})
 
@@ -104,10 +113,11 @@ TEMPLATES: Mapping[str, TemplateSpec] = MappingProxyType({
                      "Demande de financement {{ numero }} : demande d'avance réceptionnée",
                      _CORPS | {"date_depot"},
                      "Reproduit le courriel de confirmation du guide « demande d'avance »."),
-        TemplateSpec("avance_decidee", "Avance décidée",
-                     "Demande de financement {{ numero }} : demande d'avance décidée",
+        # « validée » for the advance, « décidée » for the balance: each guide's own word (docs/decisions.md)
+        TemplateSpec("avance_decidee", "Avance validée",
+                     "Demande de financement {{ numero }} : demande d'avance validée",
                      _CORPS | {"date", "montant"},
-                     "Demande d'avance conforme : le paiement de l'avance est déclenché."),
+                     "Demande d'avance conforme, validée : le paiement de l'avance est déclenché."),
         TemplateSpec("avance_rejetee", "Avance rejetée",
                      "Demande de financement {{ numero }} : demande d'avance rejetée",
                      _CORPS | {"date", "motif"},
@@ -136,6 +146,25 @@ TEMPLATES: Mapping[str, TemplateSpec] = MappingProxyType({
                      "Demande de financement {{ numero }} : demande de solde rejetée",
                      _CORPS | {"date", "motif"},
                      "Demande de solde non conforme : le solde n'est pas payé ; le motif est cité."),
+        # the portal account: "votre identifiant et votre mot de passe préalablement transmis par mail" (guides);
+        # two mails, one with the login and one with the password, never both in one message
+        TemplateSpec("compte_identifiant", "Identifiant du compte",
+                     "Portail Ségur numérique : votre identifiant",
+                     _COMPTE | {"identifiant"},
+                     "Création du compte : l'identifiant ; le mot de passe part dans un courriel séparé."),
+        TemplateSpec("compte_mot_de_passe", "Mot de passe provisoire du compte",
+                     "Portail Ségur numérique : votre mot de passe provisoire",
+                     _COMPTE | {"mot_de_passe", "politique"},
+                     "Création du compte : le mot de passe provisoire, à changer à la première connexion."),
+        TemplateSpec("compte_rappel_identifiant", "Rappel de l'identifiant",
+                     "Portail Ségur numérique : rappel de votre identifiant",
+                     _COMPTE | {"identifiant"},
+                     "« J'ai oublié mon identifiant » : l'identifiant, à l'adresse du compte."),
+        TemplateSpec("compte_nouveau_mot_de_passe", "Nouveau mot de passe provisoire",
+                     "Portail Ségur numérique : votre nouveau mot de passe provisoire",
+                     _COMPTE | {"mot_de_passe", "politique"},
+                     "« J'ai oublié mon mot de passe » : un nouveau mot de passe provisoire, à changer à la "
+                     "connexion ; la question secrète est conservée."),
     )
 })
 
@@ -338,7 +367,7 @@ def check_templates(env: jinja2.Environment | None = None) -> list[str]:
     expected = {f"{n}.{fmt}" for n in TEMPLATES for fmt in _FORMATS}
     strays = sorted(f for f in files if not f.startswith("_") and f not in expected)
     problems += [f"{f} : modèle sans déclaration dans TEMPLATES" for f in strays]
-    sent = {t.email for t in DOSSIER.transitions if t.email is not None}
+    sent = {name for d in DEFINITIONS.values() for t in d.transitions for name in t.emails}
     problems += [f"{n} : envoyé par la machine mais non déclaré" for n in sorted(sent - TEMPLATES.keys())]
     problems += [f"{n} : déclaré mais envoyé par aucune transition" for n in sorted(TEMPLATES.keys() - sent)]
     return problems
@@ -406,8 +435,8 @@ def example_context() -> dict[str, str]:
 # -- the catalogue page ------------------------------------------------------------------------------------------
 def _senders(name: str) -> list[str]:
     out = []
-    for source, spec, target in DOSSIER.edges():
-        if spec.email == name:
+    for source, spec, target in (edge for d in DEFINITIONS.values() for edge in d.edges()):
+        if name in spec.emails:
             origin = "création" if source == INITIAL else f"`{source}`"
             out.append(f"`{spec.trigger}` ({origin} → `{target}`)")
     return out

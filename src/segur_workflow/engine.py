@@ -39,8 +39,18 @@ from .errors import (
     TransitionNotAllowed,
     Violation,
 )
-from .history import append
-from .model import SAS, Actor, Corridor, Demande, Dossier, EmailRecord, Paiement
+from .history import append, is_automatic
+from .model import (
+    SAS,
+    Actor,
+    CoordonneesBancaires,
+    Corridor,
+    Demande,
+    Dossier,
+    EmailRecord,
+    HistoryEntry,
+    Paiement,
+)
 from .seal import canonical, digest
 from .states import DOSSIER, INITIAL, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, Role
@@ -301,9 +311,59 @@ class _Change:
     details: Mapping[str, str] = attrs.field(factory=dict)
     events: tuple[Event, ...] = ()
     comment: str | None = None
+    #: the portal's own controls after a deposit: (bloc, what was checked), each one SYSTEME entry
+    automatiques: tuple[tuple[Bloc, str], ...] = ()
 
 
 Effect = Callable[[Dossier, Any, TransitionSpec, datetime, Corridor], _Change]
+
+#: The portal itself: the author of the automatic controls made at each deposit (``Role.SYSTEME``).
+PORTAIL = Actor(Role.SYSTEME, "portail")
+
+
+def controles_automatiques(demande: Demande, coordonnees: CoordonneesBancaires,
+                           corridor: Corridor) -> tuple[tuple[Bloc, str], ...]:
+    """The blocs the portal marks « Contrôle OK » by itself when ``demande`` is deposited, with what it
+    checked; the pieces are always the gestionnaire's.
+
+    The advance guide's consultation screen on the deposit day shows « Informations de la demande —
+    Contrôle OK », « Coordonnées bancaires — Contrôle OK », « Pièces justificatives — A instruire »: the
+    portal checks what it can (the fixed amount and the VAT rate; the bank details). The balance gets
+    the same controls (its guide: the gestionnaire's instruction is about « la conformité de vos pièces
+    justificatives »). An amount the corridor only holds as a placeholder (no known source) is not
+    vouched for: « Informations de la demande » then stays « A instruire » for the gestionnaire.
+    """
+    phase = demande.phase
+    out: list[tuple[Bloc, str]] = []
+    infos = (demande.montant == corridor.montant(phase) and demande.taux_tva == corridor.taux_tva
+             and not corridor.montant_provisoire(phase))
+    texte = f"{phase.montant_label} ({format_montant(demande.montant)} €) et taux de TVA ({demande.taux_tva}) " \
+            "conformes au couloir"
+    if phase is Phase.SOLDE:
+        infos = infos and demande.contact_support is not None and not rules.check_support_contact(
+            demande.contact_support)
+        texte += " ; contact de support renseigné"
+    if infos:
+        out.append((Bloc.INFORMATIONS, f"Contrôle automatique du portail : {texte}."))
+    if not rules.check_coordonnees(coordonnees.iban, coordonnees.bic):
+        out.append((Bloc.COORDONNEES_BANCAIRES,
+                    "Contrôle automatique du portail : IBAN (clés de contrôle) et BIC valides, "
+                    "de même pays."))
+    return tuple(out)
+
+
+def append_automatiques(history: tuple[HistoryEntry, ...], automatiques: tuple[tuple[Bloc, str], ...], *,
+                        now: datetime, dest: Status) -> tuple[HistoryEntry, ...]:
+    """``history`` with the portal's controls appended after the deposit's own entry, at its instant."""
+    for bloc, texte in automatiques:
+        history = append(history, at=now, actor=PORTAIL, trigger="controler_bloc", source=dest, dest=dest,
+                         comment=texte, command_id=None, details={"bloc": bloc.value, "resultat": Controle.OK.value})
+    return history
+
+
+def _avec_controles(demande: Demande, automatiques: tuple[tuple[Bloc, str], ...]) -> Demande:
+    controles = {**demande.controles, **{bloc: Controle.OK for bloc, _ in automatiques}}
+    return attrs.evolve(demande, controles=controles)
 
 
 def _set_current(dossier: Dossier, demande: Demande) -> dict[str, Any]:
@@ -369,10 +429,12 @@ def _rejeter(_d: Dossier, c: Rejeter, _t: TransitionSpec, _now: datetime, _k: Co
 def _deposer_solde(d: Dossier, c: DeposerSolde, _t: TransitionSpec, now: datetime, k: Corridor) -> _Change:
     solde = Demande(phase=Phase.SOLDE, pieces=c.pieces, montant=c.montant, taux_tva=k.taux_tva,
                     date_depot=now, contact_support=c.contact_support)
+    automatiques = controles_automatiques(solde, d.coordonnees_bancaires, k)
     return _Change(
-        updates={"solde": solde},
+        updates={"solde": _avec_controles(solde, automatiques)},
         details={"pieces": ",".join(sorted(p.value for p in c.pieces)), "montant": format_montant(c.montant)},
         events=(DossierDepose(d.numero, now, Phase.SOLDE, c.montant),),
+        automatiques=automatiques,
     )
 
 
@@ -492,6 +554,9 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
         at=now, actor=command.actor, trigger=spec.trigger, source=source, dest=dest,
         comment=change.comment, command_id=command.command_id, details=change.details,
     )
+    history = append_automatiques(history, change.automatiques, now=now, dest=dest)
+    events: tuple[Event, ...] = (*change.events, *(BlocControle(dossier.numero, now, dest.phase, bloc, Controle.OK)
+                                                   for bloc, _ in change.automatiques))
     changed = source is not dest
     after = _rebuild(
         dossier,
@@ -505,15 +570,18 @@ def _finish(  # noqa: PLR0917 - internal helper, called twice
         records = tuple(EmailRecord(at=now, template=e.template, subject=e.subject, to=e.to) for e in emails)
         # Frozen for everyone else; ``after`` is not shared yet (the e-mails are rendered from it).
         _set(after, "emails_sent", (*after.emails_sent, *records))
-    events: tuple[Event, ...] = change.events
     if changed:
         events = (*events, StatutChange(after.numero, now, spec.trigger, source, dest))
     entry = len(history)
     for i, e in enumerate(events, 1):
         # The effect built these events for this command: no one else holds them yet (as for ``after``).
         _set(e, "event_id", f"{after.numero}/{entry}/{i}")
+    # the previous transition is the previous command's, not the portal's controls that may follow it
+    previous = before.history if before is not None else ()
+    if previous and is_automatic(previous[-1]):  # only the first command after a deposit
+        previous = tuple(e for e in previous if not is_automatic(e))
     observation.transition(DOSSIER, subject=after.numero, source=source, trigger=spec.trigger, target=dest,
-                           history=before.history if before is not None else ())
+                           history=previous)
     return Outcome(dossier=after, events=events, emails=emails)
 
 
@@ -555,6 +623,8 @@ def start(
         raise RuleViolations(violations, trigger=spec.trigger)
     avance = Demande(phase=Phase.AVANCE, pieces=command.pieces, montant=command.montant,
                      taux_tva=corridor.taux_tva, date_depot=now)
+    automatiques = controles_automatiques(avance, command.coordonnees_bancaires, corridor)
+    avance = _avec_controles(avance, automatiques)
     dossier = Dossier(
         numero=numero, corridor=corridor.code, fournisseur=command.fournisseur,
         coordonnees_bancaires=command.coordonnees_bancaires, status=dest,
@@ -568,6 +638,7 @@ def start(
     change = _Change(
         details=details,
         events=(DossierDepose(numero, now, Phase.AVANCE, command.montant),),
+        automatiques=automatiques,
     )
     return _finish(None, dossier, spec, dest, command, now, corridor, change)
 

@@ -43,9 +43,8 @@ class InvalidInput(WorkflowError, TypeError):
         self.parameter = parameter
         self.expected = expected
         self.received_type = type(received).__name__
-        super().__init__(
-            f"Paramètre « {parameter} » invalide : {expected} attendu, {self.received_type} reçu."
-        )
+        got = "aucune valeur reçue" if received is None else f"{self.received_type} reçu"
+        super().__init__(f"Paramètre « {parameter} » invalide : {expected} attendu, {got}.")
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "parameter": self.parameter, "expected": self.expected}
@@ -62,8 +61,7 @@ class TransitionNotAllowed(WorkflowError):
         self.allowed = frozenset(allowed)
         permis = ", ".join(sorted(self.allowed)) or "aucune"
         super().__init__(
-            f"La commande « {trigger} » n'est pas possible au statut « {status} ». "
-            f"Commandes possibles : {permis}."
+            f"La commande « {trigger} » n'est pas possible {_where(status)}. Commandes possibles : {permis}."
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,6 +71,21 @@ class TransitionNotAllowed(WorkflowError):
             "trigger": self.trigger,
             "allowed": sorted(self.allowed),
         }
+
+
+def _where(status: str | None) -> str:
+    """The status in people's words: its portal label (and the request it belongs to), never its id."""
+    if status is None:
+        return "avant la création du dossier ou du compte"
+    from .states import DEFINITIONS, Status  # errors sit below the definitions; only the message needs them
+
+    for definition in DEFINITIONS.values():
+        if status in definition.state_names:
+            label = definition.state(status).label
+            if status in Status.__members__.values():
+                return f"au statut « {label} » ({Status(status).phase.label})"
+            return f"au statut « {label} »"
+    return "au statut actuel"
 
 
 class RuleViolations(WorkflowError):
@@ -108,10 +121,16 @@ class PermissionDenied(WorkflowError):
         self.actor_id = actor_id
         self.trigger = trigger
         self.reason = reason
-        super().__init__(f"Action « {trigger} » refusée pour {role} {actor_id!r} : {reason}")
+        super().__init__(f"Action « {trigger} » refusée pour {_role_label(role)} « {actor_id} » : {reason}")
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "role": self.role, "trigger": self.trigger, "reason": self.reason}
+
+
+def _role_label(role: str) -> str:
+    from .vocabulary import Role
+
+    return Role(role).label if role in Role.__members__.values() else role
 
 
 class DuplicateFinancingRequest(WorkflowError):
@@ -138,9 +157,9 @@ class ConcurrencyConflict(WorkflowError):
         self.numero = numero
         self.expected_version = expected_version
         self.actual_version = actual_version
+        actuelle = f", version actuelle {actual_version}" if actual_version is not None else ""
         super().__init__(
-            f"Le dossier {numero} a été modifié entre-temps (version attendue {expected_version}, "
-            f"version actuelle {actual_version})."
+            f"Le dossier {numero} a été modifié entre-temps (version attendue {expected_version}{actuelle})."
         )
 
 

@@ -70,6 +70,24 @@ def append(history: tuple[HistoryEntry, ...], **fields: Any) -> tuple[HistoryEnt
     return (*history, entry)
 
 
+def is_automatic(entry: HistoryEntry) -> bool:
+    """Whether ``entry`` is one of the portal's own controls after a deposit (``Role.SYSTEME``), not a command."""
+    return entry.actor.role == "systeme" and entry.trigger == "controler_bloc"
+
+
+def command_entry(dossier: Dossier) -> HistoryEntry | None:
+    """The entry of the last command applied to ``dossier`` (``None``: no history).
+
+    Usually the last entry; after a deposit, the portal's automatic controls follow the deposit's own
+    entry at the same instant, and it is the deposit's entry (its trigger, actor and ``command_id``)
+    that records the command.
+    """
+    for entry in reversed(dossier.history):
+        if not is_automatic(entry):
+            return entry
+    return None
+
+
 def history_problems(dossier: Dossier) -> tuple[int, ...]:
     """Indexes of the entries that break the chain (empty: the history is intact).
 

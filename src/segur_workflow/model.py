@@ -200,6 +200,12 @@ class Corridor:
     #: when set, only the gestionnaire a dossier is assigned to may instruct it (the transitions marked
     #: ``assigned_only`` in the definition); off by default: any gestionnaire instructs any dossier
     instruction_reservee: bool = attrs.field(default=False, validator=typed("instruction_reservee", bool, "un booléen"))
+    #: Where each amount comes from (a text, with its reference); ``None``: no source is known and the
+    #: amount is a placeholder. See :meth:`avec_montant` and docs/decisions.md.
+    source_montant_avance: str | None = attrs.field(default=None, validator=require_str("source_montant_avance",
+                                                                                        optional=True))
+    source_montant_solde: str | None = attrs.field(default=None, validator=require_str("source_montant_solde",
+                                                                                       optional=True))
 
     def pieces(self, phase: Phase) -> tuple[PieceKind, ...]:
         return self.pieces_avance if phase is Phase.AVANCE else self.pieces_solde
@@ -207,8 +213,38 @@ class Corridor:
     def montant(self, phase: Phase) -> Decimal:
         return self.montant_avance if phase is Phase.AVANCE else self.montant_solde
 
+    def source_montant(self, phase: Phase) -> str | None:
+        """Where the amount of ``phase`` comes from; ``None`` when it is a placeholder."""
+        return self.source_montant_avance if phase is Phase.AVANCE else self.source_montant_solde
 
-#: The SAS corridor ("couloir SAS"). The solde amount is not given by the guides: see docs/rules.md.
+    def montant_provisoire(self, phase: Phase) -> bool:
+        """Whether the amount of ``phase`` is a placeholder (no source known)."""
+        return self.source_montant(phase) is None
+
+    def avec_montant(self, phase: Phase, montant: Decimal, *, source: str) -> Corridor:
+        """This corridor with the real amount of ``phase`` and where it comes from, e.g.
+        ``SAS.avec_montant(Phase.SOLDE, Decimal("…"), source="Convention de financement n° …")``."""
+        if not isinstance(montant, Decimal) or not montant.is_finite() or montant < 0:
+            raise InvalidInput("montant", "un montant decimal.Decimal fini et positif", montant)
+        if not isinstance(source, str) or not source.strip():
+            raise InvalidInput("source", "la référence du montant (texte non vide)", source)
+        if Phase(phase) is Phase.AVANCE:
+            return attrs.evolve(self, montant_avance=montant, source_montant_avance=source)
+        return attrs.evolve(self, montant_solde=montant, source_montant_solde=source)
+
+
+#: The portal's public address, where « Se connecter » is (both guides).
+LIEN_PORTAIL = "https://segurnum.asp-public.fr"
+
+#: Where the SAS advance amount comes from: the deposit form of the advance guide.
+SOURCE_MONTANT_AVANCE_SAS = (
+    "Guide utilisateur fournisseur SAS « Dépôt d'une demande d'avance » (ASP, 15/05/2023), formulaire de dépôt : "
+    "« 4 - Montant de l'avance : 30000 »"
+)
+
+#: The SAS corridor ("couloir SAS"). The guides give no balance amount: ``montant_solde`` is a
+#: **placeholder** (``source_montant_solde`` is ``None``), an example equal to the advance that a host
+#: replaces with ``SAS.avec_montant(Phase.SOLDE, …, source=…)``; see docs/decisions.md.
 SAS = Corridor(
     code="SAS",
     libelle="Couloir SAS — fournisseurs de plateforme numérique SAS",
@@ -219,6 +255,8 @@ SAS = Corridor(
     pieces_avance=(PieceKind.PV_MISE_EN_SERVICE, PieceKind.ATTESTATION_PROCURATION,
                    PieceKind.JUSTIFICATIF_TRANSMISSION),
     pieces_solde=(PieceKind.PV_VSR,),
+    source_montant_avance=SOURCE_MONTANT_AVANCE_SAS,
+    source_montant_solde=None,
 )
 
 

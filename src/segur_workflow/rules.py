@@ -25,18 +25,17 @@ from types import MappingProxyType
 from typing import Any
 
 import attrs
+from schwifty import IBAN
+from schwifty import exceptions as iban_errors
 from stdnum import bic as _bic
-from stdnum import iban as _iban
-from stdnum.exceptions import InvalidChecksum, InvalidComponent, ValidationError
 from stdnum.fr import siret as _siret
-from stdnum.iso7064 import mod_97_10
 
 from . import observation
 from .errors import DefinitionError, InvalidInput, Violation
 from .model import SAS, Attachment, Corridor, Dossier
 from .sniff import CONSTATS, TAILLE_DEPASSEE, decrire_tous
 from .states import DEFINITIONS
-from .vocabulary import Bloc, Controle, Phase, PieceKind
+from .vocabulary import LIBELLE_CONTACT_SUPPORT, Bloc, Controle, Phase, PieceKind
 
 Violations = tuple[Violation, ...]
 OK: Violations = ()
@@ -60,6 +59,14 @@ class CodeSpec:
     message: str
 
 
+#: The portal's password policy, word for word as the "Changement du mot de passe" screen shows it
+#: (advance guide): the sentence, then the line on accents. Each clause is also a violation below.
+POLITIQUE_MOT_DE_PASSE = (
+    "Le mot de passe doit être différent de l'identifiant et comporter 8 caractères minimum dont 1 chiffre "
+    "et 1 caractère spécial minimum (exemples: .,;?!:%#)."
+)
+POLITIQUE_MOT_DE_PASSE_ACCENTS = "Les caractères accentués ne sont pas autorisés."
+
 #: The portal's line under each upload field, filled from the corridor (``file_rule_text``).
 _PORTAL_FILE = "Fichier de type {types}. Taille maximum : {taille}"
 
@@ -69,6 +76,9 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("piece.manquante", "pieces.{piece}", "Pièce obligatoire : « {titre} »."),
     CodeSpec("piece.non_attendue", "pieces.{piece}", "La pièce « {titre} » n'est pas demandée pour cette phase."),
     CodeSpec("piece.inconnue", "piece", "Cette pièce n'appartient pas au couloir."),
+    CodeSpec("piece.autre_phase", "piece",
+             "La pièce « {titre} » appartient à la demande d'avance : pendant l'instruction de la demande de "
+             "solde, seules les pièces de la demande de solde peuvent être demandées ou jointes."),
     CodeSpec("piece.demandee_manquante", "pieces.{piece}", "La pièce demandée « {titre} » doit être jointe."),
     CodeSpec("piece.vide", "pieces.{piece}", "Le fichier est vide."),
     CodeSpec("piece.trop_grande", "pieces.{piece}", _PORTAL_FILE),
@@ -109,6 +119,8 @@ _SPECS: tuple[CodeSpec, ...] = (
              "Le code pays de l'IBAN est inconnu ou ce pays n'utilise pas l'IBAN (ISO 13616)."),
     CodeSpec("iban.cle", "coordonnees_bancaires.iban", "L'IBAN est invalide (clé de contrôle)."),
     CodeSpec("iban.cle_rib", "coordonnees_bancaires.iban", "La clé RIB contenue dans l'IBAN est invalide."),
+    CodeSpec("iban.cle_nationale", "coordonnees_bancaires.iban",
+             "La clé de contrôle nationale contenue dans l'IBAN est invalide."),
     CodeSpec("bic.format", "coordonnees_bancaires.bic", "Le BIC est invalide (8 ou 11 caractères, norme ISO 9362)."),
     CodeSpec("bic.pays_incoherent", "coordonnees_bancaires.bic",
              "Le pays du BIC ({pays_bic}) ne correspond pas à celui de l'IBAN ({pays_iban})."),
@@ -122,7 +134,7 @@ _SPECS: tuple[CodeSpec, ...] = (
              "Une demande de financement existe déjà ({existante}) : "
              "un fournisseur SAS ne peut faire qu'une seule demande de financement."),
     # support contact
-    CodeSpec("contact_support.requis", "contact_support", "Ce champ est obligatoire."),
+    CodeSpec("contact_support.requis", "contact_support", f"Le champ « {LIBELLE_CONTACT_SUPPORT} » est obligatoire."),
     CodeSpec("contact_support.trop_long", "contact_support", "Texte trop long ({max} caractères maximum)."),
     CodeSpec("contact_support.caracteres", "contact_support",
              "Le contact contient des caractères de contrôle ou invisibles."),
@@ -146,15 +158,17 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("identifiant.format", "identifiant",
              "L'identifiant doit comporter 3 à 64 lettres, chiffres, « . », « _ », « - » ou « @ »."),
     CodeSpec("mot_de_passe.requis", "mot_de_passe_provisoire", "Ce champ est obligatoire."),
+    CodeSpec("compte.email", "email", "L'adresse électronique du compte est invalide."),
+    CodeSpec("compte.email_inconnu", "email", "Cette adresse électronique n'est pas celle du compte."),
     CodeSpec("mot_de_passe.incorrect", "{champ}", "Identifiant ou mot de passe incorrect."),
-    CodeSpec("mot_de_passe.trop_court", "nouveau_mot_de_passe", "8 caractères minimum."),
+    CodeSpec("mot_de_passe.trop_court", "nouveau_mot_de_passe", "Le mot de passe doit comporter 8 caractères minimum."),
     CodeSpec("mot_de_passe.trop_long", "nouveau_mot_de_passe", "{max} caractères maximum."),
-    CodeSpec("mot_de_passe.chiffre", "nouveau_mot_de_passe", "Le mot de passe doit comporter au moins 1 chiffre."),
+    CodeSpec("mot_de_passe.chiffre", "nouveau_mot_de_passe", "Le mot de passe doit comporter 1 chiffre minimum."),
     CodeSpec("mot_de_passe.caractere_special", "nouveau_mot_de_passe",
-             "Le mot de passe doit comporter au moins 1 caractère spécial (exemples : .,;?!:%#)."),
+             "Le mot de passe doit comporter 1 caractère spécial minimum (exemples: .,;?!:%#)."),
     CodeSpec("mot_de_passe.identifiant", "nouveau_mot_de_passe",
              "Le mot de passe doit être différent de l'identifiant."),
-    CodeSpec("mot_de_passe.accents", "nouveau_mot_de_passe", "Les caractères accentués ne sont pas autorisés."),
+    CodeSpec("mot_de_passe.accents", "nouveau_mot_de_passe", POLITIQUE_MOT_DE_PASSE_ACCENTS),
     CodeSpec("mot_de_passe.caracteres", "nouveau_mot_de_passe",
              "Le mot de passe contient des caractères de contrôle ou invisibles."),
     CodeSpec("mot_de_passe.confirmation", "confirmation",
@@ -418,8 +432,6 @@ def check_reference_ans(value: str) -> Violations:
     return OK if _ANS.fullmatch(v) else (_v("reference_ans.format"),)
 
 
-# The RIB key letters: A-I → 1-9, J-R → 1-9, S-Z → 2-9 (the French banking convention).
-_RIB_LETTERS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "12345678912345678923456789")
 #: IBAN countries whose BBAN is a French RIB (bank, branch, account, 2-digit key).
 RIB_COUNTRIES = frozenset({"FR", "MC"})
 #: BIC countries consistent with a French or Monegasque IBAN: France, its overseas departments and
@@ -432,40 +444,28 @@ def _iban_compact(value: str) -> str:
 
 
 def check_iban(value: str) -> Violations:
-    """An IBAN: ISO 13616 (structure and mod-97 key, python-stdnum), then the French RIB key for FR/MC."""
+    """An IBAN, judged by schwifty with the national check of its BBAN (``validate_bban=True``): the
+    country's structure and length (SWIFT IBAN registry), the ISO 7064 mod 97-10 check digits, and for
+    FR and MC the French RIB key (``97 - (89·banque + 15·guichet + 3·compte) mod 97``, so ``00`` is never
+    a key). Spaces and lower case are accepted (``fr76 3000 …``)."""
     v = _str("iban", value)
     compact = _iban_compact(v)
     if (len(v) > MAX_IDENT or not 15 <= len(compact) <= 34 or not compact.isascii() or not compact.isalnum()
             or not compact[:2].isalpha() or not compact[2:4].isdigit()):
         return (_v("iban.format"),)
     try:
-        _iban.validate(compact)
-    except InvalidChecksum:
-        # stdnum checks the key first: say "wrong country/format" before "wrong key" when both are wrong.
-        return _iban_structure(compact) or (_v("iban.cle"),)
-    except ValidationError:
-        return _iban_structure(compact) or (_v("iban.format"),)
-    if compact[:2] in RIB_COUNTRIES and not rib_key_ok(compact[4:]):
-        return (_v("iban.cle_rib"),)
-    return OK
-
-
-def _iban_structure(compact: str) -> Violations:
-    """The violation of an IBAN's country or structure, whatever its check digits."""
-    try:
-        _iban.validate(compact[:2] + _iban.calc_check_digits(compact) + compact[4:])
-    except InvalidComponent:
+        # schwifty checks, in this order, the country, the characters, the length, the BBAN structure,
+        # the check digits and last the national key: the first problem found is the one reported.
+        IBAN(compact, validate_bban=True)
+    except iban_errors.InvalidCountryCode:
         return (_v("iban.pays"),)
-    except ValidationError:
+    except iban_errors.InvalidChecksumDigits:
+        return (_v("iban.cle"),)
+    except iban_errors.InvalidBBANChecksum:
+        return (_v("iban.cle_rib") if compact[:2] in RIB_COUNTRIES else _v("iban.cle_nationale"),)
+    except iban_errors.SchwiftyException:  # length, structure, bank/branch/account code
         return (_v("iban.format"),)
     return OK
-
-
-def rib_key_ok(bban: str) -> bool:
-    """The RIB key of a French BBAN (bank 5, branch 5, account 11, key 2): the 23 characters, letters
-    converted, form a multiple of 97. The arithmetic is stdnum's ISO 7064 mod 97 remainder."""
-    digits = bban.upper().translate(_RIB_LETTERS)
-    return len(bban) == 23 and digits.isascii() and digits.isdigit() and mod_97_10.checksum(digits) == 0
 
 
 def check_bic(value: str) -> Violations:
@@ -726,12 +726,22 @@ def _bloc_ko(ctx: RuleContext) -> Violations:
     return OK if Controle.KO in _controles(ctx).values() else (_v("bloc.aucun_ko"),)
 
 
-def _all_pieces(corridor: Corridor) -> tuple[PieceKind, ...]:
-    return corridor.pieces(Phase.AVANCE) + corridor.pieces(Phase.SOLDE)
+def _phase_courante(ctx: RuleContext) -> Phase:
+    # a piece request and its complement belong to the phase under instruction (the balance, in SAS)
+    return ctx.dossier.phase if ctx.dossier is not None else Phase.SOLDE
 
 
-def _piece_du_couloir(ctx: RuleContext) -> Violations:
-    return OK if ctx.command.piece in _all_pieces(ctx.corridor) else (_v("piece.inconnue"),)
+def _piece_hors_phase(kind: PieceKind, ctx: RuleContext) -> Violations:
+    """Why ``kind`` cannot be asked for or brought in the current phase (empty: it can)."""
+    phase = _phase_courante(ctx)
+    if kind in ctx.corridor.pieces(phase):
+        return OK
+    others = [p for p in Phase if p is not phase and kind in ctx.corridor.pieces(p)]
+    return (_v("piece.autre_phase", titre=kind.label),) if others else (_v("piece.inconnue"),)
+
+
+def _piece_de_la_phase(ctx: RuleContext) -> Violations:
+    return _piece_hors_phase(ctx.command.piece, ctx)
 
 
 def _complement_non_vide(ctx: RuleContext) -> Violations:
@@ -749,11 +759,9 @@ def _piece_demandee(ctx: RuleContext) -> Violations:
 
 
 def _pieces_completees(ctx: RuleContext) -> Violations:
-    known = _all_pieces(ctx.corridor)
     out: list[Violation] = []
     for kind, att in ctx.command.pieces.items():
-        if kind not in known:
-            out.append(_v("piece.non_attendue", piece=kind.value, titre=kind.label))
+        out.extend(_piece_hors_phase(kind, ctx))
         out.extend(check_attachment(kind, att, ctx.corridor))
     return tuple(out)
 
@@ -788,7 +796,16 @@ def _identifiant_compte(ctx: RuleContext) -> Violations:
     out = check_identifiant(ctx.command.identifiant)
     if not ctx.command.mot_de_passe_provisoire:
         out += (_v("mot_de_passe.requis"),)
+    email = ctx.command.email
+    if len(email) > MAX_CONTACT or not _EMAIL.fullmatch(email):
+        out += (_v("compte.email"),)
     return out
+
+
+def _email_du_compte(ctx: RuleContext) -> Violations:
+    # the address typed on « J'ai oublié mon identifiant »: the login is only ever sent to the account's own
+    given, known = ctx.command.email.strip().casefold(), ctx.subject.email.casefold()
+    return OK if given == known else (_v("compte.email_inconnu"),)
 
 
 def _mot_de_passe_exact(ctx: RuleContext) -> Violations:
@@ -841,7 +858,8 @@ RULES: Mapping[str, Rule] = _rules(
     Rule("identite_fournisseur", "SIRET et N° unique de référencement ANS du fournisseur valides.", _identite,
          ("siret.format", "siret.cle", "reference_ans.format")),
     Rule("coordonnees_bancaires", "IBAN (ISO 13616, clé RIB), BIC (ISO 9362) valides et de même pays.", _banque,
-         ("iban.format", "iban.pays", "iban.cle", "iban.cle_rib", "bic.format", "bic.pays_incoherent")),
+         ("iban.format", "iban.pays", "iban.cle", "iban.cle_rib", "iban.cle_nationale", "bic.format",
+          "bic.pays_incoherent")),
     Rule("pieces_avance", "Les pièces de l'avance sont jointes et conformes.", lambda c: _pieces(c, Phase.AVANCE),
          ("piece.manquante", "piece.non_attendue", *_PIECE_CODES)),
     Rule("montant_avance", "Le montant de l'avance est celui du couloir.", lambda c: _montant(c, Phase.AVANCE),
@@ -861,23 +879,28 @@ RULES: Mapping[str, Rule] = _rules(
          ("motif.requis", "motif.trop_long", "motif.caracteres")),
     Rule("blocs_tous_ok", "Tous les blocs sont en « Contrôle OK ».", _blocs_ok, ("bloc.non_ok",), scope="dossier"),
     Rule("bloc_ko", "Au moins un bloc est en « Contrôle KO ».", _bloc_ko, ("bloc.aucun_ko",), scope="dossier"),
-    Rule("piece_du_couloir", "La pièce demandée appartient au couloir.", _piece_du_couloir, ("piece.inconnue",)),
+    Rule("piece_de_la_phase", "La pièce demandée est une pièce de la demande en instruction (le solde).",
+         _piece_de_la_phase, ("piece.autre_phase", "piece.inconnue")),
     Rule("complement_non_vide", "Le complément apporte au moins une pièce ou un contact.", _complement_non_vide,
          ("complement.vide",)),
     Rule("piece_demandee_fournie", "La pièce demandée par le gestionnaire est jointe.", _piece_demandee,
          ("piece.demandee_manquante",)),
-    Rule("pieces_completees", "Les pièces apportées sont conformes.", _pieces_completees,
-         ("piece.non_attendue", *_PIECE_CODES)),
+    Rule("pieces_completees", "Les pièces apportées sont des pièces du solde, conformes.", _pieces_completees,
+         ("piece.autre_phase", "piece.inconnue", *_PIECE_CODES)),
     Rule("contact_support_complete", "Le contact de support apporté, s'il y en a un, est valide.", _contact_complete,
          ("contact_support.requis", "contact_support.trop_long", "contact_support.caracteres",
           "contact_support.lien_dangereux", "contact_support.introuvable")),
     Rule("gestionnaire_change", "Le dossier est confié à un gestionnaire nommé, autre que l'actuel.",
          _gestionnaire_change, ("gestionnaire.requis", "gestionnaire.inchange")),
-    Rule("identifiant_compte", "L'identifiant du compte est bien formé et un mot de passe provisoire est fourni.",
-         _identifiant_compte, ("identifiant.format", "mot_de_passe.requis")),
+    Rule("identifiant_compte", "L'identifiant et l'adresse électronique du compte sont bien formés et un mot de "
+         "passe provisoire est fourni.", _identifiant_compte, ("identifiant.format", "mot_de_passe.requis",
+                                                              "compte.email")),
+    Rule("email_du_compte", "L'adresse électronique saisie est celle du compte.", _email_du_compte,
+         ("compte.email_inconnu",)),
     Rule("mot_de_passe_exact", "Le mot de passe saisi est celui du compte.", _mot_de_passe_exact,
          ("mot_de_passe.incorrect",)),
-    Rule("politique_mot_de_passe", "Le nouveau mot de passe respecte la politique du portail.", _politique,
+    Rule("politique_mot_de_passe", "Le nouveau mot de passe respecte la politique du portail : « "
+         + POLITIQUE_MOT_DE_PASSE + " " + POLITIQUE_MOT_DE_PASSE_ACCENTS + " »", _politique,
          ("mot_de_passe.trop_court", "mot_de_passe.trop_long", "mot_de_passe.chiffre",
           "mot_de_passe.caractere_special", "mot_de_passe.identifiant", "mot_de_passe.accents",
           "mot_de_passe.caracteres", "mot_de_passe.confirmation", "mot_de_passe.inchange")),

@@ -12,6 +12,8 @@ duplicate, no retry storm among concurrent deposits.
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -33,6 +35,7 @@ from .errors import (
 from .model import SAS, Corridor, Dossier
 from .ports import AppliedCommand, Clock, CommandRecord, DossierRepository, NewDossier, Stored
 from .states import DOSSIER
+from .vocabulary import Phase
 
 __all__ = [
     "AssignmentPolicy",
@@ -49,6 +52,9 @@ __all__ = [
 #: Who gets a new dossier: called with the deposit command and the repository before the dossier is
 #: created; returns a gestionnaire's actor id, or ``None`` to leave the dossier unassigned.
 AssignmentPolicy = Callable[[DeposerAvance, DossierRepository], "str | None"]
+
+logger = logging.getLogger(__name__)
+
 
 class NumerosEpuises(WorkflowError):
     """The corridor's numbering space (``prefix`` + 6 digits) is exhausted."""
@@ -186,6 +192,8 @@ class WorkflowService:
         self.max_attempts = max_attempts
         self.assignment: AssignmentPolicy | None = assignment if assignment is not None else (
             LeastLoaded(tuple(gestionnaires)) if gestionnaires else None)
+        self._warned: set[Phase] = set()
+        self._warned_lock = threading.Lock()
 
     # -- reading ----------------------------------------------------------------------------------------------
     def get(self, numero: str) -> Stored:
@@ -252,6 +260,25 @@ class WorkflowService:
         assert conflict is not None
         raise conflict
 
+    def _warn_placeholder(self, result: Result) -> Result:
+        """Log once per phase (per service) that a request was filed under a placeholder amount."""
+        for event in result.events:
+            if not isinstance(event, engine.DossierDepose) or not self.corridor.montant_provisoire(event.phase):
+                continue
+            with self._warned_lock:
+                if event.phase in self._warned:
+                    continue
+                self._warned.add(event.phase)
+            logger.warning(
+                "Dossier %s : %s déposée au montant provisoire du couloir %s (%s €), qui n'a pas de source "
+                "connue (les guides de l'ASP ne donnent pas ce montant). Configurez le montant réel : "
+                "corridor.avec_montant(Phase.%s, Decimal(…), source=…). Cet avertissement n'est donné "
+                "qu'une fois par service.",
+                event.numero, "la demande d'avance" if event.phase is Phase.AVANCE else "la demande de solde",
+                self.corridor.code, engine.format_montant(event.montant), event.phase.name,
+            )
+        return result
+
     def _start_once(self, command: DeposerAvance, attempt: int) -> Result:
         repo = self.repository
         prefix = self.corridor.prefixe_numero
@@ -286,7 +313,8 @@ class WorkflowService:
                 return replay
             raise
         outcome = outcomes[-1]
-        return Result(outcome.dossier.numero, 1, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
+        return self._warn_placeholder(
+            Result(outcome.dossier.numero, 1, outcome.dossier, outcome.emails, outcome.events, attempts=attempt))
 
     def _assign(self, command: DeposerAvance) -> str | None:
         if self.assignment is None:
@@ -301,7 +329,8 @@ class WorkflowService:
         outcome = engine.handle(stored.dossier, command, now=self.clock.now(), corridor=self.corridor)
         version = self.repository.save(outcome.dossier, expected_version=stored.version, outbox=outcome.emails,
                                        events=outcome.events, command=_record(command, numero))
-        return Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt)
+        return self._warn_placeholder(
+            Result(numero, version, outcome.dossier, outcome.emails, outcome.events, attempts=attempt))
 
     def _replay(self, command: Command, *, numero: str | None) -> Result | None:
         """The recorded outcome of ``command`` if its id was applied; ``CommandIdReused`` if by another command.

@@ -58,6 +58,7 @@ class CompteStatus(enum.StrEnum):
     MOT_DE_PASSE_A_CHANGER = "mot_de_passe_a_changer"
     QUESTION_SECRETE_A_DEFINIR = "question_secrete_a_definir"  # noqa: S105 - a status, not a secret
     ACTIF = "actif"
+    MOT_DE_PASSE_REINITIALISE = "mot_de_passe_reinitialise"
     CLOTURE = "cloture"
 
     @property
@@ -103,7 +104,14 @@ class TransitionSpec:
     effect: str | None = None
     assigned_only: bool = False
     recit: str = ""
+    #: further templates sent when it fires, after ``email`` (the account's creation sends two mails)
+    extra_emails: tuple[str, ...] = ()
     label: str = ""
+
+    @property
+    def emails(self) -> tuple[str, ...]:
+        """Every template sent when it fires, in order."""
+        return ((self.email,) if self.email is not None else ()) + self.extra_emails
 
     @property
     def libelle(self) -> str:
@@ -390,7 +398,7 @@ DOSSIER = MachineDefinition(
         TransitionSpec(
             "demander_piece", ("solde_en_instruction",), "solde_en_attente_piece", _G,
             label="Demander une pièce justificative",
-            guards=("commentaire_requis", "piece_du_couloir"), email="solde_en_attente_piece", assigned_only=True,
+            guards=("commentaire_requis", "piece_de_la_phase"), email="solde_en_attente_piece", assigned_only=True,
             description="Le gestionnaire demande une pièce justificative précise (commentaire obligatoire).",
             recit="Pièce justificative demandée",
         ),
@@ -433,18 +441,23 @@ COMPTE = MachineDefinition(
     title="Compte du portail privé Ségur numérique",
     states=(
         StateSpec("identifiants_transmis", "Identifiants transmis par courriel", "connexion",
-                  description="Identifiant et mot de passe provisoire envoyés par courriel."),
+                  description="Identifiant et mot de passe provisoire envoyés par courriel (deux courriels)."),
         StateSpec("mot_de_passe_a_changer", "Changement du mot de passe requis", "connexion",
                   description="Première connexion faite : le mot de passe provisoire doit être changé."),
         StateSpec("question_secrete_a_definir", "Question secrète à définir", "connexion",
                   description="Mot de passe changé : la question/réponse secrète reste à définir."),
         StateSpec("actif", "Actif", None, description="Compte utilisable."),
+        StateSpec("mot_de_passe_reinitialise", "Nouveau mot de passe transmis par courriel", "connexion",
+                  description=("« J'ai oublié mon mot de passe » : un mot de passe provisoire a été envoyé ; "
+                               "il doit être changé, la question secrète est conservée.")),
         StateSpec("cloture", "Clôturé", None, final=True, description="Compte fermé."),
     ),
     transitions=(
         TransitionSpec("creer_compte", (), "identifiants_transmis", _S,
                        label="Créer le compte", guards=("identifiant_compte",),
-                       description="Le portail crée le compte et transmet les identifiants par courriel."),
+                       email="compte_identifiant", extra_emails=("compte_mot_de_passe",),
+                       description=("Le portail crée le compte et transmet l'identifiant et le mot de passe "
+                                    "provisoire par deux courriels.")),
         TransitionSpec("premiere_connexion", ("identifiants_transmis",), "mot_de_passe_a_changer", _F,
                        label="Se connecter la première fois",
                        guards=("mot_de_passe_exact",), owner_only=True,
@@ -453,19 +466,29 @@ COMPTE = MachineDefinition(
                        label="Changer le mot de passe provisoire",
                        guards=("mot_de_passe_exact", "politique_mot_de_passe"), owner_only=True,
                        description="Changement obligatoire du mot de passe provisoire."),
+        TransitionSpec("changer_mot_de_passe", ("mot_de_passe_reinitialise",), "actif", _F,
+                       label="Changer le mot de passe provisoire",
+                       guards=("mot_de_passe_exact", "politique_mot_de_passe"), owner_only=True,
+                       description=("Changement du mot de passe provisoire reçu après un oubli ; la question "
+                                    "secrète, déjà définie, est conservée.")),
         TransitionSpec("definir_question_secrete", ("question_secrete_a_definir",), "actif", _F,
                        label="Définir la question secrète",
                        guards=("question_secrete",), owner_only=True,
                        description="Définition de la question/réponse secrète."),
-        TransitionSpec("oublier_mot_de_passe", ("actif",), "identifiants_transmis", _F,
-                       label="Mot de passe oublié",
-                       guards=("reponse_secrete",), owner_only=True,
-                       description="« J'ai oublié mon mot de passe » : un mot de passe provisoire est renvoyé."),
-        TransitionSpec("oublier_identifiant", ("actif",), None, _F, owner_only=True,
-                       label="Identifiant oublié",
-                       description="« J'ai oublié mon identifiant » : l'identifiant est renvoyé par courriel."),
+        TransitionSpec("oublier_mot_de_passe", ("actif", "mot_de_passe_reinitialise"), "mot_de_passe_reinitialise",
+                       _F, label="Mot de passe oublié", guards=("reponse_secrete",), owner_only=True,
+                       email="compte_nouveau_mot_de_passe",
+                       description=("« J'ai oublié mon mot de passe » : après la réponse secrète, un nouveau mot "
+                                    "de passe provisoire est envoyé par courriel.")),
+        TransitionSpec("oublier_identifiant",
+                       ("identifiants_transmis", "mot_de_passe_a_changer", "question_secrete_a_definir", "actif",
+                        "mot_de_passe_reinitialise"), None, _S, label="Identifiant oublié",
+                       guards=("email_du_compte",), email="compte_rappel_identifiant",
+                       description=("« J'ai oublié mon identifiant » : le portail envoie l'identifiant à "
+                                    "l'adresse électronique du compte.")),
         TransitionSpec("cloturer_compte",
-                       ("identifiants_transmis", "mot_de_passe_a_changer", "question_secrete_a_definir", "actif"),
+                       ("identifiants_transmis", "mot_de_passe_a_changer", "question_secrete_a_definir", "actif",
+                        "mot_de_passe_reinitialise"),
                        "cloture", _S, label="Clôturer le compte", description="Le portail ferme le compte."),
     ),
 )

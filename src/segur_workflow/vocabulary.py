@@ -37,6 +37,18 @@ class Phase(enum.StrEnum):
     def label(self) -> str:
         return "Ma demande d'avance" if self is Phase.AVANCE else "Ma demande de solde"
 
+    @property
+    def montant_label(self) -> str:
+        """The amount field's label ("4 - Montant de l'avance" on the deposit form, straight apostrophe)."""
+        return "Montant de l'avance" if self is Phase.AVANCE else "Montant du solde"
+
+
+#: The balance form's support-contact field, as the balance guide names it.
+LIBELLE_CONTACT_SUPPORT = (
+    "Coordonnées de contact de support ou lien vers la plateforme de support à destination des Régulateurs "
+    "et des Effecteurs"
+)
+
 
 class PieceKind(enum.StrEnum):
     """Attachments ("pièces justificatives"), titled as in the ASP forms."""

@@ -17,6 +17,7 @@ from .._checks import email_problem
 from ..emails import Email
 from ..engine import Event
 from ..errors import InvalidInput
+from ..history import command_entry
 from ..model import Dossier
 from ..ports import Claim, CommandRecord, EntryKind, NewDossier
 
@@ -112,7 +113,8 @@ def command_record(dossier: Dossier, command: CommandRecord | None) -> CommandRe
         return command
     if command_id is None:
         return None
-    entry = dossier.history[-1]
+    entry = command_entry(dossier)
+    assert entry is not None  # a command id implies a history entry
     # Without the command itself there is no digest: "" never matches a real one, so such an id is never replayed.
     return CommandRecord(command_id, entry.trigger, entry.actor.role.value, entry.actor.id, dossier.numero, "")
 
@@ -173,8 +175,9 @@ def check_text(name: str, value: object) -> str:
 
 
 def applied_command_id(dossier: Dossier) -> str | None:
-    """The ``command_id`` of the command that produced ``dossier`` (its last history entry)."""
-    return dossier.history[-1].command_id if dossier.history else None
+    """The ``command_id`` of the command that produced ``dossier`` (its entry: ``history.command_entry``)."""
+    entry = command_entry(dossier)  # the deposit's entry, not the portal's controls that follow it
+    return entry.command_id if entry is not None else None
 
 
 def check_gestionnaires(gestionnaires: object) -> tuple[str, ...]:

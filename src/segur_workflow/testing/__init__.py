@@ -15,7 +15,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .invariants import check_allowed_commands, check_dossier, check_emails, check_history, check_payments
+from .invariants import (
+    check_allowed_commands,
+    check_automatic_controls,
+    check_dossier,
+    check_emails,
+    check_history,
+    check_payments,
+)
 from .paths import (
     Path,
     Step,
@@ -87,6 +94,7 @@ __all__ = [
     "attachments",
     "bics",
     "check_allowed_commands",
+    "check_automatic_controls",
     "check_dossier",
     "check_emails",
     "check_history",

@@ -16,10 +16,10 @@ from .. import examples
 from ..commands import Command
 from ..engine import allowed_commands, handle
 from ..errors import WorkflowError
-from ..history import history_problems
+from ..history import history_problems, is_automatic
 from ..model import SAS, Actor, Corridor, Dossier
-from ..states import DOSSIER, TransitionSpec
-from ..vocabulary import Phase, Role
+from ..states import DOSSIER, Status, TransitionSpec
+from ..vocabulary import Bloc, Controle, Phase, Role
 
 
 def spec_of(entry_source: str | None, trigger: str) -> TransitionSpec:
@@ -41,7 +41,7 @@ def check_history(dossier: Dossier, *, strictly_increasing_times: bool = False) 
     assert dossier.history, "un dossier a au moins l'entrée de son dépôt"
     assert dossier.history[0].source is None, "la première entrée est la création"
     for before, after in zip(dossier.history, dossier.history[1:], strict=False):
-        if strictly_increasing_times:
+        if strictly_increasing_times and not is_automatic(after):  # the portal's controls share the deposit's instant
             assert before.at < after.at, f"historique non strictement ordonné : {before.at} puis {after.at}"
         else:
             assert before.at <= after.at, f"historique désordonné : {before.at} puis {after.at}"
@@ -50,6 +50,39 @@ def check_history(dossier: Dossier, *, strictly_increasing_times: bool = False) 
     changes = [e.at for e in dossier.history if e.source is not e.dest]
     assert dossier.date_changement_statut == changes[-1], "date_changement_statut ≠ dernier changement de statut"
     assert dossier.date_depot == dossier.history[0].at
+
+
+def enters_phase(spec: TransitionSpec) -> bool:
+    """Whether ``spec`` files a request: it creates the dossier or leads into another phase (a deposit)."""
+    if spec.creates:
+        return True
+    return any(Status(spec.target(src)).phase is not Status(src).phase for src in spec.sources)
+
+
+#: The blocs the portal may mark by itself; the pieces are always the gestionnaire's.
+BLOCS_AUTOMATIQUES = frozenset({Bloc.INFORMATIONS.value, Bloc.COORDONNEES_BANCAIRES.value})
+
+
+def check_automatic_controls(dossier: Dossier) -> None:
+    """The portal's own controls (``Role.SYSTEME`` entries) come only right after a deposit, at its
+    instant, mark only « Informations de la demande » or « Coordonnées bancaires », and only OK."""
+    for i, entry in enumerate(dossier.history):
+        if entry.actor.role is not Role.SYSTEME:
+            continue
+        assert is_automatic(entry), f"entrée {i} du portail qui n'est pas un contrôle : {entry.trigger}"
+        assert i > 0, "un contrôle automatique ne peut ouvrir l'historique"
+        j = i - 1
+        while j > 0 and is_automatic(dossier.history[j]):
+            j -= 1
+        deposit = dossier.history[j]
+        spec = spec_of(deposit.source.value if deposit.source is not None else None, deposit.trigger)
+        assert enters_phase(spec), f"contrôle automatique {i} hors d'un dépôt"
+        assert not is_automatic(deposit), f"contrôle automatique {i} sans dépôt avant lui"
+        assert entry.at == deposit.at, "un contrôle automatique est daté du dépôt"
+        assert entry.source is entry.dest is deposit.dest
+        assert entry.details.get("bloc") in BLOCS_AUTOMATIQUES, f"le portail a contrôlé {entry.details.get('bloc')}"
+        assert entry.details.get("resultat") == Controle.OK.value
+        assert entry.command_id is None
 
 
 def check_emails(dossier: Dossier) -> None:
@@ -87,6 +120,7 @@ def check_dossier(dossier: Dossier, corridor: Corridor = SAS, *, strictly_increa
     """Every per-dossier invariant at once."""
     check_status(dossier)
     check_history(dossier, strictly_increasing_times=strictly_increasing_times)
+    check_automatic_controls(dossier)
     check_emails(dossier)
     check_payments(dossier, corridor)
 

@@ -29,6 +29,7 @@ from ..errors import (
     RuleViolations,
     WorkflowError,
 )
+from ..history import is_automatic
 from ..model import SAS, Actor, CoordonneesBancaires, Corridor, Dossier, Fournisseur
 from ..states import DOSSIER
 from ..vocabulary import Phase, Role
@@ -114,9 +115,11 @@ class DossierMachine(RuleBasedStateMachine):
         spec = DOSSIER.resolve(before.status.value if before is not None else None, command.TRIGGER)
         assert spec is not None
         after = outcome.dossier
-        entry = after.history[-1]
-        assert len(after.history) == (len(before.history) if before is not None else 0) + 1, \
-            "une commande acceptée ajoute exactement une entrée d'historique"
+        added = after.history[len(before.history) if before is not None else 0:]
+        entry = added[0]
+        assert [is_automatic(e) for e in added] == [False] + [True] * (len(added) - 1), \
+            "une commande acceptée ajoute une entrée d'historique, suivie des seuls contrôles automatiques du portail"
+        assert len(added) == 1 or invariants.enters_phase(spec), "contrôles automatiques hors d'un dépôt"
         assert (entry.trigger, entry.actor, entry.command_id, entry.at) == (
             command.TRIGGER, command.actor, command.command_id, now)
         assert after.status.value == spec.target(before.status.value if before is not None else "")
@@ -239,7 +242,9 @@ class DossierMachine(RuleBasedStateMachine):
     def historique_ordonne_et_chaine(self) -> None:
         if self.dossier is not None:
             invariants.check_history(self.dossier, strictly_increasing_times=True)
-            assert len(self.dossier.history) == self.accepted, "une entrée d'historique par commande acceptée"
+            invariants.check_automatic_controls(self.dossier)
+            commands = [e for e in self.dossier.history if not is_automatic(e)]
+            assert len(commands) == self.accepted, "une entrée d'historique par commande acceptée"
 
     @invariant()
     def courriels_et_transitions(self) -> None:

@@ -186,13 +186,31 @@ def ibans(country: str = "FR") -> st.SearchStrategy[str]:
 
 @_memo
 def invalid_ibans() -> st.SearchStrategy[str]:
-    """IBAN-looking strings that are not valid: altered check digits or RIB key, truncated, junk."""
+    """IBAN-looking strings that are not valid: altered check digits; a wrong RIB key under right check
+    digits (``00`` included, e.g. ``FR7600000000000000000000000`` whose key should be ``97``); truncated;
+    junk."""
     def bump(iban: str, pos: int, d: int) -> str:
         return iban[:pos] + str((int(iban[pos]) + d) % 10) + iban[pos + 1:]
 
+    def wrong_rib_key(iban: str, key: int) -> str:
+        # only the RIB key is wrong: the ISO 13616 check digits are recomputed over the altered BBAN
+        country, bban = iban[:2], iban[4:]
+        right = int(bban[-2:])
+        altered = bban[:-2] + f"{key if key != right else (right % 97) + 1:02d}"
+        return country + iban_check_digits(country, altered) + altered
+
+    def key_00(banque: str, guichet: str, compte: str) -> str:
+        # the key 00 where the right one is 97: "00" is no RIB key (they run from 01 to 97)
+        bban = banque + guichet + compte + "00"
+        return "FR" + iban_check_digits("FR", bban) + bban
+
     return st.one_of(
         st.builds(lambda i, d: bump(i, 2, d), ibans(), st.integers(1, 9)),  # check digits
-        st.builds(lambda i, d: bump(i, len(i) - 1, d), ibans(), st.integers(1, 9)),  # RIB key
+        st.builds(lambda i, d: bump(i, len(i) - 1, d), ibans(), st.integers(1, 9)),  # RIB key and check digits
+        st.builds(wrong_rib_key, ibans(), st.integers(0, 99)),
+        st.builds(key_00, st.text(_DIGITS, min_size=5, max_size=5), st.text(_DIGITS, min_size=5, max_size=5),
+                  st.text(_ALNUM, min_size=11, max_size=11)),
+        st.just("FR7600000000000000000000000"),
         st.builds(lambda i, n: i[:-n], ibans(), st.integers(1, 10)),
         # any text an IBAN field can hold (identifiers refuse control and bidi characters at construction)
         st.text(st.characters(exclude_categories=("Cc", "Cf", "Cs")), max_size=40).filter(
@@ -555,8 +573,8 @@ def _valid_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corrid
         elif name == "gestionnaire":  # reaffecter: someone else than the gestionnaire in charge
             chosen = draw(actors(Role.GESTIONNAIRE)).id
             out[name] = chosen + "-2" if dossier is not None and chosen == dossier.gestionnaire else chosen
-        elif name == "piece":
-            out[name] = draw(st.sampled_from(corridor.pieces(Phase.SOLDE) + corridor.pieces(Phase.AVANCE)))
+        elif name == "piece":  # a piece of the phase under instruction (rules.piece_de_la_phase)
+            out[name] = draw(st.sampled_from(corridor.pieces(_phase(trigger))))
         elif isinstance(hints[name], type) and issubclass(hints[name], enum.Enum):
             out[name] = draw(st.sampled_from(list(hints[name])))
         elif optional:
@@ -575,6 +593,11 @@ def _valid_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corrid
     return out
 
 
+def _other_phase_pieces(trigger: str, corridor: Corridor) -> tuple[PieceKind, ...]:
+    phase = _phase(trigger)
+    return tuple(k for p in Phase if p is not phase for k in corridor.pieces(p) if k not in corridor.pieces(phase))
+
+
 def _broken_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corridor: Corridor) -> dict[str, Any]:
     """Valid fields, then one or more deliberate flaws the guards or permissions must refuse."""
     out = _valid_fields(draw, trigger, dossier, corridor)
@@ -583,7 +606,7 @@ def _broken_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corri
     flaws: list[str] = ["actor"]
     for name, attribute in fields.items():
         if name in ("fournisseur", "coordonnees_bancaires", "montant", "pieces", "commentaire", "motif",
-                    "contact_support"):
+                    "contact_support") or (name == "piece" and _other_phase_pieces(trigger, corridor)):
             flaws.append(name)
         if name == "commentaire" and _optional(attribute):
             flaws.remove(name)
@@ -637,6 +660,8 @@ def _broken_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corri
             out["pieces"] = current
             if not current and out.get("contact_support") is None:
                 out["contact_support"] = draw(contacts())
+        elif flaw == "piece":  # a piece of the other phase: never asked for during this one
+            out["piece"] = draw(st.sampled_from(_other_phase_pieces(trigger, corridor)))
         elif flaw == "commentaire_long":
             out["commentaire"] = "x" * (MAX_TEXT + draw(st.integers(1, 10)))
         elif flaw == "contact_support":
@@ -771,13 +796,13 @@ def _compte_commands() -> dict[type[Command], Callable[[], st.SearchStrategy[Any
             and cmd.nouveau_mot_de_passe.casefold() != cmd.actor.id.casefold())
 
     return {
-        c.CreerCompte: lambda: st.builds(c.CreerCompte, portail, _LOGINS, _PASSWORDS, _SALTS),
+        c.CreerCompte: lambda: st.builds(c.CreerCompte, portail, _LOGINS, _PASSWORDS, _SALTS, email=emails()),
         c.PremiereConnexion: lambda: st.builds(c.PremiereConnexion, titulaire, _PASSWORDS),
         c.ChangerMotDePasse: changes,
         c.DefinirQuestionSecrete: lambda: st.builds(c.DefinirQuestionSecrete, titulaire, _SHORT_TEXTS, _SHORT_TEXTS,
                                                     _SALTS),
         c.OublierMotDePasse: lambda: st.builds(c.OublierMotDePasse, titulaire, _SHORT_TEXTS, _PASSWORDS, _SALTS),
-        c.OublierIdentifiant: lambda: st.builds(c.OublierIdentifiant, titulaire),
+        c.OublierIdentifiant: lambda: st.builds(c.OublierIdentifiant, portail, emails()),  # fired by the portal
         c.CloturerCompte: lambda: st.builds(c.CloturerCompte, portail, st.one_of(st.none(), _SHORT_TEXTS)),
     }
 
