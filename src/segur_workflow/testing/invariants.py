@@ -69,7 +69,11 @@ def check_automatic_controls(dossier: Dossier) -> None:
     for i, entry in enumerate(dossier.history):
         if entry.actor.role is not Role.SYSTEME:
             continue
-        assert is_automatic(entry), f"entrée {i} du portail qui n'est pas un contrôle : {entry.trigger}"
+        if not is_automatic(entry):
+            # a command the definition lets the portal fire itself (reaffecter), not one of its controls
+            spec = spec_of(entry.source.value if entry.source is not None else None, entry.trigger)
+            assert Role.SYSTEME in spec.roles, f"entrée {i} du portail qui n'est pas un contrôle : {entry.trigger}"
+            continue
         assert i > 0, "un contrôle automatique ne peut ouvrir l'historique"
         j = i - 1
         while j > 0 and is_automatic(dossier.history[j]):
