@@ -87,6 +87,10 @@ def _fill(repository: Any, count: int, *, start: int = 1) -> None:
         repository.add(outcome.dossier, outbox=outcome.emails, events=outcome.events)
 
 
+#: Events one deposit stores: DossierDepose, StatutChange and the portal's own deposit-day controls.
+EVENTS = len(sw.start(examples.deposer_avance(fournisseur(1)), numero="FINSAS000001", now=T0).events)
+
+
 def _transport(server: LocalSmtpServer) -> SmtpTransport:
     return SmtpTransport(server.host, server.port, sender=SENDER)
 
@@ -166,11 +170,11 @@ def test_a_claimed_entry_is_not_claimed_again_until_its_lease_ends(repository: A
 
 
 def test_claims_take_events_first_and_respect_the_limit(repository: Any) -> None:
-    _fill(repository, 2)  # 2 e-mails, 2 × 2 events (DossierDepose, StatutChange)
-    claims = repository.claim("a", now=T0, lease=timedelta(minutes=1), limit=5)
-    assert [c.kind for c in claims] == ["event"] * 4 + ["email"]
-    assert all(c.event is not None and c.event.event_id for c in claims[:4])
-    assert len({c.event.event_id for c in claims[:4] if c.event}) == 4
+    _fill(repository, 2)  # 2 e-mails, 2 × EVENTS events
+    claims = repository.claim("a", now=T0, lease=timedelta(minutes=1), limit=2 * EVENTS + 1)
+    assert [c.kind for c in claims] == ["event"] * (2 * EVENTS) + ["email"]
+    assert all(c.event is not None and c.event.event_id for c in claims[:2 * EVENTS])
+    assert len({c.event.event_id for c in claims[:2 * EVENTS] if c.event}) == 2 * EVENTS
 
 
 def test_claim_arguments_are_checked(repository: Any) -> None:
@@ -188,9 +192,9 @@ def test_everything_is_delivered_once_when_nothing_fails(repository: Any, server
     dispatcher = _dispatcher(repository, server, FakeClock(), on_event=lambda e: seen.append(e.event_id))
     report = dispatcher.run_once()
     dispatcher.close()
-    assert (report.sent, report.retried, report.dead) == (15, 0, 0)
+    assert (report.sent, report.retried, report.dead) == (5 + 5 * EVENTS, 0, 0)
     assert repository.pending_emails() == []
-    assert len(seen) == len(set(seen)) == 10
+    assert len(seen) == len(set(seen)) == 5 * EVENTS
     assert dispatcher.run_once().claimed == 0
 
 
@@ -200,7 +204,7 @@ def test_a_dispatcher_without_on_event_leaves_the_events(server: LocalSmtpServer
     report = _dispatcher(repository, server, FakeClock()).run_once()
     assert report.sent == 2
     later = repository.claim("other", now=T0, lease=timedelta(minutes=1))
-    assert {c.kind for c in later} == {"event"} and len(later) == 4
+    assert {c.kind for c in later} == {"event"} and len(later) == 2 * EVENTS
 
 
 def test_a_crashed_dispatchers_entry_is_redelivered_with_the_same_message_id(
@@ -284,7 +288,7 @@ def test_an_on_event_failure_is_retried_and_the_event_comes_again(server: LocalS
     assert dispatcher.run_once().retried == 1
     clock.advance(timedelta(hours=2))
     assert dispatcher.run_once().sent == 1
-    assert calls[0] == calls[2]  # the same event, with the same id: the host deduplicates on it
+    assert calls[0] == calls[EVENTS]  # the same event, with the same id: the host deduplicates on it
 
 
 def test_a_payment_event_reaches_on_event_with_its_id(server: LocalSmtpServer) -> None:

@@ -31,12 +31,12 @@ from segur_workflow.testing.strategies import commands, dossiers
 
 
 class MachineDeux(DossierMachine):
-    """The kit's stateful machine (every trigger, every invariant): the second half of its 1,000
+    """The kit's stateful machine (every trigger, every invariant): the second half of its 500
     examples (the first is in tests/test_qa_machine.py), in another module so xdist spreads them."""
 
 
 TestMachineDeux = MachineDeux.TestCase
-TestMachineDeux.settings = settings(max_examples=500, stateful_step_count=10, deadline=None,
+TestMachineDeux.settings = settings(max_examples=250, stateful_step_count=10, deadline=None,
                                     suppress_health_check=[HealthCheck.too_slow])
 
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -15,6 +15,7 @@ import pytest
 import segur_workflow as sw
 from segur_workflow import examples, rules
 from segur_workflow.errors import DefinitionError
+from segur_workflow.history import command_entry
 from segur_workflow.states import MachineDefinition, StateSpec, TransitionSpec
 from segur_workflow.vocabulary import Role
 
@@ -191,7 +192,8 @@ def test_deposer_solde_builds_the_solde_request_from_the_command() -> None:
     assert solde is not None and solde.phase is sw.Phase.SOLDE
     assert (solde.montant, solde.taux_tva, solde.date_depot) == (sw.SAS.montant_solde, sw.SAS.taux_tva, now)
     assert solde.contact_support == command.contact_support and dict(solde.pieces) == dict(command.pieces)
-    assert dict(after.history[-1].details) == {"pieces": "pv_vsr", "montant": "30000"}
+    entry = command_entry(after)  # the deposit's entry; the portal's own controls follow it
+    assert entry is not None and dict(entry.details) == {"pieces": "pv_vsr", "montant": "30000"}
     assert after.avance == dossier.avance  # the advance request is kept as it was
 
 
