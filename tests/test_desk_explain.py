@@ -32,13 +32,20 @@ def test_every_trigger_of_the_definition_is_explained() -> None:
 
 
 def test_decider_says_which_blocs_are_not_ok() -> None:
+    # on the deposit day the portal has marked two blocs OK: only the pieces are left to the gestionnaire
     d = examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION)
     why = sw.explain(d, G)["decider"]
-    assert codes(why) == ["bloc.non_ok"] * 3
-    assert [v.field for v in why] == [f"controles.{b.value}" for b in sw.Bloc]
-    assert "Pièces justificatives" in why[2].message
-    d = sw.handle(d, sw.ControlerBloc(G, sw.Bloc.INFORMATIONS, sw.Controle.OK), now=d.date_changement_statut).dossier
-    assert len(sw.explain(d, G)["decider"]) == 2
+    assert codes(why) == ["bloc.non_ok"]
+    assert [v.field for v in why] == [f"controles.{sw.Bloc.PIECES_JUSTIFICATIVES.value}"]
+    assert "Pièces justificatives" in why[0].message
+    now = d.date_changement_statut
+    d = sw.handle(d, sw.ControlerBloc(G, sw.Bloc.INFORMATIONS, sw.Controle.KO, "SIRET à vérifier"), now=now).dossier
+    why = sw.explain(d, G)["decider"]
+    assert [v.field for v in why] == [f"controles.{b.value}" for b in (sw.Bloc.INFORMATIONS,
+                                                                        sw.Bloc.PIECES_JUSTIFICATIVES)]
+    d = sw.handle(d, sw.ControlerBloc(G, sw.Bloc.INFORMATIONS, sw.Controle.OK), now=now).dossier
+    d = sw.handle(d, sw.ControlerBloc(G, sw.Bloc.PIECES_JUSTIFICATIVES, sw.Controle.OK), now=now).dossier
+    assert sw.explain(d, G)["decider"] == ()
 
 
 def test_role_ownership_and_status_are_reasons_in_french() -> None:

@@ -79,15 +79,16 @@ def test_consultation_shows_the_four_blocs_with_their_badges() -> None:
     page = _parse(screens.consultation_html(d))
     text = page.visible
     assert "h1 Ma demande de financement FINSAS009250" in page.headings
-    assert "h3 Informations de la demande A instruire" in page.headings
+    # the portal's own controls of the deposit day, then the gestionnaire's KO on the bank details
+    assert "h3 Informations de la demande Contrôle OK" in page.headings
     assert "h3 Coordonnées bancaires Contrôle KO" in page.headings
     assert "h3 Pièces justificatives A instruire" in page.headings
     assert "h2 Courriels automatiques envoyés" in page.headings
-    for words in ("N° unique de référencement (ANS) tndSAS0032", "Taux de TVA HT - 0%", "Montant de l’avance 30000",
+    for words in ("N° unique de référencement (ANS) tndSAS0032", "Taux de TVA HT - 0%", "Montant de l'avance 30000",
                   "Statut de la demande En cours", "Date de dépôt 23/05/2023", "demande d'avance réceptionnée"):
         assert words in text
     badges = [a.get("class") for t, a in page.tags if t == "span"]
-    assert "badge ko" in badges and "badge a-instruire" in badges
+    assert "badge ko" in badges and "badge a-instruire" in badges and "badge ok" in badges
 
 
 @pytest.mark.parametrize("status", [sw.Status.SOLDE_A_MODIFIER, sw.Status.SOLDE_EN_ATTENTE_PIECE])
@@ -108,11 +109,12 @@ def test_instruction_explains_each_command_and_tells_the_history_in_words() -> N
     page = _parse(screens.instruction_html(d, G))
     text = page.visible
     assert "gestionnaire en charge : a.durand" in text
-    assert "Décider — paiement déclenché Le bloc « Informations de la demande » n'est pas en « Contrôle OK »." in text
+    assert "Décider — paiement déclenché Le bloc « Pièces justificatives » n'est pas en « Contrôle OK »." in text
     assert "Rejeter la demande Oui" in text
     assert "Dossier réaffecté" in text and "Confié à a.durand (auparavant c.martin)" in text and "« Congés »" in text
     assert "Demande d'avance déposée" in text and "Fournisseur SAS tndSAS0032" in text
     assert "Coordonnées bancaires enregistrées" in text
+    assert "Système portail Bloc contrôlé" in text and "Coordonnées bancaires : Contrôle OK" in text
     assert "reaffecter" not in text and "deposer_avance" not in text  # people's words, not ids
     assert "h2 Actions possibles pour Gestionnaire gestionnaire.asp" in page.headings
     assert "h2 Historique du dossier" in page.headings

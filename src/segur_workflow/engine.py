@@ -655,10 +655,12 @@ def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corri
     trigger = command.TRIGGER
     refused = _permission_violations(dossier, command.actor, trigger, corridor)
     if refused:
+        observation.violations(DOSSIER, trigger, refused)  # the same reasons explain() gives, seen by coverage
         raise PermissionDenied(command.actor.role.value, command.actor.id, trigger,
                                " ".join(v.message for v in refused))
     route = _ROUTES.get((dossier.status, trigger))
     if route is None or route[0].creates:
+        observation.violations(DOSSIER, trigger, _status_violations(dossier, trigger))
         raise TransitionNotAllowed(dossier.status.value, trigger, _triggers_for(dossier, command.actor, corridor))
     spec, dest = route
     ctx = rules.RuleContext(command=command, corridor=corridor, dossier=dossier)

@@ -71,7 +71,8 @@ from ._journal import Chain, Codec, Journal, Snapshot, Written
 
 _T = TypeVar("_T")
 
-__all__ = ["JOURNAL_COLUMNS", "SUMMARY_COLUMNS", "SUMMARY_INDEXES", "Problem", "SQLRepository", "schema"]
+__all__ = ["JOURNAL_COLUMNS", "SUMMARY_COLUMNS", "SUMMARY_INDEXES", "Problem", "SQLRepository", "schema",
+           "summary_declarations", "summary_values"]
 
 #: The journal's columns, in the order :meth:`._journal.Journal.check` reads them.
 JOURNAL_COLUMNS = "position, version, entries, emails, etat, cle, sceau"
@@ -105,6 +106,18 @@ _OPEN = tuple(s.value for s in Status if not s.final)
 
 def _summary_column(column: str, moment: str) -> str:
     return f"{column} {_SUMMARY_TYPES[column].format(moment=moment)}"
+
+
+def summary_declarations(moment: str) -> tuple[str, ...]:
+    """``ALTER TABLE dossiers ADD COLUMN`` material for the worklist columns (``moment``: the date type)."""
+    return tuple(_summary_column(c, moment) for c in SUMMARY_COLUMNS)
+
+
+def summary_values(dossier: Dossier, moment: Callable[[datetime], object]) -> tuple[object, ...]:
+    """The values of :data:`SUMMARY_COLUMNS` for ``dossier``, dates written by ``moment``."""
+    f = dossier.fournisseur
+    return (f.siret, f.raison_sociale, dossier.gestionnaire, moment(dossier.date_depot),
+            moment(dossier.date_changement_statut))
 
 
 def _summary_columns(moment: str) -> str:
@@ -457,13 +470,10 @@ class SQLRepository(ABC):
 
     def _insert(self, cur: _Cursor, dossier: Dossier, w: Written) -> Callable[[], object]:
         """The snapshot row and the first journal row of a new dossier; see :meth:`_insert_journal` for the result."""
-        f = dossier.fournisseur
-        cur.execute(self._sql("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data, siret,"
-                              " raison_sociale, gestionnaire, date_depot, date_changement_statut)"
-                              " VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                    (dossier.numero, f.ans_id, dossier.status.value, w.position, w.sceau, w.data, f.siret,
-                     f.raison_sociale, dossier.gestionnaire, self._moment(dossier.date_depot),
-                     self._moment(dossier.date_changement_statut)))
+        cur.execute(self._sql(f"INSERT INTO dossiers (numero, ans_id, status, version, length, head, data,"
+                              f" {', '.join(SUMMARY_COLUMNS)}) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    (dossier.numero, dossier.fournisseur.ans_id, dossier.status.value, w.position, w.sceau, w.data,
+                     *summary_values(dossier, self._moment)))
         return self._insert_journal(cur, dossier.numero, None, w)
 
 

@@ -23,7 +23,7 @@ from .. import seal as sealing
 from ..errors import InvalidInput, SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
 from ._journal import Codec
-from ._sql import SUMMARY_COLUMNS, SQLRepository, schema
+from ._sql import SUMMARY_COLUMNS, SQLRepository, schema, summary_declarations, summary_values
 
 __all__ = ["SCHEMA", "SQLiteRepository", "migrate_database"]
 
@@ -38,6 +38,11 @@ _CONSTRAINTS = {
     "commands.command_id": "commande_unique",
     "journal.numero, journal.position": "journal_position_unique",
 }
+
+
+def _moment_text(value: datetime) -> str:
+    # Fixed width, UTC: the text order is the time order, so SQL compares moments as strings.
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _encode(value: object) -> tuple[str, bytes]:
@@ -178,8 +183,7 @@ class SQLiteRepository(SQLRepository):
         return next((name for column, name in _CONSTRAINTS.items() if column in message), None)
 
     def _moment(self, value: datetime) -> str:
-        # Fixed width, UTC: the text order is the time order, so SQL compares moments as strings.
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return _moment_text(value)
 
     def _from_moment(self, value: Any) -> datetime:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
@@ -217,6 +221,11 @@ def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None
             conn.execute("ALTER TABLE dossiers ADD COLUMN length INTEGER NOT NULL DEFAULT 1 CHECK (length >= 1)")
             conn.execute("ALTER TABLE dossiers ADD COLUMN head TEXT NOT NULL DEFAULT ''")
             _add_missing_columns(conn)
+            # the worklist columns (issue 16), filled below from each migrated dossier
+            present = {str(r[1]) for r in conn.execute("PRAGMA table_info(dossiers)").fetchall()}
+            for declaration in summary_declarations(MOMENT):
+                if declaration.split()[0] not in present:
+                    conn.execute(f"ALTER TABLE dossiers ADD COLUMN {declaration}")
             for statement in SCHEMA:
                 conn.execute(statement)
             rows = conn.execute("SELECT numero, version, data FROM dossiers ORDER BY numero").fetchall()
@@ -229,8 +238,10 @@ def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None
                 if dossier.numero != numero:
                     raise SerializationError(f"{numero}:numero", f"le document est celui de {dossier.numero!r}")
                 written = journal.prepare(dossier, None, version=int(version))
-                conn.execute("UPDATE dossiers SET data = ?, status = ?, length = ?, head = ? WHERE numero = ?",
-                             (written.data, dossier.status.value, written.position, written.sceau, numero))
+                conn.execute("UPDATE dossiers SET data = ?, status = ?, length = ?, head = ?, "
+                             + ", ".join(f"{c} = ?" for c in SUMMARY_COLUMNS) + " WHERE numero = ?",
+                             (written.data, dossier.status.value, written.position, written.sceau,
+                              *summary_values(dossier, _moment_text), numero))
                 conn.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
                              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                              (numero, written.position, written.version, written.entries, written.emails,
