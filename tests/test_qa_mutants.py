@@ -16,6 +16,7 @@ import segur_workflow as sw
 from segur_workflow import examples, rules
 from segur_workflow.errors import DefinitionError
 from segur_workflow.history import command_entry
+from segur_workflow.rules import _guards_dossier, _registry, _text_contact
 from segur_workflow.states import MachineDefinition, StateSpec, TransitionSpec
 from segur_workflow.vocabulary import Role
 
@@ -55,16 +56,16 @@ def _rule(**changes: Any) -> rules.Rule:
      "issue inatteignable inconnue motif.trop_long (règle essai)"),
 ])
 def test_unknown_codes_of_a_rule_are_refused(monkeypatch: pytest.MonkeyPatch, rule: rules.Rule, message: str) -> None:
-    monkeypatch.setattr(rules, "RULES", {**rules.RULES, rule.name: rule})
+    monkeypatch.setattr(_registry, "RULES", {**rules.RULES, rule.name: rule})
     with pytest.raises(DefinitionError) as err:
-        rules._check_guards_known()
+        _registry._check_guards_known()
     assert message in str(err.value)
 
 
 def test_a_declared_unreachable_ok_or_code_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
     rule = _rule(codes=("motif.requis",), unreachable={"ok": "toujours refusée", "motif.requis": "…"})
-    monkeypatch.setattr(rules, "RULES", {**rules.RULES, rule.name: rule})
-    rules._check_guards_known()
+    monkeypatch.setattr(_registry, "RULES", {**rules.RULES, rule.name: rule})
+    _registry._check_guards_known()
     assert dict(rule.unreachable) == {"ok": "toujours refusée", "motif.requis": "…"}
     with pytest.raises(TypeError):
         rule.unreachable["x"] = "y"  # type: ignore[index]
@@ -76,16 +77,16 @@ def test_a_guard_naming_no_rule_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
         states=(StateSpec("a", "A", final=True),),
         transitions=(TransitionSpec("creer", (), "a", frozenset({Role.SYSTEME}), guards=("regle_absente",)),),
     )
-    monkeypatch.setattr(rules, "DEFINITIONS", {"essai": machine})
+    monkeypatch.setattr(_registry, "DEFINITIONS", {"essai": machine})
     with pytest.raises(DefinitionError) as err:
-        rules._check_guards_known()
+        _registry._check_guards_known()
     assert "essai : règle inconnue : regle_absente" in str(err.value)
 
 
 def test_unknown_engine_codes_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(rules, "ENGINE_CODES", {**rules.ENGINE_CODES, "pas.un.code": ("dossier.*",)})
+    monkeypatch.setattr(_registry, "ENGINE_CODES", {**rules.ENGINE_CODES, "pas.un.code": ("dossier.*",)})
     with pytest.raises(DefinitionError, match=r"code inconnu pas\.un\.code"):
-        rules._check_guards_known()
+        _registry._check_guards_known()
 
 
 @pytest.mark.parametrize(("required", "text", "codes"), [
@@ -93,7 +94,7 @@ def test_unknown_engine_codes_are_refused(monkeypatch: pytest.MonkeyPatch) -> No
     (True, "Non conforme.", ()),
 ])
 def test_the_text_rule_factory(required: bool, text: str, codes: tuple[str, ...]) -> None:
-    check = rules._text("motif", required=required)
+    check = _guards_dossier._text("motif", required=required)
     ctx = rules.RuleContext(command=sw.Rejeter(examples.GESTIONNAIRE, text))
     assert tuple(v.code for v in check(ctx)) == codes
     assert all(v.field == "motif" for v in check(ctx))
@@ -113,7 +114,7 @@ def test_scheme_patterns_see_through_separators(text: str, dangerous: bool) -> N
     ("javascrip:", False), ("java script:", False), ("javascript", False), ("JAVASCRIPT:", False),
 ])
 def test_a_scheme_pattern_allows_only_invisible_separators(text: str, matches: bool) -> None:
-    assert (re.fullmatch(rules._scheme("javascript"), text) is not None) is matches
+    assert (re.fullmatch(_text_contact._scheme("javascript"), text) is not None) is matches
 
 
 # -- the effects of completer and demander_modification ----------------------------------------------------------

@@ -11,18 +11,19 @@ import attrs
 import segur_workflow as sw
 from segur_workflow import compte, rules
 from segur_workflow import examples as ex
+from segur_workflow.docgen import rules_catalogue
 from segur_workflow.states import DEFINITIONS
 
 CATALOGUE = Path(__file__).resolve().parents[1] / "docs" / "generated" / "rules.md"
 
 
 def test_committed_catalogue_is_up_to_date() -> None:
-    # Regenerate with: python -c "from segur_workflow import rules; print(rules.catalogue_markdown(), end='')"
-    assert CATALOGUE.read_text(encoding="utf-8") == rules.catalogue_markdown()
+    # Regenerate with: python -m segur_workflow.docgen
+    assert CATALOGUE.read_text(encoding="utf-8") == rules_catalogue()
 
 
 def test_catalogue_lists_every_code_and_every_rule() -> None:
-    text = rules.catalogue_markdown()
+    text = rules_catalogue()
     for code in rules.CODES:
         assert f"| `{code}` |" in text
     for name in rules.RULES:

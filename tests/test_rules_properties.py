@@ -15,6 +15,7 @@ from stdnum.fr import siret as std_siret
 import segur_workflow as sw
 from segur_workflow import examples as ex
 from segur_workflow import rules, sniff
+from segur_workflow.rules import _files
 from segur_workflow.testing import strategies as sw_strategies
 
 TEXT = st.text(max_size=300)
@@ -46,7 +47,7 @@ def test_attachment_never_raises(name: str, data: bytes, kind: sw.PieceKind) -> 
     att = sw.Attachment.from_bytes(name, data)
     result = rules.check_attachment(kind, att)
     assert all(v.code.startswith("piece.") and v.field == f"pieces.{kind.value}" for v in result)
-    if rules._extension(name) not in sw.SAS.allowed_types:
+    if _files._extension(name) not in sw.SAS.allowed_types:
         assert "piece.type_interdit" in {v.code for v in result}
 
 

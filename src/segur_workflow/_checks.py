@@ -10,6 +10,7 @@ E-mail addresses are checked by email-validator: one bare address, no display na
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -44,19 +45,47 @@ _TEXT_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
+_STR = "une chaîne de caractères"
+
+
+def ensure_str(name: str, value: object) -> str:
+    """``value`` itself when it is a ``str``; otherwise the ``InvalidInput`` of a wrong type."""
+    if not isinstance(value, str):
+        raise InvalidInput(name, _STR, value)
+    return value
+
+
+def has_surrogate(value: str) -> bool:
+    """Whether ``value`` holds a lone surrogate: not text, no encoder (UTF-8, JSON, a driver) takes it."""
+    return not value.isascii() and _SURROGATE.search(value) is not None
+
+
 def require_str(name: str, *, optional: bool = False) -> Any:
-    return typed(name, str, "une chaîne de caractères", optional=optional)
+    return typed(name, str, _STR, optional=optional)
+
+
+def _require(name: str, problem_of: Callable[[str], str | None], *, optional: bool) -> Any:
+    """An attrs validator: a ``str`` (or ``None`` when ``optional``) for which ``problem_of`` finds nothing."""
+    is_str = require_str(name, optional=optional)
+
+    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
+        is_str(inst, attr, value)
+        if isinstance(value, str):
+            problem = problem_of(value)
+            if problem is not None:
+                raise InvalidInput(name, problem, value)
+
+    return check
 
 
 def identifier_problem(value: str) -> str | None:
     """Why ``value`` cannot be an identifier or a name (``None``: it can)."""
     if _CONTROL.search(value) is not None:
         return "un texte sans caractère de contrôle (NUL, tabulation, saut de ligne…)"
-    if not value.isascii():
-        if _SURROGATE.search(value) is not None:
-            return "un texte valide (sans caractère de substitution isolé)"
-        if _BIDI.search(value) is not None:
-            return "un texte sans caractère de contrôle bidirectionnel"
+    if has_surrogate(value):
+        return "un texte valide (sans caractère de substitution isolé)"
+    if not value.isascii() and _BIDI.search(value) is not None:
+        return "un texte sans caractère de contrôle bidirectionnel"
     return None
 
 
@@ -64,16 +93,7 @@ def require_identifier(name: str, *, optional: bool = False) -> Any:
     """A ``str`` that every encoder accepts and every reader reads the same, for identifiers and names
     (actor ids, provider and bank details): no control character, no lone surrogate (they would break
     the history hash, JSON and database writes much later), no bidirectional control."""
-    is_str = require_str(name, optional=optional)
-
-    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-        is_str(inst, attr, value)
-        if isinstance(value, str):
-            problem = identifier_problem(value)
-            if problem is not None:
-                raise InvalidInput(name, problem, value)
-
-    return check
+    return _require(name, identifier_problem, optional=optional)
 
 
 def text_problem(value: str) -> str | None:
@@ -89,16 +109,7 @@ def text_problem(value: str) -> str | None:
 def require_text(name: str, *, optional: bool = False) -> Any:
     """A free text typed by people (motif, commentaire, contact): ``\n`` and ``\t`` kept, other controls
     refused. Blank or too long is the rules' business (a violation reported with the others)."""
-    is_str = require_str(name, optional=optional)
-
-    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-        is_str(inst, attr, value)
-        if isinstance(value, str):
-            problem = text_problem(value)
-            if problem is not None:
-                raise InvalidInput(name, problem, value)
-
-    return check
+    return _require(name, text_problem, optional=optional)
 
 
 def require_bool(name: str) -> Any:
@@ -125,15 +136,13 @@ def email_problem(value: str) -> str | None:
 
 def require_email(name: str) -> Any:
     """An attrs validator: one valid e-mail address (see :func:`email_problem`)."""
-    is_str = require_str(name)
+    return _require(name, _not_one_address, optional=False)
 
-    def check(inst: object, attr: attrs.Attribute[Any], value: object) -> None:
-        is_str(inst, attr, value)
-        assert isinstance(value, str)
-        if email_problem(value) is not None:
-            raise InvalidInput(name, "une seule adresse électronique valide (ex. contact@fournisseur.fr)", value)
 
-    return check
+def _not_one_address(value: str) -> str | None:
+    if email_problem(value) is None:
+        return None
+    return "une seule adresse électronique valide (ex. contact@fournisseur.fr)"
 
 
 #: The range of a 64-bit SQL integer: a count or size beyond it cannot be stored.

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import attrs
 
-from ._checks import require_bool, require_count, require_email, require_identifier, require_str, typed
+from ._checks import ensure_str, require_bool, require_count, require_email, require_identifier, require_str
 from .errors import InvalidInput
 from .sniff import HEAD_BYTES, TAILLE_DEPASSEE, inspect, sniff_media_type
 from .states import Status
@@ -88,8 +88,7 @@ class Attachment:
         marked :data:`~segur_workflow.sniff.TAILLE_DEPASSEE` (the rules refuse it as too large).
         A ``memoryview`` is read in place: only what is inspected is ever copied.
         """
-        if not isinstance(filename, str):
-            raise InvalidInput("filename", "une chaîne de caractères", filename)
+        ensure_str("filename", filename)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise InvalidInput("data", "des octets (bytes)", data)
         limit = _limit(limit)
@@ -108,8 +107,7 @@ class Attachment:
         A longer stream is not read further: the attachment is described by those ``limit + 1``
         bytes and refused as too large by the rules. Otherwise the same as :meth:`from_bytes`.
         """
-        if not isinstance(filename, str):
-            raise InvalidInput("filename", "une chaîne de caractères", filename)
+        ensure_str("filename", filename)
         limit = _limit(limit)
         buffer = bytearray()
         while len(buffer) <= limit:
@@ -199,7 +197,7 @@ class Corridor:
     programme: str = "plateforme numérique Service d'Accès aux Soins"
     #: when set, only the gestionnaire a dossier is assigned to may instruct it (the transitions marked
     #: ``assigned_only`` in the definition); off by default: any gestionnaire instructs any dossier
-    instruction_reservee: bool = attrs.field(default=False, validator=typed("instruction_reservee", bool, "un booléen"))
+    instruction_reservee: bool = attrs.field(default=False, validator=require_bool("instruction_reservee"))
     #: Where each amount comes from (a text, with its reference); ``None``: no source is known and the
     #: amount is a placeholder. See :meth:`avec_montant` and docs/decisions.md.
     source_montant_avance: str | None = attrs.field(default=None, validator=require_str("source_montant_avance",

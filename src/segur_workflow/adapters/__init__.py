@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from .._checks import email_problem
+from .._checks import email_problem, ensure_str, has_surrogate
 from ..emails import Email
 from ..engine import Event
 from ..errors import InvalidInput
@@ -32,7 +32,6 @@ __all__ = [
 NUMERO_DIGITS = 6
 #: The range of a 64-bit SQL integer (``BIGINT``, SQLite's ``INTEGER``): ids and versions beyond it cannot exist.
 SQL_INT_MIN, SQL_INT_MAX = -(2**63), 2**63 - 1
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _WORKER = re.compile(r"[\x21-\x7e]{1,128}")
 
 
@@ -167,11 +166,10 @@ def check_limit(limit: object) -> int:
 
 def check_text(name: str, value: object) -> str:
     """A look-up key: a ``str`` that every driver can encode (no NUL, no lone surrogate)."""
-    if not isinstance(value, str):
-        raise InvalidInput(name, "une chaîne de caractères", value)
-    if "\x00" in value or (not value.isascii() and _SURROGATE.search(value)):
+    text = ensure_str(name, value)
+    if "\x00" in text or has_surrogate(text):
         raise InvalidInput(name, "un texte sans caractère NUL ni substitut isolé", value)
-    return value
+    return text
 
 
 def applied_command_id(dossier: Dossier) -> str | None:

@@ -20,10 +20,36 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from . import diagrams, emails, examples, rules
-from .model import Dossier
-from .states import DEFINITIONS, INITIAL, MachineDefinition, Status
-from .vocabulary import Role
+from .. import diagrams, emails, examples, rules
+from ..model import Dossier
+from ..states import DEFINITIONS, INITIAL, MachineDefinition, Status
+from ..vocabulary import Role
+from ._rules import rules_catalogue
+
+__all__ = [
+    "BLOCKS",
+    "EXEMPLE",
+    "EXEMPLE_STATUS",
+    "GENERATED",
+    "UnknownBlock",
+    "colour_legend",
+    "diagrams_page",
+    "exemple",
+    "expected",
+    "files",
+    "fill_blocks",
+    "graphviz_block",
+    "legend_table",
+    "main",
+    "mermaid_block",
+    "rules_catalogue",
+    "rules_used_table",
+    "stale",
+    "states_table",
+    "transitions_page",
+    "transitions_table",
+    "write",
+]
 
 GENERATED = "generated"
 #: File stem of the highlighted example dossier's diagrams.
@@ -176,7 +202,7 @@ def files() -> dict[str, str]:
     out = {
         f"{GENERATED}/diagrams.md": diagrams_page(),
         f"{GENERATED}/transitions.md": transitions_page(),
-        f"{GENERATED}/rules.md": rules.catalogue_markdown(),
+        f"{GENERATED}/rules.md": rules_catalogue(),
         f"{GENERATED}/emails.md": emails.catalogue_markdown(),
     }
     out[f"{GENERATED}/{EXEMPLE}.dot"] = diagrams.to_dot(highlight=exemple())
@@ -265,6 +291,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     return 0
 
-
-if __name__ == "__main__":
-    raise SystemExit(main())

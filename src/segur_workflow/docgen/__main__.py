@@ -1,0 +1,5 @@
+"""``python -m segur_workflow.docgen [--check] [--docs DIR]``."""
+
+from . import main
+
+raise SystemExit(main())
