@@ -14,8 +14,10 @@ from segur_workflow.model import Fournisseur
 #: A date after every prepared dossier's history, so each command is "now or later".
 NOW = examples.T0 + timedelta(days=30)
 
-#: The triggers of a full lifecycle after the deposit, through both phases and a piece request.
-LIFECYCLE_TRIGGERS = ("decider", "deposer_solde", "demander_piece", "completer", "decider")
+#: The triggers of a full lifecycle after the deposit, through both phases, a piece request and a modification
+#: request: with the deposit and the bloc controls the guards need, the 13-command life of issue 19.
+LIFECYCLE_TRIGGERS = ("controler_bloc", "decider", "deposer_solde", "demander_piece", "completer",
+                      "demander_modification", "completer", "decider")
 
 
 @attrs.frozen

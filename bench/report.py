@@ -33,6 +33,27 @@ class Row:
         return cls(**{k: str(v) for k, v in data.items() if k in {"case", "figure", "target", "verdict", "note"}})
 
 
+@attrs.frozen
+class CaseRun:
+    """How one case's run went: its deadline, the seconds it took (None: not run), how it ended."""
+
+    name: str
+    deadline: float
+    took: float | None
+    ended: str  # "ended" | "timed out" | "crashed" | "not run"
+
+
+def runs_table(runs: Sequence[CaseRun]) -> str:
+    """Each case's wall time against its deadline, in the order they ran."""
+    lines = ["| case | took | deadline | |", "|---|---|---|---|"]
+    for r in runs:
+        took = "—" if r.took is None else f"{r.took:.1f} s"
+        lines.append(f"| `{r.name}` | {took} | {r.deadline:.0f} s | {r.ended} |")
+    spent = sum(r.took or 0.0 for r in runs)
+    lines.append(f"| all cases | {spent:.0f} s | {sum(r.deadline for r in runs):.0f} s | |")
+    return "\n".join(lines)
+
+
 def verdict(ok: bool) -> str:
     return MET if ok else MISSED
 
@@ -96,9 +117,10 @@ def machine_line(mode: str, seconds: float, load: tuple[float, float] | None = N
             f"took {seconds:.0f} s.{noisy}")
 
 
-def write_page(path: Path, rows: Sequence[Row], header: str, notes: Sequence[str] = ()) -> None:
+def write_page(path: Path, rows: Sequence[Row], header: str, notes: Sequence[str] = (),
+               runs: Sequence[CaseRun] = ()) -> None:
     template = (Path(__file__).with_name("page.md")).read_text(encoding="utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     header = " ".join([header, *notes])
-    path.write_text(template.replace("{{RUN}}", header).replace("{{TABLE}}", table(rows).rstrip("\n")),
-                    encoding="utf-8")
+    page = template.replace("{{RUN}}", header).replace("{{TABLE}}", table(rows).rstrip("\n"))
+    path.write_text(page.replace("{{CASES}}", runs_table(runs) if runs else "(no case ran)"), encoding="utf-8")

@@ -60,6 +60,7 @@ def test_peers_run_the_same_guards(fire: peers.Fire) -> None:
 
 
 def test_lifecycle_fixture_ends_decided() -> None:
+    assert service.Life.build().commands == 13  # issue 19's 13-command life: the deposit and 12 more
     first, steps = fixtures.lifecycle()
     d = first
     for command, now in steps:
@@ -92,7 +93,7 @@ def test_quick_run_prints_and_writes_the_table(tmp_path: Path, capsys: pytest.Ca
                  "physical limit", "commands/s"):
         assert case in page
         assert case in printed
-    results = page.split("## Results", 1)[1].split("\n## ", 1)[0]
+    results = page.split("## Results", 1)[1].split("\n## ", 1)[0].split("### Each case's run", 1)[0]
     lines = [line for line in results.splitlines() if line.startswith("| ") and not line.startswith("| case")]
     assert len(lines) >= 20
     verdicts = {line.rsplit("|", 2)[-2].strip().split(" [")[0] for line in lines}
@@ -172,3 +173,20 @@ def bench_main_env() -> dict[str, str]:
 
 def test_row_verdicts() -> None:
     assert Row("x", "1").verdict == "—"
+
+
+def test_the_deadlines_of_a_full_run_fit_in_its_budget() -> None:
+    # Every case gets its whole deadline: none is left "not run" because an earlier one took its time, and a
+    # full run ends within its budget (make bench within 10 minutes on the project's machine).
+    found = registry.cases()
+    total = sum(case.timeout(False) for case in found.values())
+    assert total <= bench_main.DEFAULT_BUDGET - bench_main.RESERVE - bench_main.STARTUP, (
+        {name: case.timeout(False) for name, case in found.items()})
+
+
+def test_each_case_run_is_on_the_page(tmp_path: Path) -> None:
+    out = tmp_path / "page.md"
+    assert bench_main.main(["--quick", "--only", "emails", "--only", "lifecycle", "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "| `emails` |" in page and "| `lifecycle` |" in page
+    assert "| all cases |" in page

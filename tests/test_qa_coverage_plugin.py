@@ -249,7 +249,8 @@ def test_the_observer_is_per_context_and_always_put_back() -> None:
     session = observation.current()  # the session's own, when this suite runs with --segur-coverage
     outer = Recorder()
     with observing(outer):
-        inner = Recorder(parent=observation.current())
+        inner = Recorder()  # its parent: the observer installed when it is made
+        assert inner.parent is outer and Recorder(alone=True).parent is None
         with observing(inner):
             assert observation.current() is inner
             observation.transition(DOSSIER, subject="X", source=None, trigger="deposer_avance",

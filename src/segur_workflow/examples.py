@@ -171,3 +171,55 @@ def dossier_at(status: Status, *, numero: str = NUMERO, start_at: datetime = T0,
             now += step
             dossier = handle(dossier, command, now=now, corridor=corridor).dossier
     return dossier
+
+
+# -- the portal account (the compte machine) ----------------------------------------------------------------
+#: The guide's login, the portal that creates accounts, and fixed example secrets (never real ones).
+IDENTIFIANT = "test.ecomplementaire"
+PORTAIL = Actor(Role.SYSTEME, "portail")
+TITULAIRE_COMPTE = Actor(Role.FOURNISSEUR, IDENTIFIANT)
+SEL = bytes(range(16))
+MOT_DE_PASSE_PROVISOIRE = "Provisoire-2023"
+MOT_DE_PASSE = "Nouveau.mdp1"
+QUESTION_SECRETE = ("Ville de naissance ?", "Antony")
+
+
+def creer_compte() -> Command:
+    """The portal's ``CreerCompte`` of the example account (LE SELECT's address)."""
+    from .compte import CreerCompte
+
+    return CreerCompte(PORTAIL, IDENTIFIANT, MOT_DE_PASSE_PROVISOIRE, SEL, email=FOURNISSEUR.email)
+
+
+def mot_de_passe_courant(compte: object) -> str:
+    """The example account's password in clear, read from its history: the provisional one until a
+    ``changer_mot_de_passe``, again after an ``oublier_mot_de_passe`` (the hash cannot be reversed)."""
+    from .compte import Compte
+
+    assert isinstance(compte, Compte)
+    for entry in reversed(compte.history):
+        if entry.trigger == "changer_mot_de_passe":
+            return MOT_DE_PASSE
+        if entry.trigger == "oublier_mot_de_passe":
+            break
+    return MOT_DE_PASSE_PROVISOIRE
+
+
+def compte_commands_to_fire(compte: object, trigger: str) -> tuple[Command, ...]:
+    """The example account's command that fires ``trigger`` from ``compte``'s status past its guards
+    (the account counterpart of :func:`commands_to_fire`; secrets are :data:`SEL` and the constants above)."""
+    from . import compte as c
+
+    assert isinstance(compte, c.Compte)
+    user, actuel = TITULAIRE_COMPTE, mot_de_passe_courant(compte)
+    made: dict[str, Command] = {
+        "premiere_connexion": c.PremiereConnexion(user, actuel),
+        "changer_mot_de_passe": c.ChangerMotDePasse(user, actuel, MOT_DE_PASSE, MOT_DE_PASSE, SEL),
+        "definir_question_secrete": c.DefinirQuestionSecrete(user, *QUESTION_SECRETE, SEL),
+        "oublier_mot_de_passe": c.OublierMotDePasse(user, QUESTION_SECRETE[1], MOT_DE_PASSE_PROVISOIRE, SEL),
+        "oublier_identifiant": c.OublierIdentifiant(PORTAIL, compte.email),
+        "cloturer_compte": c.CloturerCompte(PORTAIL),
+    }
+    if trigger not in made:
+        raise ValueError(f"pas d'exemple de compte pour {trigger!r}")
+    return (made[trigger],)

@@ -148,7 +148,9 @@ DOSSIER_RULES: tuple[Rule, ...] = (
     Rule("fournisseur_eligible", "Le fournisseur est enrôlé, référencé par l'ANS et dépose pour lui-même.",
          _fournisseur_eligible, ("fournisseur.non_enrole", "fournisseur.non_reference", "fournisseur.acteur")),
     Rule("demande_unique", "Un fournisseur ne fait qu'une seule demande de financement.", _demande_unique,
-         ("demande.doublon",)),
+         ("demande.doublon",),
+         unreachable={"demande.doublon": "start() refuse d'abord une demande existante en levant "
+                      "DuplicateFinancingRequest (même code), avant d'évaluer les règles"}),
     Rule("identite_fournisseur", "SIRET et N° unique de référencement ANS du fournisseur valides.", _identite,
          ("siret.format", "siret.cle", "reference_ans.format")),
     Rule("coordonnees_bancaires", "IBAN (ISO 13616, clé RIB), BIC (ISO 9362) valides et de même pays.", _banque,

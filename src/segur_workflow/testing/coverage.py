@@ -24,6 +24,7 @@ from typing import Any
 
 import attrs
 
+from .. import observation
 from ..observation import INITIAL, Edge, Observer
 from ..rules import ENGINE_CODES, RULES
 from ..states import DEFINITIONS, MachineDefinition
@@ -114,10 +115,14 @@ def _edge(value: Iterable[str]) -> Edge:
 
 
 class Recorder(Observer):
-    """Counts what the engines report. ``parent``: an observer to tell as well (the one installed before)."""
+    """Counts what the engines report, and passes it on to ``parent``.
 
-    def __init__(self, parent: Observer | None = None) -> None:
-        self.parent = parent
+    ``parent`` defaults to the observer installed when the recorder is made: a ``with observing(Recorder())``
+    block inside a test run under ``--segur-coverage`` hides nothing from the session's report.
+    ``alone=True`` tells nobody else."""
+
+    def __init__(self, parent: Observer | None = None, *, alone: bool = False) -> None:
+        self.parent = None if alone else parent if parent is not None else observation.current()
         self.machines: dict[str, MachineInfo] = {}
         self.transitions: Counter[tuple[str, Edge]] = Counter()
         self.pairs: Counter[tuple[str, Pair]] = Counter()

@@ -7,9 +7,10 @@ Three families, all derived from ``definition.edges()`` (never from a hand-writt
 * :func:`simple_paths` — every path that never revisits a state, up to a length bound.
 
 A :class:`Path` is a list of triggers; :meth:`Path.walk` replays it on the engine with the example
-commands of :func:`segur_workflow.examples.commands_to_fire` (which get past the guards), so a path
-is directly runnable as a pytest parametrization (:func:`parametrize`). This module needs neither
-hypothesis nor pytest at import time.
+commands of :func:`segur_workflow.examples.commands_to_fire` (which get past the guards; the account
+machine's come from :func:`~segur_workflow.examples.compte_commands_to_fire`), so a path is directly
+runnable as a pytest parametrization (:func:`parametrize`). This module needs neither hypothesis nor
+pytest at import time.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from .. import examples
 from ..commands import Command
 from ..engine import Outcome, handle, start
 from ..model import SAS, Corridor, Dossier
-from ..states import DOSSIER, INITIAL, MachineDefinition, TransitionSpec
+from ..states import COMPTE, DOSSIER, INITIAL, MachineDefinition, TransitionSpec
 
 if TYPE_CHECKING:
     import pytest
@@ -43,11 +44,18 @@ class Step:
     source: str
     dest: str
     commands: tuple[Command, ...]
-    outcomes: tuple[Outcome, ...]
+    outcomes: tuple[Any, ...]  # Outcome of the dossier engine, CompteOutcome of the account's
 
     @property
     def dossier(self) -> Dossier:
-        return self.outcomes[-1].dossier
+        dossier: Dossier = self.outcomes[-1].dossier
+        return dossier
+
+    @property
+    def subject(self) -> Any:
+        """What the step ends with: the dossier, or the account (``CompteOutcome.compte``)."""
+        last = self.outcomes[-1]
+        return last.dossier if isinstance(last, Outcome) else last.compte
 
 
 @attrs.frozen
@@ -93,44 +101,76 @@ class Path:
         numero: str = examples.NUMERO,
         corridor: Corridor = SAS,
     ) -> tuple[Step, ...]:
-        """Replay the path on the engine with the example commands; one command per ``step``.
+        """Replay the path on its engine with the example commands; one command per ``step``.
 
         Raises whatever the engine raises: a path that cannot be walked is a failing test.
-        Only the dossier definition has commands; other definitions' paths are graph-only.
+        The library's two machines have example commands (:func:`~segur_workflow.examples.commands_to_fire`,
+        :func:`~segur_workflow.examples.compte_commands_to_fire`); a host's machine's paths are graph-only.
+        ``numero`` and ``corridor`` apply to the dossier.
         """
-        if self.definition is not DOSSIER:
-            raise ValueError(f"seuls les chemins du dossier sont rejouables (pas {self.definition.name!r})")
+        drive = _driver(self.definition, numero=numero, corridor=corridor)
         steps: list[Step] = []
-        dossier: Dossier | None = None
+        subject: Any = None
         for trigger, source, dest in zip(self.triggers, self.sources, self.states, strict=True):
-            if dossier is None:
-                first = examples.deposer_avance(corridor=corridor)
-                outcome = start(first, numero=numero, now=now, corridor=corridor)
-                steps.append(Step(trigger, source, dest, (first,), (outcome,)))
-                dossier = outcome.dossier
-                continue
-            commands = examples.commands_to_fire(dossier, trigger, corridor)
+            commands = drive.commands(subject, trigger)
             outcomes = []
             for command in commands:
-                now += step
-                outcome = handle(dossier, command, now=now, corridor=corridor)
+                if subject is not None:
+                    now += step
+                outcome = drive.apply(subject, command, now)
                 outcomes.append(outcome)
-                dossier = outcome.dossier
-            if dossier.status.value != dest:
-                raise AssertionError(f"{self.id} : {trigger} mène à {dossier.status.value}, {dest} attendu")
+                subject = drive.subject(outcome)
+            if subject.status.value != dest:
+                raise AssertionError(f"{self.id} : {trigger} mène à {subject.status.value}, {dest} attendu")
             steps.append(Step(trigger, source, dest, commands, tuple(outcomes)))
         return tuple(steps)
 
     def run(self, **kwargs: Any) -> Dossier:
         """Walk the path and return the last dossier."""
+        return self.reach(**kwargs)  # type: ignore[no-any-return]
+
+    def reach(self, **kwargs: Any) -> Any:
+        """Walk the path and return the subject it ends with (a dossier, an account…)."""
         steps = self.walk(**kwargs)
         if not steps:
-            raise ValueError("chemin vide : aucun dossier n'est créé")
-        return steps[-1].dossier
+            raise ValueError("chemin vide : aucun sujet n'est créé")
+        return steps[-1].subject
 
     def commands(self, **kwargs: Any) -> tuple[tuple[str, tuple[Command, ...]], ...]:
         """(trigger, commands sent for it) for each step: what a host replays through its service."""
         return tuple((s.trigger, s.commands) for s in self.walk(**kwargs))
+
+
+@attrs.frozen
+class _Driver:
+    """How a path is replayed on one machine's engine: the commands of a trigger, how one is applied."""
+
+    commands: Callable[[Any, str], tuple[Command, ...]]
+    apply: Callable[[Any, Command, datetime], Any]
+    subject: Callable[[Any], Any]
+
+
+def _driver(definition: MachineDefinition, *, numero: str, corridor: Corridor) -> _Driver:
+    if definition is DOSSIER:
+        def commands(dossier: Dossier | None, trigger: str) -> tuple[Command, ...]:
+            if dossier is None:
+                return (examples.deposer_avance(corridor=corridor),)
+            return examples.commands_to_fire(dossier, trigger, corridor)
+
+        def apply(dossier: Dossier | None, command: Command, now: datetime) -> Outcome:
+            if dossier is None:
+                return start(command, numero=numero, now=now, corridor=corridor)  # type: ignore[arg-type]
+            return handle(dossier, command, now=now, corridor=corridor)
+
+        return _Driver(commands, apply, lambda o: o.dossier)
+    if definition is COMPTE:
+        from ..compte import handle_compte  # loaded on first use, like the package does
+
+        def compte_commands(compte: Any, trigger: str) -> tuple[Command, ...]:
+            return (examples.creer_compte(),) if compte is None else examples.compte_commands_to_fire(compte, trigger)
+
+        return _Driver(compte_commands, lambda c, cmd, now: handle_compte(c, cmd, now=now), lambda o: o.compte)
+    raise ValueError(f"seuls les chemins des machines de la bibliothèque sont rejouables (pas {definition.name!r})")
 
 
 # -- graph --------------------------------------------------------------------------------------------
