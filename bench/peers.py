@@ -32,20 +32,21 @@ from statemachine import StateMachine
 from transitions import Machine
 
 from segur_workflow import rules
+from segur_workflow.binding import Route, Step
 from segur_workflow.commands import Command
-from segur_workflow.engine import _EFFECTS, append_automatiques
+from segur_workflow.engine import DOSSIER_BINDING
 from segur_workflow.history import append
 from segur_workflow.model import SAS, Dossier
-from segur_workflow.states import DOSSIER, Status, TransitionSpec
+from segur_workflow.states import DOSSIER, Status
 
 #: A contender's "one command on a loaded dossier": (dossier, command, now) -> new dossier.
 Fire = Callable[[Dossier, Command, datetime], Dossier]
 
 # -- the shared domain work ------------------------------------------------------------------------
 
-#: (state, trigger) -> the transition spec, only to hand the engine's effect functions their argument.
-_SPECS: Mapping[tuple[str, str], TransitionSpec] = {
-    (src, t.trigger): t for src, t, _dst in DOSSIER.edges() if not t.creates
+#: (state, trigger) -> the binding's route, only to hand the engine's effect functions their argument.
+_ROUTES: Mapping[tuple[str, str], Route] = {
+    (src, cls.TRIGGER): route for (src, cls), route in DOSSIER_BINDING.routes.items() if route.source is not None
 }
 
 
@@ -57,12 +58,15 @@ def apply_transition(dossier: Dossier, command: Command, dest: Status, now: date
     sends no e-mail, so both sides do exactly this work (plus the engine's own checks).
     """
     trigger = command.TRIGGER
-    change = _EFFECTS[trigger](dossier, command, _SPECS[(dossier.status.value, trigger)], now, SAS)
+    route = _ROUTES[(dossier.status.value, trigger)]
+    change = route.effect(dossier, command, Step(route.spec, dest, now, SAS))
     history = append(
         dossier.history, at=now, actor=command.actor, trigger=trigger, source=dossier.status, dest=dest,
         comment=change.comment, command_id=command.command_id, details=change.details,
     )
-    history = append_automatiques(history, change.automatiques, now=now, dest=dest)  # after a deposit
+    for actor, extra, comment, details in change.entries:  # the portal's controls after a deposit
+        history = append(history, at=now, actor=actor, trigger=extra, source=dest, dest=dest, comment=comment,
+                         command_id=None, details=details)
     return attrs.evolve(
         dossier, **change.updates, status=dest, history=history,
         date_changement_statut=now if dest is not dossier.status else dossier.date_changement_statut,

@@ -16,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from segur_workflow import Actor, Bloc, Controle, ControlerBloc, Role, Status, emails, examples, handle, verify_history
+from segur_workflow.binding import rebuild as _rebuild
 from segur_workflow.emails import TEMPLATES
-from segur_workflow.engine import _ROUTES, _rebuild
+from segur_workflow.engine import DOSSIER_BINDING
 from segur_workflow.history import GENESIS, append, canonical, chain_hash, seal
 from segur_workflow.model import HistoryEntry
 from segur_workflow.states import DOSSIER
@@ -200,12 +201,13 @@ def test_importing_the_package_leaves_jinja_and_the_templates_alone() -> None:
 @given(st.sampled_from(sorted(Status)), st.sampled_from(DOSSIER.triggers))
 def test_the_route_lookup_is_the_definitions(status: Status, trigger: str) -> None:
     spec = DOSSIER.resolve(status.value, trigger)
-    route = _ROUTES.get((status, trigger))
+    route = DOSSIER_BINDING.routes.get((status, DOSSIER_BINDING.commands[trigger]))
     if spec is None:
         assert route is None
     else:
-        assert route == (spec, Status(spec.target(status.value)))
-        assert route[1] is Status(spec.target(status.value))
+        assert route is not None
+        assert (route.spec, route.source, route.dest) == (spec, status, Status(spec.target(status.value)))
+        assert route.dest is Status(spec.target(status.value))
 
 
 def test_rebuild_is_evolve_without_the_checks() -> None:

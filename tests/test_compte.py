@@ -228,7 +228,7 @@ def test_command_dated_before_the_last_one_is_refused() -> None:
 
 
 def test_every_trigger_has_a_command() -> None:
-    assert set(c.COMMANDES_COMPTE) == set(COMPTE.triggers)
+    assert set(c.COMPTE_BINDING.commands) == set(COMPTE.triggers)
 
 
 # A random walk over the account commands: status always declared, refusals change nothing,

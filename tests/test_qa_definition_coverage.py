@@ -395,10 +395,13 @@ def _second_request() -> None:
     assert not rec.outcomes  # refused before any rule ran
 
 
+def test_a_second_request_is_refused_before_any_rule_runs() -> None:
+    # why no guard judges uniqueness (the demande_unique guard that could never refuse was removed)
+    _second_request()
+
+
 #: For each outcome a rule declares unreachable, the proof that the earlier layer its reason names refuses first.
-PROOFS: dict[Outcome, Callable[[], None]] = {
-    ("demande_unique", "demande.doublon"): _second_request,
-}
+PROOFS: dict[Outcome, Callable[[], None]] = {}
 
 
 @pytest.mark.parametrize(("machine", "outcome"), EXCLUDED, ids=[f"{m}:{r}:{o}" for m, (r, o) in EXCLUDED])

@@ -13,7 +13,7 @@ from hypothesis.errors import InvalidArgument
 import segur_workflow as sw
 import segur_workflow.testing  # importing the kit registers the strategies
 from segur_workflow import compte, examples, rules
-from segur_workflow.commands import COMMANDS
+from segur_workflow.engine import DOSSIER_BINDING
 from segur_workflow.states import DOSSIER
 from segur_workflow.testing import invariants
 from segur_workflow.testing import strategies as S
@@ -44,14 +44,14 @@ def _source(trigger: str) -> sw.Status | None:
     return sw.Status(spec.sources[0]) if spec.sources else None
 
 
-@pytest.mark.parametrize("cls", [*COMMANDS.values(), sw.Command], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [*DOSSIER_BINDING.commands.values(), sw.Command], ids=lambda c: c.__name__)
 def test_from_type_commands_pass_their_command_level_guards(cls: type[sw.Command]) -> None:
-    dossiers = {t: examples.dossier_at(s) for t in COMMANDS if (s := _source(t)) is not None}
+    dossiers = {t: examples.dossier_at(s) for t in DOSSIER_BINDING.commands if (s := _source(t)) is not None}
 
     @FEW
     @given(st.from_type(cls))
     def check(command: sw.Command) -> None:
-        assert type(command) in COMMANDS.values() and (cls is sw.Command or type(command) is cls)
+        assert type(command) in DOSSIER_BINDING.commands.values() and (cls is sw.Command or type(command) is cls)
         spec = next(t for t in DOSSIER.transitions if t.trigger == command.TRIGGER)
         guards = [g for g in spec.guards if rules.RULES[g].scope == "command"]
         ctx = rules.RuleContext(command=command, dossier=dossiers.get(command.TRIGGER))
@@ -61,7 +61,7 @@ def test_from_type_commands_pass_their_command_level_guards(cls: type[sw.Command
     check()
 
 
-@pytest.mark.parametrize("cls", list(compte.COMMANDES_COMPTE.values()), ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", list(compte.COMPTE_BINDING.commands.values()), ids=lambda c: c.__name__)
 def test_from_type_account_commands(cls: type[sw.Command]) -> None:
     spec = next(t for t in sw.COMPTE.transitions if t.trigger == cls.TRIGGER)
 

@@ -10,6 +10,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
+import attrs
 import pytest
 
 import segur_workflow as sw
@@ -217,17 +218,23 @@ def test_a_missing_requested_piece_names_its_field_and_title() -> None:
     assert sw.PieceKind.PV_VSR.label in v.message
 
 
-def test_wiring_names_every_missing_command_and_effect() -> None:
-    from segur_workflow.commands import COMMANDS
-    from segur_workflow.engine import _EFFECTS, check_wiring
-    from segur_workflow.states import DOSSIER
+def test_binding_names_every_missing_or_extra_command() -> None:
+    from segur_workflow.binding import Bind
+    from segur_workflow.commands import Command
+    from segur_workflow.engine import DOSSIER_BINDING
 
-    check_wiring(DOSSIER, COMMANDS, _EFFECTS)  # the shipped wiring is complete
-    commands = {k: v for k, v in COMMANDS.items() if k != "rejeter"}
-    effects = {k: v for k, v in _EFFECTS.items() if k != "decider"}
+    entries = DOSSIER_BINDING.entries
+    assert set(DOSSIER_BINDING.commands) == set(DOSSIER_BINDING.definition.triggers)  # the shipped one is complete
+
+    @attrs.frozen
+    class Archiver(Command):
+        pass
+
+    broken = [e for e in entries if e.command is not sw.Rejeter] + [Bind(Archiver, entries[0].effect),
+                                                                    Bind(sw.Decider, entries[0].effect)]
     with pytest.raises(DefinitionError) as err:
-        check_wiring(DOSSIER, commands, effects)
+        attrs.evolve(DOSSIER_BINDING, entries=tuple(broken))
     text = str(err.value)
     assert "commande manquante : rejeter" in text
-    assert text.count("effet manquant : decider") == 2  # both decider transitions
-    assert "deposer_avance" not in text  # a creating transition needs no effect
+    assert "commande sans transition : Archiver (archiver)" in text
+    assert "deux commandes pour decider" in text

@@ -360,14 +360,6 @@ def test_completer_checks_brought_pieces_and_contact() -> None:
     assert {"piece.contenu_incoherent", "contact_support.lien_dangereux"} <= err.value.codes
 
 
-def test_duplicate_request_rule() -> None:
-    ctx = rules.RuleContext(command=ex.deposer_avance(), existing_request="FINSAS000001")
-    (v,) = rules.run(["demande_unique"], ctx)
-    assert v.code == "demande.doublon"
-    assert "FINSAS000001" in v.message
-    assert rules.run(["demande_unique"], rules.RuleContext(command=ex.deposer_avance())) == ()
-
-
 def test_not_referenced_provider_refused() -> None:
     f = attrs.evolve(ex.FOURNISSEUR, reference=False)
     command = attrs.evolve(ex.deposer_avance(), fournisseur=f)

@@ -86,7 +86,7 @@ def _bad_contexts() -> list[rules.RuleContext]:
                                                            "", bytes(16)), subject=account),
         rules.RuleContext(command=compte.DefinirQuestionSecrete(fournisseur_compte, "q" * 300, "r" * 300, bytes(16)),
                           subject=account),
-        rules.RuleContext(command=avance, existing_request="FINSAS000001"),
+        rules.RuleContext(command=avance),
         rules.RuleContext(command=avance2),
         rules.RuleContext(command=solde, dossier=dossier),
         rules.RuleContext(command=sw.Completer(ex.owner(dossier)), dossier=dossier),

@@ -1,4 +1,4 @@
-"""Commands: what an actor asks of a dossier. Frozen values; ``TRIGGER`` names the transition.
+"""Commands: what an actor asks of a dossier. Frozen values; ``TRIGGER`` names the transition (see Command).
 
 Constructing a command checks *types* only (an ``InvalidInput`` for a float amount, a non-string
 comment…). Whether the *values* are acceptable is decided by the rules when the command is handled,
@@ -71,6 +71,8 @@ def _money(name: str) -> Any:
 #: A command id: 1 to 128 visible ASCII characters (no space, no control character). A host's UUID,
 #: ULID or "portal-request-123" fits; an empty or whitespace id, which once silently swallowed every
 #: later command, does not.
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
 COMMAND_ID = re.compile(r"[\x21-\x7e]{1,128}")
 
 
@@ -102,9 +104,19 @@ def _canonical(value: object) -> object:
 
 @attrs.frozen
 class Command:
-    """Base of all commands: who asks, and an optional id that makes the command idempotent."""
+    """Base of all commands: who asks, and an optional id that makes the command idempotent.
+
+    ``TRIGGER``, the transition a command class fires, is its name in snake case (``DemanderPiece`` fires
+    ``demander_piece``): the machine's binding ties the class to its rows, and refuses to be built when a
+    class names no trigger of its definition.
+    """
 
     TRIGGER: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "TRIGGER" not in cls.__dict__:
+            cls.TRIGGER = _CAMEL.sub("_", cls.__name__).lower()
 
     actor: Actor = attrs.field(validator=typed("actor", Actor, "un Actor"))
     command_id: str | None = attrs.field(default=None, kw_only=True, validator=_check_command_id)
@@ -127,8 +139,6 @@ class Command:
 
 @attrs.frozen
 class DeposerAvance(Command):
-    TRIGGER: ClassVar[str] = "deposer_avance"
-
     fournisseur: Fournisseur = attrs.field(validator=typed("fournisseur", Fournisseur, "un Fournisseur"))
     coordonnees_bancaires: CoordonneesBancaires = attrs.field(
         validator=typed("coordonnees_bancaires", CoordonneesBancaires, "des CoordonneesBancaires")
@@ -139,8 +149,6 @@ class DeposerAvance(Command):
 
 @attrs.frozen
 class ControlerBloc(Command):
-    TRIGGER: ClassVar[str] = "controler_bloc"
-
     bloc: Bloc = attrs.field(converter=_to_bloc)
     resultat: Controle = attrs.field(converter=_to_controle)
     commentaire: str | None = attrs.field(default=None, validator=require_text("commentaire", optional=True))
@@ -148,35 +156,27 @@ class ControlerBloc(Command):
 
 @attrs.frozen
 class Decider(Command):
-    TRIGGER: ClassVar[str] = "decider"
+    """Validates the phase under instruction: every bloc OK, the payment is triggered."""
 
 
 @attrs.frozen
 class Rejeter(Command):
-    TRIGGER: ClassVar[str] = "rejeter"
-
     motif: str = attrs.field(validator=require_text("motif"))
 
 
 @attrs.frozen
 class DemanderModification(Command):
-    TRIGGER: ClassVar[str] = "demander_modification"
-
     commentaire: str = attrs.field(validator=require_text("commentaire"))
 
 
 @attrs.frozen
 class DemanderPiece(Command):
-    TRIGGER: ClassVar[str] = "demander_piece"
-
     piece: PieceKind = attrs.field(converter=_to_piece)
     commentaire: str = attrs.field(validator=require_text("commentaire"))
 
 
 @attrs.frozen
 class DeposerSolde(Command):
-    TRIGGER: ClassVar[str] = "deposer_solde"
-
     pieces: Mapping[PieceKind, Attachment] = attrs.field(converter=_pieces)
     contact_support: str = attrs.field(validator=require_text("contact_support"))
     montant: Decimal = attrs.field(validator=_money("montant"))
@@ -184,8 +184,6 @@ class DeposerSolde(Command):
 
 @attrs.frozen
 class Completer(Command):
-    TRIGGER: ClassVar[str] = "completer"
-
     pieces: Mapping[PieceKind, Attachment] = attrs.field(factory=dict, converter=_pieces)
     contact_support: str | None = attrs.field(default=None,
                                               validator=require_text("contact_support", optional=True))
@@ -195,16 +193,7 @@ class Completer(Command):
 class Reaffecter(Command):
     """Assign the dossier to another gestionnaire (``gestionnaire``: that gestionnaire's actor id)."""
 
-    TRIGGER: ClassVar[str] = "reaffecter"
-
     gestionnaire: str = attrs.field(validator=require_identifier("gestionnaire"))
     commentaire: str | None = attrs.field(
         default=None, validator=require_text("commentaire", optional=True)
     )
-
-
-#: Every dossier command class, by trigger name (checked against the definition by the engine).
-COMMANDS: Mapping[str, type[Command]] = MappingProxyType(
-    {c.TRIGGER: c for c in (DeposerAvance, ControlerBloc, Decider, Rejeter, DemanderModification,
-                            DemanderPiece, DeposerSolde, Completer, Reaffecter)}
-)

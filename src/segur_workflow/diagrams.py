@@ -175,8 +175,6 @@ def edge_lines(t: TransitionSpec) -> list[str]:
         lines += _wrap(f"vérifie : {RULES[g].description}")
     if t.email:
         lines += _wrap(f"courriel : {email_title(t.email)}")
-    if t.effect and not t.label:
-        lines.append(f"effet : {t.effect}")
     return lines
 
 
@@ -195,8 +193,6 @@ def edge_tooltip(t: TransitionSpec) -> str:
               for g in t.guards]
     if t.email:
         parts.append(f"courriel {t.email} : {email_title(t.email)}")
-    if t.effect:
-        parts.append(f"effet : {t.effect}")
     return "\n".join(parts)
 
 
@@ -427,8 +423,6 @@ def to_scxml(machine: str | MachineDefinition = "dossier", highlight: Dossier | 
                 tr.set(sw + "regles", " ".join(t.guards))
             if t.email:
                 tr.set(sw + "courriel", t.email)
-            if t.effect:
-                tr.set(sw + "effet", t.effect)
             if t.description:
                 tr.set(sw + "description", t.description)
             if hl is not None and (steps := hl.numbers(name, t.trigger, dst)):

@@ -58,13 +58,15 @@ def _entry_class() -> type[HistoryEntry]:
     return HistoryEntry
 
 
-def append(history: tuple[HistoryEntry, ...], **fields: Any) -> tuple[HistoryEntry, ...]:
+def append(history: tuple[Any, ...], *, entry_type: type[Any] | None = None, **fields: Any) -> tuple[Any, ...]:
     """``history`` with one new entry (built from ``fields``) chained to its last one.
 
-    The entry is built once and its hash set before anyone else can see it: ``seal`` builds it
-    twice (an ``attrs.evolve``), a measurable share of each command (see docs/benchmarks.md).
+    ``entry_type`` is the machine's entry class (a dossier's :class:`~.model.HistoryEntry` by default);
+    every machine's history is chained the same way. The entry is built once and its hash set before
+    anyone else can see it: ``seal`` builds it twice (an ``attrs.evolve``), a measurable share of each
+    command (see docs/benchmarks.md).
     """
-    entry = _entry_class()(**fields)
+    entry = (entry_type or _entry_class())(**fields)
     # Frozen for everyone else; this object is not shared yet, as in an attrs __attrs_post_init__.
     object.__setattr__(entry, "hash", chain_hash(history[-1].hash if history else GENESIS, entry))
     return (*history, entry)
@@ -88,7 +90,7 @@ def command_entry(dossier: Dossier) -> HistoryEntry | None:
     return None
 
 
-def history_problems(dossier: Dossier) -> tuple[int, ...]:
+def history_problems(dossier: Dossier | Any) -> tuple[int, ...]:
     """Indexes of the entries that break the chain (empty: the history is intact).
 
     Besides each hash, the statuses must follow on (an entry starts where the previous one ended)
@@ -108,6 +110,6 @@ def history_problems(dossier: Dossier) -> tuple[int, ...]:
     return tuple(bad)
 
 
-def verify_history(dossier: Dossier) -> bool:
+def verify_history(dossier: Dossier | Any) -> bool:
     """``True`` when no entry was edited, removed or reordered since it was written."""
     return not history_problems(dossier)

@@ -101,7 +101,6 @@ class TransitionSpec:
     owner_only: bool = False
     email: str | None = None
     description: str = ""
-    effect: str | None = None
     assigned_only: bool = False
     recit: str = ""
     #: further templates sent when it fires, after ``email`` (the account's creation sends two mails)
@@ -139,6 +138,9 @@ class MachineDefinition:
     title: str
     states: tuple[StateSpec, ...]
     transitions: tuple[TransitionSpec, ...]
+    #: why a provider may not fire an owner-only trigger on another's subject, in people's words
+    owner_refusal: str = attrs.field(kw_only=True, default=attrs.Factory(
+        lambda self: f"réservée au titulaire de ce {self.name}", takes_self=True))
 
     def __attrs_post_init__(self) -> None:
         self.check()
@@ -190,10 +192,6 @@ class MachineDefinition:
         """Per trigger, the action in people's words (the trigger itself when no label is declared)."""
         return MappingProxyType({t: next(s.libelle for s in self.transitions if s.trigger == t)
                                  for t in self.triggers})
-
-    @cached_property
-    def creating(self) -> tuple[TransitionSpec, ...]:
-        return tuple(t for t in self.transitions if t.creates)
 
     @cached_property
     def machine(self) -> Machine:
@@ -348,12 +346,13 @@ _DOSSIER_STATES = (
 DOSSIER = MachineDefinition(
     name="dossier",
     title="Demande de financement Ségur numérique — couloir SAS",
+    owner_refusal="ce dossier appartient à un autre fournisseur",
     states=_DOSSIER_STATES,
     transitions=(
         TransitionSpec(
             "deposer_avance", (), "avance_en_instruction", _F,
             label="Déposer la demande d'avance",
-            guards=("fournisseur_eligible", "demande_unique", "pieces_avance", "montant_avance",
+            guards=("fournisseur_eligible", "pieces_avance", "montant_avance",
                     "coordonnees_bancaires", "identite_fournisseur"),
             owner_only=True, email="accuse_reception_avance",
             description="Le fournisseur dépose sa demande d'avance (3 pièces, montant fixé par le couloir).",
@@ -369,7 +368,7 @@ DOSSIER = MachineDefinition(
         TransitionSpec(
             "decider", ("avance_en_instruction",), "avance_decidee", _G,
             label="Décider — paiement déclenché",
-            guards=("blocs_tous_ok",), email="avance_decidee", effect="paiement", assigned_only=True,
+            guards=("blocs_tous_ok",), email="avance_decidee", assigned_only=True,
             description="Le gestionnaire valide l'avance ; le paiement de l'avance est déclenché.",
             recit="Avance validée, paiement déclenché",
         ),
@@ -414,7 +413,7 @@ DOSSIER = MachineDefinition(
         TransitionSpec(
             "decider", ("solde_en_instruction",), "solde_decidee", _G,
             label="Décider — paiement déclenché",
-            guards=("blocs_tous_ok",), email="solde_decidee", effect="paiement", assigned_only=True,
+            guards=("blocs_tous_ok",), email="solde_decidee", assigned_only=True,
             description="Le gestionnaire valide le solde ; le paiement du solde est déclenché.",
             recit="Solde validé, paiement déclenché",
         ),
@@ -495,11 +494,3 @@ COMPTE = MachineDefinition(
 
 DEFINITIONS: Mapping[str, MachineDefinition] = MappingProxyType({d.name: d for d in (DOSSIER, COMPTE)})
 
-
-def _check_enum(enum_cls: type[enum.StrEnum], definition: MachineDefinition) -> None:
-    if {m.value for m in enum_cls} != set(definition.state_names):
-        raise DefinitionError(definition.name, [f"{enum_cls.__name__} ne correspond pas aux états déclarés"])
-
-
-_check_enum(Status, DOSSIER)
-_check_enum(CompteStatus, COMPTE)

@@ -84,14 +84,13 @@ def transitions_table(d: MachineDefinition) -> str:
 
     Five columns, so that the table fits the page's width at 1280 px without cutting words.
     """
-    lines = ["| transition | depuis → vers | qui | gardes (dossier) et règles (commande) | courriel, effet |",
+    lines = ["| transition | depuis → vers | qui | gardes (dossier) et règles (commande) | courriels |",
              "|---|---|---|---|---|"]
     for t in d.transitions:
         sources = ", ".join(_state_name(d, s) for s in (t.sources or (INITIAL,)))
         dest = "*(inchangé)*" if t.dest is None else f"`{t.dest}`"
         rules_ = [f"garde `{g}`" for g in diagrams.gardes(t)] + [f"`{g}`" for g in diagrams.regles(t)]
-        sends = [f"`{t.email}`"] if t.email else []
-        sends += [f"effet : {t.effect}"] if t.effect else []
+        sends = [f"`{e}`" for e in t.emails]
         lines.append(f"| {_cell(t.libelle)}<br>`{t.trigger}` | {sources} → {dest} | {_cell(diagrams.role_label(t))} "
                      f"| {'<br>'.join(rules_) or '—'} | {'<br>'.join(sends) or '—'} |")
     return "\n".join(lines) + "\n"

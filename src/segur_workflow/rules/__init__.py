@@ -51,7 +51,7 @@ from ._password import (
     check_password,
     check_question_secrete,
 )
-from ._registry import ENGINE_CODES, RULES, run
+from ._registry import ENGINE_CODES, RULES, check_all, run
 from ._text_contact import MAX_CONTACT, MAX_TEXT, check_support_contact, check_text, has_dangerous_link
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "Rule",
     "RuleContext",
     "Violations",
+    "check_all",
     "check_attachment",
     "check_bic",
     "check_coordonnees",

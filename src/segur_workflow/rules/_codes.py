@@ -107,9 +107,6 @@ _SPECS: tuple[CodeSpec, ...] = (
     CodeSpec("fournisseur.non_reference", "fournisseur.reference",
              "Le fournisseur n'est pas référencé Ségur auprès de l'ANS."),
     CodeSpec("fournisseur.acteur", "actor.id", "La demande doit être déposée par le fournisseur lui-même."),
-    CodeSpec("demande.doublon", "fournisseur.ans_id",
-             "Une demande de financement existe déjà ({existante}) : "
-             "un fournisseur SAS ne peut faire qu'une seule demande de financement."),
     # support contact
     CodeSpec("contact_support.requis", "contact_support", f"Le champ « {LIBELLE_CONTACT_SUPPORT} » est obligatoire."),
     CodeSpec("contact_support.trop_long", "contact_support", "Texte trop long ({max} caractères maximum)."),

@@ -24,7 +24,6 @@ class RuleContext:
     command: Any
     corridor: Corridor = SAS
     dossier: Dossier | None = None
-    existing_request: str | None = None
     subject: Any = None
 
 

@@ -1,8 +1,9 @@
 """The guards of the portal account machine: the subject is a ``compte.Compte``; secrets are verified by
-the account module's pure functions."""
+the pure functions of ``segur_workflow._secret``."""
 
 from __future__ import annotations
 
+from .._secret import normaliser_reponse, verifier_secret
 from ._codes import OK, POLITIQUE_MOT_DE_PASSE, POLITIQUE_MOT_DE_PASSE_ACCENTS, Violations, violation
 from ._framework import Rule, RuleContext
 from ._password import MAX_PASSWORD, MAX_QUESTION, check_identifiant, check_password, check_question_secrete
@@ -28,8 +29,6 @@ def _email_du_compte(ctx: RuleContext) -> Violations:
 
 
 def _mot_de_passe_exact(ctx: RuleContext) -> Violations:
-    from ..compte import verifier_secret  # the account module sits above the rules
-
     champ = "ancien_mot_de_passe" if hasattr(ctx.command, "ancien_mot_de_passe") else "mot_de_passe"
     given = getattr(ctx.command, champ)
     if len(given) > MAX_PASSWORD or not verifier_secret(given, ctx.subject.mot_de_passe):
@@ -52,8 +51,6 @@ def _question_secrete(ctx: RuleContext) -> Violations:
 
 
 def _reponse_secrete(ctx: RuleContext) -> Violations:
-    from ..compte import normaliser_reponse, verifier_secret
-
     c, compte = ctx.command, ctx.subject
     out: Violations = OK
     if not c.mot_de_passe_provisoire:

@@ -53,12 +53,6 @@ def _fournisseur_eligible(ctx: RuleContext) -> Violations:
     return tuple(out)
 
 
-def _demande_unique(ctx: RuleContext) -> Violations:
-    if ctx.existing_request:
-        return (violation("demande.doublon", existante=ctx.existing_request),)
-    return OK
-
-
 def _identite(ctx: RuleContext) -> Violations:
     f = ctx.command.fournisseur
     return check_siret(f.siret) + check_reference_ans(f.ans_id)
@@ -147,10 +141,6 @@ def _text(attr: str, *, required: bool) -> Callable[[RuleContext], Violations]:
 DOSSIER_RULES: tuple[Rule, ...] = (
     Rule("fournisseur_eligible", "Le fournisseur est enrôlé, référencé par l'ANS et dépose pour lui-même.",
          _fournisseur_eligible, ("fournisseur.non_enrole", "fournisseur.non_reference", "fournisseur.acteur")),
-    Rule("demande_unique", "Un fournisseur ne fait qu'une seule demande de financement.", _demande_unique,
-         ("demande.doublon",),
-         unreachable={"demande.doublon": "start() refuse d'abord une demande existante en levant "
-                      "DuplicateFinancingRequest (même code), avant d'évaluer les règles"}),
     Rule("identite_fournisseur", "SIRET et N° unique de référencement ANS du fournisseur valides.", _identite,
          ("siret.format", "siret.cle", "reference_ans.format")),
     Rule("coordonnees_bancaires", "IBAN (ISO 13616, clé RIB), BIC (ISO 9362) valides et de même pays.", _banque,

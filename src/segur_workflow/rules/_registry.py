@@ -13,7 +13,7 @@ from ._framework import Rule, RuleContext
 from ._guards_compte import COMPTE_RULES
 from ._guards_dossier import DOSSIER_RULES
 
-__all__ = ["ENGINE_CODES", "RULES", "run"]
+__all__ = ["ENGINE_CODES", "RULES", "check_all", "run"]
 
 #: Every named rule, by name. Machine definitions refer to these names as guards.
 RULES: Mapping[str, Rule] = MappingProxyType({r.name: r for r in (*DOSSIER_RULES, *COMPTE_RULES)})
@@ -35,18 +35,22 @@ ENGINE_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
 
 
 def run(names: Iterable[str], ctx: RuleContext, *, scope: str | None = None) -> Violations:
-    """Run every named rule (of ``scope``, if given) and gather all violations in declaration order.
+    """:func:`check_all` of the rules named ``names``."""
+    return check_all((RULES[name] for name in names), ctx, scope=scope)
+
+
+def check_all(guards: Iterable[Rule], ctx: RuleContext, *, scope: str | None = None) -> Violations:
+    """Run every rule (of ``scope``, if given) and gather all violations in declaration order.
 
     A full run (no ``scope``: an engine judging a command) reports each rule's outcome to the
     observer of :mod:`segur_workflow.observation`, when one is installed."""
     observer = observation.current() if scope is None else None
     out: list[Violation] = []
-    for name in names:
-        rule = RULES[name]
+    for rule in guards:
         if scope is None or rule.scope == scope:
             found = rule.check(ctx)
             if observer is not None:
-                observer.rule(name, tuple(dict.fromkeys(v.code for v in found)))
+                observer.rule(rule.name, tuple(dict.fromkeys(v.code for v in found)))
             out.extend(found)
     return tuple(out)
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 import attrs
 
 from .. import examples
-from ..commands import Command
+from ..commands import Command, Decider
 from ..engine import allowed_commands, handle
 from ..errors import WorkflowError
 from ..history import history_problems, is_automatic
@@ -106,8 +106,7 @@ def check_payments(dossier: Dossier, corridor: Corridor = SAS) -> None:
     """At most one payment per phase, only after the paying transition, for the corridor's amount."""
     paying: dict[Phase, int] = dict.fromkeys(Phase, 0)
     for entry in dossier.history:
-        spec = spec_of(entry.source.value if entry.source is not None else None, entry.trigger)
-        if spec.effect == "paiement":
+        if entry.trigger == Decider.TRIGGER:  # the instruction's decision triggers the phase's payment
             assert entry.source is not None
             paying[entry.source.phase] += 1
     for phase, demande in ((Phase.AVANCE, dossier.avance), (Phase.SOLDE, dossier.solde)):

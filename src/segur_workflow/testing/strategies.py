@@ -25,13 +25,16 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from .. import examples
-from ..commands import COMMANDS, Command, DeposerAvance
-from ..engine import handle, start
+from ..commands import Command, DeposerAvance
+from ..engine import DOSSIER_BINDING, handle, start
 from ..model import SAS, Actor, Attachment, CoordonneesBancaires, Corridor, Dossier, Fournisseur
 from ..rules import FRENCH_ZONE, MAX_CONTACT, MAX_TEXT, WINDOWS_DEVICES
 from ..states import DOSSIER, Status, TransitionSpec
 from ..vocabulary import Phase, PieceKind, Role
 from .paths import reaching, shortest_path_between
+
+#: The dossier's command classes, by trigger (from its binding).
+COMMANDS = DOSSIER_BINDING.commands
 
 __all__ = [
     "actors",

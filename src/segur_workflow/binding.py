@@ -1,0 +1,366 @@
+"""One generic engine, and the typed binding that puts a machine definition to work.
+
+A machine is its definition (:mod:`.states`: states, triggers, roles, guard names, e-mail templates) plus
+one :class:`Binding`: a table keyed by command class that ties each transition row to its command class
+and its effect function. Building the binding resolves everything once, into one :class:`Route` per
+(status, command class): the row, the status reached, the effect, the guard :class:`~.rules.Rule`
+objects and the e-mail templates. A trigger without a command class, a command class without a trigger,
+a row without an effect, an unknown guard or an unknown template refuses to build (``DefinitionError``).
+
+:meth:`Binding.fire` is the engine every machine runs on: resolve the command's class, check the role and
+the ownership, resolve the status, run every guard (all violations at once), run the effect, append the
+chained history entry, render the e-mails, number the events. Pure: no I/O, no clock; on any refusal a
+``WorkflowError`` is raised before anything is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from functools import cache, partial
+from types import MappingProxyType, MemberDescriptorType
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from . import observation, rules
+from .commands import Command
+from .emails import TEMPLATES, Email, render
+from .errors import DefinitionError, InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed, Violation
+from .history import append, is_automatic
+from .model import SAS, Actor, Corridor, EmailRecord
+from .rules import Rule, RuleContext
+from .states import INITIAL, MachineDefinition, TransitionSpec
+from .vocabulary import Role
+
+__all__ = [
+    "Bind", "Binding", "Change", "Effect", "Route", "Step", "check_now", "permission_problem", "rebuild",
+    "time_order",
+]
+
+S = TypeVar("S")  # the subject: a Dossier, a Compte…
+R = TypeVar("R")  # what an accepted command gives back (Outcome, CompteOutcome…)
+
+
+# -- input checks shared by every machine -----------------------------------------------------------------
+def check_now(now: object) -> datetime:
+    """``now`` itself, when it is an aware datetime; otherwise a clear ``InvalidInput``."""
+    if not isinstance(now, datetime) or now.utcoffset() is None:
+        raise InvalidInput("now", "une date avec fuseau horaire (datetime aware, ex. datetime.now(UTC))", now)
+    return now
+
+
+def permission_problem(
+    definition: MachineDefinition, actor: Actor, trigger: str, owner_id: str | None
+) -> str | None:
+    """Why ``actor`` may not fire ``trigger`` of ``definition`` on a subject owned by ``owner_id``
+    (``None``: nothing owned yet), or ``None`` when permitted."""
+    roles, owner_only = definition.permissions.get(trigger, (frozenset(), False))
+    if actor.role not in roles:
+        allowed = ", ".join(sorted(r.label for r in roles)) or "personne"
+        return f"réservée à : {allowed}"
+    if owner_id is not None and actor.role is Role.FOURNISSEUR and owner_only and actor.id != owner_id:
+        return definition.owner_refusal
+    return None
+
+
+# -- copying frozen values without re-running their checks ------------------------------------------------
+_set = object.__setattr__
+
+
+@cache
+def _rebuilder(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    """A function copying an instance of attrs class ``cls`` with some fields changed, checks not re-run.
+
+    Generated once per class, as attrs generates ``__init__``: one line per field, each slot written
+    through its descriptor (a frozen class refuses ordinary assignment). A class with a post-init
+    hook is copied with ``attrs.evolve``, so that the hook runs.
+    """
+    if hasattr(cls, "__attrs_post_init__"):
+        return lambda value, changes: attrs.evolve(value, **changes)
+    names = tuple(a.name for a in attrs.fields(cls))
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    lines = ["def rebuild(value, changes):", "    new = _new(_cls)"]
+    for k, n in enumerate(names):
+        slot = next((c.__dict__[n] for c in cls.__mro__ if n in c.__dict__), None)
+        namespace[f"_s{k}"] = slot.__set__ if isinstance(slot, MemberDescriptorType) else partial(_set_field, n)
+        lines.append(f"    _s{k}(new, changes.pop({n!r}) if {n!r} in changes else value.{n})")
+    lines += ["    if changes:", "        raise TypeError(f'{_cls.__name__} has no field {sorted(changes)}')",
+              "    return new"]
+    exec(compile("\n".join(lines), f"<segur_workflow rebuild {cls.__qualname__}>", "exec"), namespace)  # noqa: S102
+    built: Callable[[Any, dict[str, Any]], Any] = namespace["rebuild"]
+    return built
+
+
+def _set_field(name: str, obj: object, value: object) -> None:
+    _set(obj, name, value)
+
+
+_V = TypeVar("_V")
+
+
+def rebuild(value: _V, **changes: Any) -> _V:
+    """``attrs.evolve(value, **changes)`` without re-running validators and converters.
+
+    Only for values whose kept fields are valid already and whose changed fields the engine built
+    from checked parts (a read-only mapping where the field converts to one): re-checking them was
+    the largest share of ``handle()`` (see docs/benchmarks.md).
+    """
+    cls: Any = type(value)
+    new: _V = _rebuilder(cls)(value, changes)
+    return new
+
+
+# -- what an effect sees and decides ------------------------------------------------------------------------
+@attrs.frozen
+class Step:
+    """What an effect knows besides the subject and the command: the row, the status it reaches, when,
+    the corridor, and what the caller passed for a creation (``start``'s ``numero``…)."""
+
+    spec: TransitionSpec
+    dest: Any
+    now: datetime
+    corridor: Corridor
+    args: Mapping[str, Any] = MappingProxyType({})
+
+
+@attrs.frozen
+class Change:
+    """What an effect decided.
+
+    ``created`` is the new subject of a creating transition (its history empty); otherwise ``updates``
+    are the subject's changed fields. ``details`` and ``comment`` go into the history entry, ``events``
+    are the domain events (the status change is added by the engine). ``entries`` are further history
+    entries, after the command's own, at the same instant and status: ``(actor, trigger, comment,
+    details)`` each (the portal's own controls after a deposit).
+    """
+
+    updates: Mapping[str, Any] = attrs.field(factory=dict)
+    details: Mapping[str, str] = attrs.field(factory=dict)
+    events: tuple[Any, ...] = ()
+    comment: str | None = None
+    created: Any = None
+    entries: tuple[tuple[Actor, str, str | None, Mapping[str, str]], ...] = ()
+
+
+#: An effect: (subject before — ``None`` on creation, command, step) -> what changes.
+Effect = Callable[[Any, Any, Step], Change]
+
+
+@attrs.frozen
+class Bind:
+    """One entry of a binding, as written: a command class and what firing it does."""
+
+    command: type[Command]
+    effect: Effect
+
+
+@attrs.frozen
+class Route:
+    """One transition row resolved for one source status: everything the engine needs, typed."""
+
+    spec: TransitionSpec
+    source: Any  # the source status member, None on creation
+    dest: Any  # the status member reached
+    command: type[Command]
+    effect: Effect
+    guards: tuple[Rule, ...]
+    emails: tuple[str, ...]
+
+    @property
+    def changes_status(self) -> bool:
+        return self.source is not self.dest
+
+
+def time_order(subject: Any, _command: Any, step: Step) -> tuple[Violation, ...]:
+    """A command dated before the subject's last operation is refused: history is ordered by time, so it is
+    a clock or replay error. The check every machine makes besides its guards, unless told otherwise."""
+    if subject is None:
+        return ()
+    history = subject.history
+    last = history[-1].at if history else subject.date_changement_statut
+    return (rules.violation("date.anterieure"),) if step.now < last else ()
+
+
+def _known_template(name: str) -> bool:
+    return name in TEMPLATES
+
+
+@attrs.frozen(eq=False)
+class Binding(Generic[S, R]):
+    """A machine definition bound to its command classes and effects, with how its subject is read.
+
+    ``status`` is the subject's status enum (its values are the definition's state names); ``owner``,
+    ``key`` and ``recipient`` read a subject's owner id, its identifier (events and observation) and the
+    address its e-mails go to; ``email_context`` gives every variable its templates may use;
+    ``rule_context`` builds what the guards see; ``status_event`` builds the status-change event and
+    ``outcome`` what ``fire`` returns. ``rules`` resolves guard names (the package's rules by default,
+    plus a host's own); ``templates`` says which template names exist.
+    """
+
+    definition: MachineDefinition
+    status: type[Any]
+    entries: tuple[Bind, ...]
+    owner: Callable[[Any], str]
+    key: Callable[[Any], str]
+    recipient: Callable[[Any], str]
+    email_context: Callable[[Any, Any, Step], Mapping[str, object]]
+    status_event: Callable[..., Any]
+    outcome: Callable[[Any, tuple[Any, ...], tuple[Email, ...]], R]
+    rule_context: Callable[[Any, Any, Corridor], RuleContext] = attrs.field(
+        default=lambda subject, command, corridor: RuleContext(command=command, corridor=corridor, subject=subject))
+    rules: Mapping[str, Rule] = attrs.field(factory=lambda: rules.RULES)
+    templates: Callable[[str], bool] = _known_template
+    #: what the machine checks besides the guards of the row (violations reported with theirs)
+    checks: Callable[[Any, Any, Step], tuple[Violation, ...]] = time_order
+    #: whether the e-mails sent are recorded on the subject (its ``emails_sent``)
+    records_emails: bool = False
+    #: the subject's history entry class (``at, actor, trigger, source, dest, comment, command_id, details,
+    #: hash``): every machine's history is chained the same way (:mod:`.history`)
+    entry_type: type[Any] | None = None
+
+    _routes: Mapping[tuple[str, type[Command]], Route] = attrs.field(init=False, repr=False)
+    _commands: Mapping[str, type[Command]] = attrs.field(init=False, repr=False)
+    _classes: frozenset[type[Command]] = attrs.field(init=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        # resolved once: a broken binding fails when it is built
+        routes, commands = self._build()
+        _set(self, "_routes", routes)
+        _set(self, "_commands", commands)
+        _set(self, "_classes", frozenset(commands.values()))
+
+    @property
+    def commands(self) -> Mapping[str, type[Command]]:
+        """Every command class of the machine, by trigger."""
+        return self._commands
+
+    @property
+    def routes(self) -> Mapping[tuple[str, type[Command]], Route]:
+        """(source status name — :data:`INITIAL` on creation, command class) -> its resolved route."""
+        return self._routes
+
+    def _build(self) -> tuple[Mapping[tuple[str, type[Command]], Route], Mapping[str, type[Command]]]:
+        d = self.definition
+        problems: list[str] = []
+        by_trigger: dict[str, Bind] = {}
+        for entry in self.entries:
+            trigger = entry.command.TRIGGER
+            if trigger not in d.triggers:
+                problems.append(f"commande sans transition : {entry.command.__name__} ({trigger})")
+            elif trigger in by_trigger:
+                problems.append(f"deux commandes pour {trigger}")
+            by_trigger[trigger] = entry
+        problems += [f"commande manquante : {t}" for t in d.triggers if t not in by_trigger]
+        if set(d.state_names) != {m.value for m in self.status}:
+            problems.append(f"{self.status.__name__} ne correspond pas aux états déclarés")
+        for t in d.transitions:
+            problems += [f"{t.trigger} : règle inconnue : {g}" for g in t.guards if g not in self.rules]
+            problems += [f"{t.trigger} : modèle de courriel inconnu : {e}" for e in t.emails if not self.templates(e)]
+        if problems:
+            raise DefinitionError(d.name, problems)
+        routes: dict[tuple[str, type[Command]], Route] = {}
+        for src, t, dst in d.edges():
+            entry = by_trigger[t.trigger]
+            source = None if src == INITIAL else self.status(src)
+            routes[(src, entry.command)] = Route(
+                spec=t, source=source, dest=self.status(dst), command=entry.command, effect=entry.effect,
+                guards=tuple(self.rules[g] for g in t.guards), emails=t.emails)
+        commands = {t: by_trigger[t].command for t in d.triggers}
+        return MappingProxyType(routes), MappingProxyType(commands)
+
+    def command_of(self, trigger: str) -> type[Command]:
+        """The command class that fires ``trigger``."""
+        return self.commands[trigger]
+
+    # -- questions about a subject --------------------------------------------------------------------------
+    def triggers_for(self, subject: S | None, actor: Actor) -> frozenset[str]:
+        """Triggers leaving the subject's status (the creating ones for ``None``) that this actor's role and
+        ownership permit."""
+        if subject is None:
+            return frozenset(t.trigger for t in self.definition.outgoing(None))
+        owner = self.owner(subject)
+        return frozenset(t.trigger for t in self.definition.outgoing(subject.status.value)  # type: ignore[attr-defined]
+                         if permission_problem(self.definition, actor, t.trigger, owner) is None)
+
+    def allowed(self, subject: S, actor: Actor, corridor: Corridor = SAS) -> frozenset[str]:
+        """:meth:`triggers_for`, less those a guard that looks at the subject alone refuses now."""
+        ctx = self.rule_context(subject, None, corridor)
+        out = set()
+        for trigger in self.triggers_for(subject, actor):
+            route = self.routes[(subject.status.value, self.commands[trigger])]  # type: ignore[attr-defined]
+            if not rules.check_all(route.guards, ctx, scope="dossier"):
+                out.add(trigger)
+        return frozenset(out)
+
+    # -- the engine ------------------------------------------------------------------------------------------
+    def fire(self, subject: S | None, command: Command, *, now: datetime, corridor: Corridor = SAS,
+             args: Mapping[str, Any] = MappingProxyType({})) -> R:
+        """Apply ``command`` to ``subject`` (``None``: a creating command) at ``now``.
+
+        Checks, in order: the command's class, permission (role, then ownership), status, then every guard
+        (all violations together) and the order of time. Raises ``InvalidInput``, ``PermissionDenied``,
+        ``TransitionNotAllowed`` or ``RuleViolations``; ``subject`` is never modified.
+        """
+        cls = type(command)
+        if cls not in self._classes:
+            names = ", ".join(c.__name__ for c in list(self.commands.values())[:2])
+            raise InvalidInput("command", f"une commande ({names}, …)", command)
+        trigger = cls.TRIGGER
+        actor = command.actor
+        problem = permission_problem(self.definition, actor, trigger,
+                                     self.owner(subject) if subject is not None else None)
+        if problem is not None:
+            raise PermissionDenied(actor.role.value, actor.id, trigger, problem)
+        current: Any = subject
+        state = INITIAL if current is None else current.status
+        route = self._routes.get((state, cls))
+        if route is None:
+            raise TransitionNotAllowed(None if current is None else current.status.value, trigger,
+                                       self.triggers_for(subject, actor))
+        step = Step(route.spec, route.dest, now, corridor, args)
+        violations = rules.check_all(route.guards, self.rule_context(subject, command, corridor))
+        violations += self.checks(subject, command, step)
+        if violations:
+            observation.violations(self.definition, trigger, violations)
+            raise RuleViolations(violations, trigger=trigger)
+        return self._finish(subject, command, route, step, route.effect(subject, command, step))
+
+    def _finish(self, before: S | None, command: Command, route: Route, step: Step, change: Change) -> R:
+        """The new subject (built once, without re-running the checks of parts already checked), its chained
+        history entry, its e-mails and its numbered events."""
+        base: Any = change.created if before is None else before
+        now, dest, source, trigger = step.now, route.dest, route.source, route.spec.trigger
+        previous = base.history
+        history = append(previous, entry_type=self.entry_type, at=now, actor=command.actor, trigger=trigger,
+                         source=source, dest=dest, comment=change.comment, command_id=command.command_id,
+                         details=change.details)
+        for actor, extra_trigger, comment, details in change.entries:
+            history = append(history, entry_type=self.entry_type, at=now, actor=actor, trigger=extra_trigger,
+                             source=dest, dest=dest, comment=comment, command_id=None, details=details)
+        changed = route.changes_status
+        after = rebuild(base, **change.updates, status=dest, history=history,
+                        date_changement_statut=now if changed else base.date_changement_statut)
+        emails: tuple[Email, ...] = ()
+        if route.emails:
+            to, context = self.recipient(after), self.email_context(after, command, step)
+            emails = tuple(render(name, to=to, context=context) for name in route.emails)
+            if self.records_emails:
+                records = tuple(EmailRecord(at=now, template=e.template, subject=e.subject, to=e.to) for e in emails)
+                # Frozen for everyone else; ``after`` is not shared yet (the e-mails are rendered from it).
+                _set(after, "emails_sent", (*after.emails_sent, *records))
+        key = self.key(after)
+        events = change.events
+        if changed:
+            events = (*events, self.status_event(key, now, trigger, source, dest))
+        entry = len(history)
+        for i, e in enumerate(events, 1):
+            # The effect built these events for this command: no one else holds them yet (as for ``after``).
+            _set(e, "event_id", f"{key}/{entry}/{i}")
+        # the previous transition is the previous command's, not the portal's controls that may follow it
+        if previous and is_automatic(previous[-1]):
+            previous = tuple(e for e in previous if not is_automatic(e))
+        observation.transition(self.definition, subject=key, source=source, trigger=trigger, target=dest,
+                               history=previous)
+        return self.outcome(after, events, emails)
+
