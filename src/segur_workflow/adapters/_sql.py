@@ -9,6 +9,7 @@ The shared statements are written with ``?`` placeholders and contain no literal
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -71,8 +72,8 @@ from ._journal import Chain, Codec, Journal, Snapshot, Written
 
 _T = TypeVar("_T")
 
-__all__ = ["JOURNAL_COLUMNS", "SUMMARY_COLUMNS", "SUMMARY_INDEXES", "Problem", "SQLRepository", "schema",
-           "summary_declarations", "summary_values"]
+__all__ = ["JOURNAL_COLUMNS", "LOCK_ORDER", "SUMMARY_COLUMNS", "SUMMARY_INDEXES", "Problem", "SQLRepository", "schema",
+           "schema_objects", "summary_values"]
 
 #: The journal's columns, in the order :meth:`._journal.Journal.check` reads them.
 JOURNAL_COLUMNS = "position, version, entries, emails, etat, cle, sceau"
@@ -106,11 +107,6 @@ _OPEN = tuple(s.value for s in Status if not s.final)
 
 def _summary_column(column: str, moment: str) -> str:
     return f"{column} {_SUMMARY_TYPES[column].format(moment=moment)}"
-
-
-def summary_declarations(moment: str) -> tuple[str, ...]:
-    """``ALTER TABLE dossiers ADD COLUMN`` material for the worklist columns (``moment``: the date type)."""
-    return tuple(_summary_column(c, moment) for c in SUMMARY_COLUMNS)
 
 
 def summary_values(dossier: Dossier, moment: Callable[[datetime], object]) -> tuple[object, ...]:
@@ -205,7 +201,21 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         prefix TEXT NOT NULL PRIMARY KEY,
         last   INTEGER NOT NULL CHECK (last >= 0)
     )""",
+        *SUMMARY_INDEXES,
     )
+
+
+#: The order in which a write transaction takes its tables (``create``: the counter row, then the new
+#: dossier row; every write: the dossier row, its journal row, events, e-mails, the command record).
+#: Whatever else locks several of them (schema changes) takes them in this order too: no lock cycle.
+LOCK_ORDER = ("numbering", "dossiers", "journal", "events", "outbox", "commands")
+
+_CREATED = re.compile(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)")
+
+
+def schema_objects(statements: Sequence[str]) -> tuple[str, ...]:
+    """The tables and indexes ``statements`` (from :func:`schema`) create, by name."""
+    return tuple(m.group(1) for statement in statements if (m := _CREATED.match(statement)))
 
 
 def added_columns(*, moment: str) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -215,6 +225,8 @@ def added_columns(*, moment: str) -> dict[str, tuple[tuple[str, str], ...]]:
                    ("not_before", moment), ("last_error", "TEXT"), ("dead_at", moment)),
         "commands": (("actor_role", "TEXT NOT NULL DEFAULT ''"), ("actor_id", "TEXT NOT NULL DEFAULT ''"),
                      ("subject", "TEXT NOT NULL DEFAULT ''"), ("digest", "TEXT NOT NULL DEFAULT ''")),
+        # the worklist columns (issue 16), filled by the explicit migration
+        "dossiers": tuple((c, _SUMMARY_TYPES[c].format(moment=moment)) for c in SUMMARY_COLUMNS),
     }
 
 
@@ -295,6 +307,10 @@ class SQLRepository(ABC):
     DRIVER_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
     #: The driver's errors that mean "not reachable now" (translated to ``StorageUnavailable``).
     UNAVAILABLE_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
+    #: The driver's errors for a transaction the server rolled back to break a lock cycle or a
+    #: serialisation failure: nothing of it was written, so a write retried from a fresh read is safe
+    #: (translated to ``ConcurrencyConflict``, which the service retries).
+    ROLLED_BACK_ERROR: ClassVar[tuple[type[Exception], ...]] = ()
     #: Appended to the claim's row selection: PostgreSQL skips rows another claim is locking.
     CLAIM_LOCK: ClassVar[str] = ""
 
@@ -456,18 +472,6 @@ class SQLRepository(ABC):
         row = cur.execute(self._sql("SELECT version FROM dossiers WHERE numero = ?"), (numero,)).fetchone()
         return None if row is None else int(row[0])
 
-    def _prepare_summaries(self, cur: _Cursor) -> None:
-        """Add the worklist columns to a ``dossiers`` table created before they existed, then the worklist
-        indexes. Run when the repository opens its tables."""
-        missing = [c for c in SUMMARY_COLUMNS if c not in self._columns(cur, "dossiers")]
-        for column in missing:
-            cur.execute(f"ALTER TABLE dossiers ADD COLUMN {_summary_column(column, self._moment_type)}", ())
-        for statement in SUMMARY_INDEXES:
-            cur.execute(statement, ())
-
-    #: The type of the date columns (``schema(moment=…)``), for the upgrade of older tables.
-    _moment_type: ClassVar[str]
-
     def _insert(self, cur: _Cursor, dossier: Dossier, w: Written) -> Callable[[], object]:
         """The snapshot row and the first journal row of a new dossier; see :meth:`_insert_journal` for the result."""
         cur.execute(self._sql(f"INSERT INTO dossiers (numero, ans_id, status, version, length, head, data,"
@@ -555,6 +559,8 @@ class SQLRepository(ABC):
                 self._write_rest(cur, dossier, 1, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, 0) from exc
+        except self.ROLLED_BACK_ERROR as exc:
+            raise ConcurrencyConflict(dossier.numero, 0, None) from exc
         self._remember(written.chain, stamp)
         return 1
 
@@ -572,6 +578,8 @@ class SQLRepository(ABC):
         except self.INTEGRITY_ERROR as exc:
             assert new is not None  # only the inserts can break a constraint
             raise self._refused(exc, new.dossier, 0) from exc
+        except self.ROLLED_BACK_ERROR as exc:  # rolled back whole, the number included: try again
+            raise ConcurrencyConflict(new.dossier.numero if new is not None else prefix, 0, None) from exc
         self._remember(written.chain, stamp)
         return new
 
@@ -591,6 +599,8 @@ class SQLRepository(ABC):
                 self._write_rest(cur, dossier, version, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, expected_version) from exc
+        except self.ROLLED_BACK_ERROR as exc:
+            raise ConcurrencyConflict(dossier.numero, expected_version, None) from exc
         self._remember(written.chain, stamp)
         return version
 
@@ -648,46 +658,64 @@ class SQLRepository(ABC):
         assert dossier is not None
         return Stored(dossier, chain.version)
 
-    def verify(self, *, progress: Callable[[int, int], object] | None = None) -> Iterator[Problem]:
+    def verify(self, *, progress: Callable[[int, int], object] | None = None, page: int = 500) -> Iterator[Problem]:
         """Check every stored dossier and its whole chain; yield one :class:`Problem` per finding.
 
         Nothing is taken from the cache: each journal is read from its first row, every seal and every
         history entry checked. ``progress`` (optional) is called with (dossiers checked, dossiers in all),
         for a progress bar. Also reported: outbox e-mails and command records of versions the snapshot
         has not reached (the trace a rollback of both the snapshot and its journal leaves behind).
+
+        It streams: dossiers are read ``page`` at a time in number order (a range on the key), with what
+        the other tables say of them, so memory stays flat whatever the database's size.
         """
-        # What the other tables say of each dossier, read once (grouped): the highest version an e-mail, an
-        # event or a command record refers to, and the dossiers they name.
-        traces: dict[str, dict[str, int]] = {}
         with self._reading() as cur:
-            numeros = [str(r[0]) for r in cur.execute(self._sql("SELECT numero FROM dossiers ORDER BY numero"),
-                                                      ()).fetchall()]
-            for table in ("journal", "outbox", "events", "commands"):
-                traces[table] = {str(n): int(v) for n, v in cur.execute(
-                    self._sql(f"SELECT numero, max(version) FROM {table} GROUP BY numero"), ()).fetchall()}
-        stored = set(numeros)
-        for table, per_numero in traces.items():
-            for numero in sorted(set(per_numero) - stored):
-                yield Problem(numero, f"des lignes de {table} nomment un dossier absent (dossier supprimé ?)", table)
+            total = int(cur.execute("SELECT count(*) FROM dossiers", ()).fetchone()[0])
+            # Rows naming no stored dossier (one deleted behind the repository's back).
+            orphans = [(table, str(r[0])) for table in ("journal", "outbox", "events", "commands")
+                       for r in cur.execute(f"SELECT DISTINCT t.numero FROM {table} t WHERE NOT EXISTS"
+                                            " (SELECT 1 FROM dossiers d WHERE d.numero = t.numero)"
+                                            " ORDER BY t.numero", ()).fetchall()]
+        for table, numero in orphans:
+            yield Problem(numero, f"des lignes de {table} nomment un dossier absent (dossier supprimé ?)", table)
         checker = Journal(self._journal.sealer, self._journal.codec, capacity=1)
-        for done, numero in enumerate(numeros, 1):
-            try:
-                with self._snapshot() as cur:
-                    snapshot, rows, _ = self._load(cur, numero, None, None)
-                if snapshot is not None:
-                    chain, _ = checker.check(numero, snapshot, rows, None)
-                    checker.cache.drop(numero)
-                    for table in ("outbox", "events", "commands"):
-                        highest = traces[table].get(numero)
-                        if highest is not None and highest > chain.version:
-                            yield Problem(numero, f"{table} à la version {highest} alors que le dossier est à la "
-                                          f"version {chain.version} (retour en arrière ?)", table)
-            except DossierAltere as exc:
-                yield Problem(numero, exc.reason, exc.field)
-            except SerializationError as exc:
-                yield Problem(numero, exc.reason, exc.field)
-            if progress is not None:
-                progress(done, len(numeros))
+        done, after = 0, ""
+        while True:
+            with self._reading() as cur:
+                numeros = [str(r[0]) for r in cur.execute(
+                    self._sql("SELECT numero FROM dossiers WHERE numero > ? ORDER BY numero LIMIT ?"),
+                    (after, page)).fetchall()]
+                if not numeros:
+                    return
+                # The highest version an e-mail, an event or a command record of this page refers to.
+                traces = {table: {str(n): int(v) for n, v in cur.execute(
+                    self._sql(f"SELECT numero, max(version) FROM {table} WHERE numero >= ? AND numero <= ?"
+                              " GROUP BY numero"), (numeros[0], numeros[-1])).fetchall()}
+                          for table in ("outbox", "events", "commands")}
+            for numero in numeros:
+                yield from self._verify_one(checker, numero, traces)
+                done += 1
+                if progress is not None:
+                    progress(done, max(total, done))
+            after = numeros[-1]
+
+    def _verify_one(self, checker: Journal, numero: str, traces: dict[str, dict[str, int]]) -> Iterator[Problem]:
+        try:
+            with self._loading() as cur:  # PostgreSQL: one statement, one round trip
+                snapshot, rows, _ = self._load(cur, numero, None, None)
+            if snapshot is None:
+                return  # removed since the page was read
+            chain, _ = checker.check(numero, snapshot, rows, None, entries=True)
+            checker.cache.drop(numero)
+            for table in ("outbox", "events", "commands"):
+                highest = traces[table].get(numero)
+                if highest is not None and highest > chain.version:
+                    yield Problem(numero, f"{table} à la version {highest} alors que le dossier est à la "
+                                  f"version {chain.version} (retour en arrière ?)", table)
+        except DossierAltere as exc:
+            yield Problem(numero, exc.reason, exc.field)
+        except SerializationError as exc:
+            yield Problem(numero, exc.reason, exc.field)
 
     @_method_errors
     def pending_emails(self, limit: int = 100) -> list[OutboxEmail]:
