@@ -22,16 +22,19 @@ from .commands import (
     DemanderPiece,
     DeposerAvance,
     DeposerSolde,
+    Reaffecter,
     Rejeter,
 )
 from .engine import (
     BlocControle,
     DossierDepose,
+    DossierReaffecte,
     Event,
     Outcome,
     PaiementDeclenche,
     StatutChange,
     allowed_commands,
+    explain,
     handle,
     start,
 )
@@ -67,6 +70,7 @@ from .model import (
     HistoryEntry,
     Paiement,
 )
+from .ports import DossierSummary
 from .recap import Recapitulatif, recapitulatif
 from .states import COMPTE, DOSSIER, CompteStatus, MachineDefinition, Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
@@ -154,6 +158,8 @@ __all__ = [
     "DossierAltere",
     "DossierDepose",
     "DossierNotFound",
+    "DossierReaffecte",
+    "DossierSummary",
     "DuplicateFinancingRequest",
     "Email",
     "EmailRecord",
@@ -171,6 +177,7 @@ __all__ = [
     "Phase",
     "PieceKind",
     "PremiereConnexion",
+    "Reaffecter",
     "Recapitulatif",
     "Rejeter",
     "Role",
@@ -184,6 +191,7 @@ __all__ = [
     "Violation",
     "WorkflowError",
     "allowed_commands",
+    "explain",
     "handle",
     "handle_compte",
     "recapitulatif",
