@@ -23,7 +23,7 @@ from . import diagrams, rules
 from .emails import TEMPLATES, Email
 from .engine import PARIS, allowed_commands, start
 from .engine import handle as handle_command
-from .errors import WorkflowError
+from .errors import CliError, WorkflowError
 from .model import SAS, Actor, Attachment, Dossier
 from .recap import BlocView, recapitulatif
 from .states import COMPTE, DEFINITIONS, DOSSIER, Status
@@ -31,12 +31,6 @@ from .vocabulary import PieceKind, Role
 
 PROG = "segur-workflow"
 DEMO_DB = Path("segur-demo.sqlite3")
-
-
-class CliError(WorkflowError):
-    """A usage or input problem reported on one line (missing file, bad option combination…)."""
-
-    code = "cli.erreur"
 
 
 # -- French argparse -----------------------------------------------------------------------------

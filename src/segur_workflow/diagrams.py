@@ -29,7 +29,10 @@ from xml.etree import ElementTree as ET
 
 import attrs
 
-from .errors import WorkflowError
+# re-exported (explicit aliases): the diagrams' errors live in errors.py with every other error
+from .errors import DiagramError as DiagramError  # noqa: PLC0414
+from .errors import GraphvizFailed as GraphvizFailed  # noqa: PLC0414
+from .errors import GraphvizMissing as GraphvizMissing  # noqa: PLC0414
 from .model import Dossier
 from .rules import RULES
 from .states import DEFINITIONS, INITIAL, MachineDefinition, TransitionSpec
@@ -45,36 +48,6 @@ SW_NS = "urn:segur-workflow:diagramme"
 
 _GROUP_TITLES = {"avance": "Demande d'avance", "solde": "Demande de solde", "connexion": "Première connexion"}
 _INITIAL_LABEL = "Avant le dépôt"
-
-
-class DiagramError(WorkflowError):
-    """A diagram cannot be produced (unknown machine or format, highlight of the wrong kind, …)."""
-
-    code = "diagramme.invalide"
-
-
-class GraphvizMissing(DiagramError):
-    """SVG/PNG needs Graphviz's ``dot`` command, which is not installed."""
-
-    code = "diagramme.graphviz_absent"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Graphviz est introuvable (commande « dot ») : installez le paquet Debian « graphviz » "
-            "(apt-get install graphviz) pour produire du SVG ou du PNG, "
-            "ou choisissez un format texte (mermaid, dot, scxml, plantuml)."
-        )
-
-
-class GraphvizFailed(DiagramError):
-    """``dot`` ran but refused the input or failed."""
-
-    code = "diagramme.graphviz_echec"
-
-    def __init__(self, stderr: str) -> None:
-        self.stderr = stderr
-        first = stderr.strip().splitlines()[0] if stderr.strip() else "erreur inconnue"
-        super().__init__(f"Graphviz a échoué : {first}")
 
 
 # -- what every format shows ----------------------------------------------------------------------

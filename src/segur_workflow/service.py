@@ -29,8 +29,8 @@ from .errors import (
     ConcurrencyConflict,
     DuplicateFinancingRequest,
     InvalidInput,
+    NumerosEpuises,
     PermissionDenied,
-    WorkflowError,
 )
 from .model import SAS, Corridor, Dossier
 from .ports import AppliedCommand, Clock, CommandRecord, DossierRepository, NewDossier, Stored
@@ -40,16 +40,6 @@ from .vocabulary import Phase
 __all__ = ["NumerosEpuises", "Result", "SteppingClock", "SystemClock", "WorkflowService", "next_numero"]
 
 logger = logging.getLogger(__name__)
-
-
-class NumerosEpuises(WorkflowError):
-    """The corridor's numbering space (``prefix`` + 6 digits) is exhausted."""
-
-    code = "numero.epuise"
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        super().__init__(f"Plus aucun numéro de dossier disponible après {prefix}{'9' * DIGITS}.")
 
 
 @attrs.frozen
