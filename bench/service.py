@@ -887,6 +887,6 @@ CASES: Mapping[str, Case] = MappingProxyType({
     "stored_length": Case(_each_backend(_lengths), "a stored command vs history length", 28, 60, True),
     "throughput": Case(_each_backend(_throughput), "commands/s with 1, 2, 4 processes vs raw replay", 49, 60,
                        True),
-    "table_size": Case(_each_backend(_sizes), "start() and a command vs dossiers in the table", 40, 60, True),
+    "table_size": Case(_each_backend(_sizes), "start() and a command vs dossiers in the table", 35, 60, True),
     "verify": Case(verify, "segur-workflow verify over a large database", 50, 40),
 })

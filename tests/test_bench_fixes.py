@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -226,3 +227,26 @@ def test_dates_for_people_are_strftimes(value: datetime) -> None:
     from segur_workflow.engine import PARIS, format_date
 
     assert format_date(value) == value.astimezone(PARIS).strftime("%d/%m/%Y")
+
+
+def _walked_constats(name: str) -> list[str]:
+    """What the per-character walk of a file name reports (the code before the ASCII fast path)."""
+    from segur_workflow.rules._files import _bad_char
+
+    found: list[str] = []
+    for ch in name + unicodedata.normalize("NFKC", name):
+        if (why := _bad_char(ch)) is not None and why not in found:
+            found.append(why)
+    return found
+
+
+@given(st.text(st.characters(max_codepoint=127), max_size=60)
+       | st.text(st.sampled_from("pv_.PDF%2f\x00\x1f\x7f/\\:*?\"<>| -é\u202e\uff0e"), max_size=30))
+def test_the_ascii_fast_path_of_file_names_reports_what_the_walk_reports(name: str) -> None:
+    from segur_workflow.rules._files import _name_constats
+
+    normalised = name if name.isascii() else unicodedata.normalize("NFKC", name)
+    got = _name_constats(name, normalised)
+    if "%" not in name:  # the percent decoding is the same code on both paths
+        assert got == _walked_constats(name)
+    assert (normalised == unicodedata.normalize("NFKC", name))

@@ -360,10 +360,11 @@ class Binding(Generic[S, R]):
         for i, e in enumerate(events, 1):
             # The effect built these events for this command: no one else holds them yet (as for ``after``).
             _set(e, "event_id", f"{key}/{entry}/{i}")
-        # the previous transition is the previous command's, not the portal's controls that may follow it
-        if previous and is_automatic(previous[-1]):
-            previous = tuple(e for e in previous if not is_automatic(e))
-        observation.transition(self.definition, subject=key, source=source, trigger=trigger, target=dest,
-                               history=previous)
+        if observation.current() is not None:  # nobody observes (the usual case): nothing to look up
+            # the previous transition is the previous command's, not the portal's controls that may follow it
+            if previous and is_automatic(previous[-1]):
+                previous = tuple(e for e in previous if not is_automatic(e))
+            observation.transition(self.definition, subject=key, source=source, trigger=trigger, target=dest,
+                                   history=previous)
         return self.outcome(after, events, emails)
 

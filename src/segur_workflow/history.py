@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from functools import cache
 from json.encoder import encode_basestring as _json_str  # the JSON string encoder, no ASCII escaping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -14,11 +16,9 @@ if TYPE_CHECKING:
 
 #: The hash the first entry chains to.
 GENESIS = "0" * 64
+#: What an entry without details carries (read-only, as every entry's details).
+_NO_DETAILS: Mapping[str, str] = MappingProxyType({})
 
-
-
-def _json_or_null(value: str | None) -> str:
-    return "null" if value is None else _json_str(value)
 
 
 def canonical(entry: HistoryEntry) -> str:
@@ -27,15 +27,20 @@ def canonical(entry: HistoryEntry) -> str:
     Exactly ``json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))`` of the
     fields below (a test holds it to that), written out by hand with the JSON string encoder: the
     generic encoder was the largest single share of a command's cost (see docs/benchmarks.md).
-    Keys in sorted order: actor, at, command_id, comment, dest, details, source, trigger.
+    Keys in sorted order: actor, at, command_id, comment, dest, details, source, trigger. One
+    f-string, the optional fields inline and a list (not a generator) for the details: each function
+    call is a visible share of a history entry.
     """
-    details = ",".join(f"{_json_str(k)}:{_json_str(v)}" for k, v in sorted(entry.details.items()))
+    details = entry.details
+    body = ",".join([f"{_json_str(k)}:{_json_str(details[k])}" for k in sorted(details)]) if details else ""
+    actor, command_id, comment, source = entry.actor, entry.command_id, entry.comment, entry.source
     # isoformat() is ASCII digits and "-:+T.": nothing to escape.
     return (
-        f'{{"actor":[{_json_str(entry.actor.role)},{_json_str(entry.actor.id)}],"at":"{entry.at.isoformat()}",'
-        f'"command_id":{_json_or_null(entry.command_id)},"comment":{_json_or_null(entry.comment)},'
-        f'"dest":{_json_str(entry.dest)},"details":{{{details}}},"source":{_json_or_null(entry.source)},'
-        f'"trigger":{_json_str(entry.trigger)}}}'
+        f'{{"actor":[{_json_str(actor.role)},{_json_str(actor.id)}],"at":"{entry.at.isoformat()}",'
+        f'"command_id":{"null" if command_id is None else _json_str(command_id)},'
+        f'"comment":{"null" if comment is None else _json_str(comment)},'
+        f'"dest":{_json_str(entry.dest)},"details":{{{body}}},'
+        f'"source":{"null" if source is None else _json_str(source)},"trigger":{_json_str(entry.trigger)}}}'
     )
 
 
@@ -58,15 +63,20 @@ def _entry_class() -> type[HistoryEntry]:
     return HistoryEntry
 
 
-def append(history: tuple[Any, ...], *, entry_type: type[Any] | None = None, **fields: Any) -> tuple[Any, ...]:
-    """``history`` with one new entry (built from ``fields``) chained to its last one.
+def append(
+    history: tuple[Any, ...], *, at: Any, actor: Any, trigger: str, source: Any, dest: Any,
+    comment: str | None = None, command_id: str | None = None, details: Mapping[str, str] = _NO_DETAILS,
+    entry_type: type[Any] | None = None,
+) -> tuple[Any, ...]:
+    """``history`` with one new entry (built from the fields given) chained to its last one.
 
     ``entry_type`` is the machine's entry class (a dossier's :class:`~.model.HistoryEntry` by default);
-    every machine's history is chained the same way. The entry is built once and its hash set before
-    anyone else can see it: ``seal`` builds it twice (an ``attrs.evolve``), a measurable share of each
-    command (see docs/benchmarks.md).
+    every machine's history is chained the same way. The entry is built once, its fields passed by
+    position (packing them into keywords twice was a visible share of a command), and its hash set
+    before anyone else can see it: ``seal`` builds it twice (an ``attrs.evolve``), a measurable share
+    of each command (see docs/benchmarks.md).
     """
-    entry = (entry_type or _entry_class())(**fields)
+    entry = (entry_type or _entry_class())(at, actor, trigger, source, dest, comment, command_id, details)
     # Frozen for everyone else; this object is not shared yet, as in an attrs __attrs_post_init__.
     object.__setattr__(entry, "hash", chain_hash(history[-1].hash if history else GENESIS, entry))
     return (*history, entry)

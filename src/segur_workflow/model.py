@@ -28,6 +28,8 @@ def _frozen_map(value: Mapping[Any, Any]) -> Mapping[Any, Any]:
     """Store mappings read-only, so a frozen value stays frozen all the way down."""
     if isinstance(value, MappingProxyType):
         return value
+    if type(value) is dict:  # the usual case, without the (slow) abstract-class check below
+        return MappingProxyType(value.copy())
     if not isinstance(value, Mapping):
         raise InvalidInput("mapping", "un dictionnaire (Mapping)", value)
     return MappingProxyType(dict(value))

@@ -65,7 +65,14 @@ def _bad_char(ch: str) -> str | None:
     return None
 
 
+#: The ASCII characters :func:`_bad_char` reports: an ASCII name without any of them (and without "%") has
+#: nothing to report, which spares the per-character walk for the usual names (``PV_de_VSR.pdf``).
+_ASCII_SUSPECTS = frozenset(c for c in map(chr, range(128)) if _bad_char(c) is not None)
+
+
 def _name_constats(name: str, normalised: str) -> list[str]:
+    if name.isascii() and "%" not in name and _ASCII_SUSPECTS.isdisjoint(name):
+        return []  # ASCII (NFKC leaves it as it is), no suspect character, nothing to decode
     found: list[str] = []
     for text in (name, normalised):
         for ch in text:
@@ -96,7 +103,8 @@ def check_filename(filename: str, *, piece: str = "fichier", corridor: Corridor 
     # The length first, before any per-character work: a name of millions of characters costs nothing.
     if len(name) > MAX_FILENAME or len(name.encode("utf-8", "surrogatepass")) > MAX_FILENAME:
         return (violation("piece.nom_trop_long", max=MAX_FILENAME, **params),)
-    normalised = unicodedata.normalize("NFKC", name)
+    # NFKC leaves ASCII text as it is: the same object stands for both (_name_constats' fast path)
+    normalised = name if name.isascii() else unicodedata.normalize("NFKC", name)
     out: list[Violation] = []
     if constats := _name_constats(name, normalised):
         out.append(violation("piece.nom_caracteres", constat=", ".join(constats[:_MAX_CONSTATS]), **params))
