@@ -29,14 +29,14 @@ import attrs
 from segur_workflow import examples
 from segur_workflow.adapters._journal import Journal
 from segur_workflow.adapters.sqlite import _CODEC, SQLiteRepository
-from segur_workflow.commands import Completer, DemanderPiece
+from segur_workflow.commands import ControlerBloc
 from segur_workflow.engine import handle, start
 from segur_workflow.model import Dossier
 from segur_workflow.seal import sealer
-from segur_workflow.service import SteppingClock, WorkflowService
+from segur_workflow.service import WorkflowService
 from segur_workflow.states import Status
 from segur_workflow.testing.contract import fournisseur, make_dossier
-from segur_workflow.vocabulary import PieceKind
+from segur_workflow.vocabulary import Bloc, Controle
 
 try:
     from .report import INFO, Row, times, us, verdict
@@ -46,31 +46,6 @@ except ImportError:  # run as a script
     from bench.timing import Settings, compare
 
 KEY = b"bench: a 32-byte host sealing key"
-
-
-def _commands(dossier: Dossier) -> Iterator[Any]:
-    """Accepted commands forever: ask for the PV de VSR, bring it, ask again… (one e-mail each)."""
-    while True:
-        yield DemanderPiece(examples.GESTIONNAIRE, PieceKind.PV_VSR, "Merci de joindre le PV de VSR signé.")
-        yield Completer(examples.owner(dossier), pieces={PieceKind.PV_VSR: examples.attachment(PieceKind.PV_VSR)})
-
-
-def _per_command(repo: Any, entries: int, measured: int) -> float:
-    """Seconds per command through the service on a dossier grown to ``entries`` history entries."""
-    dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
-    repo.add(dossier, outbox=())
-    service = WorkflowService(repo, clock=SteppingClock(dossier.history[-1].at + timedelta(minutes=1),
-                                                        timedelta(seconds=1)))
-    commands = _commands(dossier)
-    for _ in range(entries - len(dossier.history)):
-        service.handle(dossier.numero, next(commands))
-    samples = []
-    for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(measured // 5):
-            service.handle(dossier.numero, next(commands))
-        samples.append((time.perf_counter() - started) / (measured // 5))
-    return statistics.median(samples)
 
 
 @contextmanager
@@ -101,25 +76,89 @@ def _postgres(key: bytes | None = KEY) -> Iterator[Any]:
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
+#: Bloc controls alternate between two results: an accepted command that sends no e-mail (the cost
+#: measured is the stored command's, not the rendering of an e-mail).
+_RESULTS = (Controle.A_INSTRUIRE, Controle.KO)
+
+
+def _grow(repo: Any, numero: int, entries: int) -> str:
+    """Dossier ``numero`` stored, then grown to ``entries`` history entries by one save per command.
+
+    One journal row per command, as a host's dossier gets them (a dossier added whole would have
+    one row holding every entry: cheaper to read than a real one).
+    """
+    dossier, _ = make_dossier(numero)
+    repo.add(dossier, outbox=())
+    version, now = 1, dossier.history[-1].at
+    for i in range(entries - len(dossier.history)):
+        now += timedelta(seconds=1)
+        command = ControlerBloc(examples.GESTIONNAIRE, Bloc.INFORMATIONS, _RESULTS[i % 2])
+        dossier = handle(dossier, command, now=now).dossier
+        version = repo.save(dossier, expected_version=version, outbox=())
+    return dossier.numero
+
+
 def per_command_flatness(quick: bool) -> list[Row]:
+    """A stored command through the service on a dossier of 1,000 entries vs one of 10.
+
+    Honest about caches: the dossiers are grown by one repository, then each is sent **one** command
+    through the service on a repository opened afterwards, so every command reads its dossier cold
+    (the first command a process handles on it, or one after another host wrote it), as the harness's
+    history-length row does. Lengths interleave round by round; the figure is the median of the
+    per-round ratios. The same dossier's second command (its chain then cached) is shown apart.
+    """
     rows: list[Row] = []
-    short, long_, measured = (10, 200, 40) if quick else (10, 1_000, 60)
+    short, long_, rounds = (10, 200, 3) if quick else (10, 1_000, 4)
     backends: list[tuple[str, Callable[[], Any]]] = []
     tmp = tempfile.mkdtemp()
-    backends.append(("SQLite", lambda: _sqlite(os.path.join(tmp, f"flat{time.monotonic_ns()}.sqlite3"))))
+    path = os.path.join(tmp, "flat.sqlite3")
+    backends.append(("SQLite (WAL, synchronous=FULL)", lambda: _sqlite(path)))
     if os.environ.get("SEGUR_TEST_PG_DSN"):
         backends.append((f"PostgreSQL ({_pg_label()})", _postgres))
     for name, opened in backends:
-        figures = {}
-        for entries in (short, long_):
-            with opened() as repo:
-                figures[entries] = _per_command(repo, entries, measured)
-        ratio = figures[long_] / figures[short]
+        with opened() as builder:
+            if isinstance(builder, SQLiteRepository):  # building: no flush per commit (the measure is durable)
+                builder._conn.execute("PRAGMA synchronous=OFF")
+            numbers = {n: [_grow(builder, 1 + i * 2 + (n == long_), n) for i in range(rounds)] for n in (short, long_)}
+            target = builder.schema if hasattr(builder, "schema") else None
+            with _reopened(builder, target) as repo:
+                service = WorkflowService(repo)
+                cold: dict[int, list[float]] = {short: [], long_: []}
+                warm: dict[int, list[float]] = {short: [], long_: []}
+                for r in range(rounds):
+                    for n in ((short, long_) if r % 2 == 0 else (long_, short)):
+                        numero = numbers[n][r]
+                        for samples, result in ((cold, Controle.OK), (warm, Controle.KO)):
+                            command = ControlerBloc(examples.GESTIONNAIRE, Bloc.INFORMATIONS, result)
+                            started = time.perf_counter()
+                            service.handle(numero, command)
+                            samples[n].append(time.perf_counter() - started)
+        ratio = statistics.median(a / b for a, b in zip(cold[long_], cold[short], strict=True))
+        warm_ratio = statistics.median(a / b for a, b in zip(warm[long_], warm[short], strict=True))
+        med = {n: statistics.median(cold[n]) for n in (short, long_)}
         rows.append(Row(f"{name}: per stored command through the service, {long_:,} vs {short} history entries "
-                        "(sealed with a key), the same dossier command after command (its checked chain kept by "
-                        "the repository)", f"{us(figures[long_])} vs {us(figures[short])} = {times(ratio)}",
-                        "≤ 1.5×", verdict(ratio <= 1.5) if not quick else INFO))
+                        "(one journal row per command, sealed with a key, each dossier read cold)",
+                        f"{us(med[long_])} vs {us(med[short])} = {times(ratio)}", "≤ 1.5×",
+                        verdict(ratio <= 1.5) if not quick else INFO))
+        rows.append(Row(f"{name}: the same dossiers' next command (chain cached by this process)",
+                        f"{us(statistics.median(warm[long_]))} vs {us(statistics.median(warm[short]))} = "
+                        f"{times(warm_ratio)}", "(information)", INFO))
     return rows
+
+
+@contextmanager
+def _reopened(builder: Any, schema: str | None) -> Iterator[Any]:
+    """A second repository on the builder's storage: nothing of the builder's cache."""
+    if schema is None:
+        repo: Any = SQLiteRepository(builder.path, key=KEY)
+    else:
+        from segur_workflow.adapters.postgres import PostgresRepository
+
+        repo = PostgresRepository(os.environ["SEGUR_TEST_PG_DSN"], key=KEY, schema=schema)
+    try:
+        yield repo
+    finally:
+        repo.close()
 
 
 def _interleaved(ours: Callable[[], object], floor: Callable[[], object], quick: bool) -> tuple[float, float, float]:
@@ -212,38 +251,48 @@ def get_save_vs_raw(quick: bool) -> list[Row]:
     return rows
 
 
+def build_verify_database(path: str, count: int, key: bytes | None = KEY) -> float:
+    """An SQLite database of ``count`` end-of-life dossiers, sealed under ``key`` as the repository writes
+    them (one journal row per command); returns the seconds it took. Also used to measure ``verify``
+    over 100,000 dossiers apart (docs/security.md)."""
+    states = _life(fournisseur(0))
+    journal = Journal(sealer(key), _CODEC)
+    SQLiteRepository(path, key=key).close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous=OFF")
+    conn.execute("BEGIN")
+    built = time.perf_counter()
+    for i in range(count):
+        numero = f"FINSAS{i + 1:06d}"
+        provider = fournisseur(i + 1)
+        base = None
+        for version, state in enumerate(states, 1):
+            mine = attrs.evolve(state, numero=numero, fournisseur=provider)
+            if base is not None:
+                mine = attrs.evolve(mine, history=(*base.history, *mine.history[len(base.history):]),
+                                    emails_sent=(*base.emails, *mine.emails_sent[len(base.emails):]))
+            w = journal.prepare(mine, base, version=version)
+            conn.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
+                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle, w.sceau))
+            base = w.chain
+        conn.execute("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data)"
+                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (numero, provider.ans_id, mine.status.value, w.version, w.position, w.sceau, w.data))
+    conn.execute("COMMIT")
+    conn.close()
+    return time.perf_counter() - built
+
+
 def verify_many(quick: bool) -> list[Row]:
-    count = int(os.environ.get("SEGUR_BENCH_VERIFY_DOSSIERS") or (2_000 if quick else 100_000))
+    # 100,000 dossiers take minutes to build and to check: measured apart and stated in docs/security.md;
+    # the benchmark's budget (120 s for this file) holds a smaller database.
+    count = int(os.environ.get("SEGUR_BENCH_VERIFY_DOSSIERS") or (300 if quick else 1_000))
     states = _life(fournisseur(0))
     dossier = states[-1]
-    journal = Journal(sealer(KEY), _CODEC)
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "verify.sqlite3")
-        SQLiteRepository(path, key=KEY).close()
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.execute("BEGIN")
-        built = time.perf_counter()
-        for i in range(count):
-            numero = f"FINSAS{i + 1:06d}"
-            provider = fournisseur(i + 1)
-            base = None
-            for version, state in enumerate(states, 1):
-                mine = attrs.evolve(state, numero=numero, fournisseur=provider)
-                if base is not None:
-                    mine = attrs.evolve(mine, history=(*base.history, *mine.history[len(base.history):]),
-                                        emails_sent=(*base.emails, *mine.emails_sent[len(base.emails):]))
-                w = journal.prepare(mine, base, version=version)
-                conn.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             (numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle, w.sceau))
-                base = w.chain
-            conn.execute("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                         (numero, provider.ans_id, mine.status.value, w.version, w.position, w.sceau, w.data))
-        conn.execute("COMMIT")
-        conn.close()
-        built = time.perf_counter() - built
+        built = build_verify_database(path, count)
         with _sqlite(path) as repo:
             started = time.perf_counter()
             problems = list(repo.verify())
@@ -256,9 +305,9 @@ def verify_many(quick: bool) -> list[Row]:
 def storage(cfg: Any) -> Iterator[Row]:
     """All the rows of this file (``cfg``: the harness's Config, or anything with a ``quick`` flag).
 
-    A generator: the harness keeps each row as soon as it is measured, so a deadline reached in a
-    later part does not lose the earlier ones."""
-    quick = bool(getattr(cfg, "quick", False)) or getattr(cfg, "memory_dossiers", 10_000) < 10_000
+    A generator: the harness keeps each row as it comes, so a run stopped at its deadline keeps them.
+    """
+    quick = bool(getattr(cfg, "quick_mode", False) or getattr(cfg, "quick", False))
     yield from per_command_flatness(quick)
     yield from get_save_vs_raw(quick)
     yield from verify_many(quick)

@@ -73,7 +73,7 @@ class Config:
 
 
 # -- profiles: what a missed target spends its time on ---------------------------------------------------------
-def profile(op: Callable[[], object], calls: int = 2_000, top: int = 6) -> str:
+def profile(op: Callable[[], object], calls: int = 500, top: int = 6) -> str:
     """The functions ``op`` spends most of its own time in (cProfile), as "name share %" items."""
     prof = cProfile.Profile()
     prof.enable()

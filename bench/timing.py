@@ -28,8 +28,8 @@ CLOCKS: Mapping[str, Callable[[], float]] = {"cpu": time.process_time, "wall": t
 
 @attrs.frozen
 class Settings:
-    rounds: int = 15
-    batch_seconds: float = 0.015  # target duration of one batch (calibrated per contender)
+    rounds: int = 11
+    batch_seconds: float = 0.010  # target duration of one batch (calibrated per contender)
 
     @classmethod
     def quick(cls) -> Settings:

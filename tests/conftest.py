@@ -4,8 +4,14 @@ slow or unlucky run."""
 
 from __future__ import annotations
 
+import functools
 import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 settings.register_profile("mutation", deadline=None, derandomize=True, database=None, max_examples=25,
@@ -14,3 +20,35 @@ settings.register_profile("mutation", deadline=None, derandomize=True, database=
 # too-slow health check, so a loaded machine (CI on 2 cores) cannot fail a test that is correct.
 settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
+
+
+# -- the SQL repositories the multi-process tests run on (each test gets its own file or schema) --------------------
+@pytest.fixture
+def sqlite_factory(tmp_path: Path) -> Callable[[], Any]:
+    """A picklable factory of SQLite repositories on one fresh file (each process opens its own)."""
+    from segur_workflow.adapters.sqlite import SQLiteRepository
+
+    return functools.partial(SQLiteRepository, tmp_path / "repository.sqlite3")
+
+
+@pytest.fixture
+def postgres_factory() -> Iterator[Callable[[], Any]]:
+    """The same on the PostgreSQL test server, in a schema of its own, dropped afterwards."""
+    import psycopg
+
+    from segur_workflow.adapters.postgres import PostgresRepository
+    from segur_workflow.testing.contract import postgres_dsn
+
+    dsn = postgres_dsn()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    # Two connections per repository: a dozen processes stay well within the server's max_connections.
+    yield functools.partial(PostgresRepository, dsn, schema=schema, pool_size=2)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def factory(request: pytest.FixtureRequest) -> Callable[[], Any]:
+    """Each SQL adapter in turn: the same multi-process checks hold for both."""
+    chosen: Callable[[], Any] = request.getfixturevalue(f"{request.param}_factory")
+    return chosen

@@ -190,3 +190,9 @@ def test_each_case_run_is_on_the_page(tmp_path: Path) -> None:
     page = out.read_text(encoding="utf-8")
     assert "| `emails` |" in page and "| `lifecycle` |" in page
     assert "| all cases |" in page
+
+
+def test_a_crowded_machine_stretches_the_deadlines_within_a_bound() -> None:
+    assert bench_main.stretch(1.0, 2) == 1.0  # a quiet machine: the deadlines as written
+    assert bench_main.stretch(6.0, 2) == 1.5
+    assert bench_main.stretch(100.0, 2) == bench_main.MAX_STRETCH

@@ -10,16 +10,13 @@ On SQLite and on the PostgreSQL test server, over 320 e-mails:
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
 import os
 import signal
 import time
-import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -27,10 +24,9 @@ import pytest
 
 import segur_workflow as sw
 from segur_workflow import examples
-from segur_workflow.adapters.sqlite import SQLiteRepository
 from segur_workflow.delivery import Backoff, Dispatcher, SmtpTransport, message_id
 from segur_workflow.ports import Claim
-from segur_workflow.testing.contract import fournisseur, postgres_dsn
+from segur_workflow.testing.contract import fournisseur
 from segur_workflow.testing.smtp import LocalSmtpServer
 
 ENTRIES = 320
@@ -40,30 +36,6 @@ DOMAIN = "asp-public.example"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 Factory = Callable[[], Any]
-
-
-@pytest.fixture
-def sqlite_factory(tmp_path: Path) -> Factory:
-    return functools.partial(SQLiteRepository, tmp_path / "relay.sqlite3")
-
-
-@pytest.fixture
-def postgres_factory() -> Iterator[Factory]:
-    import psycopg
-
-    from segur_workflow.adapters.postgres import PostgresRepository
-
-    dsn = postgres_dsn()
-    schema = f"relay_{uuid.uuid4().hex[:12]}"
-    yield functools.partial(PostgresRepository, dsn, schema=schema, pool_size=2)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def factory(request: pytest.FixtureRequest) -> Factory:
-    chosen: Factory = request.getfixturevalue(f"{request.param}_factory")
-    return chosen
 
 
 def _fill(repository: Any, count: int) -> None:

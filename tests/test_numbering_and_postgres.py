@@ -11,13 +11,11 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import multiprocessing
 import os
 import shutil
 import subprocess
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,36 +27,13 @@ import segur_workflow as sw
 from segur_workflow import examples
 from segur_workflow.adapters.memory import InMemoryRepository
 from segur_workflow.adapters.sqlite import SQLiteRepository
+from segur_workflow.ports import CommandRecord
 from segur_workflow.service import WorkflowService
-from segur_workflow.testing.contract import fournisseur, make_dossier, postgres_dsn
+from segur_workflow.testing.contract import fournisseur, make_dossier, postgres_dsn, step
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES, DEPOSITS = 12, 30
 Factory = Callable[[], Any]
-
-
-@pytest.fixture
-def sqlite_factory(tmp_path: Path) -> Factory:
-    return functools.partial(SQLiteRepository, tmp_path / "numbers.sqlite3")
-
-
-@pytest.fixture
-def postgres_factory() -> Iterator[Factory]:
-    import psycopg
-
-    from segur_workflow.adapters.postgres import PostgresRepository
-
-    dsn = postgres_dsn()
-    schema = f"num_{uuid.uuid4().hex[:12]}"
-    yield functools.partial(PostgresRepository, dsn, schema=schema, pool_size=2)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def factory(request: pytest.FixtureRequest) -> Factory:
-    chosen: Factory = request.getfixturevalue(f"{request.param}_factory")
-    return chosen
 
 
 def _depositor(factory: Factory, worker: int, barrier: Any, queue: Any) -> None:
@@ -182,6 +157,51 @@ def test_the_statement_timeout_applies_to_every_pooled_connection(postgres_facto
     with pytest.raises(sw.InvalidInput):
         PostgresRepository(postgres_dsn(), statement_timeout=-1)
     repository.close()
+
+
+@pytest.mark.postgres
+def test_a_save_chosen_as_deadlock_victim_is_a_concurrency_conflict(postgres_factory: Factory) -> None:
+    """The server breaks a lock cycle by rolling one transaction back: for a save, nothing was written, and the
+    caller gets ``ConcurrencyConflict`` (which the service retries), never the driver's DeadlockDetected."""
+    import time
+
+    import psycopg
+
+    repository = postgres_factory()
+    dossier, emails = make_dossier(1)
+    repository.add(dossier, outbox=emails)
+    changed, more = step(dossier, command_id="cycle")
+    other = psycopg.connect(postgres_factory.args[0])  # type: ignore[attr-defined]
+    other.execute(f'SET search_path TO "{postgres_factory.keywords["schema"]}"')  # type: ignore[attr-defined]
+    other.execute("SET deadlock_timeout = '30s'")  # the save's check runs first: the save is the victim
+    # The other transaction holds the command id the save will insert last…
+    other.execute("INSERT INTO commands (command_id, numero, trigger, version, actor_role, actor_id, subject,"
+                  " digest) VALUES ('cycle', %s, 'x', 1, 'x', 'x', 'x', 'x')", (dossier.numero,))
+    outcome: list[BaseException | int] = []
+
+    def save() -> None:
+        try:
+            outcome.append(repository.save(changed, expected_version=1, outbox=more,
+                                           command=CommandRecord("cycle", changed.history[-1].trigger, "gestionnaire",
+                                                                 "g", dossier.numero, "d")))
+        except BaseException as exc:  # looked at below
+            outcome.append(exc)
+
+    saver = threading.Thread(target=save)
+    saver.start()
+    with psycopg.connect(postgres_factory.args[0], autocommit=True) as watcher:  # type: ignore[attr-defined]
+        while watcher.execute("SELECT count(*) FROM pg_locks WHERE NOT granted").fetchone() == (0,):
+            time.sleep(0.01)  # waiting for the save to wait, not a timed assertion
+    # …and now wants the dossier row the save holds: a cycle.
+    other.execute("UPDATE dossiers SET status = status WHERE numero = %s", (dossier.numero,))
+    saver.join()
+    other.rollback()
+    other.close()
+    assert len(outcome) == 1 and isinstance(outcome[0], sw.ConcurrencyConflict), outcome
+    stored = repository.get(dossier.numero)
+    assert (stored.dossier, stored.version) == (dossier, 1)
+    assert repository.find_command("cycle") is None
+    assert repository.save(changed, expected_version=1, outbox=more) == 2
 
 
 @pytest.fixture

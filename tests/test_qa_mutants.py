@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -17,6 +18,7 @@ import segur_workflow as sw
 from segur_workflow import examples, rules
 from segur_workflow.errors import DefinitionError
 from segur_workflow.history import command_entry
+from segur_workflow.observation import Edge, observing
 from segur_workflow.rules import _guards_dossier, _registry, _text_contact
 from segur_workflow.states import MachineDefinition, StateSpec, TransitionSpec
 from segur_workflow.vocabulary import Role
@@ -35,6 +37,7 @@ def test_allowed_commands_names_the_wrong_argument(args: tuple[Any, ...], parame
     with pytest.raises(sw.InvalidInput) as err:
         sw.allowed_commands(*(_bad(a) for a in args))
     assert (err.value.parameter, err.value.expected) == (parameter, expected)
+    assert err.value.received_type == "str" and "str reçu" in str(err.value)  # what was received, said
 
 
 def test_allowed_commands_evaluates_the_dossier_guards_only() -> None:
@@ -59,6 +62,7 @@ def test_unknown_codes_of_a_rule_are_refused(monkeypatch: pytest.MonkeyPatch, ru
     with pytest.raises(DefinitionError) as err:
         _registry._check_guards_known()
     assert message in str(err.value)
+    assert err.value.machine == "rules"
 
 
 def test_a_declared_unreachable_ok_or_code_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -233,6 +237,152 @@ def test_binding_names_every_missing_or_extra_command() -> None:
     with pytest.raises(DefinitionError) as err:
         attrs.evolve(DOSSIER_BINDING, entries=tuple(broken))
     text = str(err.value)
+    assert err.value.machine == "dossier"
     assert "commande manquante : rejeter" in text
     assert "commande sans transition : Archiver (archiver)" in text
     assert "deux commandes pour decider" in text
+
+
+# -- second run (2,176 mutants of engine.py and rules/): what the survivors said ----------------------------------
+def _all_ok(dossier: sw.Dossier) -> sw.Dossier:
+    return _send(dossier, *(sw.ControlerBloc(G, b, sw.Controle.OK) for b in sw.Bloc))
+
+
+def test_an_advance_already_paid_is_never_paid_twice() -> None:
+    # a stored row whose status was set back to « en instruction » after the payment: the engine's hard stop
+    paid = examples.dossier_at(sw.Status.AVANCE_DECIDEE)
+    reset = attrs.evolve(paid, status=sw.Status.AVANCE_EN_INSTRUCTION)
+    with pytest.raises(sw.TransitionNotAllowed) as err:
+        _send(reset, sw.Decider(G))
+    assert (err.value.status, err.value.trigger, err.value.allowed) == ("avance_en_instruction", "decider", frozenset())
+
+
+class _Told:
+    """An observer that keeps the refusals it is told of (a host's own observer)."""
+
+    def __init__(self) -> None:
+        self.refused: list[tuple[str, str, tuple[str, ...]]] = []
+
+    def transition(self, definition: MachineDefinition, edge: Edge, previous: Edge | None, subject: str) -> None:
+        pass
+
+    def rule(self, rule: str, codes: tuple[str, ...]) -> None:
+        pass
+
+    def violations(self, definition: MachineDefinition, trigger: str, codes: tuple[str, ...]) -> None:
+        self.refused.append((definition.name, trigger, codes))
+
+
+def test_a_refused_payment_names_its_trigger_its_amounts_and_is_reported() -> None:
+    dossier = _all_ok(examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION))
+    # the corridor's amounts changed since the deposit (same corridor code)
+    corridor = attrs.evolve(sw.SAS, montant_avance=Decimal("1"), montant_solde=Decimal("2"))
+    with observing(_Told()) as told, pytest.raises(sw.RuleViolations) as err:
+        sw.handle(dossier, sw.Decider(G), now=dossier.history[-1].at + LATER, corridor=corridor)
+    assert err.value.trigger == "decider"
+    (v,) = err.value.violations
+    assert (v.code, v.field) == ("paiement.montant", "avance.montant")
+    assert "(30000 €)" in v.message and "(1 €)" in v.message
+    assert told.refused == [("dossier", "decider", ("paiement.montant",))]
+
+
+#: A host's corridor whose balance asks for two pieces and which accepts PDF only.
+DEUX = attrs.evolve(sw.SAS, code="DEUX", prefixe_numero="FINDEU",
+                    pieces_solde=(sw.PieceKind.PV_VSR, sw.PieceKind.JUSTIFICATIF_TRANSMISSION),
+                    allowed_types={".pdf": "application/pdf"})
+
+
+def _in_deux(status: sw.Status) -> sw.Dossier:
+    return examples.dossier_at(status, numero="FINDEU000001", corridor=DEUX)
+
+
+def test_deposer_solde_records_its_event_and_every_piece() -> None:
+    dossier = _in_deux(sw.Status.AVANCE_DECIDEE)
+    now = dossier.history[-1].at + LATER
+    out = sw.handle(dossier, examples.commands_to_fire(dossier, "deposer_solde", DEUX)[0], now=now, corridor=DEUX)
+    deposes = [(e.numero, e.at, e.phase, e.montant) for e in out.events if isinstance(e, sw.DossierDepose)]
+    assert deposes == [("FINDEU000001", now, sw.Phase.SOLDE, DEUX.montant_solde)]
+    entry = command_entry(out.dossier)
+    assert entry is not None and entry.details["pieces"] == "justificatif_transmission,pv_vsr"
+
+
+def test_a_complement_lists_every_piece_and_is_judged_by_the_dossiers_corridor() -> None:
+    dossier = _in_deux(sw.Status.SOLDE_A_MODIFIER)
+    pieces = {k: examples.attachment(k) for k in DEUX.pieces_solde}
+    after = sw.handle(dossier, sw.Completer(examples.owner(dossier), pieces=pieces),
+                      now=dossier.history[-1].at + LATER, corridor=DEUX).dossier
+    assert after.history[-1].details["pieces"] == "justificatif_transmission,pv_vsr"
+    png = {sw.PieceKind.PV_VSR: sw.Attachment.from_bytes("pv.png", examples.png_bytes())}  # fine in SAS
+    with pytest.raises(sw.RuleViolations) as err:
+        sw.handle(dossier, sw.Completer(examples.owner(dossier), pieces=png), now=dossier.history[-1].at + LATER,
+                  corridor=DEUX)
+    assert [v.code for v in err.value.violations] == ["piece.type_interdit"]
+
+
+def test_a_complement_of_contact_alone_leaves_an_ok_pieces_bloc_alone() -> None:
+    dossier = _all_ok(examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION))
+    dossier = _send(dossier, sw.ControlerBloc(G, sw.Bloc.INFORMATIONS, sw.Controle.KO, "Contact injoignable"),
+                    sw.DemanderModification(G, "Merci de corriger le contact de support."))
+    after = _send(dossier, sw.Completer(examples.owner(dossier), contact_support="support@le-select.example"))
+    assert _controls(after) == {sw.Bloc.INFORMATIONS: sw.Controle.A_INSTRUIRE,
+                                sw.Bloc.COORDONNEES_BANCAIRES: sw.Controle.OK,
+                                sw.Bloc.PIECES_JUSTIFICATIVES: sw.Controle.OK}
+
+
+def test_a_piece_of_the_advance_asked_for_in_the_balance_is_named() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    kind = sw.PieceKind.PV_MISE_EN_SERVICE
+    with pytest.raises(sw.RuleViolations) as err:
+        _send(dossier, sw.DemanderPiece(G, kind, "Le PV de mise en service, svp."))
+    (v,) = err.value.violations
+    assert v.code == "piece.autre_phase" and kind.label in v.message
+
+
+def test_amounts_in_messages_show_cents_only_when_there_are() -> None:
+    cents = attrs.evolve(sw.SAS, montant_avance=Decimal("30000.5"))
+    (v,) = rules.check_montant(Decimal("30000"), sw.Phase.AVANCE, cents)
+    assert "fixé à 30000.50 €" in v.message
+    (v,) = rules.check_montant(Decimal("1"), sw.Phase.AVANCE)
+    assert "fixé à 30000 €" in v.message
+
+
+@pytest.mark.parametrize(("check", "parameter"), [(rules.has_dangerous_link, "text"),
+                                                  (rules.normaliser_nom, "filename")])
+def test_text_helpers_name_their_parameter(check: Any, parameter: str) -> None:
+    with pytest.raises(sw.InvalidInput) as err:
+        check(42)
+    assert err.value.parameter == parameter
+
+
+def test_a_file_name_is_judged_in_its_nfkc_form() -> None:
+    assert rules.normaliser_nom("ｐｖ\u2024pdf") == "pv.pdf"  # full-width letters, one-dot leader
+    assert rules.normaliser_nom("ﬁchier.pdf") == "fichier.pdf"  # a ligature
+
+
+def test_a_decision_records_the_payment_its_day_and_amount() -> None:
+    dossier = _all_ok(examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION))
+    now = dossier.history[-1].at + LATER
+    after = sw.handle(dossier, sw.Decider(G), now=now).dossier
+    assert after.avance.paiement is not None
+    assert (after.avance.paiement.montant, after.avance.paiement.declenche_le) == (sw.SAS.montant_avance, now)
+    entry = command_entry(after)
+    assert entry is not None and dict(entry.details) == {"montant": "30000"}
+
+
+def test_the_portals_deposit_day_controls_say_what_they_checked() -> None:
+    dossier = examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION)
+    portail = [(e.comment, dict(e.details), e.command_id) for e in dossier.history if e.actor.role is sw.Role.SYSTEME]
+    assert portail == [
+        ("Contrôle automatique du portail : Montant de l'avance (30000 €) et taux de TVA (HT - 0%) conformes au "
+         "couloir.", {"bloc": "informations", "resultat": "ok"}, None),
+        ("Contrôle automatique du portail : IBAN (clés de contrôle) et BIC valides, de même pays.",
+         {"bloc": "coordonnees_bancaires", "resultat": "ok"}, None),
+    ]
+
+
+def test_a_bloc_control_is_an_event_with_its_bloc_result_and_phase() -> None:
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    now = dossier.history[-1].at + LATER
+    out = sw.handle(dossier, sw.ControlerBloc(G, sw.Bloc.PIECES_JUSTIFICATIVES, sw.Controle.KO, "Illisible"), now=now)
+    controles = [(e.numero, e.at, e.phase, e.bloc, e.resultat) for e in out.events if isinstance(e, sw.BlocControle)]
+    assert controles == [(dossier.numero, now, sw.Phase.SOLDE, sw.Bloc.PIECES_JUSTIFICATIVES, sw.Controle.KO)]

@@ -6,53 +6,28 @@ load → decide → save on the same dossier. Bounded: a few dozen saves per tes
 
 from __future__ import annotations
 
-import functools
-import uuid
-from collections.abc import Iterator
+import multiprocessing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from segur_workflow import Status
+from segur_workflow import Status, WorkflowError, examples
 from segur_workflow.adapters.memory import InMemoryRepository
 from segur_workflow.adapters.sqlite import SQLiteRepository
+from segur_workflow.service import WorkflowService
 from segur_workflow.testing.contract import (
     RepositoryFactory,
     check_race,
     crash_between_state_and_outbox,
+    fournisseur,
     make_dossier,
-    postgres_dsn,
     run_race,
     run_service_race,
     step,
 )
 
 WORKERS = 4
-
-
-@pytest.fixture
-def sqlite_factory(tmp_path: Path) -> RepositoryFactory:
-    return functools.partial(SQLiteRepository, tmp_path / "race.sqlite3")
-
-
-@pytest.fixture
-def postgres_factory() -> Iterator[RepositoryFactory]:
-    import psycopg
-
-    from segur_workflow.adapters.postgres import PostgresRepository
-
-    dsn = postgres_dsn()
-    schema = f"race_{uuid.uuid4().hex[:12]}"
-    yield functools.partial(PostgresRepository, dsn, schema=schema)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def factory(request: pytest.FixtureRequest) -> RepositoryFactory:
-    """Each SQL adapter in turn: the same race, replay and crash checks hold for both."""
-    chosen: RepositoryFactory = request.getfixturevalue(f"{request.param}_factory")
-    return chosen
 
 
 @pytest.mark.slow
@@ -115,3 +90,81 @@ def test_exception_between_state_and_outbox_leaves_neither(kind: str, tmp_path: 
     assert repository.pending_emails() == []
     assert repository.find_command("boom") is None
     assert repository.find_by_provider(other.fournisseur.ans_id) is None
+
+
+# -- hosts starting while others write (PostgreSQL: DeadlockDetected, fixed) -----------------------------------------
+LIVES = 3
+
+
+def _living(factory: RepositoryFactory, worker: int, stop: Any, queue: Any) -> None:
+    """Whole dossier lives through the service (deposit, decision, balance, decision): events and e-mails."""
+    service = WorkflowService(factory())  # the default max_attempts
+    lives: list[tuple[str, str]] = []
+    failures: list[str] = []
+    for life in range(LIVES):
+        try:
+            result = service.start(examples.deposer_avance(fournisseur(100 * (worker + 1) + life)))
+            dossier = result.dossier
+            for trigger in examples.PATHS[Status.SOLDE_DECIDEE]:
+                for command in examples.commands_to_fire(dossier, trigger):
+                    dossier = service.handle(result.numero, command).dossier
+            lives.append((result.numero, dossier.status.value))
+        except WorkflowError as exc:
+            failures.append(f"{type(exc).__name__}: {exc}")
+    queue.put(("writer", lives, failures))
+
+
+def _opening(factory: RepositoryFactory, drop: str | None, stop: Any, queue: Any) -> None:
+    """New repositories opened on the same tables until the writers are done (a host starting, again and again).
+
+    ``drop``: a PostgreSQL DSN; every other opening finds an index missing first, so the layout
+    creation (which locks the tables) runs under the writers too.
+    """
+    opened = 0
+    failures: list[str] = []
+    schema = getattr(factory, "keywords", {}).get("schema")
+    while not stop.is_set() or opened < 2:
+        try:
+            if drop is not None and opened % 2:
+                import psycopg
+
+                with psycopg.connect(drop, autocommit=True) as conn:
+                    conn.execute(f'DROP INDEX IF EXISTS "{schema}".outbox_dead')
+            factory().close()  # type: ignore[attr-defined]
+            opened += 1
+        except Exception as exc:  # reported by the parent
+            failures.append(f"{type(exc).__name__}: {exc}")
+            break
+    queue.put(("opener", opened, failures))
+
+
+@pytest.mark.slow
+def test_writers_go_on_while_other_hosts_open_the_repository(factory: RepositoryFactory) -> None:
+    """Hosts opening the repository (and so checking or creating the tables) while three others write whole lives:
+    every life lands, with no lock cycle (``DeadlockDetected``) and no driver error."""
+    factory().close()  # type: ignore[attr-defined]
+    drop = factory.args[0] if "schema" in getattr(factory, "keywords", {}) else None  # type: ignore[attr-defined]
+    ctx = multiprocessing.get_context("spawn")
+    stop, queue = ctx.Event(), ctx.Queue()
+    writers = [ctx.Process(target=_living, args=(factory, w, stop, queue)) for w in range(3)]
+    opener = ctx.Process(target=_opening, args=(factory, drop, stop, queue))
+    for p in (*writers, opener):
+        p.start()
+    results = []
+    try:
+        for _ in writers:
+            results.append(queue.get(timeout=300))
+        stop.set()
+        results.append(queue.get(timeout=120))
+    finally:
+        stop.set()
+        for p in (*writers, opener):
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+    failures = [f for _, _, fs in results for f in fs]
+    assert failures == []
+    lives = [life for kind, ls, _ in results if kind == "writer" for life in ls]
+    assert sorted(status for _, status in lives) == [Status.SOLDE_DECIDEE.value] * (3 * LIVES)
+    assert sorted(numero for numero, _ in lives) == [f"FINSAS{n:06d}" for n in range(1, 3 * LIVES + 1)]
+    assert next(opened for kind, opened, _ in results if kind == "opener") >= 2

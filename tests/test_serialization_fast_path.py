@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from segur_workflow import SerializationError, Status, examples, serialization
-from segur_workflow.model import Dossier
+from segur_workflow.model import Dossier, EmailRecord, HistoryEntry
 from segur_workflow.serialization import from_dict, to_dict
 
 DOCUMENTS = [to_dict(examples.dossier_at(status)) for status in Status]
@@ -140,3 +140,58 @@ def test_every_sound_document_loads_through_the_fast_converter(status: Status) -
     # this catches a fast converter that silently stopped being the one used.
     body = {k: v for k, v in to_dict(examples.dossier_at(status)).items() if k not in {"schema_version", "sceau"}}
     assert serialization._FAST.structure(body, Dossier) == examples.dossier_at(status)
+
+
+# -- the journal rows' readers (history entries and e-mail records read straight into values) ------------------------
+def _rows(status: Status) -> dict[str, list[Any]]:
+    d = examples.dossier_at(status)
+    return {"history": serialization.entries_of(d.history), "emails_sent": serialization.emails_of(d.emails_sent)}
+
+
+def _careful(kind: str, raw: list[Any]) -> tuple[str, Any]:
+    cls = {"history": HistoryEntry, "emails_sent": EmailRecord}[kind]
+    try:
+        return "value", tuple(serialization._CONVERTER.structure(item, cls) for item in raw)
+    except Exception as exc:  # the kind of failure is what is compared
+        return "refused", type(exc)
+
+
+_READERS = {"history": lambda raw: serialization._entries_fast(raw, {}), "emails_sent": serialization._emails_fast}
+
+
+@pytest.mark.parametrize("status", [Status.SOLDE_DECIDEE, Status.SOLDE_A_MODIFIER, Status.AVANCE_REJETEE])
+def test_journal_row_readers_build_what_the_converter_builds_or_leave_it_to_the_converter(status: Status) -> None:
+    """Every single edit of every place of a row: the fast reader gives the converter's value, or None (then the
+    converter accepts or refuses it with the error naming the field); never a value the converter refuses."""
+    for kind, raw in _rows(status).items():
+        assert _READERS[kind](raw) == _careful(kind, raw)[1]  # the sound row: read straight
+        for body in _variants({"rows": raw}):
+            if "rows" not in body:
+                continue
+            fast, careful = _READERS[kind](body["rows"]), _careful(kind, body["rows"])
+            if fast is not None:
+                assert careful == ("value", fast), body
+
+
+@given(st.sampled_from(list(Status)), st.data())
+def test_journal_row_readers_agree_with_the_converter_on_random_edits(status: Status, data: st.DataObject) -> None:
+    for kind, raw in _rows(status).items():
+        doc = data.draw(_edited({"rows": raw}))
+        fast, careful = _READERS[kind](doc["rows"]), _careful(kind, doc["rows"])
+        if fast is not None:
+            assert careful == ("value", fast)
+
+
+@st.composite
+def _edited(draw: st.DrawFn, doc: dict[str, Any]) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    for _ in range(draw(st.integers(0, 3))):
+        paths = list(_paths(doc))[1:]
+        if not paths:
+            break
+        path = draw(st.sampled_from(paths))
+        parent: Any = doc
+        for key in path[:-1]:
+            parent = parent[key]
+        parent[path[-1]] = draw(_JSON)
+    return doc

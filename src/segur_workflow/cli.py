@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import importlib
 import os
+import re
 import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
@@ -135,8 +136,21 @@ def key_of(args: argparse.Namespace) -> Any:
     return keys
 
 
+def is_postgres_dsn(db: object) -> bool:
+    """``db`` names a PostgreSQL database (a ``postgresql://`` URI or ``key=value`` conninfo), not a file."""
+    text = str(db)
+    return text.startswith(("postgresql://", "postgres://")) or bool(re.match(r"^\w+=", text))
+
+
 def open_repository(db: Path, key: Any = None) -> Any:
-    """The SQLite repository of ``db`` (``segur_workflow.adapters.sqlite.SQLiteRepository``), sealed with ``key``."""
+    """The repository of ``db``, sealed with ``key``: SQLite for a file, PostgreSQL for a connection string
+    (``postgresql://…`` or ``host=… dbname=…``, the ``postgres`` extra)."""
+    if is_postgres_dsn(db):
+        try:
+            module = importlib.import_module("segur_workflow.adapters.postgres")
+        except ImportError as exc:
+            raise CliError(f"Le dépôt PostgreSQL n'est pas disponible dans cette installation ({exc}).") from exc
+        return module.PostgresRepository(str(db), key=key)
     if not db.is_file():
         raise CliError(f"Base de données introuvable : {db}")
     try:
@@ -359,16 +373,23 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
-    from .adapters.sqlite import migrate_database
-
-    db = Path(args.db)
-    if not db.is_file():
-        raise CliError(f"Base de données introuvable : {db}")
-
     def log(line: str) -> None:
         print(clean(line), file=out)
 
-    count = migrate_database(db, key=key_of(args), log=log)
+    if is_postgres_dsn(args.db):
+        try:
+            from .adapters.postgres import migrate_database as migrate_postgres
+        except ImportError as exc:
+            raise CliError(f"Le dépôt PostgreSQL n'est pas disponible dans cette installation ({exc}).") from exc
+        count = migrate_postgres(args.db, key=key_of(args), log=log)
+        db: Path | str = "« la même chaîne de connexion »"
+    else:
+        from .adapters.sqlite import migrate_database
+
+        db = Path(args.db)
+        if not db.is_file():
+            raise CliError(f"Base de données introuvable : {db}")
+        count = migrate_database(db, key=key_of(args), log=log)
     if count == 0:
         print(f"{clean(str(db))} : déjà au format courant (instantanés scellés et journal), rien à migrer.", file=out)
     else:
@@ -425,10 +446,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_show)
 
     p = sub.add_parser("verify", help="vérifie les sceaux et les chaînes de tous les dossiers d'une base",
-                       description="Vérifie chaque dossier d'une base SQLite et toute sa chaîne (instantané, journal, "
-                                   "historique) : une ligne par problème (numéro : où : quoi) ; code 0 si tout est "
-                                   "intact, 1 sinon.")
-    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+                       description="Vérifie chaque dossier d'une base SQLite ou PostgreSQL et toute sa chaîne "
+                                   "(instantané, journal, historique) : une ligne par problème (numéro : où : quoi) ; "
+                                   "code 0 si tout est intact, 1 sinon.")
+    p.add_argument("--db", metavar="BASE", required=True,
+                   help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)")
     add_key_option(p)
     p.set_defaults(run=_cmd_verify)
 
@@ -436,8 +458,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Migration explicite d'une base écrite par la version précédente (historique dans "
                                    "le document, schéma 3) vers les instantanés scellés et le journal : chaque dossier "
                                    "est contrôlé (chaîne d'historique), scellé avec la clé, et journalisé ici. Tout ou "
-                                   "rien.")
-    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+                                   "rien. SQLite ou PostgreSQL.")
+    p.add_argument("--db", metavar="BASE", required=True,
+                   help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)")
     add_key_option(p)
     p.set_defaults(run=_cmd_migrate)
 

@@ -233,6 +233,9 @@ class SmtpTransport:
             raise InvalidInput("username", "un identifiant et un mot de passe ensemble, ou aucun", username)
         if username is not None and (not isinstance(username, str) or not isinstance(password, str)):
             raise InvalidInput("username", "des chaînes de caractères", username)
+        if username is not None and not (username.isascii() and str(password).isascii()):
+            # smtplib writes AUTH LOGIN/PLAIN in ASCII: anything else would fail at the first message.
+            raise InvalidInput("username", "un identifiant et un mot de passe SMTP en caractères ASCII", username)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise InvalidInput("timeout", "une durée en secondes > 0", timeout)
         self.host, self.port, self.sender = host, port, sender
@@ -268,6 +271,11 @@ class SmtpTransport:
             try:
                 smtp.ehlo()
                 if self.starttls:
+                    if not smtp.has_extn("starttls"):
+                        # Never in clear when TLS is asked for (a downgrade, or a server set up without it):
+                        # retried later like an unreachable server, dead-lettered after max_attempts.
+                        raise DeliveryFailed("le serveur n'offre pas STARTTLS alors que TLS est exigé : rien n'a "
+                                             "été envoyé en clair")
                     smtp.starttls(context=self._ssl_context or ssl.create_default_context())
                     smtp.ehlo()
                 if self.username is not None and self._password is not None:

@@ -29,7 +29,7 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from types import UnionType
+from types import MappingProxyType, UnionType
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 import attrs
@@ -41,7 +41,7 @@ from cattrs.v import transform_error
 from . import seal as sealing
 from .errors import DossierAltere, InvalidInput, SerializationError
 from .history import GENESIS, history_problems, seal, verify_history
-from .model import Dossier, EmailRecord, HistoryEntry
+from .model import Actor, Dossier, EmailRecord, HistoryEntry
 from .states import Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
@@ -641,16 +641,101 @@ def emails_of(records: tuple[EmailRecord, ...]) -> list[Any]:
     return [_EMAIL_HOOK(r) for r in records]
 
 
-def structure_entries(raw: object, *, where: str) -> tuple[HistoryEntry, ...]:
+def structure_entries(raw: object, *, where: str, actors: dict[tuple[str, str], Actor] | None = None
+                      ) -> tuple[HistoryEntry, ...]:
+    """The history entries of one journal row. ``actors``: the actors already built by this read (a
+    dossier has a handful; each is built and checked once, then shared by its entries)."""
     if not isinstance(raw, list):
         raise SerializationError(where, "liste attendue")
+    fast = _entries_fast(raw, {} if actors is None else actors)
+    if fast is not None:
+        return fast
     return tuple(_structure(item, HistoryEntry, prefix=f"{where}[{i}]") for i, item in enumerate(raw))
 
 
 def structure_emails(raw: object, *, where: str) -> tuple[EmailRecord, ...]:
     if not isinstance(raw, list):
         raise SerializationError(where, "liste attendue")
+    fast = _emails_fast(raw)
+    if fast is not None:
+        return fast
     return tuple(_structure(item, EmailRecord, prefix=f"{where}[{i}]") for i, item in enumerate(raw))
+
+
+# -- journal rows read straight into values --------------------------------------------------------------------
+# A stored command reads back the history entries of every journal row it has not structured yet: on
+# a first read, all of them. Through cattrs an entry costs tens of microseconds, most of a command at a
+# thousand entries (docs/benchmarks.md). What this module writes has one shape, so these readers take
+# that shape only, with the same checks as the converter's hooks (types, enum values, aware dates, no
+# missing or extra key); anything else returns None and goes through the converter, which accepts or
+# refuses it with the error naming the field. A property test holds both to the same values.
+_ENTRY_KEYS = frozenset(a.name for a in attrs.fields(HistoryEntry))
+_EMAIL_KEYS = frozenset(a.name for a in attrs.fields(EmailRecord))
+_STATUSES: Mapping[str, Status] = Status._value2member_map_  # type: ignore[assignment]
+
+
+def _optional_text(value: object) -> bool:
+    return value is None or type(value) is str
+
+
+def _entries_fast(raw: object, actors: dict[tuple[str, str], Actor]) -> tuple[HistoryEntry, ...] | None:
+    if type(raw) is not list:
+        return None
+    out: list[HistoryEntry] = []
+    for item in raw:
+        if type(item) is not dict or item.keys() != _ENTRY_KEYS:
+            return None
+        at, actor, trigger, source, dest = item["at"], item["actor"], item["trigger"], item["source"], item["dest"]
+        comment, command_id, details, digest = item["comment"], item["command_id"], item["details"], item["hash"]
+        if (type(at) is not str or type(trigger) is not str or type(dest) is not str or type(digest) is not str
+                or not _optional_text(source) or not _optional_text(comment) or not _optional_text(command_id)
+                or type(details) is not dict or type(actor) is not dict):
+            return None
+        if not all(type(k) is str and type(v) is str for k, v in details.items()):
+            return None
+        role, actor_id = actor.get("role"), actor.get("id")
+        if len(actor) != 2 or type(role) is not str or type(actor_id) is not str:
+            return None
+        who = actors.get((role, actor_id))
+        if who is None:  # the converter builds (and checks) each distinct actor once per read
+            try:
+                who = actors[role, actor_id] = _FAST.structure(actor, Actor)
+            except Exception:  # the careful path gives the error
+                return None
+        destination = _STATUSES.get(dest)
+        origin = None if source is None else _STATUSES.get(source)
+        if destination is None or (source is not None and origin is None):
+            return None
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            return None
+        if moment.utcoffset() is None:
+            return None
+        # ``details`` is a dict of this read alone: wrapped as it is, not copied (what _frozen_map would do).
+        out.append(HistoryEntry(moment, who, trigger, origin, destination, comment, command_id,
+                                MappingProxyType(details), digest))
+    return tuple(out)
+
+
+def _emails_fast(raw: object) -> tuple[EmailRecord, ...] | None:
+    if type(raw) is not list:
+        return None
+    out: list[EmailRecord] = []
+    for item in raw:
+        if type(item) is not dict or item.keys() != _EMAIL_KEYS:
+            return None
+        at, template, subject, to = item["at"], item["template"], item["subject"], item["to"]
+        if type(at) is not str or type(template) is not str or type(subject) is not str or type(to) is not str:
+            return None
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            return None
+        if moment.utcoffset() is None:
+            return None
+        out.append(EmailRecord(moment, template, subject, to))
+    return tuple(out)
 
 
 def dossier_of(snapshot: object, history: tuple[HistoryEntry, ...], emails: tuple[EmailRecord, ...]) -> Dossier:

@@ -29,7 +29,7 @@ from .. import serialization
 from ..errors import DossierAltere, InvalidInput, SerializationError
 from ..history import GENESIS as HISTORY_GENESIS
 from ..history import chain_hash
-from ..model import Dossier, EmailRecord, HistoryEntry
+from ..model import Actor, Dossier, EmailRecord, HistoryEntry
 
 __all__ = ["Chain", "ChainCache", "Codec", "Journal", "Snapshot", "Written"]
 
@@ -188,13 +188,19 @@ class Journal:
 
     # -- reads ----------------------------------------------------------------------------------------------------
     def check(self, numero: str, snapshot: Snapshot, rows: Sequence[Sequence[Any]], base: Chain | None, *,
-              stamp: object = None, structure: bool = True) -> tuple[Chain, Dossier | None]:
+              stamp: object = None, structure: bool = True, entries: bool = False) -> tuple[Chain, Dossier | None]:
         """The chain and dossier of ``snapshot`` and its journal ``rows``, or ``DossierAltere``.
 
         ``rows`` are ``(position, version, entries, emails, etat, cle, sceau)`` in position order: all of
         them (``base`` is ``None``), or from ``base.length`` on, ``base`` being a chain checked before
         and trusted (nobody else wrote since). With ``structure=False`` nothing is structured (the
         digests only, for ``verify`` of a large database's chains: the dossier is ``None``).
+
+        ``entries=True`` (``verify``) also recomputes the SHA-256 chain of every history entry. A read
+        does not: each row's seal covers the exact bytes of its entries, whose chain was checked when
+        they were written (:meth:`prepare`), so an edit is refused by the seal already, and whoever can
+        forge the seal (the key's holder, or anyone in the unkeyed mode) can recompute those public
+        hashes as well. Skipping them keeps a first read of a long history cheap.
         """
         def altered(reason: str, where: str) -> DossierAltere:
             return DossierAltere(numero, reason, field=where)
@@ -211,6 +217,7 @@ class Journal:
         emails: tuple[EmailRecord, ...] = ()
         etat: str | None = None
         rest = list(rows)
+        actors: dict[tuple[str, str], Actor] = {}  # built once per read, shared by the entries
         reuse = base  # a chain checked earlier: its rows are reused where the new check meets its head
         if base is not None and stamp is not None and base.stamp == stamp:
             if not rest or rest[0][0] != base.length or rest[0][6] != base.head:
@@ -247,11 +254,11 @@ class Journal:
             elif structure:
                 try:
                     new_entries = serialization.structure_entries(self.codec.parse(raw_entries),
-                                                                  where=f"{where}.entries")
+                                                                  where=f"{where}.entries", actors=actors)
                     new_emails = serialization.structure_emails(self.codec.parse(raw_emails), where=f"{where}.emails")
                 except SerializationError as exc:
                     raise altered(f"contenu illisible ({exc.reason})", exc.field) from None
-                broken = _continues(history[-1] if history else None, new_entries)
+                broken = _continues(history[-1] if history else None, new_entries) if entries else None
                 if broken is not None:
                     raise altered("historique altéré : la chaîne d'empreintes SHA-256 ne correspond plus",
                                   f"{where}.entries[{broken}]")

@@ -9,6 +9,7 @@ The shared statements are written with ``?`` placeholders and contain no literal
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -58,7 +59,7 @@ from ._journal import Chain, Codec, Journal, Snapshot, Written
 
 _T = TypeVar("_T")
 
-__all__ = ["JOURNAL_COLUMNS", "Problem", "SQLRepository", "schema"]
+__all__ = ["JOURNAL_COLUMNS", "LOCK_ORDER", "Problem", "SQLRepository", "schema", "schema_objects"]
 
 #: The journal's columns, in the order :meth:`._journal.Journal.check` reads them.
 JOURNAL_COLUMNS = "position, version, entries, emails, etat, cle, sceau"
@@ -145,6 +146,19 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         last   INTEGER NOT NULL CHECK (last >= 0)
     )""",
     )
+
+
+#: The order in which a write transaction takes its tables (``create``: the counter row, then the new
+#: dossier row; every write: the dossier row, its journal row, events, e-mails, the command record).
+#: Whatever else locks several of them (schema changes) takes them in this order too: no lock cycle.
+LOCK_ORDER = ("numbering", "dossiers", "journal", "events", "outbox", "commands")
+
+_CREATED = re.compile(r"CREATE (?:TABLE|INDEX) IF NOT EXISTS (\w+)")
+
+
+def schema_objects(statements: Sequence[str]) -> tuple[str, ...]:
+    """The tables and indexes ``statements`` (from :func:`schema`) create, by name."""
+    return tuple(m.group(1) for statement in statements if (m := _CREATED.match(statement)))
 
 
 def added_columns(*, moment: str) -> dict[str, tuple[tuple[str, str], ...]]:
@@ -234,6 +248,10 @@ class SQLRepository(ABC):
     DRIVER_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
     #: The driver's errors that mean "not reachable now" (translated to ``StorageUnavailable``).
     UNAVAILABLE_ERROR: ClassVar[type[Exception] | tuple[type[Exception], ...]]
+    #: The driver's errors for a transaction the server rolled back to break a lock cycle or a
+    #: serialisation failure: nothing of it was written, so a write retried from a fresh read is safe
+    #: (translated to ``ConcurrencyConflict``, which the service retries).
+    ROLLED_BACK_ERROR: ClassVar[tuple[type[Exception], ...]] = ()
     #: Appended to the claim's row selection: PostgreSQL skips rows another claim is locking.
     CLAIM_LOCK: ClassVar[str] = ""
 
@@ -475,6 +493,8 @@ class SQLRepository(ABC):
                 self._write_rest(cur, dossier, 1, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, 0) from exc
+        except self.ROLLED_BACK_ERROR as exc:
+            raise ConcurrencyConflict(dossier.numero, 0, None) from exc
         self._remember(written.chain, stamp)
         return 1
 
@@ -492,6 +512,8 @@ class SQLRepository(ABC):
         except self.INTEGRITY_ERROR as exc:
             assert new is not None  # only the inserts can break a constraint
             raise self._refused(exc, new.dossier, 0) from exc
+        except self.ROLLED_BACK_ERROR as exc:  # rolled back whole, the number included: try again
+            raise ConcurrencyConflict(new.dossier.numero if new is not None else prefix, 0, None) from exc
         self._remember(written.chain, stamp)
         return new
 
@@ -511,6 +533,8 @@ class SQLRepository(ABC):
                 self._write_rest(cur, dossier, version, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, expected_version) from exc
+        except self.ROLLED_BACK_ERROR as exc:
+            raise ConcurrencyConflict(dossier.numero, expected_version, None) from exc
         self._remember(written.chain, stamp)
         return version
 
@@ -568,46 +592,64 @@ class SQLRepository(ABC):
         assert dossier is not None
         return Stored(dossier, chain.version)
 
-    def verify(self, *, progress: Callable[[int, int], object] | None = None) -> Iterator[Problem]:
+    def verify(self, *, progress: Callable[[int, int], object] | None = None, page: int = 500) -> Iterator[Problem]:
         """Check every stored dossier and its whole chain; yield one :class:`Problem` per finding.
 
         Nothing is taken from the cache: each journal is read from its first row, every seal and every
         history entry checked. ``progress`` (optional) is called with (dossiers checked, dossiers in all),
         for a progress bar. Also reported: outbox e-mails and command records of versions the snapshot
         has not reached (the trace a rollback of both the snapshot and its journal leaves behind).
+
+        It streams: dossiers are read ``page`` at a time in number order (a range on the key), with what
+        the other tables say of them, so memory stays flat whatever the database's size.
         """
-        # What the other tables say of each dossier, read once (grouped): the highest version an e-mail, an
-        # event or a command record refers to, and the dossiers they name.
-        traces: dict[str, dict[str, int]] = {}
         with self._reading() as cur:
-            numeros = [str(r[0]) for r in cur.execute(self._sql("SELECT numero FROM dossiers ORDER BY numero"),
-                                                      ()).fetchall()]
-            for table in ("journal", "outbox", "events", "commands"):
-                traces[table] = {str(n): int(v) for n, v in cur.execute(
-                    self._sql(f"SELECT numero, max(version) FROM {table} GROUP BY numero"), ()).fetchall()}
-        stored = set(numeros)
-        for table, per_numero in traces.items():
-            for numero in sorted(set(per_numero) - stored):
-                yield Problem(numero, f"des lignes de {table} nomment un dossier absent (dossier supprimé ?)", table)
+            total = int(cur.execute("SELECT count(*) FROM dossiers", ()).fetchone()[0])
+            # Rows naming no stored dossier (one deleted behind the repository's back).
+            orphans = [(table, str(r[0])) for table in ("journal", "outbox", "events", "commands")
+                       for r in cur.execute(f"SELECT DISTINCT t.numero FROM {table} t WHERE NOT EXISTS"
+                                            " (SELECT 1 FROM dossiers d WHERE d.numero = t.numero)"
+                                            " ORDER BY t.numero", ()).fetchall()]
+        for table, numero in orphans:
+            yield Problem(numero, f"des lignes de {table} nomment un dossier absent (dossier supprimé ?)", table)
         checker = Journal(self._journal.sealer, self._journal.codec, capacity=1)
-        for done, numero in enumerate(numeros, 1):
-            try:
-                with self._snapshot() as cur:
-                    snapshot, rows, _ = self._load(cur, numero, None, None)
-                if snapshot is not None:
-                    chain, _ = checker.check(numero, snapshot, rows, None)
-                    checker.cache.drop(numero)
-                    for table in ("outbox", "events", "commands"):
-                        highest = traces[table].get(numero)
-                        if highest is not None and highest > chain.version:
-                            yield Problem(numero, f"{table} à la version {highest} alors que le dossier est à la "
-                                          f"version {chain.version} (retour en arrière ?)", table)
-            except DossierAltere as exc:
-                yield Problem(numero, exc.reason, exc.field)
-            except SerializationError as exc:
-                yield Problem(numero, exc.reason, exc.field)
-            if progress is not None:
-                progress(done, len(numeros))
+        done, after = 0, ""
+        while True:
+            with self._reading() as cur:
+                numeros = [str(r[0]) for r in cur.execute(
+                    self._sql("SELECT numero FROM dossiers WHERE numero > ? ORDER BY numero LIMIT ?"),
+                    (after, page)).fetchall()]
+                if not numeros:
+                    return
+                # The highest version an e-mail, an event or a command record of this page refers to.
+                traces = {table: {str(n): int(v) for n, v in cur.execute(
+                    self._sql(f"SELECT numero, max(version) FROM {table} WHERE numero >= ? AND numero <= ?"
+                              " GROUP BY numero"), (numeros[0], numeros[-1])).fetchall()}
+                          for table in ("outbox", "events", "commands")}
+            for numero in numeros:
+                yield from self._verify_one(checker, numero, traces)
+                done += 1
+                if progress is not None:
+                    progress(done, max(total, done))
+            after = numeros[-1]
+
+    def _verify_one(self, checker: Journal, numero: str, traces: dict[str, dict[str, int]]) -> Iterator[Problem]:
+        try:
+            with self._loading() as cur:  # PostgreSQL: one statement, one round trip
+                snapshot, rows, _ = self._load(cur, numero, None, None)
+            if snapshot is None:
+                return  # removed since the page was read
+            chain, _ = checker.check(numero, snapshot, rows, None, entries=True)
+            checker.cache.drop(numero)
+            for table in ("outbox", "events", "commands"):
+                highest = traces[table].get(numero)
+                if highest is not None and highest > chain.version:
+                    yield Problem(numero, f"{table} à la version {highest} alors que le dossier est à la "
+                                  f"version {chain.version} (retour en arrière ?)", table)
+        except DossierAltere as exc:
+            yield Problem(numero, exc.reason, exc.field)
+        except SerializationError as exc:
+            yield Problem(numero, exc.reason, exc.field)
 
     @_method_errors
     def pending_emails(self, limit: int = 100) -> list[OutboxEmail]:

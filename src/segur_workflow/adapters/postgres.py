@@ -15,11 +15,13 @@ The statements are shared with SQLite (:mod:`._sql`); what is here is psycopg's 
 
 from __future__ import annotations
 
+import random
 import re
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 try:
     import psycopg
@@ -36,12 +38,12 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 import orjson
 
 from .. import seal as sealing
-from ..errors import InvalidInput, StorageUnavailable
+from ..errors import InvalidInput, StorageError, StorageUnavailable
 from ..model import Dossier
 from ._journal import Chain, Codec, Snapshot, Written
-from ._sql import SQLRepository, schema
+from ._sql import LOCK_ORDER, SQLRepository, added_columns, schema, schema_objects
 
-__all__ = ["SCHEMA", "PostgresRepository"]
+__all__ = ["SCHEMA", "PostgresRepository", "migrate_database"]
 
 #: The tables (created if missing, under an advisory lock so that concurrent first starts are safe).
 MOMENT = "timestamptz"
@@ -98,6 +100,8 @@ class PostgresRepository(SQLRepository):
     # The server is down, restarting, unreachable or the pool could not give a connection in time;
     # a statement cancelled by statement_timeout (QueryCanceled) is worth retrying too.
     UNAVAILABLE_ERROR = (psycopg.OperationalError, psycopg_pool.PoolTimeout)
+    # A deadlock victim, a serialisation failure: the server rolled the whole transaction back.
+    ROLLED_BACK_ERROR = (pg_errors.TransactionRollback, pg_errors.DeadlockDetected)
     CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, dsn: str, *, key: sealing.KeyArg = None, schema: str | None = None, connect_timeout: int = 10,
@@ -116,6 +120,7 @@ class PostgresRepository(SQLRepository):
             raise InvalidInput("statement_timeout", "une durée en secondes (> 0) ou None", statement_timeout)
         super().__init__(key=key)
         self.schema = schema
+        self._patience = 3.0 * connect_timeout  # seconds a schema change may wait for the tables
         self._statement_timeout_ms = None if statement_timeout is None else max(1, int(statement_timeout * 1000))
         self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = psycopg_pool.ConnectionPool(
             dsn, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,
@@ -125,16 +130,40 @@ class PostgresRepository(SQLRepository):
         )
         try:
             self._pool.open(wait=True, timeout=connect_timeout)
-            # Not pipelined (unlike the writes): the layout check reads a result in the middle.
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                if schema is not None:
-                    cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-                self._check_layout(cur)
-                self._create_tables(cur, SCHEMA, moment=MOMENT)
+            with self._pool.connection() as conn, conn.cursor() as cur:
+                if not self._layout_complete(cur):
+                    self._create_layout(conn, cur)
         except (psycopg.Error, psycopg_pool.PoolTimeout) as exc:
             self._pool.close()
             raise StorageUnavailable("ouverture", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+
+    def _layout_complete(self, cur: psycopg.Cursor[Any]) -> bool:
+        """Every table, index and column of this version is there: nothing to create, and so no lock taken.
+
+        ``CREATE INDEX IF NOT EXISTS`` locks its table (SHARE) even when the index exists: run on
+        every start, it made a starting host wait for the running ones' writes and, holding the outbox
+        while waiting for the events table, closed a lock cycle with them (``DeadlockDetected``).
+        """
+        names = schema_objects(SCHEMA)
+        found = cur.execute(sql.SQL("SELECT {}").format(sql.SQL(", ").join(
+            sql.SQL("to_regclass({}) IS NOT NULL").format(sql.Literal(name)) for name in names))).fetchone()
+        if found is None or not all(found):
+            return False
+        return all({name for name, _ in columns} <= self._columns(cur, table)
+                   for table, columns in added_columns(moment=MOMENT).items())
+
+    def _create_layout(self, conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any]) -> None:
+        """Create what is missing, serialised between processes, the tables locked first (:func:`_lock_tables`).
+
+        Not pipelined (unlike the writes): the layout check reads a result in the middle.
+        """
+        def create() -> None:
+            if self.schema is not None:
+                cur.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
+            self._check_layout(cur)
+            self._create_tables(cur, SCHEMA, moment=MOMENT)
+
+        _with_tables_locked(conn, cur, create, patience=self._patience)
 
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         """Each new connection of the pool: the schema on its search_path, the statement timeout, orjson for JSON."""
@@ -223,3 +252,81 @@ class PostgresRepository(SQLRepository):
 
     def close(self) -> None:
         self._pool.close()
+
+
+_T = TypeVar("_T")
+
+
+def _with_tables_locked(conn: psycopg.Connection[Any], cur: psycopg.Cursor[Any], work: Callable[[], _T], *,
+                        patience: float) -> _T:
+    """``work()`` in a transaction holding the layout's advisory lock and every existing table, exclusively.
+
+    A schema change must never be part of a lock cycle: it would make a running host's write or even
+    its read (a SELECT waits for an ACCESS EXCLUSIVE lock) the deadlock victim. So it takes the tables
+    in LOCK_ORDER, waiting at most a moment for each (``lock_timeout``); when one is busy it gives up
+    everything it holds, waits a little and tries again, for up to ``patience`` seconds. The others
+    only ever wait for it, briefly.
+    """
+    deadline = time.monotonic() + patience
+    pause = 0.05
+    while True:
+        try:
+            with conn.transaction():
+                cur.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                cur.execute("SET LOCAL lock_timeout = '200ms'")
+                for table in LOCK_ORDER:
+                    if cur.execute("SELECT to_regclass(%s) IS NOT NULL", (table,)).fetchone() == (True,):
+                        cur.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
+                cur.execute("SET LOCAL lock_timeout = 0")
+                return work()
+        except pg_errors.LockNotAvailable:
+            if time.monotonic() + pause > deadline:
+                raise
+            time.sleep(pause * (0.5 + random.random()))  # noqa: S311 - jitter, not a secret
+            pause = min(1.0, pause * 2)
+
+def migrate_database(dsn: str, *, key: sealing.KeyArg = None, schema: str | None = None,
+                     log: Callable[[str], object] | None = None, connect_timeout: int = 10) -> int:
+    """Migrate a PostgreSQL database of the previous layout (schema 3: the whole dossier, history included,
+    in ``dossiers.data``) to the sealed snapshot + journal layout; return the number of dossiers migrated.
+
+    The same explicit, logged migration as SQLite's (:func:`._migration.migrate_layout`), in one
+    transaction under the layout's advisory lock, the tables locked in the writers' order first (hosts
+    still running the previous release wait, and then find a layout they refuse). A database already
+    in the current layout is left as it is (0).
+    """
+    from ._migration import as_document, migrate_layout
+
+    if not isinstance(dsn, str) or "\x00" in dsn:
+        raise InvalidInput("dsn", "une chaîne de connexion PostgreSQL", dsn)
+    if schema is not None and (not isinstance(schema, str) or not _IDENTIFIER.fullmatch(schema)):
+        raise InvalidInput("schema", "un nom de schéma en minuscules (a-z, 0-9, _)", schema)
+    try:
+        conn = psycopg.connect(dsn, connect_timeout=connect_timeout)
+    except psycopg.Error as exc:
+        raise StorageUnavailable("migration", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    set_json_loads(orjson.loads, context=conn)
+    set_json_dumps(orjson.dumps, context=conn)
+    try:
+        with conn.cursor() as cur:
+            if schema is not None:
+                cur.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+                conn.commit()
+
+            def execute(statement: str, params: Sequence[Any]) -> Any:
+                return cur.execute(statement.replace("?", "%s"), params)
+
+            def columns(table: str) -> set[str]:
+                rows = cur.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s"
+                                   " AND table_schema = current_schema()", (table,)).fetchall()
+                return {str(r[0]) for r in rows}
+
+            return _with_tables_locked(conn, cur, lambda: migrate_layout(
+                execute, columns=columns, statements=SCHEMA, moment=MOMENT, codec=_CODEC, document_of=as_document,
+                key=key, say=log or (lambda _line: None)), patience=3.0 * connect_timeout)
+    except psycopg.Error as exc:
+        error = StorageUnavailable if isinstance(exc, psycopg.OperationalError) else StorageError
+        raise error("migration", f"{type(exc).__name__}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        conn.close()
+

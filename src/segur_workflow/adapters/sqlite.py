@@ -155,90 +155,26 @@ def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None
     """Migrate an SQLite database of the previous layout (schema 3: the whole dossier, history included,
     in ``dossiers.data``) to the sealed snapshot + journal layout; return the number of dossiers migrated.
 
-    The explicit, logged migration of docs/security.md: each document goes through
-    :func:`segur_workflow.serialization.migrate` (its old schema's exact fields, its history chain), then
-    is sealed under ``key`` as one journal row at its current version (the versions the outbox and the
-    command records refer to are kept). All or nothing: one dossier refused and nothing is changed.
-    A database already in the current layout is left as it is (0).
+    The explicit, logged migration of docs/security.md (:func:`._migration.migrate_layout`), in one
+    transaction: one dossier refused and nothing is changed. A database already in the current
+    layout is left as it is (0).
     """
-    from ..serialization import from_dict as _from_dict
-    from ..serialization import migrate
-    from ._journal import Journal
+    from ._migration import as_document, migrate_layout
 
-    say = log or (lambda _line: None)
     conn = sqlite3.connect(os.fspath(path), isolation_level=None, timeout=30.0)
     conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
     try:
-        columns = {str(r[1]) for r in conn.execute("PRAGMA table_info(dossiers)").fetchall()}
-        if not columns or "head" in columns:
-            return 0
-        journal = Journal(sealing.sealer(key), _CODEC)
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("ALTER TABLE dossiers ADD COLUMN length INTEGER NOT NULL DEFAULT 1 CHECK (length >= 1)")
-            conn.execute("ALTER TABLE dossiers ADD COLUMN head TEXT NOT NULL DEFAULT ''")
-            _add_missing_columns(conn)
-            for statement in SCHEMA:
-                conn.execute(statement)
-            rows = conn.execute("SELECT numero, version, data FROM dossiers ORDER BY numero").fetchall()
-            for numero, version, data in rows:
-                try:
-                    document = migrate(loads(data), key=key)
-                    dossier = _from_dict(document, key=key)
-                except SerializationError as exc:
-                    raise SerializationError(f"{numero}:{exc.field}", exc.reason) from exc
-                if dossier.numero != numero:
-                    raise SerializationError(f"{numero}:numero", f"le document est celui de {dossier.numero!r}")
-                written = journal.prepare(dossier, None, version=int(version))
-                conn.execute("UPDATE dossiers SET data = ?, status = ?, length = ?, head = ? WHERE numero = ?",
-                             (written.data, dossier.status.value, written.position, written.sceau, numero))
-                conn.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
-                             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                             (numero, written.position, written.version, written.entries, written.emails,
-                              written.etat, written.cle, written.sceau))
-                say(f"{numero} : schéma {loads(data).get('schema_version')} → {document['schema_version']}, "
-                    f"version {version}, {len(dossier.history)} entrée(s) d'historique, scellé "
-                    f"({document['sceau']['algorithme']}{', clé ' + written.cle if written.cle else ''})")
-            _fill_command_records(conn)
+            count = migrate_layout(
+                conn.execute, columns=lambda table: {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")},
+                statements=SCHEMA, moment=MOMENT, codec=_CODEC, document_of=lambda data: as_document(loads(data)),
+                key=key, say=log or (lambda _line: None))
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
-        return len(rows)
+        return count
     finally:
         conn.close()
 
-
-#: Columns the outbox and the command records gained with the delivery of the same release (their
-#: defaults are what a row of the previous release means: never claimed; recorded without its digest).
-_NEW_COLUMNS = {
-    "outbox": ("attempts INTEGER NOT NULL DEFAULT 0", "claimed_by TEXT", "lease_until TEXT", "not_before TEXT",
-               "last_error TEXT", "dead_at TEXT"),
-    "commands": ("actor_role TEXT NOT NULL DEFAULT ''", "actor_id TEXT NOT NULL DEFAULT ''",
-                 "subject TEXT NOT NULL DEFAULT ''", "digest TEXT NOT NULL DEFAULT ''"),
-}
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    for table, columns in _NEW_COLUMNS.items():
-        present = {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})").fetchall()}
-        for column in columns:
-            if present and column.split()[0] not in present:
-                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
-
-
-def _fill_command_records(conn: sqlite3.Connection) -> None:
-    """Who applied each recorded command, from the (checked) history; the digest stays empty.
-
-    An empty digest never matches a command's, so such an old id is refused rather than replayed
-    (``CommandIdReused``): the previous release did not record what the command asked.
-    """
-    for command_id, numero, trigger in conn.execute(
-            "SELECT command_id, numero, trigger FROM commands WHERE actor_id = ''").fetchall():
-        for (raw,) in conn.execute("SELECT entries FROM journal WHERE numero = ?", (numero,)).fetchall():
-            for entry in loads(raw):
-                if entry.get("command_id") == command_id:
-                    role, actor_id = entry["actor"]["role"], entry["actor"]["id"]
-                    subject = actor_id if trigger == "deposer_avance" else numero
-                    conn.execute("UPDATE commands SET actor_role = ?, actor_id = ?, subject = ? WHERE command_id = ?",
-                                 (role, actor_id, subject, command_id))

@@ -41,6 +41,19 @@ def rules_catalogue() -> str:
     for rule in RULES.values():
         codes = ", ".join(f"`{c}`" for c in rule.codes)
         lines.append(f"| `{rule.name}` | {_md(rule.description)} | {', '.join(used_in(rule))} | {codes} |")
+    unreachable = [(r, code, why) for r in RULES.values() for code, why in r.unreachable.items()]
+    if unreachable:
+        lines += [
+            "",
+            "## Issues inatteignables par l'API publique",
+            "",
+            "Déclarées par la règle (`Rule.unreachable`) : `pytest --segur-coverage` les liste à part, "
+            "sans les compter.",
+            "",
+            "| règle | issue | raison |",
+            "|---|---|---|",
+        ]
+        lines += [f"| `{r.name}` | `{code}` | {_md(why)} |" for r, code, why in unreachable]
     lines += [
         "",
         "## Codes",

@@ -11,12 +11,18 @@ process; dispatchers in other processes reach it over TCP like any SMTP server::
 
 ``reply`` makes it answer every recipient with a given SMTP reply (``"451 4.3.0 Réessayez"``, ``"550 5.1.1
 Inconnu"``) to play a failing server; :meth:`stop` then :meth:`start` plays an outage.
+
+``tls_context`` (a server-side ``ssl.SSLContext``) offers STARTTLS, and then requires it before any
+mail; ``credentials`` (login → password) offers AUTH (LOGIN and PLAIN, only over TLS when a context
+is given) and requires it. Each received message records whether it came over TLS and under which login.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
+from collections.abc import Iterable, Mapping
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from types import TracebackType
@@ -41,6 +47,10 @@ class ReceivedMessage:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     raw: bytes
+    #: the session had been upgraded by STARTTLS
+    tls: bool = False
+    #: the login the session authenticated with (AUTH), if any
+    login: str | None = None
 
     @property
     def message(self) -> EmailMessage:
@@ -76,15 +86,36 @@ class _Recorder:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content = envelope.original_content or envelope.content
         raw = content if isinstance(content, bytes) else str(content).encode("utf-8")
+        auth = getattr(session, "auth_data", None)
+        login = getattr(auth, "login", None)
         with self.lock:
-            self.received.append(ReceivedMessage(str(envelope.mail_from), tuple(envelope.rcpt_tos), raw))
+            self.received.append(ReceivedMessage(
+                str(envelope.mail_from), tuple(envelope.rcpt_tos), raw, tls=getattr(session, "ssl", None) is not None,
+                login=login.decode("utf-8", "replace") if isinstance(login, bytes) else None))
         return "250 2.0.0 Message accepted"
+
+
+def _authenticator(credentials: Mapping[str, str]) -> Any:
+    """An aiosmtpd authenticator accepting exactly ``credentials`` (LOGIN and PLAIN)."""
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False, handled=False)
+        login = auth_data.login.decode("utf-8", "replace")
+        expected = credentials.get(login)
+        ok = expected is not None and auth_data.password == expected.encode("utf-8")
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
+
+    return authenticate
 
 
 class LocalSmtpServer:
     """aiosmtpd's threaded ``Controller`` on ``host:port`` (a free port by default), recording messages."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int | None = None) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int | None = None, *,
+                 tls_context: ssl.SSLContext | None = None, credentials: Mapping[str, str] | None = None,
+                 auth_mechanisms: Iterable[str] = ("LOGIN", "PLAIN")) -> None:
         try:
             from aiosmtpd.controller import Controller
         except ImportError as exc:  # pragma: no cover - exercised only without the extra
@@ -94,6 +125,14 @@ class LocalSmtpServer:
         self._recorder = _Recorder()
         self._controller_class = Controller
         self._controller: Any = None
+        self._security: dict[str, Any] = {}
+        if tls_context is not None:
+            self._security.update(tls_context=tls_context, require_starttls=True)
+        if credentials is not None:
+            offered = {m.upper() for m in auth_mechanisms}
+            self._security.update(authenticator=_authenticator(dict(credentials)), auth_required=True,
+                                  auth_require_tls=tls_context is not None,
+                                  auth_exclude_mechanism=[m for m in ("LOGIN", "PLAIN") if m not in offered])
 
     @property
     def reply(self) -> str | None:
@@ -107,7 +146,8 @@ class LocalSmtpServer:
         if self._controller is None:
             # SMTPUTF8 on, as on most servers today; the limit is generous for HTML e-mails.
             self._controller = self._controller_class(self._recorder, hostname=self.host, port=self.port,
-                                                      enable_SMTPUTF8=True, data_size_limit=10 * 2**20)
+                                                      enable_SMTPUTF8=True, data_size_limit=10 * 2**20,
+                                                      **self._security)
             self._controller.start()
         return self
 
