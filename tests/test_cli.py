@@ -152,9 +152,9 @@ def test_diagram_png_through_graphviz(capsys: pytest.CaptureFixture[str], tmp_pa
         code, _, err = run(capsys, "diagram", "-o", str(tmp_path / "d.png"))
         assert code == 2 and "graphviz" in one_line_error(err)
         return
-    code, _, _ = run(capsys, "diagram", "--format", "png", "-o", str(tmp_path / "d.bin"))
+    code, _, _ = run(capsys, "diagram", "--format", "png", "-o", str(tmp_path / "d.png"))
     assert code == 0
-    assert (tmp_path / "d.bin").read_bytes().startswith(b"\x89PNG")
+    assert (tmp_path / "d.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_diagram_without_graphviz_names_the_package(
@@ -279,8 +279,8 @@ def test_show_prints_the_consultation_screen(
     assert out.startswith("Demande de financement FINSAS009250\n")
     for expected in ("Statut de la demande", "A modifier", "LE SELECT", "Ma demande d'avance", "Ma demande de solde",
                      "[Contrôle KO]", "Courriels automatiques envoyés", "Historique", "23/05/2023",
-                     "demander_modification (solde_en_instruction → solde_a_modifier)",
-                     "Fournisseur SAS : completer"):
+                     "Modification demandée (En cours (demande de solde) → A modifier (demande de solde))",
+                     "Fournisseur SAS : Compléter la demande"):
         assert expected in out, expected
 
 
@@ -320,7 +320,7 @@ def test_demo_delegates_to_run_demo(capsys: pytest.CaptureFixture[str], monkeypa
 
     calls: list[Path] = []
 
-    def fake_run_demo(path: Path, write: Any = print) -> int:
+    def fake_run_demo(path: Path, write: Any = print, **_options: Any) -> int:
         calls.append(path)
         write("étape 1")
         return 3

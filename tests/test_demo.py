@@ -66,5 +66,5 @@ def test_demo_reports_an_unusable_file_with_an_exit_code(tmp_path: Path) -> None
     path = tmp_path / "demo.sqlite3"
     path.write_bytes(b"ceci n'est pas une base SQLite" * 100)
     lines: list[str] = []
-    assert run_demo(path, lines.append) == 1
+    assert run_demo(path, lines.append) == 2  # an input problem (documented exit codes, docs/cli.md)
     assert "pas une base SQLite" in lines[-1]

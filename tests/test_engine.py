@@ -30,6 +30,9 @@ DESIGN_TABLE = {
     ("completer", S.SOLDE_EN_ATTENTE_PIECE, S.SOLDE_EN_INSTRUCTION, F),
     ("decider", S.SOLDE_EN_INSTRUCTION, S.SOLDE_DECIDEE, G),
     ("rejeter", S.SOLDE_EN_INSTRUCTION, S.SOLDE_REJETEE, G),
+} | {
+    # issue 16 (the gestionnaire's desk): a dossier under way can be handed to another gestionnaire
+    ("reaffecter", s, s, role) for s in S if not s.final for role in (G, sw.Role.SYSTEME)
 }
 LATER = ex.T0 + timedelta(days=30)
 
@@ -71,6 +74,8 @@ def test_each_row_fires_records_and_mails(trigger: str, source: S, dest: S, role
         dossier = sw.handle(dossier, command, now=now).dossier
     before = dossier
     last = commands[-1]
+    if last.actor.role is not role:  # a row of another role (reaffecter by the portal): the same command, its actor
+        last = attrs.evolve(last, actor=sw.Actor(role, "portail"))
     assert last.actor.role is role
     assert trigger in sw.allowed_commands(dossier, last.actor)
     outcome = sw.handle(dossier, last, now=now + timedelta(minutes=5))
@@ -84,7 +89,7 @@ def test_each_row_fires_records_and_mails(trigger: str, source: S, dest: S, role
     assert len(added) == (1 if trigger != "deposer_solde" else 2)
     assert (entry.trigger, entry.source, entry.dest, entry.actor) == (trigger, source, dest, last.actor)
     assert entry.at == now + timedelta(minutes=5)
-    sends_mail = trigger != "controler_bloc"
+    sends_mail = trigger not in {"controler_bloc", "reaffecter"}  # the internal transitions mail no one
     assert len(outcome.emails) == (1 if sends_mail else 0)
     assert after.emails_sent[len(before.emails_sent):] == tuple(
         sw.EmailRecord(at=entry.at, template=e.template, subject=e.subject, to=e.to) for e in outcome.emails
@@ -146,7 +151,7 @@ def test_wrong_status_lists_what_is_allowed() -> None:
     d = ex.dossier_at(S.AVANCE_DECIDEE)
     err = _refused(d, sw.Decider(ex.GESTIONNAIRE), sw.TransitionNotAllowed)
     assert isinstance(err, sw.TransitionNotAllowed)
-    assert (err.status, err.trigger, err.allowed) == ("avance_decidee", "decider", frozenset())
+    assert (err.status, err.trigger, err.allowed) == ("avance_decidee", "decider", frozenset({"reaffecter"}))
     err = _refused(d, sw.Completer(ex.owner(d)), sw.TransitionNotAllowed)
     assert isinstance(err, sw.TransitionNotAllowed) and err.allowed == {"deposer_solde"}
 
@@ -313,7 +318,7 @@ def test_errors_serialise_for_apis() -> None:
         sw.handle(d, sw.Decider(ex.GESTIONNAIRE), now=LATER)
     assert info.value.to_dict() == {
         "code": "transition.interdite", "message": info.value.message,
-        "status": "avance_decidee", "trigger": "decider", "allowed": [],
+        "status": "avance_decidee", "trigger": "decider", "allowed": ["reaffecter"],
     }
 
 

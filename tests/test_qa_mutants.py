@@ -43,7 +43,9 @@ def test_allowed_commands_names_the_wrong_argument(args: tuple[Any, ...], parame
 def test_allowed_commands_evaluates_the_dossier_guards_only() -> None:
     dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
     # blocs not all OK and none KO: neither decider nor demander_modification, the rest is open
-    assert sw.allowed_commands(dossier, examples.GESTIONNAIRE) == {"controler_bloc", "rejeter", "demander_piece"}
+    # (reaffecter: the desk's assignment, open to any gestionnaire while the dossier is not final)
+    assert sw.allowed_commands(dossier, examples.GESTIONNAIRE) == {"controler_bloc", "rejeter", "demander_piece",
+                                                                   "reaffecter"}
     assert sw.allowed_commands(dossier, examples.owner(dossier)) == frozenset()
 
 

@@ -100,6 +100,8 @@ def _bad_contexts() -> list[rules.RuleContext]:
                           dossier=instr, corridor=attrs.evolve(sw.SAS, pieces_solde=(), pieces_avance=())),
         rules.RuleContext(command=sw.ControlerBloc(g, sw.Bloc.INFORMATIONS, sw.Controle.KO, "x" * 5000), dossier=instr),
         rules.RuleContext(command=sw.DemanderPiece(g, sw.PieceKind.PV_MISE_EN_SERVICE, "x"), dossier=instr),
+        rules.RuleContext(command=sw.Reaffecter(g, "  "), dossier=instr),
+        rules.RuleContext(command=sw.Reaffecter(g, "c.martin"), dossier=attrs.evolve(instr, gestionnaire="c.martin")),
         rules.RuleContext(command=compte.CreerCompte(sw.Actor(sw.Role.SYSTEME, "p"), "?", "", bytes(16), email="@")),
         rules.RuleContext(command=compte.OublierIdentifiant(sw.Actor(sw.Role.SYSTEME, "p"), "x@example.org"),
                           subject=account),

@@ -183,8 +183,8 @@ def test_from_dict_leaves_its_input_untouched() -> None:
 
 # -- upcasting ---------------------------------------------------------------
 def _as_v3(data: dict[str, Any]) -> dict[str, Any]:
-    """What schema 3 stored: no seal."""
-    return {**{k: v for k, v in data.items() if k != "sceau"}, "schema_version": 3}
+    """What schema 3 stored: no seal, no gestionnaire (assignment came with schema 4)."""
+    return {**{k: v for k, v in data.items() if k not in {"sceau", "gestionnaire"}}, "schema_version": 3}
 
 
 def _as_v2(data: dict[str, Any]) -> dict[str, Any]:

@@ -18,7 +18,8 @@ def test_attachment_sniffing_facts_round_trip_and_default_when_absent() -> None:
     data = serialization.to_dict(d)
     assert serialization.from_dict(data) == d
     # Data written before these facts existed migrates with the accepting defaults.
-    old = {k: v for k, v in data.items() if k != "sceau"} | {"schema_version": 3}
+    # (schema 3 had neither the seal nor the desk's assignment, ``gestionnaire``)
+    old = {k: v for k, v in data.items() if k not in ("sceau", "gestionnaire")} | {"schema_version": 3}
     stored = old["avance"]["pieces"][kind.value]
     del stored["complet"], stored["marqueurs"]
     back = serialization.from_dict(serialization.migrate(old)).avance.pieces[kind]

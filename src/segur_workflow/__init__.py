@@ -21,17 +21,20 @@ from .commands import (
     DemanderPiece,
     DeposerAvance,
     DeposerSolde,
+    Reaffecter,
     Rejeter,
 )
 from .emails import Email
 from .engine import (
     BlocControle,
     DossierDepose,
+    DossierReaffecte,
     Event,
     Outcome,
     PaiementDeclenche,
     StatutChange,
     allowed_commands,
+    explain,
     handle,
     start,
 )
@@ -67,6 +70,7 @@ from .model import (
     HistoryEntry,
     Paiement,
 )
+from .ports import DossierSummary
 from .recap import Recapitulatif, recapitulatif
 from .states import COMPTE, DOSSIER, CompteStatus, MachineDefinition, Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
@@ -142,6 +146,8 @@ __all__ = [
     "DossierAltere",
     "DossierDepose",
     "DossierNotFound",
+    "DossierReaffecte",
+    "DossierSummary",
     "DuplicateFinancingRequest",
     "Email",
     "EmailRecord",
@@ -159,6 +165,7 @@ __all__ = [
     "Phase",
     "PieceKind",
     "PremiereConnexion",
+    "Reaffecter",
     "Recapitulatif",
     "Rejeter",
     "Role",
@@ -172,6 +179,7 @@ __all__ = [
     "Violation",
     "WorkflowError",
     "allowed_commands",
+    "explain",
     "handle",
     "handle_compte",
     "recapitulatif",

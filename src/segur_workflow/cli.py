@@ -1,9 +1,10 @@
-"""The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``, ``verify``, ``migrate``,
-``deliver``, ``dead-letters`` (the last two in :mod:`.cli_delivery`).
+"""The ``segur-workflow`` command line: ``demo``, ``diagram``, ``check``, ``emails``, ``show``, ``list``,
+``export``, ``verify``, ``migrate``, ``deliver``, ``dead-letters`` (the last two in :mod:`.cli_delivery`).
 
 An edge of the library (it may read files and print). Errors are one French line on stderr and a
 non-zero exit code, never a traceback: 1 when a check refuses something, 2 for a usage or input
-error, 70 for a bug.
+error, 70 for a bug. The commands that read a database (``show``, ``list``, ``export``, ``diagram
+--db``) open it read-only: they never create a file nor write into one.
 """
 
 from __future__ import annotations
@@ -20,13 +21,15 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from . import diagrams, rules
+from . import __version__, diagrams, exports, rules
 from .emails import TEMPLATES, Email
-from .engine import PARIS, allowed_commands, start
+from .engine import allowed_commands, format_date, start
 from .engine import handle as handle_command
-from .errors import CliError, WorkflowError
+from .errors import CliError, InvalidInput, WorkflowError
 from .model import SAS, Actor, Attachment, Dossier
+from .ports import DossierSummary
 from .recap import BlocView, recapitulatif
+from .screens import consultation_html, describe_entry, instruction_html
 from .states import COMPTE, DEFINITIONS, DOSSIER, Status
 from .vocabulary import PieceKind, Role
 
@@ -142,32 +145,45 @@ def is_postgres_dsn(db: object) -> bool:
     return text.startswith(("postgresql://", "postgres://")) or bool(re.match(r"^\w+=", text))
 
 
-def open_repository(db: Path, key: Any = None) -> Any:
+def open_repository(db: Path, key: Any = None, *, read_only: bool = True) -> Any:
     """The repository of ``db``, sealed with ``key``: SQLite for a file, PostgreSQL for a connection string
-    (``postgresql://…`` or ``host=… dbname=…``, the ``postgres`` extra)."""
+    (``postgresql://…`` or ``host=… dbname=…``, the ``postgres`` extra). An SQLite file is opened read-only
+    unless asked: a reading command never writes into a file, nor creates one."""
     if is_postgres_dsn(db):
         try:
             module = importlib.import_module("segur_workflow.adapters.postgres")
         except ImportError as exc:
             raise CliError(f"Le dépôt PostgreSQL n'est pas disponible dans cette installation ({exc}).") from exc
         return module.PostgresRepository(str(db), key=key)
+    if not db.exists():
+        raise CliError(f"Base de données introuvable : {clean(str(db))}")
     if not db.is_file():
-        raise CliError(f"Base de données introuvable : {db}")
+        raise CliError(f"{clean(str(db))} n'est pas un fichier de base de données (c'est un répertoire ?).")
     try:
         module = importlib.import_module("segur_workflow.adapters.sqlite")
     except ImportError as exc:
         raise CliError(f"Le dépôt SQLite n'est pas disponible dans cette installation ({exc}).") from exc
-    return module.SQLiteRepository(db, key=key)
-
-
-def load_dossier(db: Path, numero: str, key: Any = None) -> Dossier:
-    repo = open_repository(db) if key is None else open_repository(db, key)
     try:
-        dossier = repo.get(numero).dossier
+        return module.SQLiteRepository(db, key=key, read_only=read_only)
+    except InvalidInput as exc:
+        raise CliError(f"{clean(str(db))} n'est pas une base segur-workflow (fichier SQLite créé par "
+                       f"{PROG} demo ou par un hôte de la bibliothèque).") from exc
+
+
+@contextlib.contextmanager
+def _repository(db: str, key: Any = None) -> Iterator[Any]:
+    repo = open_repository(Path(db)) if key is None else open_repository(Path(db), key)
+    try:
+        yield repo
     finally:
         close = getattr(repo, "close", None)
         if callable(close):
             close()
+
+
+def load_dossier(db: Path, numero: str, key: Any = None) -> Dossier:
+    with _repository(str(db), key) as repo:
+        dossier = repo.get(numero).dossier
     if not isinstance(dossier, Dossier):
         raise CliError(f"Le dépôt {db} n'a pas rendu un dossier pour {numero}.")
     return dossier
@@ -185,7 +201,8 @@ def show_text(dossier: Dossier) -> str:
     """The consultation screen of ``dossier`` as terminal text (recapitulatif, history, next actions)."""
     r = recapitulatif(dossier)
     out = _title(f"Demande de financement {clean(r.numero)}")
-    out += _lines([(x.libelle, x.valeur) for x in r.lignes()])
+    out += _lines([(x.libelle, x.valeur) for x in r.lignes()]
+                  + [("Gestionnaire en charge", dossier.gestionnaire or "non affecté")])
     for phase in r.phases:
         out += ["", *_title(phase.titre, "-")]
         for b in phase.blocs:
@@ -193,17 +210,15 @@ def show_text(dossier: Dossier) -> str:
     out += ["", *_title(r.courriels.titre, "-")]
     out += _lines([(x.libelle, x.valeur) for x in r.courriels.lignes]) or ["  (aucun)"]
     out += ["", *_title("Historique", "-")]
-    for i, e in enumerate(dossier.history, 1):
-        src = "—" if e.source is None else e.source.value
-        details = "".join(f" {clean(k)}={clean(v)}" for k, v in e.details.items())
-        comment = f" « {clean(e.comment)} »" if e.comment else ""
-        when = e.at.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
-        out.append(f"  {i:>2}. {when}  {e.actor.role.label} {clean(e.actor.id)} : "
-                   f"{e.trigger} ({src} → {e.dest.value}){details}{comment}")
+    for i, entry in enumerate(dossier.history, 1):
+        e = describe_entry(entry)
+        comment = f" « {clean(e.commentaire)} »" if e.commentaire else ""
+        extra = "".join(f" ; {clean(p)}" for p in e.precisions)
+        out.append(f"  {i:>2}. {e.quand}  {clean(e.qui)} : {e.quoi} ({e.statut}){extra}{comment}")
     out += ["", *_title("Actions possibles maintenant", "-")]
     owner = Actor(Role.FOURNISSEUR, dossier.fournisseur.ans_id)
-    for actor in (Actor(Role.GESTIONNAIRE, "gestionnaire"), owner):
-        possible = ", ".join(sorted(allowed_commands(dossier, actor))) or "aucune"
+    for actor in (Actor(Role.GESTIONNAIRE, dossier.gestionnaire or "gestionnaire"), owner):
+        possible = ", ".join(sorted(DOSSIER.labels[t] for t in allowed_commands(dossier, actor))) or "aucune"
         out.append(f"  {actor.role.label} : {possible}")
     return "\n".join(out) + "\n"
 
@@ -240,7 +255,10 @@ def _cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     def write(line: str) -> None:
         print(line, file=out)
 
-    return run_demo(Path(args.db), write)
+    def error(line: str) -> None:
+        print(f"{PROG} : {clean(line)}", file=sys.stderr)
+
+    return run_demo(Path(args.db), write, error=error)
 
 
 def _format_of(args: argparse.Namespace) -> str:
@@ -252,9 +270,22 @@ def _format_of(args: argparse.Namespace) -> str:
     return by_suffix.get(suffix, "mermaid")
 
 
+#: The file suffixes each diagram format may be written to (``-o``).
+_DIAGRAM_SUFFIXES = {"mermaid": ("mmd", "mermaid", "md"), "dot": ("dot", "gv"), "scxml": ("scxml", "xml"),
+                     "plantuml": ("puml", "plantuml", "pu"), "svg": ("svg",), "png": ("png",)}
+
+
 def _cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
     fmt = _format_of(args)
     highlight = None
+    if args.output:
+        suffix = Path(args.output).suffix.lower().lstrip(".")
+        allowed = _DIAGRAM_SUFFIXES.get(fmt, ())
+        if suffix and suffix not in allowed:
+            raise CliError(f"Le fichier {clean(args.output)} ne correspond pas au format {fmt} : utilisez "
+                           + " ou ".join(f".{x}" for x in allowed) + " (ou --format).")
+    if args.db is not None and args.dossier is None:
+        raise CliError("--db sert à lire un dossier à mettre en évidence : indiquez aussi --dossier NUMERO.")
     if args.dossier is not None:
         if args.db is None:
             raise CliError("--dossier demande aussi --db FICHIER (la base où lire le dossier).")
@@ -335,8 +366,28 @@ def _cmd_emails(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _write_output(path: str, text: str) -> None:
+    target = Path(path)
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"Écriture impossible dans {clean(path)} : {_why(exc)}") from exc
+    print(f"{clean(path)} écrit.", file=sys.stderr)
+
+
 def _cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    out.write(show_text(load_dossier(Path(args.db), args.numero, key_of(args))))
+    dossier = load_dossier(Path(args.db), args.numero, key_of(args))
+    if not args.html:
+        if args.output or args.gestionnaire:
+            raise CliError("-o et --gestionnaire s'emploient avec --html.")
+        out.write(show_text(dossier))
+        return 0
+    page = (instruction_html(dossier, Actor(Role.GESTIONNAIRE, args.gestionnaire)) if args.gestionnaire
+            else consultation_html(dossier))
+    if args.output:
+        _write_output(args.output, page)
+    else:
+        out.write(page)
     return 0
 
 
@@ -398,12 +449,99 @@ def _cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _status(value: str | None) -> Status | None:
+    if value is None:
+        return None
+    try:
+        return Status(value)
+    except ValueError:
+        raise CliError(f"Statut inconnu « {clean(value)} » : choisissez parmi "
+                       + ", ".join(s.value for s in Status) + ".") from None
+
+
+def _pages(repo: Any, args: argparse.Namespace, *, page: int = 1000, limit: int | None = None
+           ) -> Iterator[DossierSummary]:
+    """Every summary matching the filters of ``args``, page by page (keyset), at most ``limit``."""
+    after = getattr(args, "after", None)
+    given = 0
+    while limit is None or given < limit:
+        size = page if limit is None else min(page, limit - given)
+        rows = repo.search(status=_status(args.status), gestionnaire=args.gestionnaire, ans_id=args.ans_id,
+                           siret=args.siret, limit=size, after=after)
+        yield from rows
+        given += len(rows)
+        if len(rows) < size:
+            return
+        after = rows[-1].numero
+
+
+def _cmd_list(args: argparse.Namespace, out: TextIO) -> int:
+    if args.limit < 1:
+        raise CliError("--limit doit être un entier ≥ 1.")
+    with _repository(args.db, key_of(args)) as repo:
+        rows = list(_pages(repo, args, limit=args.limit + 1))
+    shown = rows[: args.limit]
+    titles = ("Numéro", "Statut", "N° ANS", "Dénomination sociale", "Gestionnaire", "Dépôt", "Changement")
+    table = [titles] + [(s.numero, s.status.label, s.ans_id, s.raison_sociale, s.gestionnaire or "—",
+                         format_date(s.date_depot), format_date(s.date_changement_statut)) for s in shown]
+    widths = [min(max(len(clean(r[i])) for r in table), 40) for i in range(len(titles))]
+    for r in table:
+        print("  ".join(clean(c)[:40].ljust(w) for c, w in zip(r, widths, strict=True)).rstrip(), file=out)
+    if not shown:
+        print("(aucun dossier)", file=out)
+    elif len(rows) > args.limit:
+        print(f"… page suivante : --after {shown[-1].numero}", file=out)
+    return 0
+
+
+def _progress(enabled: bool) -> Any:
+    """A tqdm bar on stderr when it is a terminal and tqdm is installed (the ``exports`` extra)."""
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(unit=" dossiers", desc="Export", file=sys.stderr, leave=False)
+
+
+def _cmd_export(args: argparse.Namespace, out: TextIO) -> int:
+    fmt = args.format or Path(args.output).suffix.lower().lstrip(".") or "csv"
+    if fmt not in exports.FORMATS:
+        raise CliError(f"Format d'export inconnu « {clean(fmt)} » : utilisez --format "
+                       + " | ".join(exports.FORMATS) + ".")
+    bar = _progress(not args.quiet and sys.stderr.isatty())
+    try:
+        with _repository(args.db, key_of(args)) as repo:
+            count = exports.write(_pages(repo, args), args.output, format=fmt,
+                                  progress=bar.update if bar is not None else None)
+    finally:
+        if bar is not None:
+            bar.close()
+    if not args.quiet:
+        print(f"{clean(args.output)} écrit : {count} dossier(s) ({fmt}).", file=sys.stderr)
+    return 0
+
+
+def _filters(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite (lue, jamais modifiée)")
+    p.add_argument("--status", metavar="STATUT",
+                   help="un statut parmi : " + ", ".join(s.value for s in Status))
+    p.add_argument("--gestionnaire", metavar="ID", help="dossiers confiés à ce gestionnaire")
+    p.add_argument("--ans-id", dest="ans_id", metavar="ANS", help="dossier de ce fournisseur (N° ANS)")
+    p.add_argument("--siret", metavar="SIRET", help="dossiers de ce SIRET")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Demande de financement Ségur numérique (couloir SAS) : démo, diagrammes, contrôle de "
-                    "pièces, courriels, consultation d'un dossier.",
+                    "pièces, courriels, consultation d'un dossier, listes de travail et exports.",
+        epilog="Codes de sortie : 0 succès ; 1 un contrôle refuse (check, demo) ; 2 erreur d'utilisation ou "
+               "fichier inutilisable ; 70 erreur interne (à signaler) ; 130 interrompu.",
     )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}",
+                        help="affiche la version et quitte")
     sub = parser.add_subparsers(dest="commande", metavar="COMMANDE", required=True, parser_class=_Parser)
 
     p = sub.add_parser("demo", help="déroule un dossier SAS complet sur une base SQLite locale",
@@ -428,7 +566,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("check", help="contrôle des fichiers selon la règle des pièces justificatives",
                        description="Applique la règle des pièces (.png, .jpg, .jpeg, .pdf, contenu conforme à "
                                    "l'extension, 4 Mo au plus) ; code 0 si tout passe, 1 sinon.")
-    p.add_argument("files", nargs="+", metavar="FICHIER")
+    p.add_argument("files", nargs="+", metavar="FICHIER", help="fichier(s) à contrôler (PDF, PNG, JPEG)")
     p.add_argument("--piece", choices=[k.value for k in PieceKind], help="pièce attendue (pour le message)")
     p.set_defaults(run=_cmd_check)
 
@@ -439,12 +577,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_emails)
 
     p = sub.add_parser("show", help="écran de consultation d'un dossier",
-                       description="Écran de consultation d'un dossier lu dans une base SQLite.")
-    p.add_argument("numero", metavar="NUMERO")
-    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+                       description="Écran de consultation d'un dossier lu dans une base SQLite (lue, jamais "
+                                   "modifiée) : en texte, ou en page HTML avec --html.")
+    p.add_argument("numero", metavar="NUMERO", help="numéro du dossier (ex. FINSAS000001)")
+    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite (lue, jamais modifiée)")
+    p.add_argument("--html", action="store_true",
+                   help="page HTML : l'écran du fournisseur, ou celui d'un gestionnaire avec --gestionnaire")
+    p.add_argument("--gestionnaire", metavar="ID", help="avec --html : l'écran d'instruction pour ce gestionnaire")
+    p.add_argument("-o", "--output", metavar="FICHIER", help="avec --html : fichier de la page (défaut : sortie "
+                                                              "standard)")
     add_key_option(p)
     p.set_defaults(run=_cmd_show)
 
+    p = sub.add_parser("list", help="liste de travail : dossiers par statut, gestionnaire, fournisseur",
+                       description="Liste des dossiers (résumés lus sans l'historique), par numéro croissant.")
+    _filters(p)
+    add_key_option(p)
+    p.add_argument("--limit", type=int, default=50, metavar="N", help="dossiers par page (défaut : 50)")
+    p.add_argument("--after", metavar="NUMERO", help="page suivante : après ce numéro")
+    p.set_defaults(run=_cmd_list)
+
+    p = sub.add_parser("export", help="export d'une liste de dossiers en CSV, XLSX ou ODS",
+                       description="Exporte les dossiers (filtres de « list ») pour un tableur : CSV (UTF-8, « ; »), "
+                                   "XLSX ou ODS ; titres de colonnes en français, dates jj/mm/aaaa.")
+    _filters(p)
+    add_key_option(p)
+    p.add_argument("-o", "--output", metavar="FICHIER", required=True, help="fichier à écrire")
+    p.add_argument("--format", choices=exports.FORMATS, help="format (défaut : d'après l'extension, sinon csv)")
+    p.add_argument("-q", "--quiet", action="store_true", help="sans barre de progression ni résumé")
+    p.set_defaults(run=_cmd_export)
     p = sub.add_parser("verify", help="vérifie les sceaux et les chaînes de tous les dossiers d'une base",
                        description="Vérifie chaque dossier d'une base SQLite ou PostgreSQL et toute sa chaîne "
                                    "(instantané, journal, historique) : une ligne par problème (numéro : où : quoi) ; "

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._checks import require_text, typed
+from ._checks import require_identifier, require_text, typed
 from .errors import InvalidInput
 from .model import Actor, Attachment, CoordonneesBancaires, Fournisseur
 from .vocabulary import Bloc, Controle, PieceKind
@@ -188,3 +188,12 @@ class Completer(Command):
     contact_support: str | None = attrs.field(default=None,
                                               validator=require_text("contact_support", optional=True))
 
+
+@attrs.frozen
+class Reaffecter(Command):
+    """Assign the dossier to another gestionnaire (``gestionnaire``: that gestionnaire's actor id)."""
+
+    gestionnaire: str = attrs.field(validator=require_identifier("gestionnaire"))
+    commentaire: str | None = attrs.field(
+        default=None, validator=require_text("commentaire", optional=True)
+    )

@@ -157,8 +157,13 @@ class DeliveryTotals:
         self.dead += dead
 
 
-def run_demo(db_path: Path | str, write: Write = print) -> int:
-    """Run the demo scenario on the SQLite file ``db_path``; print each step; return an exit code."""
+def run_demo(db_path: Path | str, write: Write = print, *, error: Write | None = None) -> int:
+    """Run the demo scenario on the SQLite file ``db_path``; print each step; return an exit code.
+
+    Errors go to ``error`` (the CLI's stderr; ``write`` when not given): exit code 2 when the file is not a
+    usable database (an input problem), 1 when the library refused a step of the scenario.
+    """
+    report = error if error is not None else write
     from .adapters.sqlite import SQLiteRepository
 
     path = Path(db_path)
@@ -201,9 +206,9 @@ def run_demo(db_path: Path | str, write: Write = print) -> int:
             # 3. the outbox, relayed to a real SMTP server started here
             _deliver(repository, write)
     except StorageError as exc:
-        write(f"Erreur : {path} n'est pas une base SQLite utilisable ({exc.reason}).")
-        return 1
+        report(f"Erreur : {path} n'est pas une base SQLite utilisable ({exc.reason}).")
+        return 2
     except WorkflowError as exc:
-        write(f"Erreur ({exc.code}) : {exc.message}")
+        report(f"Erreur ({exc.code}) : {exc.message}")
         return 1
     return 0

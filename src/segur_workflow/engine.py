@@ -8,6 +8,7 @@ raised before anything is built, so nothing half-written can exist.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from types import MappingProxyType
@@ -27,12 +28,14 @@ from .commands import (
     DemanderPiece,
     DeposerAvance,
     DeposerSolde,
+    Reaffecter,
     Rejeter,
 )
 from .emails import Email
 from .errors import (
     DuplicateFinancingRequest,
     InvalidInput,
+    PermissionDenied,
     RuleViolations,
     TransitionNotAllowed,
     Violation,
@@ -58,6 +61,7 @@ __all__ = [
     "RIB_DETAIL",
     "BlocControle",
     "DossierDepose",
+    "DossierReaffecte",
     "Event",
     "Outcome",
     "PaiementDeclenche",
@@ -65,6 +69,7 @@ __all__ = [
     "allowed_commands",
     "controles_automatiques",
     "email_context",
+    "explain",
     "format_date",
     "format_montant",
     "handle",
@@ -115,6 +120,14 @@ class BlocControle(Event):
 class PaiementDeclenche(Event):
     phase: Phase
     montant: Decimal
+
+
+@attrs.frozen
+class DossierReaffecte(Event):
+    """The dossier is now in ``gestionnaire``'s hands (``precedent``: whose it was, ``None``: nobody's)."""
+
+    gestionnaire: str
+    precedent: str | None
 
 
 @attrs.frozen
@@ -208,6 +221,7 @@ def rib_fingerprint(dossier_or_rib: Dossier | Any) -> str:
 
 def _deposer_avance(_d: None, c: DeposerAvance, step: Step) -> Change:
     numero, now, corridor = step.args["numero"], step.now, step.corridor
+    gestionnaire = step.args.get("gestionnaire")
     avance = Demande(phase=Phase.AVANCE, pieces=c.pieces, montant=c.montant, taux_tva=corridor.taux_tva,
                      date_depot=now)
     avance, change = _deposit(numero, now, avance, c.coordonnees_bancaires, corridor)
@@ -215,9 +229,12 @@ def _deposer_avance(_d: None, c: DeposerAvance, step: Step) -> Change:
         numero=numero, corridor=corridor.code, fournisseur=c.fournisseur,
         coordonnees_bancaires=c.coordonnees_bancaires, status=step.dest,
         avance=avance, solde=None, history=(), emails_sent=(), date_depot=now, date_changement_statut=now,
+        gestionnaire=gestionnaire,
     )
-    return attrs.evolve(change, created=dossier,
-                        details={**change.details, RIB_DETAIL: rib_fingerprint(c.coordonnees_bancaires)})
+    details = {**change.details, RIB_DETAIL: rib_fingerprint(c.coordonnees_bancaires)}
+    if gestionnaire is not None:
+        details["gestionnaire"] = gestionnaire
+    return attrs.evolve(change, created=dossier, details=details)
 
 
 def _controler_bloc(d: Dossier, c: ControlerBloc, step: Step) -> Change:
@@ -308,6 +325,14 @@ def _completer(d: Dossier, c: Completer, _step: Step) -> Change:
                   details=details)
 
 
+def _reaffecter(d: Dossier, c: Reaffecter, step: Step) -> Change:
+    details = {"gestionnaire": c.gestionnaire}
+    if d.gestionnaire is not None:
+        details["precedent"] = d.gestionnaire
+    return Change(updates={"gestionnaire": c.gestionnaire}, details=details, comment=c.commentaire,
+                  events=(DossierReaffecte(d.numero, step.now, c.gestionnaire, d.gestionnaire),))
+
+
 # -- e-mails ------------------------------------------------------------------------------------------------------
 def email_context(dossier: Dossier, command: Command, now: datetime, corridor: Corridor) -> dict[str, object]:
     """Every variable a dossier template may use (:data:`segur_workflow.emails.VARIABLES`); each template
@@ -352,6 +377,7 @@ DOSSIER_BINDING: Binding[Dossier, Outcome] = Binding(
         Bind(DemanderModification, _demander_modification),
         Bind(DemanderPiece, _demander_piece),
         Bind(Completer, _completer),
+        Bind(Reaffecter, _reaffecter),
     ),
     owner=lambda d: d.fournisseur.ans_id,
     key=lambda d: d.numero,
@@ -366,19 +392,72 @@ DOSSIER_BINDING: Binding[Dossier, Outcome] = Binding(
 )
 
 
-def allowed_commands(dossier: Dossier, actor: Actor, corridor: Corridor = SAS) -> frozenset[str]:
-    """The triggers ``actor`` may fire on ``dossier`` now: role, ownership, status and dossier guards.
+def _permission_violations(dossier: Dossier, actor: Actor, trigger: str, corridor: Corridor) -> tuple[Violation, ...]:
+    """Why ``actor`` may not fire ``trigger`` on ``dossier`` whatever its status: role, ownership and,
+    when the corridor reserves instruction, the assignment. Empty: permitted."""
+    roles, owner_only = DOSSIER.permissions.get(trigger, (frozenset(), False))
+    action = DOSSIER.labels.get(trigger, trigger)
+    if actor.role not in roles:
+        return (rules.violation("permission.role", action=action,
+                                roles=", ".join(sorted(r.label for r in roles)) or "personne"),)
+    if owner_only and actor.role is Role.FOURNISSEUR and actor.id != dossier.fournisseur.ans_id:
+        return (rules.violation("permission.proprietaire"),)
+    if corridor.instruction_reservee and actor.role is Role.GESTIONNAIRE and trigger in DOSSIER.assigned_only:
+        if dossier.gestionnaire is None:
+            return (rules.violation("permission.non_affecte"),)
+        if actor.id != dossier.gestionnaire:
+            return (rules.violation("permission.affectation", gestionnaire=dossier.gestionnaire),)
+    return ()
 
-    Guards that depend on what a command carries (a non-empty motif, valid pieces…) cannot be known
-    in advance: a trigger listed here can still be refused for the content of its command.
-    """
+
+def _status_violations(dossier: Dossier, trigger: str) -> tuple[Violation, ...]:
+    """Why ``trigger`` cannot fire from the dossier's status (empty: it can)."""
+    spec = DOSSIER.resolve(dossier.status.value, trigger)
+    if spec is not None and not spec.creates:
+        return ()
+    if any(t.trigger == trigger and t.creates for t in DOSSIER.transitions):
+        return (rules.violation("dossier.existant", numero=dossier.numero),)
+    return (rules.violation("statut.interdit", action=DOSSIER.labels.get(trigger, trigger),
+                            statut=dossier.status.label, phase=dossier.status.phase.label),)
+
+
+def _check_reader(dossier: object, actor: object, corridor: object) -> None:
     if not isinstance(actor, Actor):
         raise InvalidInput("actor", "un Actor", actor)
     if not isinstance(dossier, Dossier):
         raise InvalidInput("dossier", "un Dossier", dossier)
     if not isinstance(corridor, Corridor):
         raise InvalidInput("corridor", "un Corridor", corridor)
-    return DOSSIER_BINDING.allowed(dossier, actor, corridor)
+
+
+def explain(dossier: Dossier, actor: Actor, corridor: Corridor = SAS) -> Mapping[str, tuple[Violation, ...]]:
+    """For every trigger of the definition: ``()`` when ``actor`` may fire it on ``dossier`` now,
+    otherwise the violations that say why not, in French.
+
+    The reasons come in this order: permission (role, then ownership, then the assignment when the
+    corridor reserves instruction), status, then every guard that looks at the dossier alone (every
+    bloc OK before ``decider``…). Guards on what a command carries (a motif, valid pieces) cannot be
+    judged in advance: a trigger with no reason can still be refused for its command's content.
+    """
+    _check_reader(dossier, actor, corridor)
+    ctx = _rule_context(dossier, None, corridor)
+    out: dict[str, tuple[Violation, ...]] = {}
+    for trigger in DOSSIER.triggers:
+        why = _permission_violations(dossier, actor, trigger, corridor) + _status_violations(dossier, trigger)
+        route = DOSSIER_BINDING.routes.get((dossier.status.value, DOSSIER_BINDING.command_of(trigger)))
+        if route is not None:
+            why += rules.check_all(route.guards, ctx, scope="dossier")
+        out[trigger] = why
+    return MappingProxyType(out)
+
+
+def allowed_commands(dossier: Dossier, actor: Actor, corridor: Corridor = SAS) -> frozenset[str]:
+    """The triggers ``actor`` may fire on ``dossier`` now: those :func:`explain` gives no reason against.
+
+    Guards that depend on what a command carries (a non-empty motif, valid pieces…) cannot be known
+    in advance: a trigger listed here can still be refused for the content of its command.
+    """
+    return frozenset(trigger for trigger, why in explain(dossier, actor, corridor).items() if not why)
 
 
 def start(
@@ -388,11 +467,14 @@ def start(
     now: datetime,
     corridor: Corridor = SAS,
     existing_request: str | None = None,
+    gestionnaire: str | None = None,
 ) -> Outcome:
     """Create a dossier from a ``DeposerAvance``.
 
     ``numero`` is allocated by the host (the service does it without gaps); ``existing_request`` is
     the number of this provider's other funding request, if the host knows one: it is refused.
+    ``gestionnaire`` is the gestionnaire the new dossier is assigned to (the service's assignment
+    policy chooses it), recorded in the deposit's history entry; ``None``: not assigned.
     """
     now = check_now(now)
     if not isinstance(command, DeposerAvance):
@@ -401,9 +483,12 @@ def start(
         raise InvalidInput("corridor", "un Corridor", corridor)
     if existing_request is not None and not isinstance(existing_request, str):
         raise InvalidInput("existing_request", "un numéro de dossier ou None", existing_request)
+    if gestionnaire is not None and (not isinstance(gestionnaire, str) or not gestionnaire.strip()):
+        raise InvalidInput("gestionnaire", "l'identifiant d'un gestionnaire ou None", gestionnaire)
     if existing_request and permission_problem(DOSSIER, command.actor, command.TRIGGER, None) is None:
         raise DuplicateFinancingRequest(command.fournisseur.ans_id, existing_request)
-    return DOSSIER_BINDING.fire(None, command, now=now, corridor=corridor, args={"numero": numero})
+    return DOSSIER_BINDING.fire(None, command, now=now, corridor=corridor,
+                                args={"numero": numero, "gestionnaire": gestionnaire})
 
 
 def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corridor = SAS) -> Outcome:
@@ -420,4 +505,20 @@ def handle(dossier: Dossier, command: Command, *, now: datetime, corridor: Corri
         raise InvalidInput("corridor", "un Corridor", corridor)
     if dossier.corridor != corridor.code:
         raise InvalidInput("corridor", f"le couloir {dossier.corridor} du dossier", corridor)
+    trigger = getattr(type(command), "TRIGGER", None)
+    if isinstance(command, Command) and trigger in DOSSIER.triggers:
+        # the desk's checks before the engine's: the assignment when the corridor reserves instruction, and
+        # the same reasons as explain() for a refused permission or status, reported to the observer
+        refused = _permission_violations(dossier, command.actor, trigger, corridor)
+        if refused:
+            observation.violations(DOSSIER, trigger, refused)
+            raise PermissionDenied(command.actor.role.value, command.actor.id, trigger,
+                                   " ".join(v.message for v in refused))
+        wrong = _status_violations(dossier, trigger)
+        if wrong:
+            observation.violations(DOSSIER, trigger, wrong)
+            raise TransitionNotAllowed(dossier.status.value, trigger,
+                                       frozenset(t for t in DOSSIER_BINDING.triggers_for(dossier, command.actor)
+                                                 if not _permission_violations(dossier, command.actor, t,
+                                                                               corridor)))
     return DOSSIER_BINDING.fire(dossier, command, now=now, corridor=corridor)

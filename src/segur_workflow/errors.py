@@ -24,6 +24,7 @@ import attrs
 __all__ = [
     "AntivirusIndisponible", "CliError", "CommandIdReused", "ConcurrencyConflict", "DefinitionError",
     "DeliveryFailed", "DiagramError", "DossierAltere", "DossierNotFound", "DuplicateFinancingRequest",
+    "ExportUnavailable",
     "GraphvizFailed", "GraphvizMissing", "InvalidInput", "NumerosEpuises", "PermissionDenied", "RuleViolations",
     "SerializationError", "StorageError", "StorageUnavailable", "TransitionNotAllowed", "Violation",
     "WorkflowError",
@@ -440,6 +441,19 @@ class DeliveryFailed(WorkflowError):
     def describe(self) -> str:
         kind = "définitif" if self.permanent else "temporaire"
         return f"Échec {kind} de l'envoi : {self.reason}"
+
+
+@attrs.define(eq=False, slots=False, auto_exc=False)
+class ExportUnavailable(WorkflowError):
+    """The writer of a format is not installed (the ``exports`` extra)."""
+
+    code = "export.indisponible"
+
+    format: str
+    package: str
+
+    def describe(self) -> str:
+        return f"L'export {self.format.upper()} a besoin de {self.package} : pip install 'segur-workflow[exports]'."
 
 
 def _resolve_field_types() -> None:

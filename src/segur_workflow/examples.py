@@ -20,6 +20,7 @@ from .commands import (
     DemanderPiece,
     DeposerAvance,
     DeposerSolde,
+    Reaffecter,
     Rejeter,
 )
 from .model import SAS, Actor, Attachment, CoordonneesBancaires, Corridor, Dossier, Fournisseur
@@ -45,6 +46,8 @@ COORDONNEES = CoordonneesBancaires(
 NUMERO = "FINSAS009250"
 FOURNISSEUR_ACTOR = Actor(Role.FOURNISSEUR, FOURNISSEUR.ans_id)
 GESTIONNAIRE = Actor(Role.GESTIONNAIRE, "gestionnaire.asp")
+#: An instruction team (actor ids of gestionnaires), for assignment examples.
+GESTIONNAIRES = ("gestionnaire.asp", "c.martin", "a.durand")
 
 
 def png_bytes(width: int = 1, height: int = 1) -> bytes:
@@ -137,6 +140,9 @@ def commands_to_fire(dossier: Dossier, trigger: str, corridor: Corridor = SAS) -
     if trigger == "completer":
         wanted = dossier.piece_demandee or corridor.pieces_solde[0]
         return (Completer(owner(dossier), pieces={wanted: attachment(wanted)}),)
+    if trigger == "reaffecter":
+        other = next(n for n in GESTIONNAIRES if n != dossier.gestionnaire)
+        return (Reaffecter(g, other, "Répartition de la charge de l'équipe."),)
     raise ValueError(f"pas d'exemple pour {trigger!r}")
 
 

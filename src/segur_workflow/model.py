@@ -197,6 +197,9 @@ class Corridor:
     )
     lien_assistance: str = "https://segurnum.asp-public.fr/segurnum/contacter-assistance"
     programme: str = "plateforme numérique Service d'Accès aux Soins"
+    #: when set, only the gestionnaire a dossier is assigned to may instruct it (the transitions marked
+    #: ``assigned_only`` in the definition); off by default: any gestionnaire instructs any dossier
+    instruction_reservee: bool = attrs.field(default=False, validator=require_bool("instruction_reservee"))
     #: Where each amount comes from (a text, with its reference); ``None``: no source is known and the
     #: amount is a placeholder. See :meth:`avec_montant` and docs/decisions.md.
     source_montant_avance: str | None = attrs.field(default=None, validator=require_str("source_montant_avance",
@@ -325,6 +328,9 @@ class Dossier:
     date_changement_statut: datetime = attrs.field(validator=_require_aware)
     piece_demandee: PieceKind | None = None
     demande_commentaire: str | None = None
+    #: the gestionnaire the dossier is assigned to ("transmise pour instruction à un gestionnaire");
+    #: ``None``: not assigned (no assignment policy, or an older stored dossier)
+    gestionnaire: str | None = attrs.field(default=None, validator=require_identifier("gestionnaire", optional=True))
 
     # -- display in notebooks: the dossier machine with this dossier's path (IPython's protocol) ---
     def _repr_svg_(self) -> str | None:

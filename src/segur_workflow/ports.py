@@ -17,15 +17,20 @@ import attrs
 
 from .emails import Email
 from .engine import Event
+from .errors import InvalidInput
 from .model import Dossier
+from .states import Status
 
 __all__ = [
-    "AppliedCommand", "Claim", "Clock", "CommandRecord", "DeadLetter", "DossierRepository", "NewDossier",
-    "OutboxEmail", "OutboxRelay", "Stored",
+    "MAX_PAGE", "AppliedCommand", "Claim", "Clock", "CommandRecord", "DeadLetter", "DossierRepository",
+    "DossierSummary", "NewDossier", "OutboxEmail", "OutboxRelay", "Stored", "SummaryFilter", "check_search",
 ]
 
 #: What an outbox entry carries: an e-mail to send, or an integration event for the host's ``on_event``.
 EntryKind = Literal["email", "event"]
+
+#: The largest page ``search`` returns (a bounded read, whatever a caller asks).
+MAX_PAGE = 10_000
 
 
 @attrs.frozen
@@ -34,6 +39,77 @@ class Stored:
 
     dossier: Dossier
     version: int
+
+
+@attrs.frozen
+class DossierSummary:
+    """A worklist row: what a gestionnaire's list shows of a dossier, read without its history."""
+
+    numero: str
+    status: Status
+    ans_id: str
+    siret: str
+    raison_sociale: str
+    gestionnaire: str | None
+    date_depot: datetime
+    date_changement_statut: datetime
+    version: int
+
+    @classmethod
+    def of(cls, dossier: Dossier, version: int) -> DossierSummary:
+        """The summary of ``dossier`` stored at ``version`` (what adapters write next to the dossier)."""
+        f = dossier.fournisseur
+        return cls(numero=dossier.numero, status=dossier.status, ans_id=f.ans_id, siret=f.siret,
+                   raison_sociale=f.raison_sociale, gestionnaire=dossier.gestionnaire,
+                   date_depot=dossier.date_depot, date_changement_statut=dossier.date_changement_statut,
+                   version=version)
+
+
+@attrs.frozen
+class SummaryFilter:
+    """The checked arguments of ``search``: every adapter filters and pages the same way."""
+
+    status: Status | None
+    gestionnaire: str | None
+    ans_id: str | None
+    siret: str | None
+    limit: int
+    after: str | None
+
+    def matches(self, summary: DossierSummary) -> bool:
+        """Whether ``summary`` is on a page of this search (for adapters that filter in Python)."""
+        return (
+            (self.status is None or summary.status is self.status)
+            and (self.gestionnaire is None or summary.gestionnaire == self.gestionnaire)
+            and (self.ans_id is None or summary.ans_id == self.ans_id)
+            and (self.siret is None or summary.siret == self.siret)
+            and (self.after is None or summary.numero > self.after)
+        )
+
+
+def _optional_text(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(name, "une chaîne de caractères ou None", value)
+    return value
+
+
+def check_search(*, status: object, gestionnaire: object, ans_id: object, siret: object, limit: object,
+                 after: object) -> SummaryFilter:
+    """The arguments of ``search`` checked (a wrong type or an unknown status is ``InvalidInput``)."""
+    wanted: Status | None = None
+    if status is not None:
+        if not isinstance(status, str):
+            raise InvalidInput("status", "un Status ou None", status)
+        try:
+            wanted = Status(status)
+        except ValueError:
+            raise InvalidInput("status", "un statut parmi " + ", ".join(s.value for s in Status), status) from None
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput("limit", f"un entier entre 1 et {MAX_PAGE}", limit)
+    return SummaryFilter(wanted, _optional_text("gestionnaire", gestionnaire), _optional_text("ans_id", ans_id),
+                         _optional_text("siret", siret), limit, _optional_text("after", after))
 
 
 @attrs.frozen
@@ -194,6 +270,21 @@ class DossierRepository(Protocol):
 
     def find_command(self, command_id: str) -> AppliedCommand | None:
         """The recorded outcome of the command ``command_id``, if it was applied."""
+        ...
+
+    def search(self, *, status: Status | str | None = None, gestionnaire: str | None = None,
+               ans_id: str | None = None, siret: str | None = None, limit: int = 100,
+               after: str | None = None) -> list[DossierSummary]:
+        """One page of a worklist: the dossiers matching every given filter, ordered by ``numero``.
+
+        ``after`` is the last ``numero`` of the previous page (keyset paging: a page costs the same
+        wherever it is, and a dossier written meanwhile is neither skipped nor shown twice). Read from
+        summary columns stored with the dossier: the cost does not grow with the dossiers' history.
+        """
+        ...
+
+    def workload(self, gestionnaires: Sequence[str]) -> dict[str, int]:
+        """For each of ``gestionnaires``, how many dossiers not in a final status are assigned to them."""
         ...
 
 

@@ -310,7 +310,8 @@ def v3_scelle_document(data: dict[str, Any]) -> dict[str, Any]:
     for i, raw in enumerate(_entries(data)):
         if "hash" not in raw:
             raise SerializationError(f"history[{i}].hash", "champ manquant (le schéma 3 l'avait)")
-    out = {**data, "schema_version": 4}
+    # dossiers stored before assignment existed are not assigned to anyone (issue 16)
+    out = {**data, "gestionnaire": None, "schema_version": 4}
     dossier = _structure({k: v for k, v in out.items() if k != "schema_version"}, Dossier)
     broken = history_problems(dossier)
     if broken:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 import attrs
@@ -31,13 +31,28 @@ from .errors import (
     InvalidInput,
     NumerosEpuises,
     PermissionDenied,
+    WorkflowError,
 )
 from .model import SAS, Corridor, Dossier
 from .ports import AppliedCommand, Clock, CommandRecord, DossierRepository, NewDossier, Stored
 from .states import DOSSIER
 from .vocabulary import Phase
 
-__all__ = ["NumerosEpuises", "Result", "SteppingClock", "SystemClock", "WorkflowService", "next_numero"]
+__all__ = [
+    "AssignmentPolicy",
+    "BulkResult",
+    "LeastLoaded",
+    "NumerosEpuises",
+    "Result",
+    "SteppingClock",
+    "SystemClock",
+    "WorkflowService",
+    "next_numero",
+]
+
+#: Who gets a new dossier: called with the deposit command and the repository before the dossier is
+#: created; returns a gestionnaire's actor id, or ``None`` to leave the dossier unassigned.
+AssignmentPolicy = Callable[[DeposerAvance, DossierRepository], "str | None"]
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +98,48 @@ class Result:
     attempts: int = 1
 
 
+@attrs.frozen
+class BulkResult:
+    """What one dossier of a bulk instruction became: its :class:`Result`, or the error that refused it."""
+
+    numero: str
+    result: Result | None = None
+    error: WorkflowError | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+
+def _names(value: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidInput("gestionnaires", "une liste d'identifiants de gestionnaires", value)
+    return tuple(value)
+
+
+@attrs.frozen
+class LeastLoaded:
+    """The default assignment policy: the gestionnaire of ``pool`` with the fewest dossiers still under
+    way (not in a final status); ties go to the first in ``pool``. An empty pool assigns nobody.
+
+    Two deposits at the same moment may both see the same load and pick the same gestionnaire: the
+    balance is kept over time, not to the dossier (see docs/desk.md).
+    """
+
+    pool: tuple[str, ...] = attrs.field(converter=_names)
+
+    def __attrs_post_init__(self) -> None:
+        for name in self.pool:
+            if not isinstance(name, str) or not name.strip():
+                raise InvalidInput("gestionnaires", "des identifiants de gestionnaires non vides", name)
+
+    def __call__(self, command: DeposerAvance, repository: DossierRepository) -> str | None:
+        if not self.pool:
+            return None
+        load = repository.workload(self.pool)
+        return min(self.pool, key=lambda name: load.get(name, 0))
+
+
 def next_numero(last: str | None, corridor: Corridor = SAS) -> str:
     """The number after ``last`` (``None``: the first one, ``FINSAS000001``)."""
     prefix = corridor.prefixe_numero
@@ -107,13 +164,25 @@ class WorkflowService:
     """
 
     def __init__(self, repository: DossierRepository, *, clock: Clock | None = None, corridor: Corridor = SAS,
-                 max_attempts: int = 5) -> None:
+                 max_attempts: int = 5, gestionnaires: Sequence[str] = (),
+                 assignment: AssignmentPolicy | None = None) -> None:
+        """``gestionnaires``: the instruction team; each new dossier goes to the least loaded of them
+        (:class:`LeastLoaded`). ``assignment``: the host's own policy instead. Neither: new dossiers are
+        left unassigned (``dossier.gestionnaire is None``)."""
         if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
             raise InvalidInput("max_attempts", "un entier ≥ 1", max_attempts)
+        if isinstance(gestionnaires, str) or not isinstance(gestionnaires, Sequence):
+            raise InvalidInput("gestionnaires", "une liste d'identifiants de gestionnaires", gestionnaires)
+        if assignment is not None and not callable(assignment):
+            raise InvalidInput("assignment", "une fonction (commande, dépôt) -> gestionnaire ou None", assignment)
+        if assignment is not None and gestionnaires:
+            raise InvalidInput("assignment", "une politique ou une équipe (gestionnaires), pas les deux", assignment)
         self.repository = repository
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.corridor = corridor
         self.max_attempts = max_attempts
+        self.assignment: AssignmentPolicy | None = assignment if assignment is not None else (
+            LeastLoaded(tuple(gestionnaires)) if gestionnaires else None)
         self._warned: set[Phase] = set()
         self._warned_lock = threading.Lock()
 
@@ -133,6 +202,37 @@ class WorkflowService:
         if not isinstance(command, Command) or isinstance(command, DeposerAvance):
             raise InvalidInput("command", "une commande sur un dossier existant (pas DeposerAvance)", command)
         return self._retrying(command, numero, lambda attempt: self._handle_once(numero, command, attempt))
+
+    def handle_many(self, numeros: Iterable[str], command: Command) -> list[BulkResult]:
+        """Apply ``command`` to each dossier of ``numeros`` (bulk instruction), each in its own transaction.
+
+        One :class:`BulkResult` per distinct number, in the order given: accepted, or the
+        ``WorkflowError`` that refused it (that dossier unchanged; the others go on). A command carrying
+        a ``command_id`` is applied to dossier N under ``<command_id>.<N>``: running the same bulk
+        again replays what was done instead of doing it twice.
+        """
+        if isinstance(numeros, str) or not isinstance(numeros, Iterable):
+            raise InvalidInput("numeros", "une liste de numéros de dossier", numeros)
+        wanted = list(dict.fromkeys(numeros))
+        for numero in wanted:
+            if not isinstance(numero, str):
+                raise InvalidInput("numeros", "une liste de numéros de dossier", numero)
+        if not isinstance(command, Command) or isinstance(command, DeposerAvance):
+            raise InvalidInput("command", "une commande sur un dossier existant (pas DeposerAvance)", command)
+        out: list[BulkResult] = []
+        for numero in wanted:
+            one = command
+            if command.command_id is not None:
+                try:
+                    one = attrs.evolve(command, command_id=f"{command.command_id}.{numero}")
+                except WorkflowError as exc:  # the derived id is malformed (too long…) for this number
+                    out.append(BulkResult(numero, error=exc))
+                    continue
+            try:
+                out.append(BulkResult(numero, result=self.handle(numero, one)))
+            except WorkflowError as exc:
+                out.append(BulkResult(numero, error=exc))
+        return out
 
     def _retrying(self, command: Command, numero: str | None, attempt_once: Callable[[int], Result]) -> Result:
         """``attempt_once(attempt)`` until no concurrent write beats it, at most ``max_attempts`` times.
@@ -174,6 +274,8 @@ class WorkflowService:
         repo = self.repository
         prefix = self.corridor.prefixe_numero
         existing = repo.find_by_provider(command.fournisseur.ans_id)
+        # chosen before the transaction: a policy may read the repository (the team's workload)
+        gestionnaire = self._assign(command) if existing is None else None
         now = self.clock.now()
         record = _record(command, command.fournisseur.ans_id)
         outcomes: list[Outcome] = []
@@ -183,7 +285,7 @@ class WorkflowService:
             if len(numero) - len(prefix) > DIGITS:
                 raise NumerosEpuises(prefix)
             outcome = engine.start(command, numero=numero, now=now, corridor=self.corridor,
-                                   existing_request=existing)
+                                   existing_request=existing, gestionnaire=gestionnaire)
             outcomes.append(outcome)
             return NewDossier(outcome.dossier, outcome.emails, outcome.events, record)
 
@@ -204,6 +306,14 @@ class WorkflowService:
         outcome = outcomes[-1]
         return self._warn_placeholder(
             Result(outcome.dossier.numero, 1, outcome.dossier, outcome.emails, outcome.events, attempts=attempt))
+
+    def _assign(self, command: DeposerAvance) -> str | None:
+        if self.assignment is None:
+            return None
+        chosen = self.assignment(command, self.repository)
+        if chosen is not None and (not isinstance(chosen, str) or not chosen.strip()):
+            raise InvalidInput("assignment", "une politique qui rend un identifiant de gestionnaire ou None", chosen)
+        return chosen
 
     def _handle_once(self, numero: str, command: Command, attempt: int) -> Result:
         stored = self.repository.get(numero)

@@ -86,8 +86,11 @@ class TransitionSpec:
     ``guards`` name rules of :mod:`segur_workflow.rules`; all of them run, and all violations are reported.
     ``owner_only``: a provider may fire it only on its own subject.
     ``email``: the template sent to the provider when it fires, if any.
+    ``assigned_only``: when the corridor reserves instruction (``Corridor.instruction_reservee``), only
+    the gestionnaire the dossier is assigned to may fire it.
     ``label``: the transition in the process's words, as diagrams and tables show it ("Déposer la demande
-    d'avance"); the trigger stays the identifier (tooltips, SCXML, legends).
+    d'avance"); the trigger stays the identifier (tooltips, SCXML, legends). ``recit``: what happened,
+    as a history entry tells it ("Demande d'avance déposée").
     """
 
     trigger: str
@@ -98,6 +101,8 @@ class TransitionSpec:
     owner_only: bool = False
     email: str | None = None
     description: str = ""
+    assigned_only: bool = False
+    recit: str = ""
     #: further templates sent when it fires, after ``email`` (the account's creation sends two mails)
     extra_emails: tuple[str, ...] = ()
     label: str = ""
@@ -176,6 +181,17 @@ class MachineDefinition:
             specs = [t for t in self.transitions if t.trigger == trigger]
             table[trigger] = (frozenset().union(*(t.roles for t in specs)), any(t.owner_only for t in specs))
         return MappingProxyType(table)
+
+    @cached_property
+    def assigned_only(self) -> frozenset[str]:
+        """Triggers reserved to the assigned gestionnaire when the corridor reserves instruction."""
+        return frozenset(t.trigger for t in self.transitions if t.assigned_only)
+
+    @cached_property
+    def labels(self) -> Mapping[str, str]:
+        """Per trigger, the action in people's words (the trigger itself when no label is declared)."""
+        return MappingProxyType({t: next(s.libelle for s in self.transitions if s.trigger == t)
+                                 for t in self.triggers})
 
     @cached_property
     def machine(self) -> Machine:
@@ -261,6 +277,8 @@ class MachineDefinition:
                 problems.append(f"{t.trigger} : une création doit avoir une destination")
             if not t.roles:
                 problems.append(f"{t.trigger} : aucun rôle ne peut la déclencher")
+            if t.assigned_only and Role.GESTIONNAIRE not in t.roles:
+                problems.append(f"{t.trigger} : réservée au gestionnaire affecté mais pas aux gestionnaires")
             for s in t.sources or (INITIAL,):
                 if (s, t.trigger) in seen_pairs:
                     problems.append(f"{t.trigger} : deux transitions depuis {s!r}")
@@ -304,30 +322,32 @@ _G = frozenset({Role.GESTIONNAIRE})
 _S = frozenset({Role.SYSTEME})
 _A, _SO = Phase.AVANCE.value, Phase.SOLDE.value
 
+_DOSSIER_STATES = (
+    StateSpec("avance_en_instruction", "En cours", _A,
+              description="Demande d'avance déposée, en attente d'instruction par un gestionnaire."),
+    StateSpec("avance_decidee", "Validée", _A,
+              description=("Avance décidée : le paiement de l'avance est déclenché ; "
+                           "la demande de solde est ouverte.")),
+    StateSpec("avance_rejetee", "Rejetée", _A, final=True,
+              description="Demande d'avance non conforme, rejetée : aucun paiement."),
+    StateSpec("solde_en_instruction", "En cours", _SO,
+              description="Demande de solde déposée (ou complétée), en instruction."),
+    StateSpec("solde_a_modifier", "A modifier", _SO,
+              description="Le gestionnaire demande une modification ; le fournisseur complète sa demande."),
+    StateSpec("solde_en_attente_piece", "En attente de pièce justificative", _SO,
+              description="Le gestionnaire attend une pièce justificative précise."),
+    StateSpec("solde_decidee", "Décidée", _SO, final=True,
+              description="Solde décidé : la demande est conforme, le paiement du solde est déclenché."),
+    StateSpec("solde_rejetee", "Rejetée", _SO, final=True,
+              description="Demande de solde non conforme, rejetée : le solde n'est pas payé."),
+)
+
 #: The funding dossier of the SAS corridor (DESIGN.md's table).
 DOSSIER = MachineDefinition(
     name="dossier",
     title="Demande de financement Ségur numérique — couloir SAS",
     owner_refusal="ce dossier appartient à un autre fournisseur",
-    states=(
-        StateSpec("avance_en_instruction", "En cours", _A,
-                  description="Demande d'avance déposée, en attente d'instruction par un gestionnaire."),
-        StateSpec("avance_decidee", "Validée", _A,
-                  description=("Avance décidée : le paiement de l'avance est déclenché ; "
-                               "la demande de solde est ouverte.")),
-        StateSpec("avance_rejetee", "Rejetée", _A, final=True,
-                  description="Demande d'avance non conforme, rejetée : aucun paiement."),
-        StateSpec("solde_en_instruction", "En cours", _SO,
-                  description="Demande de solde déposée (ou complétée), en instruction."),
-        StateSpec("solde_a_modifier", "A modifier", _SO,
-                  description="Le gestionnaire demande une modification ; le fournisseur complète sa demande."),
-        StateSpec("solde_en_attente_piece", "En attente de pièce justificative", _SO,
-                  description="Le gestionnaire attend une pièce justificative précise."),
-        StateSpec("solde_decidee", "Décidée", _SO, final=True,
-                  description="Solde décidé : la demande est conforme, le paiement du solde est déclenché."),
-        StateSpec("solde_rejetee", "Rejetée", _SO, final=True,
-                  description="Demande de solde non conforme, rejetée : le solde n'est pas payé."),
-    ),
+    states=_DOSSIER_STATES,
     transitions=(
         TransitionSpec(
             "deposer_avance", (), "avance_en_instruction", _F,
@@ -336,24 +356,28 @@ DOSSIER = MachineDefinition(
                     "coordonnees_bancaires", "identite_fournisseur"),
             owner_only=True, email="accuse_reception_avance",
             description="Le fournisseur dépose sa demande d'avance (3 pièces, montant fixé par le couloir).",
+            recit="Demande d'avance déposée",
         ),
         TransitionSpec(
             "controler_bloc", ("avance_en_instruction", "solde_en_instruction"), None, _G,
             label="Contrôler un bloc",
-            guards=("commentaire_borne",),
+            guards=("commentaire_borne",), assigned_only=True,
             description="Le gestionnaire contrôle un bloc : OK, KO ou à instruire.",
+            recit="Bloc contrôlé",
         ),
         TransitionSpec(
             "decider", ("avance_en_instruction",), "avance_decidee", _G,
             label="Décider — paiement déclenché",
-            guards=("blocs_tous_ok",), email="avance_decidee",
+            guards=("blocs_tous_ok",), email="avance_decidee", assigned_only=True,
             description="Le gestionnaire valide l'avance ; le paiement de l'avance est déclenché.",
+            recit="Avance validée, paiement déclenché",
         ),
         TransitionSpec(
             "rejeter", ("avance_en_instruction",), "avance_rejetee", _G,
             label="Rejeter la demande",
-            guards=("motif_requis",), email="avance_rejetee",
+            guards=("motif_requis",), email="avance_rejetee", assigned_only=True,
             description="Le gestionnaire rejette la demande d'avance (motif obligatoire).",
+            recit="Demande d'avance rejetée",
         ),
         TransitionSpec(
             "deposer_solde", ("avance_decidee",), "solde_en_instruction", _F,
@@ -361,18 +385,21 @@ DOSSIER = MachineDefinition(
             guards=("pieces_solde", "contact_support", "montant_solde"),
             owner_only=True, email="accuse_reception_solde",
             description="Le fournisseur dépose sa demande de solde (PV de VSR, contact support).",
+            recit="Demande de solde déposée",
         ),
         TransitionSpec(
             "demander_modification", ("solde_en_instruction",), "solde_a_modifier", _G,
             label="Demander une modification",
-            guards=("commentaire_requis", "bloc_ko"), email="solde_a_modifier",
+            guards=("commentaire_requis", "bloc_ko"), email="solde_a_modifier", assigned_only=True,
             description="Le gestionnaire demande une modification (commentaire, au moins un bloc KO).",
+            recit="Modification demandée",
         ),
         TransitionSpec(
             "demander_piece", ("solde_en_instruction",), "solde_en_attente_piece", _G,
             label="Demander une pièce justificative",
-            guards=("commentaire_requis", "piece_de_la_phase"), email="solde_en_attente_piece",
+            guards=("commentaire_requis", "piece_de_la_phase"), email="solde_en_attente_piece", assigned_only=True,
             description="Le gestionnaire demande une pièce justificative précise (commentaire obligatoire).",
+            recit="Pièce justificative demandée",
         ),
         TransitionSpec(
             "completer", ("solde_a_modifier", "solde_en_attente_piece"), "solde_en_instruction", _F,
@@ -381,18 +408,28 @@ DOSSIER = MachineDefinition(
                     "contact_support_complete"),
             owner_only=True, email="complement_recu",
             description="Le fournisseur complète sa demande ; elle repart en instruction.",
+            recit="Demande complétée",
         ),
         TransitionSpec(
             "decider", ("solde_en_instruction",), "solde_decidee", _G,
             label="Décider — paiement déclenché",
-            guards=("blocs_tous_ok",), email="solde_decidee",
+            guards=("blocs_tous_ok",), email="solde_decidee", assigned_only=True,
             description="Le gestionnaire valide le solde ; le paiement du solde est déclenché.",
+            recit="Solde validé, paiement déclenché",
         ),
         TransitionSpec(
             "rejeter", ("solde_en_instruction",), "solde_rejetee", _G,
             label="Rejeter la demande",
-            guards=("motif_requis",), email="solde_rejetee",
+            guards=("motif_requis",), email="solde_rejetee", assigned_only=True,
             description="Le gestionnaire rejette la demande de solde (motif obligatoire).",
+            recit="Demande de solde rejetée",
+        ),
+        TransitionSpec(
+            "reaffecter", tuple(s.name for s in _DOSSIER_STATES if not s.final), None, _G | _S,
+            label="Réaffecter à un gestionnaire",
+            guards=("gestionnaire_change", "commentaire_borne"),
+            description="Le dossier est confié à un autre gestionnaire (par un gestionnaire ou par le portail).",
+            recit="Dossier réaffecté",
         ),
     ),
 )

@@ -23,7 +23,8 @@ from ..ports import Claim, CommandRecord, EntryKind, NewDossier
 
 __all__ = [
     "NUMERO_DIGITS", "SQL_INT_MAX", "SQL_INT_MIN", "applied_command_id", "check_claim", "check_claim_value",
-    "check_dossier", "check_events", "check_kinds", "check_limit", "check_new", "check_now", "check_outbox",
+    "check_dossier", "check_events", "check_gestionnaires", "check_kinds", "check_limit", "check_new", "check_now",
+    "check_outbox",
     "check_text", "check_version", "check_writes", "command_record", "format_numero", "number_range", "number_value",
 ]
 
@@ -175,3 +176,13 @@ def applied_command_id(dossier: Dossier) -> str | None:
     """The ``command_id`` of the command that produced ``dossier`` (its entry: ``history.command_entry``)."""
     entry = command_entry(dossier)  # the deposit's entry, not the portal's controls that follow it
     return entry.command_id if entry is not None else None
+
+
+def check_gestionnaires(gestionnaires: object) -> tuple[str, ...]:
+    """A list of gestionnaire ids (``workload``), without repeats, in the order given."""
+    if isinstance(gestionnaires, str | bytes) or not isinstance(gestionnaires, Sequence):
+        raise InvalidInput("gestionnaires", "une liste d'identifiants de gestionnaires", gestionnaires)
+    for item in gestionnaires:
+        if not isinstance(item, str) or not item.strip():
+            raise InvalidInput("gestionnaires", "une liste d'identifiants de gestionnaires", item)
+    return tuple(dict.fromkeys(gestionnaires))

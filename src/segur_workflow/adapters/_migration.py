@@ -11,13 +11,14 @@ command records refer to are kept), and one line per dossier is logged.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from .. import seal as sealing
 from ..errors import SerializationError
 from ..serialization import from_dict, migrate
 from ._journal import Codec, Journal
-from ._sql import added_columns
+from ._sql import SUMMARY_COLUMNS, added_columns, summary_values
 
 __all__ = ["as_document", "migrate_layout"]
 
@@ -26,7 +27,8 @@ Execute = Callable[[str, Sequence[Any]], Any]
 
 def migrate_layout(execute: Execute, *, columns: Callable[[str], set[str]], statements: Sequence[str],
                    moment: str, codec: Codec, document_of: Callable[[Any], Mapping[str, Any]],
-                   key: sealing.KeyArg, say: Callable[[str], object]) -> int:
+                   key: sealing.KeyArg, say: Callable[[str], object],
+                   moment_value: Callable[[datetime], object] = lambda v: v) -> int:
     """Migrate the tables ``execute`` reaches (statements written with ``?``, already in the driver's style);
     return the number of dossiers migrated, 0 when the layout is already the current one.
 
@@ -57,8 +59,11 @@ def migrate_layout(execute: Execute, *, columns: Callable[[str], set[str]], stat
         if dossier.numero != numero:
             raise SerializationError(f"{numero}:numero", f"le document est celui de {dossier.numero!r}")
         written = journal.prepare(dossier, None, version=int(version))
-        execute("UPDATE dossiers SET data = ?, status = ?, length = ?, head = ? WHERE numero = ?",
-                (written.data, dossier.status.value, written.position, written.sceau, numero))
+        # with the worklist columns (issue 16), dates as the driver writes them (``moment_value``)
+        execute("UPDATE dossiers SET data = ?, status = ?, length = ?, head = ?, "
+                + ", ".join(f"{c} = ?" for c in SUMMARY_COLUMNS) + " WHERE numero = ?",
+                (written.data, dossier.status.value, written.position, written.sceau,
+                 *summary_values(dossier, moment_value), numero))
         execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (numero, written.position, written.version, written.entries, written.emails, written.etat,

@@ -36,13 +36,26 @@ from ..errors import (
 )
 from ..integration import event_from_json, event_to_json
 from ..model import Dossier
-from ..ports import AppliedCommand, Claim, CommandRecord, DeadLetter, EntryKind, NewDossier, OutboxEmail, Stored
+from ..ports import (
+    AppliedCommand,
+    Claim,
+    CommandRecord,
+    DeadLetter,
+    DossierSummary,
+    EntryKind,
+    NewDossier,
+    OutboxEmail,
+    Stored,
+    check_search,
+)
+from ..states import Status
 from . import (
     SQL_INT_MAX,
     SQL_INT_MIN,
     check_claim,
     check_claim_value,
     check_dossier,
+    check_gestionnaires,
     check_kinds,
     check_limit,
     check_new,
@@ -59,10 +72,52 @@ from ._journal import Chain, Codec, Journal, Snapshot, Written
 
 _T = TypeVar("_T")
 
-__all__ = ["JOURNAL_COLUMNS", "LOCK_ORDER", "Problem", "SQLRepository", "schema", "schema_objects"]
+__all__ = ["JOURNAL_COLUMNS", "LOCK_ORDER", "SUMMARY_COLUMNS", "SUMMARY_INDEXES", "Problem", "SQLRepository", "schema",
+           "schema_objects", "summary_values"]
 
 #: The journal's columns, in the order :meth:`._journal.Journal.check` reads them.
 JOURNAL_COLUMNS = "position, version, entries, emails, etat, cle, sceau"
+
+
+#: The worklist columns of ``dossiers`` beside ``numero``, ``ans_id``, ``status`` and ``version``
+#: (``DossierSummary``) and their types (``{moment}``: the database's date type): written with the
+#: snapshot row, read by ``search`` without the journal.
+_SUMMARY_TYPES = {
+    "siret": "TEXT NOT NULL DEFAULT ''",
+    "raison_sociale": "TEXT NOT NULL DEFAULT ''",
+    "gestionnaire": "TEXT",
+    "date_depot": "{moment}",
+    "date_changement_statut": "{moment}",
+}
+SUMMARY_COLUMNS = tuple(_SUMMARY_TYPES)
+
+#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order).
+SUMMARY_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS dossier_by_status ON dossiers (status, numero)",
+    "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire ON dossiers (gestionnaire, numero)",
+    "CREATE INDEX IF NOT EXISTS dossier_by_siret ON dossiers (siret, numero)",
+)
+
+_SUMMARY_SELECT = ("SELECT numero, status, ans_id, siret, raison_sociale, gestionnaire, date_depot,"
+                   " date_changement_statut, version FROM dossiers")
+
+#: The non-final statuses, for ``workload`` (a view of the definition).
+_OPEN = tuple(s.value for s in Status if not s.final)
+
+
+def _summary_column(column: str, moment: str) -> str:
+    return f"{column} {_SUMMARY_TYPES[column].format(moment=moment)}"
+
+
+def summary_values(dossier: Dossier, moment: Callable[[datetime], object]) -> tuple[object, ...]:
+    """The values of :data:`SUMMARY_COLUMNS` for ``dossier``, dates written by ``moment``."""
+    f = dossier.fournisseur
+    return (f.siret, f.raison_sociale, dossier.gestionnaire, moment(dossier.date_depot),
+            moment(dossier.date_changement_statut))
+
+
+def _summary_columns(moment: str) -> str:
+    return ",\n        ".join(_summary_column(c, moment) for c in SUMMARY_COLUMNS)
 
 
 def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
@@ -91,7 +146,8 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         version INTEGER NOT NULL CHECK (version >= 1),
         length  INTEGER NOT NULL CHECK (length >= 1),
         head    TEXT NOT NULL,
-        data    {data} NOT NULL
+        data    {data} NOT NULL,
+        {_summary_columns(moment)}
     )""",
         f"""CREATE TABLE IF NOT EXISTS journal (
         numero   TEXT NOT NULL REFERENCES dossiers (numero),
@@ -145,6 +201,7 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         prefix TEXT NOT NULL PRIMARY KEY,
         last   INTEGER NOT NULL CHECK (last >= 0)
     )""",
+        *SUMMARY_INDEXES,
     )
 
 
@@ -168,6 +225,8 @@ def added_columns(*, moment: str) -> dict[str, tuple[tuple[str, str], ...]]:
                    ("not_before", moment), ("last_error", "TEXT"), ("dead_at", moment)),
         "commands": (("actor_role", "TEXT NOT NULL DEFAULT ''"), ("actor_id", "TEXT NOT NULL DEFAULT ''"),
                      ("subject", "TEXT NOT NULL DEFAULT ''"), ("digest", "TEXT NOT NULL DEFAULT ''")),
+        # the worklist columns (issue 16), filled by the explicit migration
+        "dossiers": tuple((c, _SUMMARY_TYPES[c].format(moment=moment)) for c in SUMMARY_COLUMNS),
     }
 
 
@@ -415,9 +474,10 @@ class SQLRepository(ABC):
 
     def _insert(self, cur: _Cursor, dossier: Dossier, w: Written) -> Callable[[], object]:
         """The snapshot row and the first journal row of a new dossier; see :meth:`_insert_journal` for the result."""
-        cur.execute(self._sql("INSERT INTO dossiers (numero, ans_id, status, version, length, head, data)"
-                              " VALUES (?, ?, ?, 1, ?, ?, ?)"),
-                    (dossier.numero, dossier.fournisseur.ans_id, dossier.status.value, w.position, w.sceau, w.data))
+        cur.execute(self._sql(f"INSERT INTO dossiers (numero, ans_id, status, version, length, head, data,"
+                              f" {', '.join(SUMMARY_COLUMNS)}) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    (dossier.numero, dossier.fournisseur.ans_id, dossier.status.value, w.position, w.sceau, w.data,
+                     *summary_values(dossier, self._moment)))
         return self._insert_journal(cur, dossier.numero, None, w)
 
 
@@ -460,18 +520,24 @@ class SQLRepository(ABC):
         # Almost every save keeps the provider: leaving ``ans_id`` out of the SET spares SQLite a
         # rewrite of its unique index (a measurable share of a save, docs/benchmarks.md); a changed
         # provider does not match and takes the full statement, in the same transaction.
+        # The same for the indexed worklist columns (siret, gestionnaire): the fast statement when unchanged.
+        f = dossier.fournisseur
+        changed_at = self._moment(dossier.date_changement_statut)
         updated = cur.execute(
-            self._sql("UPDATE dossiers SET data = ?, status = ?, version = ?, length = ?, head = ?"
-                      " WHERE numero = ? AND version = ? AND head = ? AND ans_id = ?"),
-            (w.data, dossier.status.value, w.version, w.position, w.sceau, dossier.numero, expected_version,
-             base.head, dossier.fournisseur.ans_id),
+            self._sql("UPDATE dossiers SET data = ?, status = ?, version = ?, length = ?, head = ?,"
+                      " date_changement_statut = ?"
+                      " WHERE numero = ? AND version = ? AND head = ? AND ans_id = ? AND siret = ?"
+                      " AND raison_sociale = ? AND coalesce(gestionnaire, '') = ?"),
+            (w.data, dossier.status.value, w.version, w.position, w.sceau, changed_at, dossier.numero,
+             expected_version, base.head, f.ans_id, f.siret, f.raison_sociale, dossier.gestionnaire or ""),
         )
         if updated.rowcount != 1:
             updated = cur.execute(
-                self._sql("UPDATE dossiers SET data = ?, status = ?, ans_id = ?, version = ?, length = ?, head = ?"
+                self._sql("UPDATE dossiers SET data = ?, status = ?, ans_id = ?, version = ?, length = ?, head = ?,"
+                          " date_changement_statut = ?, siret = ?, raison_sociale = ?, gestionnaire = ?"
                           " WHERE numero = ? AND version = ? AND head = ?"),
-                (w.data, dossier.status.value, dossier.fournisseur.ans_id, w.version, w.position, w.sceau,
-                 dossier.numero, expected_version, base.head),
+                (w.data, dossier.status.value, f.ans_id, w.version, w.position, w.sceau, changed_at, f.siret,
+                 f.raison_sociale, dossier.gestionnaire, dossier.numero, expected_version, base.head),
             )
         if updated.rowcount != 1:
             self._refuse_stale(cur, dossier.numero, expected_version)
@@ -673,6 +739,51 @@ class SQLRepository(ABC):
         with self._reading() as cur:
             row = cur.execute(self._sql("SELECT numero FROM dossiers WHERE ans_id = ?"), (ans_id,)).fetchone()
         return None if row is None else str(row[0])
+
+    @_method_errors
+    def search(self, *, status: Status | str | None = None, gestionnaire: str | None = None,
+               ans_id: str | None = None, siret: str | None = None, limit: int = 100,
+               after: str | None = None) -> list[DossierSummary]:
+        wanted = check_search(status=status, gestionnaire=gestionnaire, ans_id=ans_id, siret=siret, limit=limit,
+                              after=after)
+        where: list[str] = []
+        params: list[object] = []
+        for column, value in (("status", wanted.status.value if wanted.status is not None else None),
+                              ("gestionnaire", wanted.gestionnaire), ("ans_id", wanted.ans_id),
+                              ("siret", wanted.siret)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if wanted.after is not None:
+            where.append("numero > ?")
+            params.append(wanted.after)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        with self._reading() as cur:
+            rows = cur.execute(self._sql(f"{_SUMMARY_SELECT}{clause} ORDER BY numero LIMIT ?"),
+                               (*params, wanted.limit)).fetchall()
+        return [self._summary(r) for r in rows]
+
+    def _summary(self, row: Sequence[Any]) -> DossierSummary:
+        return DossierSummary(numero=row[0], status=Status(row[1]), ans_id=row[2], siret=row[3],
+                              raison_sociale=row[4], gestionnaire=row[5], date_depot=self._from_moment(row[6]),
+                              date_changement_statut=self._from_moment(row[7]), version=int(row[8]))
+
+    @_method_errors
+    def workload(self, gestionnaires: Sequence[str]) -> dict[str, int]:
+        names = check_gestionnaires(gestionnaires)
+        load = dict.fromkeys(names, 0)
+        if not names:
+            return load
+        marks = ", ".join("?" * len(names))
+        states = ", ".join("?" * len(_OPEN))
+        with self._reading() as cur:
+            rows = cur.execute(
+                self._sql(f"SELECT gestionnaire, count(*) FROM dossiers WHERE gestionnaire IN ({marks})"
+                          f" AND status IN ({states}) GROUP BY gestionnaire"), (*names, *_OPEN),
+            ).fetchall()
+        for name, count in rows:
+            load[name] = int(count)
+        return load
 
     @_method_errors
     def find_command(self, command_id: str) -> AppliedCommand | None:

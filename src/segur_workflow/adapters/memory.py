@@ -8,6 +8,7 @@ one process.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,11 +19,24 @@ from ..emails import Email
 from ..engine import Event
 from ..errors import ConcurrencyConflict, DossierNotFound, DuplicateFinancingRequest, InvalidInput
 from ..model import Dossier
-from ..ports import AppliedCommand, Claim, CommandRecord, DeadLetter, EntryKind, NewDossier, OutboxEmail, Stored
+from ..ports import (
+    AppliedCommand,
+    Claim,
+    CommandRecord,
+    DeadLetter,
+    DossierSummary,
+    EntryKind,
+    NewDossier,
+    OutboxEmail,
+    Stored,
+    check_search,
+)
+from ..states import Status
 from . import (
     check_claim,
     check_claim_value,
     check_dossier,
+    check_gestionnaires,
     check_kinds,
     check_limit,
     check_new,
@@ -73,6 +87,9 @@ class InMemoryRepository:
         self._entries: dict[EntryKind, list[_Entry]] = {"event": [], "email": []}
         self._event_ids: set[str] = set()
         self._counters: dict[str, int] = {}
+        # the worklist: one summary per dossier and the numbers in order (keyset paging by bisection)
+        self._summaries: dict[str, DossierSummary] = {}
+        self._numeros: list[str] = []
 
     # -- writes ------------------------------------------------------------------------------------------------
     def add(self, dossier: Dossier, *, outbox: Sequence[Email], events: Sequence[Event] = (),
@@ -148,6 +165,9 @@ class InMemoryRepository:
         self._entries["event"] += new_events
         self._entries["email"] += new_emails
         self._event_ids |= {e.event_id for e in events}
+        if dossier.numero not in self._summaries:
+            bisect.insort(self._numeros, dossier.numero)
+        self._summaries[dossier.numero] = DossierSummary.of(dossier, version)
 
     def _next_id(self, kind: EntryKind) -> int:
         entries = self._entries[kind]
@@ -189,6 +209,31 @@ class InMemoryRepository:
         ans_id = check_text("ans_id", ans_id)
         with self._lock:
             return self._providers.get(ans_id)
+
+    def search(self, *, status: Status | str | None = None, gestionnaire: str | None = None,
+               ans_id: str | None = None, siret: str | None = None, limit: int = 100,
+               after: str | None = None) -> list[DossierSummary]:
+        wanted = check_search(status=status, gestionnaire=gestionnaire, ans_id=ans_id, siret=siret, limit=limit,
+                              after=after)
+        out: list[DossierSummary] = []
+        with self._lock:
+            start = 0 if wanted.after is None else bisect.bisect_right(self._numeros, wanted.after)
+            for numero in self._numeros[start:]:
+                summary = self._summaries[numero]
+                if wanted.matches(summary):
+                    out.append(summary)
+                    if len(out) == wanted.limit:
+                        break
+        return out
+
+    def workload(self, gestionnaires: Sequence[str]) -> dict[str, int]:
+        names = check_gestionnaires(gestionnaires)
+        load = dict.fromkeys(names, 0)
+        with self._lock:
+            for summary in self._summaries.values():
+                if summary.gestionnaire in load and not summary.status.final:
+                    load[summary.gestionnaire] += 1
+        return load
 
     def find_command(self, command_id: str) -> AppliedCommand | None:
         command_id = check_text("command_id", command_id)

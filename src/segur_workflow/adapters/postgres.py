@@ -233,10 +233,18 @@ class PostgresRepository(SQLRepository):
     def _update_snapshot(self, cur: Any, dossier: Dossier, w: Written, expected_version: int,
                          base: Chain) -> None:
         # One statement whatever the provider: PostgreSQL leaves an unchanged indexed value alone.
-        cur.execute("UPDATE dossiers SET data = %s, status = %s, ans_id = %s, version = %s, length = %s, head = %s"
+        f = dossier.fournisseur
+        cur.execute("UPDATE dossiers SET data = %s, status = %s, ans_id = %s, version = %s, length = %s, head = %s,"
+                    " siret = %s, raison_sociale = %s, gestionnaire = %s, date_changement_statut = %s"
                     " WHERE numero = %s AND version = %s AND head = %s",
-                    (w.data, dossier.status.value, dossier.fournisseur.ans_id, w.version, w.position, w.sceau,
+                    (w.data, dossier.status.value, f.ans_id, w.version, w.position, w.sceau, f.siret,
+                     f.raison_sociale, dossier.gestionnaire, dossier.date_changement_statut,
                      dossier.numero, expected_version, base.head))
+
+    def _columns(self, cur: Any, table: str) -> set[str]:
+        rows = cur.execute("SELECT column_name FROM information_schema.columns"
+                           " WHERE table_name = %s AND table_schema = current_schema()", (table,)).fetchall()
+        return {str(r[0]) for r in rows}
 
     def _constraint(self, exc: Exception) -> str | None:
         if isinstance(exc, pg_errors.NotNullViolation) and exc.diag.table_name == "journal":

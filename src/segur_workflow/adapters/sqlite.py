@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
@@ -19,10 +20,10 @@ from typing import Any
 import orjson
 
 from .. import seal as sealing
-from ..errors import SerializationError, StorageError, StorageUnavailable
+from ..errors import InvalidInput, SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
 from ._journal import Codec
-from ._sql import SQLRepository, schema
+from ._sql import SUMMARY_COLUMNS, SQLRepository, schema
 
 __all__ = ["SCHEMA", "SQLiteRepository", "migrate_database"]
 
@@ -37,6 +38,11 @@ _CONSTRAINTS = {
     "commands.command_id": "commande_unique",
     "journal.numero, journal.position": "journal_position_unique",
 }
+
+
+def _moment_text(value: datetime) -> str:
+    # Fixed width, UTC: the text order is the time order, so SQL compares moments as strings.
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _encode(value: object) -> tuple[str, bytes]:
@@ -82,9 +88,25 @@ class SQLiteRepository(SQLRepository):
     # "database is locked" past the busy timeout, a vanished file: worth trying again later.
     UNAVAILABLE_ERROR = sqlite3.OperationalError
 
-    def __init__(self, path: str | os.PathLike[str], *, key: sealing.KeyArg = None, timeout: float = 30.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, key: sealing.KeyArg = None, timeout: float = 30.0,
+                 read_only: bool = False) -> None:
+        """Open (and create if needed) the database file ``path``.
+
+        ``read_only``: open an existing file for reading only (SQLite URI ``mode=ro``): nothing is ever
+        created or written, every write raises :class:`~segur_workflow.errors.StorageError`, and a file
+        that is not a database of this library is refused with
+        :class:`~segur_workflow.errors.InvalidInput` before anything is read.
+        """
         super().__init__(key=key)
         self.path = os.fspath(path)
+        self.read_only: bool = read_only is True
+        if self.read_only:
+            uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
+            self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+            self._check_readable()
+            return
         try:
             self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
             # Bytes that are not UTF-8 (an edited file) are read as they are, to be refused by their digest,
@@ -101,10 +123,29 @@ class SQLiteRepository(SQLRepository):
             error = StorageUnavailable if isinstance(exc, sqlite3.OperationalError) else StorageError
             raise error("ouverture", f"{type(exc).__name__}: {exc}") from exc
 
+    def _check_readable(self) -> None:
+        """Refuse a file that is not an SQLite database, or one without this library's tables."""
+        try:
+            tables = {r[0] for r in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            columns = self._columns(self._conn, "dossiers") if "dossiers" in tables else set()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise InvalidInput("path", "une base SQLite de segur-workflow", self.path) from exc
+        if not {"dossiers", "outbox", "commands"} <= tables:
+            self._conn.close()
+            raise InvalidInput("path", "une base SQLite de segur-workflow (tables dossiers, outbox, commands)",
+                               self.path)
+        self._check_layout(self._conn)  # the previous layout: SerializationError, "migrate it first"
+        if not set(SUMMARY_COLUMNS) <= columns:
+            self._conn.close()
+            raise InvalidInput("path", "une base segur-workflow à jour (ouvrez-la une fois en écriture)", self.path)
+
     # -- driver hooks ------------------------------------------------------------------------------------------
     @contextmanager
     def _transaction(self, mode: str = "IMMEDIATE") -> Iterator[sqlite3.Connection]:
         # IMMEDIATE takes the write lock up front: two writers queue instead of failing on an upgrade.
+        if mode == "IMMEDIATE" and self.read_only:
+            raise StorageError("écriture", "la base est ouverte en lecture seule")
         with self._lock:
             self._conn.execute(f"BEGIN {mode}")
             try:
@@ -139,8 +180,7 @@ class SQLiteRepository(SQLRepository):
         return next((name for column, name in _CONSTRAINTS.items() if column in message), None)
 
     def _moment(self, value: datetime) -> str:
-        # Fixed width, UTC: the text order is the time order, so SQL compares moments as strings.
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return _moment_text(value)
 
     def _from_moment(self, value: Any) -> datetime:
         return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
@@ -169,7 +209,7 @@ def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None
             count = migrate_layout(
                 conn.execute, columns=lambda table: {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")},
                 statements=SCHEMA, moment=MOMENT, codec=_CODEC, document_of=lambda data: as_document(loads(data)),
-                key=key, say=log or (lambda _line: None))
+                key=key, say=log or (lambda _line: None), moment_value=_moment_text)
         except BaseException:
             conn.execute("ROLLBACK")
             raise

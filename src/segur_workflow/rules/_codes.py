@@ -160,6 +160,20 @@ _SPECS: tuple[CodeSpec, ...] = (
              "Paiement refusé : le montant enregistré ({montant} €) n'est pas celui du couloir ({attendu} €)."),
     CodeSpec("paiement.coordonnees_bancaires", "coordonnees_bancaires",
              "Paiement refusé : les coordonnées bancaires ne sont plus celles validées au dépôt."),
+    # assignment
+    CodeSpec("gestionnaire.requis", "gestionnaire", "Indiquez le gestionnaire à qui confier le dossier."),
+    CodeSpec("gestionnaire.inchange", "gestionnaire", "Le dossier est déjà confié à ce gestionnaire."),
+    # why a command is not possible now (explain; the engine raises PermissionDenied / TransitionNotAllowed)
+    CodeSpec("permission.role", "actor.role", "Action « {action} » réservée à : {roles}."),
+    CodeSpec("permission.proprietaire", "actor.id", "Ce dossier appartient à un autre fournisseur."),
+    CodeSpec("permission.affectation", "actor.id",
+             "L'instruction de ce dossier est réservée au gestionnaire à qui il est confié ({gestionnaire})."),
+    CodeSpec("permission.non_affecte", "gestionnaire",
+             "Ce dossier n'est confié à aucun gestionnaire : il doit d'abord être affecté (« Réaffecter »)."),
+    CodeSpec("statut.interdit", "status",
+             "Action « {action} » impossible quand la demande est « {statut} » ({phase})."),
+    CodeSpec("dossier.existant", "numero",
+             "Le dossier {numero} est déjà déposé : un fournisseur ne fait qu'une seule demande de financement."),
 )
 
 #: Every violation code the library can produce, with its field and message templates.

@@ -121,6 +121,15 @@ def _contact_complete(ctx: RuleContext) -> Violations:
     return OK if c is None else check_support_contact(c)
 
 
+def _gestionnaire_change(ctx: RuleContext) -> Violations:
+    wanted = ctx.command.gestionnaire
+    if not wanted.strip():
+        return (violation("gestionnaire.requis"),)
+    if ctx.dossier is not None and wanted == ctx.dossier.gestionnaire:
+        return (violation("gestionnaire.inchange"),)
+    return OK
+
+
 def _text(attr: str, *, required: bool) -> Callable[[RuleContext], Violations]:
     def check(ctx: RuleContext) -> Violations:
         return check_text(attr, getattr(ctx.command, attr), required=required, code=attr)
@@ -167,4 +176,6 @@ DOSSIER_RULES: tuple[Rule, ...] = (
     Rule("contact_support_complete", "Le contact de support apporté, s'il y en a un, est valide.", _contact_complete,
          ("contact_support.requis", "contact_support.trop_long", "contact_support.caracteres",
           "contact_support.lien_dangereux", "contact_support.introuvable")),
+    Rule("gestionnaire_change", "Le dossier est confié à un gestionnaire nommé, autre que l'actuel.",
+         _gestionnaire_change, ("gestionnaire.requis", "gestionnaire.inchange")),
 )

@@ -24,6 +24,13 @@ ENGINE_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "date.anterieure": ("compte.*", "dossier.*"),
     "paiement.montant": ("dossier.decider",),
     "paiement.coordonnees_bancaires": ("dossier.decider",),
+    # the reasons explain() gives and handle() refuses with (PermissionDenied, TransitionNotAllowed)
+    "permission.role": ("dossier.*",),
+    "permission.proprietaire": ("dossier.*",),
+    "permission.affectation": ("dossier.*",),
+    "permission.non_affecte": ("dossier.*",),
+    "statut.interdit": ("dossier.*",),
+    "dossier.existant": ("dossier.deposer_avance",),
 })
 
 

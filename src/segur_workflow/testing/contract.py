@@ -35,11 +35,11 @@ import attrs
 import pytest
 
 from .. import engine, examples
-from ..commands import Command, Completer, ControlerBloc, DemanderPiece
+from ..commands import Command, Completer, ControlerBloc, DemanderPiece, Reaffecter
 from ..emails import Email
 from ..errors import ConcurrencyConflict, DossierAltere, DossierNotFound, DuplicateFinancingRequest, InvalidInput
 from ..model import Dossier, Fournisseur
-from ..ports import DossierRepository
+from ..ports import DossierRepository, DossierSummary
 from ..states import Status
 from ..vocabulary import Bloc, Controle, PieceKind
 
@@ -68,11 +68,13 @@ def fournisseur(n: int) -> Fournisseur:
 
 
 def make_dossier(n: int, status: Status = Status.AVANCE_EN_INSTRUCTION, *,
-                 command_id: str | None = None) -> tuple[Dossier, tuple[Email, ...]]:
-    """Dossier ``FINSAS{n:06d}`` of provider ``n`` brought to ``status``, and the e-mails of its last step."""
+                 command_id: str | None = None, gestionnaire: str | None = None) -> tuple[Dossier, tuple[Email, ...]]:
+    """Dossier ``FINSAS{n:06d}`` of provider ``n`` brought to ``status``, and the e-mails of its last step.
+
+    ``gestionnaire``: the gestionnaire it is assigned to at deposit."""
     now = examples.T0
     outcome = engine.start(examples.deposer_avance(fournisseur(n), command_id=command_id),
-                           numero=f"FINSAS{n:06d}", now=now)
+                           numero=f"FINSAS{n:06d}", now=now, gestionnaire=gestionnaire)
     for trigger in examples.PATHS[status]:
         for command in examples.commands_to_fire(outcome.dossier, trigger):
             now += timedelta(hours=1)
@@ -469,6 +471,86 @@ class RepositoryContract:
         assert repository.last_numero("FINXYZ") is None
         assert repository.find_by_provider(fournisseur(7).ans_id) == "FINSAS000007"
         assert repository.find_by_provider("inconnu") is None
+
+    # worklists
+    def _desk(self, repository: DossierRepository) -> list[DossierSummary]:
+        """Seven dossiers, added out of order, in several statuses and hands; their summaries by numero."""
+        plan = [(5, Status.SOLDE_EN_INSTRUCTION, "c.martin"), (2, Status.AVANCE_EN_INSTRUCTION, "c.martin"),
+                (9, Status.AVANCE_EN_INSTRUCTION, None), (4, Status.SOLDE_DECIDEE, "a.durand"),
+                (7, Status.AVANCE_EN_INSTRUCTION, "a.durand"), (1, Status.SOLDE_A_MODIFIER, "c.martin"),
+                (3, Status.AVANCE_EN_INSTRUCTION, "c.martin")]
+        out = []
+        for n, status, gestionnaire in plan:
+            dossier, emails = make_dossier(n, status, gestionnaire=gestionnaire)
+            repository.add(dossier, outbox=emails)
+            out.append(DossierSummary.of(dossier, 1))
+        return sorted(out, key=lambda s: s.numero)
+
+    def test_search_filters_and_orders_by_numero(self, repository: DossierRepository) -> None:
+        assert repository.search() == []
+        desk = self._desk(repository)
+        assert repository.search() == desk
+        assert repository.search(status=Status.AVANCE_EN_INSTRUCTION) == [
+            s for s in desk if s.status is Status.AVANCE_EN_INSTRUCTION]
+        assert repository.search(status="avance_en_instruction", gestionnaire="c.martin") == [
+            s for s in desk if s.status is Status.AVANCE_EN_INSTRUCTION and s.gestionnaire == "c.martin"]
+        assert [s.numero for s in repository.search(gestionnaire="a.durand")] == ["FINSAS000004", "FINSAS000007"]
+        assert repository.search(ans_id=fournisseur(9).ans_id) == [desk[-1]]
+        assert repository.search(siret=desk[0].siret, limit=3) == desk[:3]
+        assert repository.search(gestionnaire="personne") == []
+        assert repository.search(status=Status.SOLDE_REJETEE) == []
+
+    def test_search_pages_by_numero_without_gaps_or_repeats(self, repository: DossierRepository) -> None:
+        desk = self._desk(repository)
+        pages: list[list[DossierSummary]] = []
+        after = None
+        while True:
+            page = repository.search(limit=3, after=after)
+            if not page:
+                break
+            pages.append(page)
+            after = page[-1].numero
+        assert [len(p) for p in pages] == [3, 3, 1]
+        assert [s for p in pages for s in p] == desk
+        # a page is defined by its last number, not by an offset: a dossier added meanwhile is not a repeat
+        late, _ = make_dossier(8, gestionnaire="c.martin")
+        repository.add(late, outbox=())
+        assert [s.numero for s in repository.search(after="FINSAS000007", gestionnaire="c.martin")] == [
+            "FINSAS000008"]
+        assert repository.search(after="FINSAS999999") == []
+        assert repository.search(after="") == repository.search() == sorted(
+            [*desk, DossierSummary.of(late, 1)], key=lambda s: s.numero)
+
+    def test_search_follows_each_save(self, repository: DossierRepository) -> None:
+        dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION, gestionnaire="c.martin")
+        repository.add(dossier, outbox=())
+        moved, _ = _apply(dossier, Reaffecter(examples.GESTIONNAIRE, "a.durand"),
+                          dossier.history[-1].at + timedelta(minutes=1))
+        repository.save(moved, expected_version=1, outbox=())
+        changed, emails = step(moved)
+        repository.save(changed, expected_version=2, outbox=emails)
+        assert repository.search() == [DossierSummary.of(changed, 3)]
+        assert repository.search(gestionnaire="c.martin") == []
+        assert repository.search(status=Status.SOLDE_EN_INSTRUCTION) == []
+        assert repository.search(status=changed.status, gestionnaire="a.durand")[0].version == 3
+        renamed = attrs.evolve(changed, fournisseur=attrs.evolve(changed.fournisseur, raison_sociale="LE SELECT SAS"))
+        repository.save(renamed, expected_version=3, outbox=())
+        assert repository.search()[0].raison_sociale == "LE SELECT SAS"
+
+    def test_search_refuses_bad_arguments(self, repository: DossierRepository) -> None:
+        for kwargs in ({"status": "validee"}, {"status": 3}, {"limit": 0}, {"limit": True}, {"limit": "10"},
+                       {"gestionnaire": 12}, {"after": b"FINSAS000001"}, {"siret": ["1"]}):
+            with pytest.raises(InvalidInput):
+                repository.search(**kwargs)
+
+    def test_workload_counts_the_dossiers_under_way(self, repository: DossierRepository) -> None:
+        self._desk(repository)
+        # FINSAS000004 (a.durand) is decided: a final status does not count
+        assert repository.workload(["c.martin", "a.durand", "b.nouveau"]) == {
+            "c.martin": 4, "a.durand": 1, "b.nouveau": 0}
+        assert repository.workload([]) == {}
+        with pytest.raises(InvalidInput):
+            repository.workload("c.martin")
 
 
 # -- several OS processes ---------------------------------------------------------------------------------------------

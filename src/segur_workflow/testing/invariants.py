@@ -69,7 +69,11 @@ def check_automatic_controls(dossier: Dossier) -> None:
     for i, entry in enumerate(dossier.history):
         if entry.actor.role is not Role.SYSTEME:
             continue
-        assert is_automatic(entry), f"entrée {i} du portail qui n'est pas un contrôle : {entry.trigger}"
+        if not is_automatic(entry):
+            # a command the definition lets the portal fire itself (reaffecter), not one of its controls
+            spec = spec_of(entry.source.value if entry.source is not None else None, entry.trigger)
+            assert Role.SYSTEME in spec.roles, f"entrée {i} du portail qui n'est pas un contrôle : {entry.trigger}"
+            continue
         assert i > 0, "un contrôle automatique ne peut ouvrir l'historique"
         j = i - 1
         while j > 0 and is_automatic(dossier.history[j]):
@@ -134,7 +138,7 @@ _EXAMPLES: dict[tuple[object, ...], Command] = {}
 
 def _last_example(dossier: Dossier, trigger: str, corridor: Corridor) -> Command:
     # commands_to_fire builds real PDFs each time; what it returns depends only on this key
-    key = (trigger, id(corridor), dossier.fournisseur.ans_id, dossier.piece_demandee,
+    key = (trigger, id(corridor), dossier.fournisseur.ans_id, dossier.piece_demandee, dossier.gestionnaire,
            tuple(dossier.demande_courante.controles.items()))
     command = _EXAMPLES.get(key)
     if command is None:

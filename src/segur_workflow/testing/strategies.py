@@ -573,6 +573,9 @@ def _valid_fields(draw: st.DrawFn, trigger: str, dossier: Dossier | None, corrid
             out[name] = {k: draw(attachments()) for k in sorted(kinds)}
         elif name == "contact_support":
             out[name] = draw(st.one_of(st.none(), contacts())) if optional else draw(contacts())
+        elif name == "gestionnaire":  # reaffecter: someone else than the gestionnaire in charge
+            chosen = draw(actors(Role.GESTIONNAIRE)).id
+            out[name] = chosen + "-2" if dossier is not None and chosen == dossier.gestionnaire else chosen
         elif name == "piece":  # a piece of the phase under instruction (rules.piece_de_la_phase)
             out[name] = draw(st.sampled_from(corridor.pieces(_phase(trigger))))
         elif isinstance(hints[name], type) and issubclass(hints[name], enum.Enum):

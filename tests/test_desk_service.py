@@ -1,0 +1,163 @@
+"""The desk in the service and the SQL adapters: assignment at deposit, bulk instruction, summary columns."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+import pytest
+
+import segur_workflow as sw
+from segur_workflow import examples
+from segur_workflow.adapters.memory import InMemoryRepository
+from segur_workflow.adapters.sqlite import SQLiteRepository
+from segur_workflow.ports import DossierRepository
+from segur_workflow.service import LeastLoaded, SteppingClock, WorkflowService
+from segur_workflow.testing.contract import fournisseur, make_dossier
+
+G = examples.GESTIONNAIRE
+
+
+def _service(repo: DossierRepository | None = None, **kwargs: Any) -> WorkflowService:
+    return WorkflowService(repo if repo is not None else InMemoryRepository(), clock=SteppingClock(examples.T0),
+                           **kwargs)
+
+
+def _deposit(service: WorkflowService, n: int) -> sw.Dossier:
+    return service.start(examples.deposer_avance(fournisseur(n))).dossier
+
+
+def test_without_a_team_new_dossiers_are_unassigned() -> None:
+    assert _deposit(_service(), 1).gestionnaire is None
+
+
+def test_the_default_policy_spreads_the_deposits_over_the_team() -> None:
+    service = _service(gestionnaires=["c.martin", "a.durand", "b.leroy"])
+    hands = [_deposit(service, n).gestionnaire for n in range(1, 7)]
+    assert hands == ["c.martin", "a.durand", "b.leroy"] * 2
+    assert service.get("FINSAS000001").dossier.history[0].details["gestionnaire"] == "c.martin"
+
+
+def test_the_least_loaded_gestionnaire_gets_the_next_dossier(tmp_path: Path) -> None:
+    with SQLiteRepository(tmp_path / "desk.sqlite3") as repo:
+        service = _service(repo, gestionnaires=["c.martin", "a.durand"])
+        first = _deposit(service, 1)
+        second = _deposit(service, 2)
+        assert (first.gestionnaire, second.gestionnaire) == ("c.martin", "a.durand")
+        # c.martin's dossier is rejected (final): c.martin is now the least loaded
+        service.handle(first.numero, sw.Rejeter(G, "Pièces non conformes."))
+        assert _deposit(service, 3).gestionnaire == "c.martin"
+        assert repo.workload(["c.martin", "a.durand"]) == {"c.martin": 1, "a.durand": 1}
+
+
+def test_a_host_policy_decides_and_is_checked() -> None:
+    seen: list[str] = []
+
+    def by_provider(command: sw.DeposerAvance, _repo: object) -> str | None:
+        seen.append(command.fournisseur.ans_id)
+        return "equipe.nord" if command.fournisseur.ans_id.endswith("1") else None
+
+    service = _service(assignment=by_provider)
+    assert _deposit(service, 1).gestionnaire == "equipe.nord"
+    assert _deposit(service, 2).gestionnaire is None
+    assert seen == ["tndSAS0001", "tndSAS0002"]
+    broken = _service(assignment=lambda _c, _r: 42)
+    with pytest.raises(sw.InvalidInput):
+        _deposit(broken, 1)
+    assert broken.repository.search() == []
+    with pytest.raises(sw.InvalidInput):
+        _service(assignment=by_provider, gestionnaires=["x"])
+    with pytest.raises(sw.InvalidInput):
+        _service(gestionnaires="c.martin")
+    with pytest.raises(sw.InvalidInput):
+        LeastLoaded(["ok", ""])
+
+
+def test_reserved_instruction_through_the_service() -> None:
+    corridor = attrs.evolve(sw.SAS, instruction_reservee=True)
+    service = _service(gestionnaires=["c.martin"], corridor=corridor)
+    d = _deposit(service, 1)
+    with pytest.raises(sw.PermissionDenied):
+        service.handle(d.numero, sw.Rejeter(G, "motif"))
+    assert service.get(d.numero).version == 1
+    mine = sw.Actor(sw.Role.GESTIONNAIRE, "c.martin")
+    assert service.handle(d.numero, sw.Rejeter(mine, "motif")).dossier.status is sw.Status.AVANCE_REJETEE
+
+
+# -- bulk instruction ---------------------------------------------------------------------------------------------
+def test_bulk_gives_one_result_per_dossier_each_in_its_own_transaction() -> None:
+    service = _service()
+    numeros = [_deposit(service, n).numero for n in (1, 2, 3)]
+    service.handle(numeros[1], sw.Rejeter(G, "Pièces non conformes."))
+    command = sw.ControlerBloc(G, sw.Bloc.PIECES_JUSTIFICATIVES, sw.Controle.OK)
+    results = service.handle_many([*numeros, "FINSAS000404", numeros[0]], command)
+    assert [r.numero for r in results] == [*numeros, "FINSAS000404"]
+    assert [r.accepted for r in results] == [True, False, True, False]
+    assert isinstance(results[1].error, sw.TransitionNotAllowed)
+    assert isinstance(results[3].error, sw.DossierNotFound)
+    assert results[0].result is not None and results[0].result.version == 2
+    assert service.get(numeros[1]).version == 2  # the refused one is unchanged (rejected, then nothing)
+    pieces = sw.Bloc.PIECES_JUSTIFICATIVES
+    assert service.get(numeros[2]).dossier.avance.controles[pieces] is sw.Controle.OK
+
+
+def test_a_bulk_with_a_command_id_is_replayed_not_applied_twice() -> None:
+    service = _service()
+    numeros = [_deposit(service, n).numero for n in (1, 2)]
+    command = sw.ControlerBloc(G, sw.Bloc.INFORMATIONS, sw.Controle.OK, command_id="lot-42")
+    first = service.handle_many(numeros, command)
+    again = service.handle_many(numeros, command)
+    assert all(r.accepted for r in first + again)
+    assert [r.result.replayed for r in again if r.result] == [True, True]
+    assert [service.get(n).version for n in numeros] == [2, 2]
+    assert service.get(numeros[0]).dossier.history[-1].command_id == "lot-42.FINSAS000001"
+    with pytest.raises(sw.InvalidInput):
+        service.handle_many("FINSAS000001", command)
+    with pytest.raises(sw.InvalidInput):
+        service.handle_many(numeros, examples.deposer_avance())
+
+
+# -- SQL specifics ----------------------------------------------------------------------------------------------------
+def test_sqlite_search_reads_the_summary_columns_not_the_dossier(tmp_path: Path) -> None:
+    path = tmp_path / "desk.sqlite3"
+    with SQLiteRepository(path) as repo:
+        d, _ = make_dossier(1, sw.Status.SOLDE_A_MODIFIER, gestionnaire="c.martin")
+        repo.add(d, outbox=())
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE dossiers SET data = 'illisible'")
+    with SQLiteRepository(path) as repo:
+        assert repo.search(status="solde_a_modifier") == [sw.DossierSummary.of(d, 1)]
+        plan = " ".join(str(r) for r in repo._conn.execute(
+            "EXPLAIN QUERY PLAN SELECT numero FROM dossiers WHERE status = ? AND numero > ? ORDER BY numero LIMIT 50",
+            ("solde_a_modifier", "")))
+        assert "dossier_by_status" in plan
+
+
+def test_a_read_only_sqlite_repository_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "desk.sqlite3"
+    d, _ = make_dossier(1)
+    with SQLiteRepository(path) as repo:
+        repo.add(d, outbox=())
+    before = path.read_bytes()
+    with SQLiteRepository(path, read_only=True) as repo:
+        assert repo.get(d.numero).dossier == d
+        later = attrs.evolve(d, date_changement_statut=d.date_changement_statut + timedelta(days=1))
+        with pytest.raises(sw.StorageError) as refused:
+            repo.save(later, expected_version=1, outbox=())
+        assert "lecture seule" in refused.value.message
+    assert path.read_bytes() == before
+    stranger = tmp_path / "autre.sqlite3"
+    with sqlite3.connect(stranger) as raw:
+        raw.execute("CREATE TABLE notes (x)")
+    size = stranger.stat().st_size
+    for bad in (stranger, tmp_path / "texte.txt"):
+        if not bad.exists():
+            bad.write_text("pas une base\n" * 100)
+        with pytest.raises(sw.InvalidInput):
+            SQLiteRepository(bad, read_only=True)
+    assert stranger.stat().st_size == size
+    with sqlite3.connect(stranger) as raw:
+        assert [r[0] for r in raw.execute("SELECT name FROM sqlite_master")] == ["notes"]
