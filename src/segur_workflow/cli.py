@@ -27,7 +27,7 @@ from ._format import format_date
 from .emails import TEMPLATES
 from .engine import allowed_commands, start
 from .engine import handle as handle_command
-from .errors import InvalidInput, WorkflowError
+from .errors import CliError, InvalidInput, WorkflowError
 from .model import SAS, Actor, Attachment, Dossier
 from .ports import DossierSummary
 from .recap import BlocView, recapitulatif
@@ -37,12 +37,6 @@ from .vocabulary import PieceKind, Role
 
 PROG = "segur-workflow"
 DEMO_DB = Path("segur-demo.sqlite3")
-
-
-class CliError(WorkflowError):
-    """A usage or input problem reported on one line (missing file, bad option combination…)."""
-
-    code = "cli.erreur"
 
 
 # -- French argparse -----------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from ._labels import (
     group_title,
     regles,
     role_label,
+    rule_description,
+    rule_scope,
 )
 from ._mermaid import mermaid_escape, render_mermaid
 from ._plantuml import plantuml_escape, render_plantuml
@@ -91,6 +93,8 @@ __all__ = [
     "renderer",
     "renderer_for_suffix",
     "role_label",
+    "rule_description",
+    "rule_scope",
     "state_ids",
     "to_dot",
     "to_mermaid",

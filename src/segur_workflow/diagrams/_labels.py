@@ -9,11 +9,22 @@ from ..states import TransitionSpec
 from ..vocabulary import Role
 
 __all__ = ["COULEURS", "INITIAL_LABEL", "edge_lines", "edge_title", "edge_tooltip", "email_title", "gardes",
-           "group_title", "regles", "role_label"]
+           "group_title", "regles", "role_label", "rule_description", "rule_scope"]
 
 _GROUP_TITLES = {"avance": "Demande d'avance", "solde": "Demande de solde", "connexion": "Première connexion"}
 #: The label of the pseudo-state before creation.
 INITIAL_LABEL = "Avant le dépôt"
+
+
+def rule_scope(name: str) -> str:
+    # a host's machine may guard with its own rules, unknown to the package's registry: a rule on the command
+    rule = RULES.get(name)
+    return rule.scope if rule is not None else "command"
+
+
+def rule_description(name: str) -> str:
+    rule = RULES.get(name)
+    return rule.description if rule is not None else name.replace("_", " ").capitalize()
 
 
 def role_label(t: TransitionSpec) -> str:
@@ -23,12 +34,12 @@ def role_label(t: TransitionSpec) -> str:
 
 def gardes(t: TransitionSpec) -> tuple[str, ...]:
     """Rules that look only at the dossier: they decide whether the trigger is possible right now."""
-    return tuple(g for g in t.guards if RULES[g].scope == "dossier")
+    return tuple(g for g in t.guards if rule_scope(g) == "dossier")
 
 
 def regles(t: TransitionSpec) -> tuple[str, ...]:
     """Rules that can refuse what the command carries (pieces, amounts, comments…)."""
-    return tuple(g for g in t.guards if RULES[g].scope != "dossier")
+    return tuple(g for g in t.guards if rule_scope(g) != "dossier")
 
 
 def edge_title(t: TransitionSpec) -> str:
@@ -52,9 +63,9 @@ def edge_lines(t: TransitionSpec) -> list[str]:
     """
     lines = [edge_title(t), f"par : {role_label(t)}"]
     for g in gardes(t):
-        lines += _wrap(f"si : {RULES[g].description}")
+        lines += _wrap(f"si : {rule_description(g)}")
     for g in regles(t):
-        lines += _wrap(f"vérifie : {RULES[g].description}")
+        lines += _wrap(f"vérifie : {rule_description(g)}")
     if t.email:
         lines += _wrap(f"courriel : {email_title(t.email)}")
     return lines
@@ -71,7 +82,7 @@ def edge_tooltip(t: TransitionSpec) -> str:
     parts = [f"{t.libelle} — déclencheur {t.trigger}"]
     if t.description:
         parts.append(t.description)
-    parts += [f"{'garde' if RULES[g].scope == 'dossier' else 'règle'} {g} : {RULES[g].description}"
+    parts += [f"{'garde' if rule_scope(g) == 'dossier' else 'règle'} {g} : {rule_description(g)}"
               for g in t.guards]
     if t.email:
         parts.append(f"courriel {t.email} : {email_title(t.email)}")
