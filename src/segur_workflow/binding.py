@@ -195,7 +195,8 @@ class Binding(Generic[S, R]):
     address its e-mails go to; ``email_context`` gives every variable its templates may use;
     ``rule_context`` builds what the guards see; ``status_event`` builds the status-change event and
     ``outcome`` what ``fire`` returns. ``rules`` resolves guard names (the package's rules by default,
-    plus a host's own); ``templates`` says which template names exist.
+    plus a host's own); ``templates`` says which template names exist and ``render`` renders one (the
+    package's templates and renderer by default: a host's machine brings its own).
     """
 
     definition: MachineDefinition
@@ -211,6 +212,8 @@ class Binding(Generic[S, R]):
         default=lambda subject, command, corridor: RuleContext(command=command, corridor=corridor, subject=subject))
     rules: Mapping[str, Rule] = attrs.field(factory=lambda: rules.RULES)
     templates: Callable[[str], bool] = _known_template
+    #: renders one template for one address (the package's Jinja renderer by default)
+    render: Callable[..., Email] = render
     #: what the machine checks besides the guards of the row (violations reported with theirs)
     checks: Callable[[Any, Any, Step], tuple[Violation, ...]] = time_order
     #: whether the e-mails sent are recorded on the subject (its ``emails_sent``)
@@ -344,7 +347,7 @@ class Binding(Generic[S, R]):
         emails: tuple[Email, ...] = ()
         if route.emails:
             to, context = self.recipient(after), self.email_context(after, command, step)
-            emails = tuple(render(name, to=to, context=context) for name in route.emails)
+            emails = tuple(self.render(name, to=to, context=context) for name in route.emails)
             if self.records_emails:
                 records = tuple(EmailRecord(at=now, template=e.template, subject=e.subject, to=e.to) for e in emails)
                 # Frozen for everyone else; ``after`` is not shared yet (the e-mails are rendered from it).

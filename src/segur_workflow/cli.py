@@ -25,7 +25,7 @@ from . import __version__, diagrams, exports, rules
 from .emails import TEMPLATES, Email
 from .engine import allowed_commands, format_date, start
 from .engine import handle as handle_command
-from .errors import InvalidInput, WorkflowError
+from .errors import CliError, InvalidInput, WorkflowError
 from .model import SAS, Actor, Attachment, Dossier
 from .ports import DossierSummary
 from .recap import BlocView, recapitulatif
@@ -35,12 +35,6 @@ from .vocabulary import PieceKind, Role
 
 PROG = "segur-workflow"
 DEMO_DB = Path("segur-demo.sqlite3")
-
-
-class CliError(WorkflowError):
-    """A usage or input problem reported on one line (missing file, bad option combination…)."""
-
-    code = "cli.erreur"
 
 
 # -- French argparse -----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ import attrs
 
 from ._checks import email_problem
 from .engine import Event
-from .errors import InvalidInput, WorkflowError
+from .errors import DeliveryFailed, InvalidInput, WorkflowError
 from .ports import Claim, Clock, OutboxRelay
 
 __all__ = [
@@ -43,29 +43,6 @@ __all__ = [
     "Transport",
     "message_id",
 ]
-
-
-class DeliveryFailed(WorkflowError):
-    """A transport could not deliver an entry. ``permanent``: retrying cannot help (an SMTP 5xx reply)."""
-
-    code = "livraison.echec"
-
-    def __init__(self, reason: str, *, permanent: bool = False, smtp_code: int | None = None) -> None:
-        self.reason = reason
-        self.permanent = permanent
-        self.smtp_code = smtp_code
-        kind = "définitif" if permanent else "temporaire"
-        super().__init__(f"Échec {kind} de l'envoi : {reason}")
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_failed, (self.reason, self.permanent, self.smtp_code))
-
-    def to_dict(self) -> dict[str, object]:
-        return {**super().to_dict(), "reason": self.reason, "permanent": self.permanent, "smtp_code": self.smtp_code}
-
-
-def _rebuild_failed(reason: str, permanent: bool, smtp_code: int | None) -> DeliveryFailed:
-    return DeliveryFailed(reason, permanent=permanent, smtp_code=smtp_code)
 
 
 @runtime_checkable

@@ -29,7 +29,10 @@ from xml.etree import ElementTree as ET
 
 import attrs
 
-from .errors import WorkflowError
+# re-exported (explicit aliases): the diagrams' errors live in errors.py with every other error
+from .errors import DiagramError as DiagramError  # noqa: PLC0414
+from .errors import GraphvizFailed as GraphvizFailed  # noqa: PLC0414
+from .errors import GraphvizMissing as GraphvizMissing  # noqa: PLC0414
 from .model import Dossier
 from .rules import RULES
 from .states import DEFINITIONS, INITIAL, MachineDefinition, TransitionSpec
@@ -45,36 +48,6 @@ SW_NS = "urn:segur-workflow:diagramme"
 
 _GROUP_TITLES = {"avance": "Demande d'avance", "solde": "Demande de solde", "connexion": "Première connexion"}
 _INITIAL_LABEL = "Avant le dépôt"
-
-
-class DiagramError(WorkflowError):
-    """A diagram cannot be produced (unknown machine or format, highlight of the wrong kind, …)."""
-
-    code = "diagramme.invalide"
-
-
-class GraphvizMissing(DiagramError):
-    """SVG/PNG needs Graphviz's ``dot`` command, which is not installed."""
-
-    code = "diagramme.graphviz_absent"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Graphviz est introuvable (commande « dot ») : installez le paquet Debian « graphviz » "
-            "(apt-get install graphviz) pour produire du SVG ou du PNG, "
-            "ou choisissez un format texte (mermaid, dot, scxml, plantuml)."
-        )
-
-
-class GraphvizFailed(DiagramError):
-    """``dot`` ran but refused the input or failed."""
-
-    code = "diagramme.graphviz_echec"
-
-    def __init__(self, stderr: str) -> None:
-        self.stderr = stderr
-        first = stderr.strip().splitlines()[0] if stderr.strip() else "erreur inconnue"
-        super().__init__(f"Graphviz a échoué : {first}")
 
 
 # -- what every format shows ----------------------------------------------------------------------
@@ -139,14 +112,25 @@ def role_label(t: TransitionSpec) -> str:
     return f"{roles} (propriétaire)" if t.owner_only else roles
 
 
+def rule_scope(name: str) -> str:
+    # a host's machine may guard with its own rules, unknown to the package's registry: a rule on the command
+    rule = RULES.get(name)
+    return rule.scope if rule is not None else "command"
+
+
+def rule_description(name: str) -> str:
+    rule = RULES.get(name)
+    return rule.description if rule is not None else name.replace("_", " ").capitalize()
+
+
 def gardes(t: TransitionSpec) -> tuple[str, ...]:
     """Rules that look only at the dossier: they decide whether the trigger is possible right now."""
-    return tuple(g for g in t.guards if RULES[g].scope == "dossier")
+    return tuple(g for g in t.guards if rule_scope(g) == "dossier")
 
 
 def regles(t: TransitionSpec) -> tuple[str, ...]:
     """Rules that can refuse what the command carries (pieces, amounts, comments…)."""
-    return tuple(g for g in t.guards if RULES[g].scope != "dossier")
+    return tuple(g for g in t.guards if rule_scope(g) != "dossier")
 
 
 def edge_title(t: TransitionSpec) -> str:
@@ -170,9 +154,9 @@ def edge_lines(t: TransitionSpec) -> list[str]:
     """
     lines = [edge_title(t), f"par : {role_label(t)}"]
     for g in gardes(t):
-        lines += _wrap(f"si : {RULES[g].description}")
+        lines += _wrap(f"si : {rule_description(g)}")
     for g in regles(t):
-        lines += _wrap(f"vérifie : {RULES[g].description}")
+        lines += _wrap(f"vérifie : {rule_description(g)}")
     if t.email:
         lines += _wrap(f"courriel : {email_title(t.email)}")
     return lines
@@ -189,7 +173,7 @@ def edge_tooltip(t: TransitionSpec) -> str:
     parts = [f"{t.libelle} — déclencheur {t.trigger}"]
     if t.description:
         parts.append(t.description)
-    parts += [f"{'garde' if RULES[g].scope == 'dossier' else 'règle'} {g} : {RULES[g].description}"
+    parts += [f"{'garde' if rule_scope(g) == 'dossier' else 'règle'} {g} : {rule_description(g)}"
               for g in t.guards]
     if t.email:
         parts.append(f"courriel {t.email} : {email_title(t.email)}")

@@ -1,14 +1,34 @@
-"""Structured errors. Every refusal is a ``WorkflowError`` carrying data and a stable ``code``.
+"""Every error the library raises on purpose, in one module. Each is a ``WorkflowError`` carrying data.
 
-Messages are French (for people); ``code`` is a stable dotted identifier (for programs).
+An error is an attrs class: its fields are its data, its French message is built from them (in people's
+words: the portal's labels of statuses, roles and transitions, never their identifiers), ``to_dict()``
+gives every field (JSON-ready) with ``code`` and ``message``, and it survives a pickle round trip
+(multiprocessing, Celery, process pools), all derived from the fields. ``code`` is a stable dotted
+identifier (for programs); codes and names never change once published. New errors are appended.
+
+Each is declared ``@attrs.define(eq=False, slots=False, auto_exc=False)``: mutable, as exceptions are
+(tracebacks and notes are attached to them), compared by identity, ``args`` is ``(message,)``.
+
+A plain ``WorkflowError(message)`` (or a subclass without fields, such as ``CliError``) carries its
+message only.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+import enum
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, ClassVar
 
 import attrs
+
+__all__ = [
+    "AntivirusIndisponible", "CliError", "CommandIdReused", "ConcurrencyConflict", "DefinitionError",
+    "DeliveryFailed", "DiagramError", "DossierAltere", "DossierNotFound", "DuplicateFinancingRequest",
+    "ExportUnavailable",
+    "GraphvizFailed", "GraphvizMissing", "InvalidInput", "NumerosEpuises", "PermissionDenied", "RuleViolations",
+    "SerializationError", "StorageError", "StorageUnavailable", "TransitionNotAllowed", "Violation",
+    "WorkflowError",
+]
 
 
 @attrs.frozen
@@ -20,57 +40,84 @@ class Violation:
     message: str
 
 
+def _jsonable(value: object) -> object:
+    """A field's value as JSON: enums by value, sets sorted, attrs values and mappings as objects."""
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, frozenset | set):
+        return sorted(_jsonable(v) for v in value)  # type: ignore[type-var]
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    cls: Any = type(value)
+    if attrs.has(cls):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in attrs.fields(cls)}
+    return value
+
+
+def _names(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(value)
+
+
+def _texts(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _violations(value: Iterable[Violation]) -> tuple[Violation, ...]:
+    return tuple(value)
+
+
+def _restore(cls: type[WorkflowError], state: Mapping[str, Any]) -> WorkflowError:
+    """An error rebuilt from its fields (pickle), without re-running the constructor's conversions."""
+    error = cls.__new__(cls)
+    for name, value in state.items():
+        object.__setattr__(error, name, value)
+    Exception.__init__(error, error.message)
+    return error
+
+
 class WorkflowError(Exception):
     """Base of every error the library raises on purpose."""
 
-    code: str = "workflow"
+    code: ClassVar[str] = "workflow"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
-        self.message = message
+        self._text = message
+
+    def describe(self) -> str:
+        """The French message, built from the fields (subclasses with fields override it)."""
+        return self._text
+
+    @property
+    def message(self) -> str:
+        return self.describe()
+
+    def __attrs_post_init__(self) -> None:
+        Exception.__init__(self, self.describe())
+
+    def __str__(self) -> str:
+        return self.message
+
+    def _state(self) -> dict[str, Any]:
+        cls: Any = type(self)
+        if attrs.has(cls):
+            return {f.name: getattr(self, f.name) for f in attrs.fields(cls)}
+        return {"_text": self._text}
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready description, for hosts that return errors over an API."""
-        return {"code": self.code, "message": self.message}
+        """A JSON-ready description (every field, with ``code`` and ``message``), for hosts that return
+        errors over an API."""
+        fields = {k: _jsonable(v) for k, v in self._state().items() if not k.startswith("_")}
+        return {"code": self.code, "message": self.message, **fields}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_restore, (type(self), self._state()))
 
 
-class InvalidInput(WorkflowError, TypeError):
-    """An argument of the wrong type or shape (a programming error on the host's side)."""
-
-    code = "entree.invalide"
-
-    def __init__(self, parameter: str, expected: str, received: object) -> None:
-        self.parameter = parameter
-        self.expected = expected
-        self.received_type = type(received).__name__
-        got = "aucune valeur reçue" if received is None else f"{self.received_type} reçu"
-        super().__init__(f"Paramètre « {parameter} » invalide : {expected} attendu, {got}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "parameter": self.parameter, "expected": self.expected}
-
-
-class TransitionNotAllowed(WorkflowError):
-    """The command exists but cannot be fired from the dossier's current status."""
-
-    code = "transition.interdite"
-
-    def __init__(self, status: str | None, trigger: str, allowed: Iterable[str]) -> None:
-        self.status = status
-        self.trigger = trigger
-        self.allowed = frozenset(allowed)
-        permis = ", ".join(sorted(self.allowed)) or "aucune"
-        super().__init__(
-            f"La commande « {trigger} » n'est pas possible {_where(status)}. Commandes possibles : {permis}."
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **super().to_dict(),
-            "status": self.status,
-            "trigger": self.trigger,
-            "allowed": sorted(self.allowed),
-        }
+def _people(label: Callable[[str], str], ids: Iterable[str]) -> str:
+    return ", ".join(f"« {label(i)} »" for i in sorted(ids)) or "aucune"
 
 
 def _where(status: str | None) -> str:
@@ -88,43 +135,15 @@ def _where(status: str | None) -> str:
     return "au statut actuel"
 
 
-class RuleViolations(WorkflowError):
-    """One or more rules refused the command; all of them are reported at once."""
+def _trigger_label(trigger: str) -> str:
+    """A trigger as the portal says it (« Rejeter la demande »), from the definitions."""
+    from .states import DEFINITIONS
 
-    code = "regles.non_respectees"
-
-    def __init__(self, violations: Iterable[Violation], trigger: str | None = None) -> None:
-        self.violations = tuple(violations)
-        self.trigger = trigger
-        lines = "; ".join(f"{v.field} : {v.message}" for v in self.violations)
-        super().__init__(f"Demande refusée ({len(self.violations)} anomalie(s)) : {lines}")
-
-    @property
-    def codes(self) -> frozenset[str]:
-        return frozenset(v.code for v in self.violations)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            **super().to_dict(),
-            "trigger": self.trigger,
-            "violations": [attrs.asdict(v) for v in self.violations],
-        }
-
-
-class PermissionDenied(WorkflowError):
-    """Wrong role for the command, or a provider acting on a dossier that is not theirs."""
-
-    code = "permission.refusee"
-
-    def __init__(self, role: str, actor_id: str, trigger: str, reason: str) -> None:
-        self.role = role
-        self.actor_id = actor_id
-        self.trigger = trigger
-        self.reason = reason
-        super().__init__(f"Action « {trigger} » refusée pour {_role_label(role)} « {actor_id} » : {reason}")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "role": self.role, "trigger": self.trigger, "reason": self.reason}
+    for definition in DEFINITIONS.values():
+        spec = next((t for t in definition.transitions if t.trigger == trigger), None)
+        if spec is not None:
+            return spec.libelle
+    return trigger.replace("_", " ").capitalize()
 
 
 def _role_label(role: str) -> str:
@@ -133,68 +152,146 @@ def _role_label(role: str) -> str:
     return Role(role).label if role in Role.__members__.values() else role
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False, init=False)
+class InvalidInput(WorkflowError, TypeError):
+    """An argument of the wrong type or shape (a programming error on the host's side).
+
+    ``received_type`` is the name of what was received (never the value itself: it may be a secret, or
+    something that cannot be pickled)."""
+
+    code = "entree.invalide"
+
+    parameter: str
+    expected: str
+    received_type: str
+
+    def __init__(self, parameter: str, expected: str, received: object) -> None:
+        self.__attrs_init__(parameter, expected, type(received).__name__)
+
+    def describe(self) -> str:
+        got = "aucune valeur reçue" if self.received_type == "NoneType" else f"{self.received_type} reçu"
+        return f"Paramètre « {self.parameter} » invalide : {self.expected} attendu, {got}."
+
+
+@attrs.define(eq=False, slots=False, auto_exc=False)
+class TransitionNotAllowed(WorkflowError):
+    """The command exists but cannot be fired from the dossier's current status."""
+
+    code = "transition.interdite"
+
+    status: str | None
+    trigger: str
+    allowed: frozenset[str] = attrs.field(converter=_names)
+
+    def describe(self) -> str:
+        return (f"La commande « {_trigger_label(self.trigger)} » n'est pas possible {_where(self.status)}. "
+                f"Commandes possibles : {_people(_trigger_label, self.allowed)}.")
+
+
+@attrs.define(eq=False, slots=False, auto_exc=False)
+class RuleViolations(WorkflowError):
+    """One or more rules refused the command; all of them are reported at once."""
+
+    code = "regles.non_respectees"
+
+    violations: tuple[Violation, ...] = attrs.field(converter=_violations)
+    trigger: str | None = None
+
+    @property
+    def codes(self) -> frozenset[str]:
+        return frozenset(v.code for v in self.violations)
+
+    def describe(self) -> str:
+        lines = "; ".join(f"{v.field} : {v.message}" for v in self.violations)
+        return f"Demande refusée ({len(self.violations)} anomalie(s)) : {lines}"
+
+
+@attrs.define(eq=False, slots=False, auto_exc=False)
+class PermissionDenied(WorkflowError):
+    """Wrong role for the command, or a provider acting on a dossier that is not theirs."""
+
+    code = "permission.refusee"
+
+    role: str
+    actor_id: str
+    trigger: str
+    reason: str
+
+    def describe(self) -> str:
+        return (f"Action « {_trigger_label(self.trigger)} » refusée pour {_role_label(self.role)} "
+                f"« {self.actor_id} » : {self.reason}")
+
+
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class DuplicateFinancingRequest(WorkflowError):
     """A provider may file only one funding request."""
 
     code = "demande.doublon"
 
-    def __init__(self, ans_id: str, existing: str | None = None) -> None:
-        self.ans_id = ans_id
-        self.existing = existing
-        detail = f" (dossier existant : {existing})" if existing else ""
-        super().__init__(
-            f"Le fournisseur {ans_id} a déjà une demande de financement{detail} : "
-            "une seule demande est possible par fournisseur."
-        )
+    ans_id: str
+    existing: str | None = None
+
+    def describe(self) -> str:
+        detail = f" (dossier existant : {self.existing})" if self.existing else ""
+        return (f"Le fournisseur {self.ans_id} a déjà une demande de financement{detail} : "
+                "une seule demande est possible par fournisseur.")
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class ConcurrencyConflict(WorkflowError):
     """A repository refused a save made against a stale version."""
 
     code = "concurrence.conflit"
 
-    def __init__(self, numero: str, expected_version: int, actual_version: int | None = None) -> None:
-        self.numero = numero
-        self.expected_version = expected_version
-        self.actual_version = actual_version
-        actuelle = f", version actuelle {actual_version}" if actual_version is not None else ""
-        super().__init__(
-            f"Le dossier {numero} a été modifié entre-temps (version attendue {expected_version}{actuelle})."
-        )
+    numero: str
+    expected_version: int
+    actual_version: int | None = None
+
+    def describe(self) -> str:
+        actuelle = f", version actuelle {self.actual_version}" if self.actual_version is not None else ""
+        return (f"Le dossier {self.numero} a été modifié entre-temps "
+                f"(version attendue {self.expected_version}{actuelle}).")
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class DossierNotFound(WorkflowError):
     """No dossier with that number in the repository."""
 
     code = "dossier.introuvable"
 
-    def __init__(self, numero: str) -> None:
-        self.numero = numero
-        super().__init__(f"Aucun dossier n'a le numéro {numero!r}.")
+    numero: str
+
+    def describe(self) -> str:
+        return f"Aucun dossier n'a le numéro {self.numero!r}."
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class DefinitionError(WorkflowError):
-    """A machine definition is inconsistent (unreachable state, trap state, unknown guard…)."""
+    """A machine definition or binding is inconsistent (unreachable state, trap state, unknown guard…)."""
 
     code = "definition.invalide"
 
-    def __init__(self, machine: str, problems: Iterable[str]) -> None:
-        self.machine = machine
-        self.problems = tuple(problems)
-        super().__init__(f"Définition « {machine} » invalide : " + "; ".join(self.problems))
+    machine: str
+    problems: tuple[str, ...] = attrs.field(converter=_texts)
+
+    def describe(self) -> str:
+        return f"Définition « {self.machine} » invalide : " + "; ".join(self.problems)
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class SerializationError(WorkflowError):
     """Stored data that cannot be read back into a dossier; ``field`` names where."""
 
     code = "serialisation.invalide"
 
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"Données illisibles au champ « {field} » : {reason}")
+    field: str
+    reason: str
+
+    def describe(self) -> str:
+        return f"Données illisibles au champ « {self.field} » : {self.reason}"
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class CommandIdReused(WorkflowError):
     """A ``command_id`` already applied by another actor, to another dossier or with other content.
 
@@ -204,21 +301,16 @@ class CommandIdReused(WorkflowError):
 
     code = "commande.identifiant_reutilise"
 
-    def __init__(self, command_id: str, trigger: str) -> None:
-        self.command_id = command_id
-        self.trigger = trigger
-        super().__init__(
-            f"L'identifiant de commande {command_id!r} a déjà servi à une autre commande "
-            f"(autre auteur, autre dossier ou autre contenu) : choisissez un identifiant neuf pour « {trigger} »."
-        )
+    command_id: str
+    trigger: str
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.command_id, self.trigger))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "command_id": self.command_id, "trigger": self.trigger}
+    def describe(self) -> str:
+        return (f"L'identifiant de commande {self.command_id!r} a déjà servi à une autre commande "
+                "(autre auteur, autre dossier ou autre contenu) : choisissez un identifiant neuf pour "
+                f"« {_trigger_label(self.trigger)} ».")
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class StorageError(WorkflowError):
     """The database refused or failed an operation (the driver's error, translated).
 
@@ -227,21 +319,19 @@ class StorageError(WorkflowError):
     """
 
     code = "stockage.erreur"
-    retryable = False
+    retryable: ClassVar[bool] = False
 
-    def __init__(self, operation: str, reason: str) -> None:
-        self.operation = operation
-        self.reason = reason
-        super().__init__(f"Le stockage a refusé l'opération « {operation} » : {reason}")
+    operation: str
+    reason: str
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.operation, self.reason))
+    def describe(self) -> str:
+        return f"Le stockage a refusé l'opération « {self.operation} » : {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "operation": self.operation, "reason": self.reason,
-                "retryable": self.retryable}
+        return {**super().to_dict(), "retryable": self.retryable}
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class StorageUnavailable(StorageError):
     """The database could not be reached or dropped the connection (restart, network, timeout).
 
@@ -250,9 +340,10 @@ class StorageUnavailable(StorageError):
     """
 
     code = "stockage.indisponible"
-    retryable = True
+    retryable: ClassVar[bool] = True
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False, init=False)
 class DossierAltere(SerializationError):
     """Stored data whose seal or chain does not verify: edited, removed, reordered, truncated, rolled back,
     re-hashed without the key, or from a schema that must be migrated explicitly first.
@@ -264,36 +355,113 @@ class DossierAltere(SerializationError):
 
     code = "dossier.altere"
 
+    numero: str
+
     def __init__(self, numero: str, reason: str, *, field: str = "sceau") -> None:
-        self.numero = numero
-        WorkflowError.__init__(self, f"Dossier {numero} altéré ({field}) : {reason}")
-        self.field = field
-        self.reason = reason
+        self.__attrs_init__(field, reason, numero)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_altere, (self.numero, self.reason, self.field))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**WorkflowError.to_dict(self), "numero": self.numero, "reason": self.reason, "field": self.field}
+    def describe(self) -> str:
+        return f"Dossier {self.numero} altéré ({self.field}) : {self.reason}"
 
 
-def _rebuild_altere(numero: str, reason: str, field: str) -> DossierAltere:
-    return DossierAltere(numero, reason, field=field)
-
-
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class AntivirusIndisponible(WorkflowError):
     """The host's antivirus could not give a verdict (daemon unreachable, timeout, unexpected answer):
     the file is neither accepted nor refused, the host decides (retry, or refuse the upload)."""
 
     code = "antivirus.indisponible"
 
-    def __init__(self, antivirus: str, reason: str) -> None:
-        self.antivirus = antivirus
-        self.reason = reason
-        super().__init__(f"L'antivirus ({antivirus}) n'a pas pu analyser le fichier : {reason}")
+    antivirus: str
+    reason: str
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.antivirus, self.reason))
+    def describe(self) -> str:
+        return f"L'antivirus ({self.antivirus}) n'a pas pu analyser le fichier : {self.reason}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "antivirus": self.antivirus, "reason": self.reason}
+
+class CliError(WorkflowError):
+    """A usage or input problem reported on one line (missing file, bad option combination…)."""
+
+    code = "cli.erreur"
+
+
+class DiagramError(WorkflowError):
+    """A diagram cannot be produced (unknown machine or format, highlight of the wrong kind, …)."""
+
+    code = "diagramme.invalide"
+
+
+class GraphvizMissing(DiagramError):
+    """SVG/PNG needs Graphviz's ``dot`` command, which is not installed."""
+
+    code = "diagramme.graphviz_absent"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Graphviz est introuvable (commande « dot ») : installez le paquet Debian « graphviz » "
+            "(apt-get install graphviz) pour produire du SVG ou du PNG, "
+            "ou choisissez un format texte (mermaid, dot, scxml, plantuml)."
+        )
+
+
+@attrs.define(eq=False, slots=False, auto_exc=False)
+class GraphvizFailed(DiagramError):
+    """``dot`` ran but refused the input or failed."""
+
+    code = "diagramme.graphviz_echec"
+
+    stderr: str
+
+    def describe(self) -> str:
+        first = self.stderr.strip().splitlines()[0] if self.stderr.strip() else "erreur inconnue"
+        return f"Graphviz a échoué : {first}"
+
+
+@attrs.define(eq=False, slots=False, auto_exc=False)
+class NumerosEpuises(WorkflowError):
+    """The corridor's numbering space (``prefix`` + 6 digits) is exhausted."""
+
+    code = "numero.epuise"
+
+    prefix: str
+
+    def describe(self) -> str:
+        return f"Plus aucun numéro de dossier disponible après {self.prefix}{'9' * 6}."
+
+
+@attrs.define(eq=False, slots=False, auto_exc=False)
+class DeliveryFailed(WorkflowError):
+    """A transport could not deliver an entry. ``permanent``: retrying cannot help (an SMTP 5xx reply)."""
+
+    code = "livraison.echec"
+
+    reason: str
+    permanent: bool = attrs.field(default=False, kw_only=True)
+    smtp_code: int | None = attrs.field(default=None, kw_only=True)
+
+    def describe(self) -> str:
+        kind = "définitif" if self.permanent else "temporaire"
+        return f"Échec {kind} de l'envoi : {self.reason}"
+
+
+@attrs.define(eq=False, slots=False, auto_exc=False)
+class ExportUnavailable(WorkflowError):
+    """The writer of a format is not installed (the ``exports`` extra)."""
+
+    code = "export.indisponible"
+
+    format: str
+    package: str
+
+    def describe(self) -> str:
+        return f"L'export {self.format.upper()} a besoin de {self.package} : pip install 'segur-workflow[exports]'."
+
+
+def _resolve_field_types() -> None:
+    # the annotations are strings (``from __future__ import annotations``): resolved once, for the tools that
+    # read the fields' types (hypothesis' ``st.builds``, cattrs)
+    for value in list(globals().values()):
+        if isinstance(value, type) and issubclass(value, WorkflowError) and attrs.has(value):
+            attrs.resolve_types(value)
+
+
+_resolve_field_types()

@@ -29,7 +29,7 @@ from typing import IO, Any
 from xml.sax.saxutils import escape
 
 from .engine import format_date
-from .errors import InvalidInput, WorkflowError
+from .errors import ExportUnavailable, InvalidInput
 from .ports import DossierSummary
 from .vocabulary import Phase
 
@@ -54,21 +54,6 @@ COLUMNS: tuple[str, ...] = tuple(title for title, _ in _COLUMNS)
 
 #: How often (in rows) ``progress`` is called.
 _PROGRESS_EVERY = 500
-
-
-class ExportUnavailable(WorkflowError):
-    """The writer of a format is not installed (the ``exports`` extra)."""
-
-    code = "export.indisponible"
-
-    def __init__(self, format: str, package: str) -> None:
-        self.format = format
-        self.package = package
-        super().__init__(f"L'export {format.upper()} a besoin de {package} : "
-                         "pip install 'segur-workflow[exports]'.")
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**super().to_dict(), "format": self.format, "package": self.package}
 
 
 def _text(value: str) -> str:

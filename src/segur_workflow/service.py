@@ -29,6 +29,7 @@ from .errors import (
     ConcurrencyConflict,
     DuplicateFinancingRequest,
     InvalidInput,
+    NumerosEpuises,
     PermissionDenied,
     WorkflowError,
 )
@@ -54,16 +55,6 @@ __all__ = [
 AssignmentPolicy = Callable[[DeposerAvance, DossierRepository], "str | None"]
 
 logger = logging.getLogger(__name__)
-
-
-class NumerosEpuises(WorkflowError):
-    """The corridor's numbering space (``prefix`` + 6 digits) is exhausted."""
-
-    code = "numero.epuise"
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        super().__init__(f"Plus aucun numéro de dossier disponible après {prefix}{'9' * DIGITS}.")
 
 
 @attrs.frozen

@@ -373,13 +373,8 @@ def inspect(data: bytes) -> Sniffed:
     return Sniffed(raw.media_type, complet, tuple(sorted(set(raw.marqueurs) | found)))
 
 
-def sniff(data: bytes) -> Sniffed:
-    """Inspect a whole byte string (both stages; see :func:`inspect`)."""
-    return inspect(data)
-
-
 __all__ = [
     "CONSTATS", "FORMATS", "HEAD_BYTES", "TAILLE_DEPASSEE", "TAIL_BYTES", "UNKNOWN", "Sniffed", "Sniffer",
-    "code_dans_texte", "decrire", "decrire_tous", "executable_dans", "identifier_format", "inspect", "sniff",
+    "code_dans_texte", "decrire", "decrire_tous", "executable_dans", "identifier_format", "inspect",
     "sniff_media_type",
 ]

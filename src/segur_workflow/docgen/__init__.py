@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 
-from .. import diagrams, emails, examples, rules
+from .. import diagrams, emails, examples
 from ..model import Dossier
 from ..states import DEFINITIONS, INITIAL, MachineDefinition, Status
 from ..vocabulary import Role
@@ -100,9 +100,8 @@ def rules_used_table(d: MachineDefinition) -> str:
     used = list(dict.fromkeys(g for t in d.transitions for g in t.guards))
     lines = ["| règle | portée | ce qu'elle vérifie |", "|---|---|---|"]
     for name in used:
-        rule = rules.RULES[name]
-        scope = "garde (dossier)" if rule.scope == "dossier" else "commande"
-        lines.append(f"| `{name}` | {scope} | {_cell(rule.description)} |")
+        scope = "garde (dossier)" if diagrams.rule_scope(name) == "dossier" else "commande"
+        lines.append(f"| `{name}` | {scope} | {_cell(diagrams.rule_description(name))} |")
     return "\n".join(lines) + "\n"
 
 
