@@ -136,6 +136,21 @@ def test_sqlite_search_reads_the_summary_columns_not_the_dossier(tmp_path: Path)
         assert "dossier_by_status" in plan
 
 
+def test_an_unfilled_worklist_row_is_refused_by_search_not_shown_wrong(tmp_path: Path) -> None:
+    # A database written before the worklist columns gets them empty when opened for writing: search
+    # must say so with a WorkflowError (migrate fills them), never show a row without dates or crash.
+    path = tmp_path / "desk.sqlite3"
+    with SQLiteRepository(path) as repo:
+        d, _ = make_dossier(1, sw.Status.SOLDE_A_MODIFIER, gestionnaire="c.martin")
+        repo.add(d, outbox=())
+    with sqlite3.connect(path) as raw:
+        raw.execute("UPDATE dossiers SET date_depot = NULL")
+    raw.close()
+    with SQLiteRepository(path) as repo, pytest.raises(sw.SerializationError) as refused:
+        repo.search()
+    assert "migrate" in refused.value.message and refused.value.field == f"dossiers.{d.numero}"
+
+
 def test_a_read_only_sqlite_repository_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "desk.sqlite3"
     d, _ = make_dossier(1)

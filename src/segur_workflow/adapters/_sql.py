@@ -764,6 +764,12 @@ class SQLRepository(ABC):
         return [self._summary(r) for r in rows]
 
     def _summary(self, row: Sequence[Any]) -> DossierSummary:
+        if row[6] is None or row[7] is None:  # a row of a database written before the worklist columns
+            raise SerializationError(
+                f"dossiers.{row[0]}",
+                "colonnes des listes de travail non remplies (base d'une version antérieure) : migrez-la "
+                "explicitement avec « segur-workflow migrate »",
+            )
         return DossierSummary(numero=row[0], status=Status(row[1]), ans_id=row[2], siret=row[3],
                               raison_sociale=row[4], gestionnaire=row[5], date_depot=self._from_moment(row[6]),
                               date_changement_statut=self._from_moment(row[7]), version=int(row[8]))
