@@ -176,3 +176,34 @@ def test_a_read_only_sqlite_repository_writes_nothing(tmp_path: Path) -> None:
     assert stranger.stat().st_size == size
     with sqlite3.connect(stranger) as raw:
         assert [r[0] for r in raw.execute("SELECT name FROM sqlite_master")] == ["notes"]
+
+
+def _edit_row(factory: Any, statement: str) -> None:
+    """``statement`` run on the repository's database behind its back (as a host operator could)."""
+    if "schema" in factory.keywords:
+        import psycopg
+
+        with psycopg.connect(factory.args[0], autocommit=True) as conn:
+            conn.execute(f'SET search_path TO "{factory.keywords["schema"]}"')
+            conn.execute(statement)
+    else:
+        with sqlite3.connect(factory.args[0]) as raw:
+            raw.execute(statement)
+        raw.close()
+
+
+@pytest.mark.parametrize(("column", "value"), [("gestionnaire", "'x.intrus'"), ("raison_sociale", "'AUTRE SAS'"),
+                                               ("status", "'solde_decidee'"), ("status", "'inconnu'")])
+def test_verify_reports_a_worklist_column_the_sealed_dossier_contradicts(factory: Any, column: str, value: str) -> None:
+    # search reads only the worklist columns: an edited one would lie in every worklist, so verify names it
+    with factory() as repo:
+        d, _ = make_dossier(1, sw.Status.SOLDE_A_MODIFIER, gestionnaire="c.martin")
+        repo.add(d, outbox=())
+        assert list(repo.verify()) == []
+    _edit_row(factory, f"UPDATE dossiers SET {column} = {value}")
+    with factory() as repo:
+        problems = list(repo.verify())
+        assert [p.numero for p in problems] == [d.numero]
+        assert problems[0].where.startswith(f"dossiers.{d.numero}.status" if value == "'inconnu'"
+                                            else f"dossiers.{column}")
+        assert repo.get(d.numero).dossier == d  # the sealed dossier itself is intact

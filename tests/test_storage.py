@@ -289,7 +289,9 @@ def test_cli_verify_reports_the_trace_of_a_whole_rollback(tmp_path: Path, capsys
     tampering.restore_state("FINSAS000001", older)
     code, out, _ = _run(capsys, "verify", "--db", str(db))
     assert code == 1
-    assert out.startswith("FINSAS000001 : outbox : outbox à la version 2")
+    # the outbox trace, and (the tamperer restored the snapshot, not the worklist columns) the worklist's date
+    assert "FINSAS000001 : outbox : outbox à la version 2" in out
+    assert "FINSAS000001 : dossiers.date_changement_statut : " in out
 
 
 # -- keys: rotation, downgrade, re-hash without the key -----------------------------------------------------------

@@ -705,8 +705,10 @@ class SQLRepository(ABC):
                 snapshot, rows, _ = self._load(cur, numero, None, None)
             if snapshot is None:
                 return  # removed since the page was read
-            chain, _ = checker.check(numero, snapshot, rows, None, entries=True)
+            chain, dossier = checker.check(numero, snapshot, rows, None, entries=True)
             checker.cache.drop(numero)
+            if dossier is not None:
+                yield from self._verify_summary(numero, dossier)
             for table in ("outbox", "events", "commands"):
                 highest = traces[table].get(numero)
                 if highest is not None and highest > chain.version:
@@ -716,6 +718,20 @@ class SQLRepository(ABC):
             yield Problem(numero, exc.reason, exc.field)
         except SerializationError as exc:
             yield Problem(numero, exc.reason, exc.field)
+
+    def _verify_summary(self, numero: str, dossier: Dossier) -> Iterator[Problem]:
+        """The worklist columns of ``numero``'s row against its verified dossier: ``search`` reads only
+        them, so a column edited behind the repository's back would lie in every worklist."""
+        with self._reading() as cur:
+            row = cur.execute(self._sql(_SUMMARY_SELECT + " WHERE numero = ?"), (numero,)).fetchone()
+        if row is None:
+            return
+        listed = self._summary(row)  # SerializationError (reported by the caller) when never filled
+        expected = DossierSummary.of(dossier, listed.version)
+        for field in attrs.fields(DossierSummary):
+            if getattr(listed, field.name) != getattr(expected, field.name):
+                yield Problem(numero, "colonne de liste de travail différente du dossier scellé (les listes "
+                              "de travail la montreraient fausse)", f"dossiers.{field.name}")
 
     @_method_errors
     def pending_emails(self, limit: int = 100) -> list[OutboxEmail]:
@@ -770,7 +786,11 @@ class SQLRepository(ABC):
                 "colonnes des listes de travail non remplies (base d'une version antérieure) : migrez-la "
                 "explicitement avec « segur-workflow migrate »",
             )
-        return DossierSummary(numero=row[0], status=Status(row[1]), ans_id=row[2], siret=row[3],
+        try:
+            status = Status(row[1])
+        except ValueError:
+            raise SerializationError(f"dossiers.{row[0]}.status", "statut inconnu") from None
+        return DossierSummary(numero=row[0], status=status, ans_id=row[2], siret=row[3],
                               raison_sociale=row[4], gestionnaire=row[5], date_depot=self._from_moment(row[6]),
                               date_changement_statut=self._from_moment(row[7]), version=int(row[8]))
 
