@@ -692,14 +692,19 @@ class SQLRepository(ABC):
                     self._sql(f"SELECT numero, max(version) FROM {table} WHERE numero >= ? AND numero <= ?"
                               " GROUP BY numero"), (numeros[0], numeros[-1])).fetchall()}
                           for table in ("outbox", "events", "commands")}
+                # The page's worklist rows, read once for the page (search reads only them).
+                listed = {str(r[0]): r for r in cur.execute(
+                    self._sql(_SUMMARY_SELECT + " WHERE numero >= ? AND numero <= ?"),
+                    (numeros[0], numeros[-1])).fetchall()}
             for numero in numeros:
-                yield from self._verify_one(checker, numero, traces)
+                yield from self._verify_one(checker, numero, traces, listed.get(numero))
                 done += 1
                 if progress is not None:
                     progress(done, max(total, done))
             after = numeros[-1]
 
-    def _verify_one(self, checker: Journal, numero: str, traces: dict[str, dict[str, int]]) -> Iterator[Problem]:
+    def _verify_one(self, checker: Journal, numero: str, traces: dict[str, dict[str, int]],
+                    listed: Sequence[Any] | None) -> Iterator[Problem]:
         try:
             with self._loading() as cur:  # PostgreSQL: one statement, one round trip
                 snapshot, rows, _ = self._load(cur, numero, None, None)
@@ -707,8 +712,8 @@ class SQLRepository(ABC):
                 return  # removed since the page was read
             chain, dossier = checker.check(numero, snapshot, rows, None, entries=True)
             checker.cache.drop(numero)
-            if dossier is not None:
-                yield from self._verify_summary(numero, dossier)
+            if dossier is not None and listed is not None:
+                yield from self._verify_summary(numero, dossier, listed)
             for table in ("outbox", "events", "commands"):
                 highest = traces[table].get(numero)
                 if highest is not None and highest > chain.version:
@@ -719,13 +724,9 @@ class SQLRepository(ABC):
         except SerializationError as exc:
             yield Problem(numero, exc.reason, exc.field)
 
-    def _verify_summary(self, numero: str, dossier: Dossier) -> Iterator[Problem]:
+    def _verify_summary(self, numero: str, dossier: Dossier, row: Sequence[Any]) -> Iterator[Problem]:
         """The worklist columns of ``numero``'s row against its verified dossier: ``search`` reads only
         them, so a column edited behind the repository's back would lie in every worklist."""
-        with self._reading() as cur:
-            row = cur.execute(self._sql(_SUMMARY_SELECT + " WHERE numero = ?"), (numero,)).fetchone()
-        if row is None:
-            return
         listed = self._summary(row)  # SerializationError (reported by the caller) when never filled
         expected = DossierSummary.of(dossier, listed.version)
         for field in attrs.fields(DossierSummary):
