@@ -243,13 +243,19 @@ class RepositoryContract:
             repository.get(dossier.numero)
         assert info.value.numero == dossier.numero
 
-    def test_an_edited_history_entry_is_refused_on_read(self, repository: DossierRepository,
-                                                        tampering: Tampering | None) -> None:
-        tampered = self._tampered(tampering)
+    @staticmethod
+    def _stored_twice(repository: DossierRepository) -> Dossier:
+        """A dossier added then saved once (version 2): the state the tampering cases edit."""
         dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
         repository.add(dossier, outbox=())
         changed, emails = step(dossier)
         repository.save(changed, expected_version=1, outbox=emails)
+        return dossier
+
+    def test_an_edited_history_entry_is_refused_on_read(self, repository: DossierRepository,
+                                                        tampering: Tampering | None) -> None:
+        tampered = self._tampered(tampering)
+        dossier = self._stored_twice(repository)
         tampered.edit_history(dossier.numero, 1, ("comment",), "contrôle fait par téléphone")
         with pytest.raises(DossierAltere):
             repository.get(dossier.numero)
@@ -257,10 +263,7 @@ class RepositoryContract:
     def test_a_truncated_history_is_refused_on_read(self, repository: DossierRepository,
                                                     tampering: Tampering | None) -> None:
         tampered = self._tampered(tampering)
-        dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
-        repository.add(dossier, outbox=())
-        changed, emails = step(dossier)
-        repository.save(changed, expected_version=1, outbox=emails)
+        dossier = self._stored_twice(repository)
         tampered.drop_last_write(dossier.numero)
         with pytest.raises(DossierAltere):
             repository.get(dossier.numero)
