@@ -14,12 +14,25 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-settings.register_profile("mutation", deadline=None, derandomize=True, database=None, max_examples=25,
+settings.register_profile("mutation", deadline=None, derandomize=True, database=None, max_examples=10,
                           suppress_health_check=list(HealthCheck))
 # Speed is measured by the benchmark, never by a timed assertion: the default profile has no deadline and no
 # too-slow health check, so a loaded machine (CI on 2 cores) cannot fail a test that is correct.
 settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "suite"))
+
+if os.environ.get("HYPOTHESIS_PROFILE") == "mutation":
+    # scrypt at its real cost (16 MiB, ~0.15 s) is most of an account test's time and none of what a mutant of
+    # the engine or the rules changes: under mutation testing the digest is taken at the smallest cost. The
+    # stored cost parameters and every comparison are unchanged.
+    import hashlib
+
+    from segur_workflow import _secret
+
+    def _cheap_digest(secret: str, sel: bytes, n: int, r: int, p: int) -> bytes:
+        return hashlib.scrypt(secret.encode("utf-8", "surrogatepass"), salt=sel, n=2, r=1, p=1, dklen=32)
+
+    _secret._digest = _cheap_digest
 
 
 # -- the SQL repositories the multi-process tests run on (each test gets its own file or schema) --------------------

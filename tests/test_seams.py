@@ -24,7 +24,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 import segur_workflow as sw
 from segur_workflow import diagrams, docgen, examples, observation
 from segur_workflow.binding import Bind, Binding, Change, Step
-from segur_workflow.commands import Command
+from segur_workflow.commands import COMMAND_ID, Command
 from segur_workflow.emails import Email
 from segur_workflow.engine import DOSSIER_BINDING
 from segur_workflow.history import verify_history
@@ -348,3 +348,33 @@ def test_one_more_trigger_needs_only_its_row_its_command_and_its_binding() -> No
     assert "Relancer le fournisseur" in diagrams.to_mermaid(DOSSIER_PLUS)
     assert "relancer" in docgen.transitions_table(DOSSIER_PLUS)
     assert ("solde_a_modifier", "relancer") in paths.all_edges(DOSSIER_PLUS)
+
+
+# -- 3. st.from_type on the host's own command classes ---------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(st.from_type(Ouvrir), st.from_type(Questionner), st.from_type(Clore), st.from_type(Relancer))
+def test_from_type_builds_the_hosts_own_commands_with_valid_ids(
+        ouvrir: Ouvrir, question: Questionner, clore: Clore, relance: Relancer) -> None:
+    # hypothesis never asks the base class's strategy for a subclass: the kit registers the host's classes
+    # itself (at import, and again by the pytest plugin once the test modules are collected)
+    for command in (ouvrir, question, clore, relance):
+        assert command.command_id is None or COMMAND_ID.fullmatch(command.command_id)
+        assert isinstance(command.actor, Actor) and command.actor.role in set(Role)
+    try:  # judged by the engine like any command: accepted or refused with a WorkflowError, nothing else
+        TICKET_BINDING.fire(None, ouvrir, now=T0)
+    except sw.WorkflowError:
+        pass
+
+
+def test_from_type_sees_a_command_class_defined_after_the_kit_was_imported() -> None:
+    @attrs.frozen
+    class Rappeler(Command):
+        motif: str
+
+    @settings(max_examples=20, deadline=None)
+    @given(st.from_type(Rappeler))
+    def check(drawn: Rappeler) -> None:
+        assert isinstance(drawn, Rappeler)
+        assert drawn.command_id is None or COMMAND_ID.fullmatch(drawn.command_id)
+
+    check()
