@@ -27,12 +27,12 @@ from typing import Any
 import attrs
 
 from segur_workflow import examples
+from segur_workflow._seal import sealer
 from segur_workflow.adapters._journal import Journal
 from segur_workflow.adapters.sqlite import _CODEC, SQLiteRepository
 from segur_workflow.commands import ControlerBloc
 from segur_workflow.engine import handle, start
 from segur_workflow.model import Dossier
-from segur_workflow.seal import sealer
 from segur_workflow.service import WorkflowService
 from segur_workflow.states import Status
 from segur_workflow.testing.contract import fournisseur, make_dossier
