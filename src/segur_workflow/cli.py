@@ -147,7 +147,7 @@ def is_postgres_dsn(db: object) -> bool:
     return text.startswith(("postgresql://", "postgres://")) or bool(re.match(r"^\w+=", text))
 
 
-def open_repository(db: Path, key: Any = None, *, read_only: bool = True) -> Any:
+def open_repository(db: str | Path, key: Any = None, *, read_only: bool = True) -> Any:
     """The repository of ``db``, sealed with ``key``: SQLite for a file, PostgreSQL for a connection string
     (``postgresql://…`` or ``host=… dbname=…``, the ``postgres`` extra). An SQLite file is opened read-only
     unless asked: a reading command never writes into a file, nor creates one."""
@@ -157,6 +157,7 @@ def open_repository(db: Path, key: Any = None, *, read_only: bool = True) -> Any
         except ImportError as exc:
             raise CliError(f"Le dépôt PostgreSQL n'est pas disponible dans cette installation ({exc}).") from exc
         return module.PostgresRepository(str(db), key=key)
+    db = Path(db)  # only now: a Path would fold the « // » of a postgresql:// URI
     if not db.exists():
         raise CliError(f"Base de données introuvable : {clean(str(db))}")
     if not db.is_file():
@@ -174,7 +175,7 @@ def open_repository(db: Path, key: Any = None, *, read_only: bool = True) -> Any
 
 @contextlib.contextmanager
 def _repository(db: str, key: Any = None) -> Iterator[Any]:
-    repo = open_repository(Path(db)) if key is None else open_repository(Path(db), key)
+    repo = open_repository(db) if key is None else open_repository(db, key)
     try:
         yield repo
     finally:
@@ -396,7 +397,7 @@ def _cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 
     from .errors import SerializationError
 
-    db = Path(args.db)
+    db = args.db
     try:
         repo = open_repository(db, key_of(args))
     except SerializationError as exc:  # a database of the previous layout: not verifiable before its migration
@@ -442,7 +443,16 @@ def _cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
             raise CliError(f"Base de données introuvable : {db}")
         count = migrate_database(db, key=key_of(args), log=log)
     if count == 0:
-        print(f"{clean(str(db))} : déjà au format courant (instantanés scellés et journal), rien à migrer.", file=out)
+        # The layout is current: its worklist columns may still be empty (a database written before them)
+        # or edited; they are re-derived from each verified dossier (docs/desk.md).
+        with contextlib.closing(open_repository(args.db, key_of(args), read_only=False)) as repo:
+            filled = repo.fill_summaries(log=log)
+        if filled:
+            print(f"{filled} ligne(s) de liste de travail recalculée(s) depuis les dossiers scellés. Vérifiez : "
+                  f"{PROG} verify --db {clean(str(db))}", file=out)
+        else:
+            print(f"{clean(str(db))} : déjà au format courant (instantanés scellés, journal, listes de travail), "
+                  "rien à migrer.", file=out)
     else:
         print(f"{count} dossier(s) migré(s) et scellé(s). Vérifiez : {PROG} verify --db {clean(str(db))}",
               file=out)
@@ -620,7 +630,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Migration explicite d'une base écrite par la version précédente (historique dans "
                                    "le document, schéma 3) vers les instantanés scellés et le journal : chaque dossier "
                                    "est contrôlé (chaîne d'historique), scellé avec la clé, et journalisé ici. Tout ou "
-                                   "rien. SQLite ou PostgreSQL.")
+                                   "rien. Sur une base déjà au format courant : recalcule les colonnes des listes de "
+                                   "travail depuis chaque dossier vérifié (une transaction par dossier ; un dossier "
+                                   "altéré arrête la commande). SQLite ou PostgreSQL.")
     p.add_argument("--db", metavar="BASE", required=True,
                    help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)")
     add_key_option(p)
