@@ -91,10 +91,14 @@ _SUMMARY_TYPES = {
 }
 SUMMARY_COLUMNS = tuple(_SUMMARY_TYPES)
 
-#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order).
+#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order: a page is read
+#: in order and stops at its limit, never sorted). ``ans_id`` has its unique constraint's. The gestionnaire's
+#: own page of one status, and ``workload`` (the default assignment policy's count at every deposit), are
+#: served by ``(gestionnaire, status, …)``; tests/test_desk_query_plans.py reads the plans.
 SUMMARY_INDEXES = (
     "CREATE INDEX IF NOT EXISTS dossier_by_status ON dossiers (status, numero)",
     "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire ON dossiers (gestionnaire, numero)",
+    "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire_status ON dossiers (gestionnaire, status, numero)",
     "CREATE INDEX IF NOT EXISTS dossier_by_siret ON dossiers (siret, numero)",
 )
 
