@@ -34,6 +34,22 @@ if os.environ.get("HYPOTHESIS_PROFILE") == "mutation":
 
     _secret._digest = _cheap_digest
 
+    _MUTATION_EXAMPLES = 10
+
+    def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+        """Under mutation testing every hypothesis test runs at most 10 examples, even one that asks for more
+        (200 hostile texts cost 6 s to each surviving mutant of the engine): a survivor pays all its tests."""
+        for item in items:
+            function: Any = getattr(item, "obj", None)
+            own = getattr(function, "_hypothesis_internal_use_settings", None)
+            if own is not None and own.max_examples > _MUTATION_EXAMPLES:
+                function._hypothesis_internal_use_settings = settings(own, max_examples=_MUTATION_EXAMPLES)
+            case: Any = getattr(item, "cls", None)
+            machine = getattr(case, "settings", None)
+            if isinstance(machine, settings) and machine.max_examples > _MUTATION_EXAMPLES:
+                case.settings = settings(machine, max_examples=_MUTATION_EXAMPLES,
+                                         stateful_step_count=min(machine.stateful_step_count, 8))
+
 
 # -- the SQL repositories the multi-process tests run on (each test gets its own file or schema) --------------------
 @pytest.fixture

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
@@ -338,7 +338,7 @@ def test_the_kits_paths_replay_every_edge_of_the_made_up_machine() -> None:
 
 #: the kit's stateful machine, derived from the binding and the example commands (no rule written here)
 TestTicketKitMachine = machine_for(TICKET_DRIVER).TestCase
-TestTicketKitMachine.settings = settings(max_examples=15, stateful_step_count=8, deadline=None)
+TestTicketKitMachine.settings = settings(max_examples=10, stateful_step_count=6, deadline=None)
 
 
 def test_the_kits_machine_catches_an_engine_that_accepts_a_refused_command() -> None:
@@ -355,8 +355,9 @@ def test_the_kits_machine_catches_an_engine_that_accepts_a_refused_command() -> 
             self.send(Repondre(Actor(Role.FOURNISSEUR, "autre"), "!"), self.now + timedelta(minutes=1))
 
     with pytest.raises(AssertionError, match="permissions"):
+        # found within a few examples; not shrunk (the failure, not its smallest example, is the point)
         run_state_machine_as_test(Broken, settings=settings(max_examples=50, stateful_step_count=8, deadline=None,
-                                                            database=None))
+                                                            database=None, phases=[Phase.generate]))
 
 
 # -- 2. one trigger more on a copy of the dossier ---------------------------------------------------------------
@@ -455,4 +456,4 @@ def test_the_kits_paths_walk_the_new_trigger() -> None:
 
 
 TestDossierPlusKitMachine = machine_for(PLUS_DRIVER).TestCase
-TestDossierPlusKitMachine.settings = settings(max_examples=5, stateful_step_count=12, deadline=None)
+TestDossierPlusKitMachine.settings = settings(max_examples=3, stateful_step_count=10, deadline=None)
