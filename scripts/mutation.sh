@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Mutation testing of the engine and the rules with mutmut (configuration: [tool.mutmut] in pyproject.toml).
 # Not part of `make test`. Arguments are passed to `mutmut run` (mutant names or globs, e.g.
-# 'segur_workflow.engine*'). MUTATION_JOBS (default 2) mutants at once. Prints the figures (mutants, killed,
+# 'segur_workflow.engine*'); `--figures` alone prints the figures of the results already in mutants/ (after
+# scripts/mutation_replay.py). MUTATION_JOBS (default 2) mutants at once. Prints the figures (mutants, killed,
 # survived, timeouts, kill rate, wall time, load average); results stay in mutants/ (`mutmut results`,
 # `mutmut show NAME`).
 set -euo pipefail
@@ -11,7 +12,11 @@ BIN=.venv/bin
 export HYPOTHESIS_PROFILE=mutation  # tests/conftest.py: no deadline, derandomized, 10 examples, cheap scrypt
 start=$(date +%s)
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-"$BIN/mutmut" run --max-children "${MUTATION_JOBS:-2}" "$@" || true
+if [ "${1:-}" = "--figures" ]; then  # only the figures of the results in mutants/ (after scripts/mutation_replay.py)
+  shift
+else
+  "$BIN/mutmut" run --max-children "${MUTATION_JOBS:-2}" "$@" || true
+fi
 wall=$(( $(date +%s) - start ))
 "$BIN/mutmut" export-cicd-stats >/dev/null
 WALL=$wall LOAD_START=$load_start LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg) "$BIN/python" - <<'PY'

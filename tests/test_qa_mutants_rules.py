@@ -108,3 +108,26 @@ def test_rebuild_copies_a_class_without_slots_field_by_field() -> None:
     assert (after.texte, after.rang, note.texte) == ("après", 1, "avant")
     with pytest.raises(TypeError, match="inconnu"):
         rebuild(note, inconnu=2)
+
+
+def _deposit_balance(corridor: sw.Corridor) -> sw.Dossier:
+    dossier = examples.dossier_at(sw.Status.AVANCE_DECIDEE, corridor=corridor)
+    now = dossier.history[-1].at
+    for command in examples.commands_to_fire(dossier, "deposer_solde", corridor):
+        now += timedelta(hours=1)
+        dossier = sw.handle(dossier, command, now=now, corridor=corridor).dossier
+    return dossier
+
+
+def test_the_portal_vouches_for_a_balance_with_a_sourced_amount_and_a_support_contact() -> None:
+    sourced = sw.SAS.avec_montant(sw.Phase.SOLDE, sw.SAS.montant_solde, source="Convention de financement n° 1")
+    dossier = _deposit_balance(sourced)
+    assert dossier.solde is not None
+    assert dossier.solde.controles[sw.Bloc.INFORMATIONS] is sw.Controle.OK
+    portal = [e.comment for e in dossier.history if e.actor.role is sw.Role.SYSTEME and e.at == dossier.history[-1].at]
+    assert portal[0] == ("Contrôle automatique du portail : Montant du solde (30000 €) et taux de TVA (HT - 0%) "
+                         "conformes au couloir ; contact de support renseigné.")
+    # the shipped SAS balance amount is a placeholder: the gestionnaire checks it
+    placeholder = _deposit_balance(sw.SAS)
+    assert placeholder.solde is not None
+    assert placeholder.solde.controles[sw.Bloc.INFORMATIONS] is not sw.Controle.OK
