@@ -30,7 +30,10 @@ except ImportError:  # run as a script
     from bench.report import Row, table
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-large.md"
-TITLE = "# Mesures à pleine taille (hors `make bench`)\n"
+TITLE = ("# Full-size measurements (outside `make bench`)\n\n"
+         "Targets measured on databases of the issues' size, too long for `make bench`'s ten minutes:\n"
+         "`nice -n 10 python -m bench.large <part> [options]` (bench/large.py). Each part rewrites only its own\n"
+         "section of this page.\n")
 
 
 def write_section(name: str, body: str, page: Path = PAGE) -> None:
@@ -59,7 +62,7 @@ def _desk(args: argparse.Namespace) -> tuple[str, list[Row]]:
     rows = case_desk.large(args.dossiers, pg_dsn=dsn, seconds=args.seconds)
     if not dsn:
         rows.append(Row("desk reads on PostgreSQL", "not run: no --pg / SEGUR_BENCH_PG_DSN"))
-    title = f"## Bureau du gestionnaire (issue 16) : {args.dossiers:,} dossiers".replace(",", " ")
+    title = f"## The gestionnaire's desk (issue 16): {args.dossiers:,} dossiers"
     return title, rows
 
 
