@@ -11,15 +11,16 @@ The dossiers are sealed copies written by the repository's own code (:func:`benc
 one template per (status, gestionnaire), interleaved by numero so that every status page and every
 gestionnaire's list spans the whole table, plus the 100 dossiers of the history comparison.
 
-``make bench`` runs :func:`desk` (once its runner plans the budget case by case, bench/plan.py: see ``CASES``
-below) on a database it can build within its share (``SEGUR_BENCH_DESK_DOSSIERS``, 2,000 at scale 1); the
-issue's 100,000 are measured apart by ``python -m bench.large desk --dossiers 100000``
+:func:`desk` is ``make bench``'s case once this file is ``bench/case_desk.py``: it waits for the runner that
+plans its budget case by case (bench/plan.py, ``COSTS``/``SCALES`` below), since main's fixed deadlines
+already add up to the whole budget. It runs on a database it can build within its share
+(``SEGUR_BENCH_DESK_DOSSIERS``, 2,000 at scale 1); alone: ``python -m bench.desk``. The issue's 100,000 are
+measured apart by ``python -m bench.large desk --dossiers 100000``
 (:func:`large`), which writes its section of docs/benchmarks-large.md.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import statistics
 import sys
@@ -255,13 +256,6 @@ def large(count: int, *, pg_dsn: str | None, seconds: float = 2.0, say: Callable
     if pg_dsn:
         keep(_postgres_rows(pg_dsn, count, seconds))
     return rows
-
-
-# The runner plans its budget case by case (bench/plan.py): the case is registered there. A runner of fixed
-# deadlines has none left for it (its deadlines already add up to its whole budget, and a 5 s one times out
-# under load): there it is not registered, and is run alone with ``python -m bench.case_desk``.
-_PLANNED = importlib.util.find_spec("bench.plan") is not None
-CASES: dict[str, Callable[[Any], Iterator[Row]]] = {"desk": desk} if _PLANNED else {}
 
 
 if __name__ == "__main__":
