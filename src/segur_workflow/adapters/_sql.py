@@ -475,8 +475,9 @@ class SQLRepository(ABC):
     def _insert(self, cur: _Cursor, dossier: Dossier, w: Written) -> Callable[[], object]:
         """The snapshot row and the first journal row of a new dossier; see :meth:`_insert_journal` for the result."""
         cur.execute(self._sql(f"INSERT INTO dossiers (numero, ans_id, status, version, length, head, data,"
-                              f" {', '.join(SUMMARY_COLUMNS)}) VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                    (dossier.numero, dossier.fournisseur.ans_id, dossier.status.value, w.position, w.sceau, w.data,
+                              f" {', '.join(SUMMARY_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                    (dossier.numero, dossier.fournisseur.ans_id, dossier.status.value, w.version, w.position, w.sceau,
+                     w.data,
                      *summary_values(dossier, self._moment)))
         return self._insert_journal(cur, dossier.numero, None, w)
 
