@@ -667,7 +667,7 @@ def get_save(cfg: Any, backend: Backend) -> Iterator[Row]:
     ok = r <= limit
     yield Row(f"{backend.label}: repository {how} vs {floor}", f"{us(t.median('repo'))} vs {us(t.median('raw'))} = "
               f"{times(r)}", target, verdict(ok) if limit != float("inf") else INFO,
-              **({} if ok else _why_store(repo_get_save)))
+              **({} if ok else _why_store(backend, repo, repo_get_save, raw, raw_op)))
     raw.close()
     _close(repo)
     backend.drop("getsave")
@@ -677,11 +677,54 @@ def get_save(cfg: Any, backend: Backend) -> Iterator[Row]:
 PROFILED = 4
 
 
-def _why_store(op: Callable[[], object]) -> dict[str, str]:
-    from .cases import explained
+def _statements(backend: Backend, conns: Sequence[Any], op: Callable[[], object]) -> tuple[int, int]:
+    """(statements, transactions) ``op`` sends: SQLite's trace of ``conns``, or psycopg's calls (any connection)."""
+    if backend.kind == "sqlite":
+        rec = SqliteRecorder()
+        for conn in conns:
+            conn.set_trace_callback(rec._seen)
+        try:
+            op()
+        finally:
+            for conn in conns:
+                conn.set_trace_callback(None)
+        said = [s.strip().split(None, 1)[0].upper() for s in rec.statements if s.strip()]
+        return sum(w not in {"BEGIN", "COMMIT", "ROLLBACK"} for w in said), sum(w == "BEGIN" for w in said)
+    pg = PgRecorder()
+    pg.start()
+    try:
+        op()
+    finally:
+        pg.stop()
+    kinds = [k for k, _q, _p in pg.statements]
+    return sum(k in {"exec", "many"} for k in kinds), kinds.count("begin")
 
-    return explained("The repository's own Python work (serialising and sealing the document, checking the seal "
-                     "on read) beyond the statements.", op, 100)
+
+#: Where a profiled stored operation's own time goes: the driver and the server, or the library's Python.
+_DRIVER = ("psycopg/", "psycopg_pool/", "builtin <method 'execute' of 'sqlite3", "builtin <method 'commit' of 'sqlite3",
+           "builtin <method 'fetch", "selectors.py", "builtin <method 'poll'", "builtin <built-in method select")
+
+
+def _why_store(backend: Backend, repo: Any, op: Callable[[], object], raw: Any,
+               floor: Callable[[], object]) -> dict[str, str]:
+    """What holds a stored operation back against its raw floor: the statements each sends and where the
+    repository's time goes (waiting for the database, or its own Python work), from its profile."""
+    ours = _statements(backend, _connections(repo), op)
+    theirs = _statements(backend, [raw] if backend.kind == "sqlite" else [], floor)
+    p = profiles.capture(op, 100)
+    waiting = sum(e.own for e in p.entries if e.where.startswith(_DRIVER)) / (p.total or 1.0)
+    library = sum(e.own for e in p.entries if e.where.startswith(("segur_workflow/", "<cattrs", "<attrs", "<segur",
+                                                                     "builtin <orjson", "hmac.py", "builtin <built-in "
+                                                                     "method _hashlib"))) / (p.total or 1.0)
+    return {"note": (f"The repository sends {ours[0]} statements in {ours[1]} transaction(s) for this operation, the "
+                     f"floor {theirs[0]} in {theirs[1]}; in its profile, {100 * waiting:.0f} % of the own time is the "
+                     f"driver waiting for the database and {100 * library:.0f} % the library's own Python work "
+                     "(serialising, sealing, checking the seal). "
+                     + ("The statements, not the Python, hold it back: each round trip is a wait."
+                        if waiting > library else
+                        "The library's Python work, more than the statements, holds it back.")
+                     + f" Profile (own time): {p.summary()}."),
+            "profile": p.table()}
 
 
 def history_length(cfg: Any, backend: Backend) -> Iterator[Row]:
