@@ -38,7 +38,7 @@ import orjson
 from cattrs.errors import BaseValidationError, ForbiddenExtraKeysError
 from cattrs.v import transform_error
 
-from . import seal as sealing
+from . import _seal as sealing
 from .errors import DossierAltere, InvalidInput, SerializationError
 from .history import GENESIS, history_problems, seal, verify_history
 from .model import Actor, Dossier, EmailRecord, HistoryEntry

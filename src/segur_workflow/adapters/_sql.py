@@ -20,8 +20,9 @@ from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 import attrs
 
-from .. import seal as sealing
+from .. import _seal as sealing
 from .._email import Email
+from .._integration import event_from_json, event_to_json
 from ..engine import Event
 from ..errors import (
     ConcurrencyConflict,
@@ -34,7 +35,6 @@ from ..errors import (
     StorageUnavailable,
     WorkflowError,
 )
-from ..integration import event_from_json, event_to_json
 from ..model import Dossier
 from ..ports import (
     AppliedCommand,

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .. import seal as sealing
+from .. import _seal as sealing
 from ..errors import InvalidInput, SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
 from ._journal import Codec

@@ -18,7 +18,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from .delivery import DeliveryReport, Dispatcher, SmtpTransport, default_worker_id
+from ..delivery import DeliveryReport, Dispatcher, SmtpTransport, default_worker_id
+from ._common import CliError, clean, open_repository
 
 __all__ = [
     "PASSWORD_VARIABLE",
@@ -64,13 +65,9 @@ def _summary(report: DeliveryReport) -> str:
 
 
 def _cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
-    from .cli import open_repository
-
     host, port = args.smtp
     password = os.environ.get(PASSWORD_VARIABLE) if args.username else None
     if args.username and password is None:
-        from .cli import CliError
-
         raise CliError(f"--username demande le mot de passe dans la variable d'environnement {PASSWORD_VARIABLE}.")
     transport = SmtpTransport(host, port, sender=args.sender, starttls=args.starttls, username=args.username,
                               password=password)
@@ -102,8 +99,6 @@ def _cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
-    from .cli import clean, open_repository
-
     repository = open_repository(Path(args.db), read_only=not args.requeue)  # listing only reads
     try:
         code = 0
