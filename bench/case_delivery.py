@@ -149,6 +149,7 @@ def _deposits(dsn: str, per_writer: int) -> tuple[float, int, str]:
 #: reads ``cfg.scale`` (the e-mails per measure shrink with it, the 12 writers × 30 deposits do not).
 COSTS = {"delivery": 24.0}
 SCALES = True
+FIXED = {"delivery": 15.0}
 
 
 def delivery(cfg: object) -> Iterator[Row]:

@@ -14,7 +14,8 @@ verdict)`` tuple; ``cfg.quick_mode`` says whether this is a ``--quick`` run). Op
   only the older ``TIMEOUTS`` (name -> deadline) is read as costing a deadline over the planner's margin;
 * ``SCALES`` (names of the cases, or ``True`` for all, that read ``cfg.scale``: the share of their
   rounds and sizes the runner asks for, at most 1, so that the run fits its budget; a case that does not
-  declare it is planned at its whole cost, and its deadline still bounds it);
+  declare it is planned at its whole cost, and its deadline still bounds it), and ``FIXED`` (name ->
+  seconds of its cost that do not shrink with the scale: processes to start, data to build);
 * ``POSTGRES`` (names of the cases that need the durable PostgreSQL server, whose DSN they read from
   ``SEGUR_BENCH_PG_DSN``);
 * rows with a profile: ``Row(..., profile=bench.profiles.top(op))`` (see :mod:`bench.profiles`) puts the
@@ -115,13 +116,15 @@ def file_cases(module: Any, module_name: str, taken: set[str]) -> dict[str, Case
     timeouts: Mapping[str, float] = getattr(module, "TIMEOUTS", {})
     postgres = set(getattr(module, "POSTGRES", ()))
     scales = getattr(module, "SCALES", ())
+    fixed: Mapping[str, float] = getattr(module, "FIXED", {})
     out: dict[str, Case] = {}
     for name, run in found.items():
         key = name if name not in taken else f"{module_name}.{name}"
         claimed = float(costs.get(name) or float(timeouts.get(name, 45.0)) / MARGIN)
         cost = min(claimed, CASE_FILE_CAP)
         out[key] = Case(run, f"from bench/{module_name}.py", cost, min(max(cost, 30.0), 90.0), name in postgres,
-                        CASE_ENV.get(key, {}), scales is True or name in set(scales or ()))
+                        CASE_ENV.get(key, {}), scales is True or name in set(scales or ()),
+                        float(fixed.get(name, FIXED)))
     return out
 
 
