@@ -91,15 +91,23 @@ _SUMMARY_TYPES = {
 }
 SUMMARY_COLUMNS = tuple(_SUMMARY_TYPES)
 
-#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order).
+#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order: a page is read
+#: in order and stops at its limit, never sorted). ``ans_id`` has its unique constraint's. The gestionnaire's
+#: own page of one status, and ``workload`` (the default assignment policy's count at every deposit), are
+#: served by ``(gestionnaire, status, …)``; tests/test_desk_query_plans.py reads the plans.
 SUMMARY_INDEXES = (
     "CREATE INDEX IF NOT EXISTS dossier_by_status ON dossiers (status, numero)",
     "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire ON dossiers (gestionnaire, numero)",
+    "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire_status ON dossiers (gestionnaire, status, numero)",
     "CREATE INDEX IF NOT EXISTS dossier_by_siret ON dossiers (siret, numero)",
 )
 
 _SUMMARY_SELECT = ("SELECT numero, status, ans_id, siret, raison_sociale, gestionnaire, date_depot,"
                    " date_changement_statut, version FROM dossiers")
+
+#: The columns of ``dossiers`` derived from the sealed dossier that ``search`` reads (and filters on) instead
+#: of it, in the order of :meth:`SQLRepository._derived`: ``fill_summaries`` re-derives them.
+_DERIVED = ("status", "ans_id", *SUMMARY_COLUMNS)
 
 #: The non-final statuses, for ``workload`` (a view of the definition).
 _OPEN = tuple(s.value for s in Status if not s.final)
@@ -704,15 +712,26 @@ class SQLRepository(ABC):
                     progress(done, max(total, done))
             after = numeros[-1]
 
+    def _checked(self, checker: Journal, numero: str) -> tuple[Chain, Dossier | None] | None:
+        """``numero``'s chain read from its first row and checked whole (no cache); ``None``: no such dossier.
+
+        Raises :class:`~segur_workflow.errors.DossierAltere` (or ``SerializationError``) when it does not verify.
+        """
+        with self._loading() as cur:  # PostgreSQL: one statement, one round trip
+            snapshot, rows, _ = self._load(cur, numero, None, None)
+        if snapshot is None:
+            return None
+        chain, dossier = checker.check(numero, snapshot, rows, None, entries=True)
+        checker.cache.drop(numero)
+        return chain, dossier
+
     def _verify_one(self, checker: Journal, numero: str, traces: dict[str, dict[str, int]],
                     listed: Sequence[Any] | None) -> Iterator[Problem]:
         try:
-            with self._loading() as cur:  # PostgreSQL: one statement, one round trip
-                snapshot, rows, _ = self._load(cur, numero, None, None)
-            if snapshot is None:
+            checked = self._checked(checker, numero)
+            if checked is None:
                 return  # removed since the page was read
-            chain, dossier = checker.check(numero, snapshot, rows, None, entries=True)
-            checker.cache.drop(numero)
+            chain, dossier = checked
             if dossier is not None and listed is not None:
                 yield from self._verify_summary(numero, dossier, listed)
             for table in ("outbox", "events", "commands"):
@@ -733,7 +752,54 @@ class SQLRepository(ABC):
         for field in attrs.fields(DossierSummary):
             if getattr(listed, field.name) != getattr(expected, field.name):
                 yield Problem(numero, "colonne de liste de travail différente du dossier scellé (les listes "
-                              "de travail la montreraient fausse)", f"dossiers.{field.name}")
+                              "de travail la montreraient fausse ; recalculez-la : segur-workflow migrate)",
+                              f"dossiers.{field.name}")
+
+    def _derived(self, dossier: Dossier) -> tuple[object, ...]:
+        """What the :data:`_DERIVED` columns of ``dossier``'s row hold, as this driver writes them."""
+        return (dossier.status.value, dossier.fournisseur.ans_id, *summary_values(dossier, self._moment))
+
+    @_method_errors
+    def fill_summaries(self, *, log: Callable[[str], object] | None = None, page: int = 500) -> int:
+        """Re-derive the worklist columns of every row from its dossier, read and verified whole (seals, chain).
+
+        The back-fill of a database whose layout is current but whose worklist columns are empty (written
+        before they existed) or wrong (edited outside the library: :meth:`verify` reports them), reached by
+        ``segur-workflow migrate`` (docs/desk.md). Returns the number of rows changed; ``log`` gets one line
+        per row changed. Each row is its own transaction, written only if the dossier is still at the
+        version checked (a save meanwhile writes the columns itself): running it again changes nothing.
+        A dossier that does not verify stops it with :class:`~segur_workflow.errors.DossierAltere`, its
+        row untouched (the rows before it stay re-derived).
+        """
+        say = log or (lambda _line: None)
+        checker = Journal(self._journal.sealer, self._journal.codec, capacity=1)
+        columns = ", ".join(_DERIVED)
+        changed, after = 0, ""
+        while True:
+            with self._reading() as cur:
+                listed = cur.execute(self._sql(f"SELECT numero, version, {columns} FROM dossiers WHERE numero > ?"
+                                               " ORDER BY numero LIMIT ?"), (after, page)).fetchall()
+            if not listed:
+                return changed
+            for numero, version, *stored in listed:
+                chain, dossier = self._checked(checker, numero) or (None, None)
+                if chain is None or dossier is None:
+                    continue  # removed since the page was read
+                wanted = self._derived(dossier)
+                wrong = [c for c, have, want in zip(_DERIVED, stored, wanted, strict=True) if have != want]
+                if not wrong or int(version) != chain.version:
+                    continue  # right already, or saved since the page was read (a save writes them)
+                with self._transaction() as cur:
+                    done = cur.execute(
+                        self._sql(f"UPDATE dossiers SET {', '.join(f'{c} = ?' for c in _DERIVED)}"
+                                  " WHERE numero = ? AND version = ? AND head = ? RETURNING numero"),
+                        (*wanted, numero, chain.version, chain.head))
+                    if done.fetchone() is None:
+                        continue  # saved meanwhile
+                changed += 1
+                say(f"{numero} : colonnes de liste de travail recalculées depuis le dossier scellé "
+                    f"({', '.join(wrong)})")
+            after = str(listed[-1][0])
 
     @_method_errors
     def pending_emails(self, limit: int = 100) -> list[OutboxEmail]:

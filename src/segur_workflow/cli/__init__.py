@@ -122,7 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Migration explicite d'une base écrite par la version précédente (historique dans "
                                    "le document, schéma 3) vers les instantanés scellés et le journal : chaque dossier "
                                    "est contrôlé (chaîne d'historique), scellé avec la clé, et journalisé ici. Tout ou "
-                                   "rien. SQLite ou PostgreSQL.")
+                                   "rien. Sur une base déjà au format courant : recalcule les colonnes des listes de "
+                                   "travail depuis chaque dossier vérifié (une transaction par dossier ; un dossier "
+                                   "altéré arrête la commande). SQLite ou PostgreSQL.")
     p.add_argument("--db", metavar="BASE", required=True,
                    help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)")
     add_key_option(p)

@@ -136,7 +136,7 @@ def is_postgres_dsn(db: object) -> bool:
     return text.startswith(("postgresql://", "postgres://")) or bool(re.match(r"^\w+=", text))
 
 
-def open_repository(db: Path, key: Any = None, *, read_only: bool = True) -> Any:
+def open_repository(db: str | Path, key: Any = None, *, read_only: bool = True) -> Any:
     """The repository of ``db``, sealed with ``key``: SQLite for a file, PostgreSQL for a connection string
     (``postgresql://…`` or ``host=… dbname=…``, the ``postgres`` extra). An SQLite file is opened read-only
     unless asked: a reading command never writes into a file, nor creates one."""
@@ -146,6 +146,7 @@ def open_repository(db: Path, key: Any = None, *, read_only: bool = True) -> Any
         except ImportError as exc:
             raise CliError(f"Le dépôt PostgreSQL n'est pas disponible dans cette installation ({exc}).") from exc
         return module.PostgresRepository(str(db), key=key)
+    db = Path(db)  # only now: a Path would fold the « // » of a postgresql:// URI
     if not db.exists():
         raise CliError(f"Base de données introuvable : {clean(str(db))}")
     if not db.is_file():
@@ -163,7 +164,7 @@ def open_repository(db: Path, key: Any = None, *, read_only: bool = True) -> Any
 
 @contextlib.contextmanager
 def repository(db: str, key: Any = None) -> Iterator[Any]:
-    repo = open_repository(Path(db)) if key is None else open_repository(Path(db), key)
+    repo = open_repository(db) if key is None else open_repository(db, key)
     try:
         yield repo
     finally:
@@ -172,7 +173,7 @@ def repository(db: str, key: Any = None) -> Iterator[Any]:
             close()
 
 
-def load_dossier(db: Path, numero: str, key: Any = None) -> Dossier:
+def load_dossier(db: str | Path, numero: str, key: Any = None) -> Dossier:
     with repository(str(db), key) as repo:
         dossier = repo.get(numero).dossier
     if not isinstance(dossier, Dossier):

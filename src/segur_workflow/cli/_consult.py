@@ -91,7 +91,7 @@ def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
             raise CliError("--dossier demande aussi --db FICHIER (la base où lire le dossier).")
         if args.machine != "dossier":
             raise CliError("--dossier ne s'applique qu'à la machine « dossier ».")
-        highlight = load_dossier(Path(args.db), args.dossier, key_of(args))
+        highlight = load_dossier(args.db, args.dossier, key_of(args))
     result = diagrams.diagram(args.machine, fmt, highlight=highlight)
     if args.output:
         target = Path(args.output)
@@ -157,7 +157,7 @@ def cmd_emails(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_show(args: argparse.Namespace, out: TextIO) -> int:
-    dossier = load_dossier(Path(args.db), args.numero, key_of(args))
+    dossier = load_dossier(args.db, args.numero, key_of(args))
     if not args.html:
         if args.output or args.gestionnaire:
             raise CliError("-o et --gestionnaire s'emploient avec --html.")

@@ -14,7 +14,6 @@ import os
 import signal
 import threading
 from datetime import timedelta
-from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -71,7 +70,7 @@ def _cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError(f"--username demande le mot de passe dans la variable d'environnement {PASSWORD_VARIABLE}.")
     transport = SmtpTransport(host, port, sender=args.sender, starttls=args.starttls, username=args.username,
                               password=password)
-    repository = open_repository(Path(args.db), read_only=False)  # it claims and settles outbox entries
+    repository = open_repository(args.db, read_only=False)  # it claims and settles outbox entries
     dispatcher = Dispatcher(repository, transport=transport, worker_id=args.worker_id or default_worker_id(),
                             lease=timedelta(seconds=args.lease), max_attempts=args.max_attempts)
     stop = threading.Event()
@@ -99,7 +98,7 @@ def _cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
-    repository = open_repository(Path(args.db), read_only=not args.requeue)  # listing only reads
+    repository = open_repository(args.db, read_only=not args.requeue)  # listing only reads
     try:
         code = 0
         for kind, ident in args.requeue or ():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 
     from ..errors import SerializationError
 
-    db = Path(args.db)
+    db = args.db
     try:
         repo = open_repository(db, key_of(args))
     except SerializationError as exc:  # a database of the previous layout: not verifiable before its migration
@@ -68,7 +69,16 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
             raise CliError(f"Base de données introuvable : {db}")
         count = migrate_database(db, key=key_of(args), log=log)
     if count == 0:
-        print(f"{clean(str(db))} : déjà au format courant (instantanés scellés et journal), rien à migrer.", file=out)
+        # The layout is current: its worklist columns may still be empty (a database written before them)
+        # or edited; they are re-derived from each verified dossier (docs/desk.md).
+        with contextlib.closing(open_repository(args.db, key_of(args), read_only=False)) as repo:
+            filled = repo.fill_summaries(log=log)
+        if filled:
+            print(f"{filled} ligne(s) de liste de travail recalculée(s) depuis les dossiers scellés. Vérifiez : "
+                  f"{PROG} verify --db {clean(str(db))}", file=out)
+        else:
+            print(f"{clean(str(db))} : déjà au format courant (instantanés scellés, journal, listes de travail), "
+                  "rien à migrer.", file=out)
     else:
         print(f"{count} dossier(s) migré(s) et scellé(s). Vérifiez : {PROG} verify --db {clean(str(db))}",
               file=out)
