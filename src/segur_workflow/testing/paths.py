@@ -15,7 +15,6 @@ pytest at import time.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .. import examples
+from .._graph import breadth_first, reachable, walk_to
 from ..commands import Command
 from ..engine import Outcome, handle, start
 from ..model import SAS, Corridor, Dossier
@@ -208,14 +208,12 @@ def covered_edges(paths: Iterable[Path]) -> frozenset[Edge]:
 def shortest_paths(definition: MachineDefinition = DOSSIER) -> Mapping[str, Path]:
     """A shortest path (fewest triggers, declaration order breaking ties) to every state."""
     outgoing = _outgoing(definition)
+    tree = breadth_first(INITIAL, lambda here: (((src, spec), dst) for src, spec, dst in outgoing[here]))
     best: dict[str, Path] = {INITIAL: Path((), (), definition)}
-    todo = deque([INITIAL])
-    while todo:
-        here = todo.popleft()
-        for src, spec, dst in outgoing[here]:
-            if dst not in best:
-                best[dst] = best[here].then(src, spec)
-                todo.append(dst)
+    for state, step in tree.items():  # met in order: the state before is already there
+        if step is not None:
+            before, (src, spec) = step
+            best[state] = best[before].then(src, spec)
     del best[INITIAL]
     return MappingProxyType({s: best[s] for s in definition.state_names if s in best})
 
@@ -226,22 +224,10 @@ def shortest_path_between(source: str, target: str, definition: MachineDefinitio
     Raises ``ValueError`` when ``target`` cannot be reached from ``source``.
     """
     outgoing = _outgoing(definition)
-    prev: dict[str, tuple[str, str] | None] = {source: None}
-    todo = deque([source])
-    while todo and target not in prev:
-        here = todo.popleft()
-        for _src, spec, dst in outgoing[here]:
-            if dst not in prev:
-                prev[dst] = (here, spec.trigger)
-                todo.append(dst)
-    if target not in prev:
+    tree = breadth_first(source, lambda here: ((spec.trigger, dst) for _src, spec, dst in outgoing[here]))
+    if target not in tree:
         raise ValueError(f"{target!r} est inaccessible depuis {source!r}")
-    out: list[str] = []
-    node = target
-    while (link := prev[node]) is not None:
-        node, trigger = link
-        out.append(trigger)
-    return tuple(reversed(out))
+    return tuple(walk_to(tree, target))
 
 
 def reaching(target: str, definition: MachineDefinition = DOSSIER) -> frozenset[str]:
@@ -249,14 +235,7 @@ def reaching(target: str, definition: MachineDefinition = DOSSIER) -> frozenset[
     preds: dict[str, set[str]] = {}
     for src, _spec, dst in definition.edges():
         preds.setdefault(dst, set()).add(src)
-    seen = {target}
-    todo = deque([target])
-    while todo:
-        for p in preds.get(todo.popleft(), ()):
-            if p not in seen:
-                seen.add(p)
-                todo.append(p)
-    return frozenset(seen)
+    return frozenset(reachable(target, lambda state: preds.get(state, ())))
 
 
 def edge_cover(definition: MachineDefinition = DOSSIER) -> tuple[Path, ...]:
