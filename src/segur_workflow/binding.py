@@ -23,19 +23,19 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from . import observation, rules
-from ._rebuild import rebuild
+from ._rebuild import _rebuilder, rebuild, rebuilder
 from .commands import Command
 from .emails import TEMPLATES, Email, render
 from .errors import DefinitionError, InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed, Violation
-from .history import append, is_automatic
-from .model import SAS, Actor, Corridor, EmailRecord
+from .history import is_automatic, link
+from .model import SAS, Actor, Corridor, EmailRecord, HistoryEntry
 from .rules import Rule, RuleContext
 from .states import INITIAL, MachineDefinition, TransitionSpec
 from .vocabulary import Role
 
 __all__ = [
     "ORDRE_CHRONOLOGIQUE", "Bind", "Binding", "Change", "Effect", "Route", "Step", "check_now", "permission_problem",
-    "rebuild",
+    "rebuild", "rebuilder",
 ]
 
 S = TypeVar("S")  # the subject: a Dossier, a Compte…
@@ -313,12 +313,15 @@ class Binding(Generic[S, R]):
             raise TransitionNotAllowed(None if current is None else current.status.value, trigger,
                                        self.triggers_for(subject, actor))
         step = Step(route.spec, route.dest, now, corridor, args)
-        ctx = self.rule_context(subject, command, corridor)
-        violations = rules.check_all(route.guards, ctx)
-        if route.checks:
-            ctx = rebuild(ctx, now=now, args=args)
-            for check in route.checks:
-                violations += check.check(ctx)
+        violations: tuple[Violation, ...] = ()
+        if route.guards or route.checks:  # neither: no context to build
+            ctx = self.rule_context(subject, command, corridor)
+            if route.guards:
+                violations = rules.check_all(route.guards, ctx)
+            if route.checks:
+                ctx = rebuild(ctx, now=now, args=args)
+                for check in route.checks:
+                    violations += check.check(ctx)
         if violations:
             observation.violations(self.definition, trigger, violations)
             raise RuleViolations(violations, trigger=trigger)
@@ -330,15 +333,15 @@ class Binding(Generic[S, R]):
         base: Any = change.created if before is None else before
         now, dest, source, trigger = step.now, route.dest, route.source, route.spec.trigger
         previous = base.history
-        history = append(previous, entry_type=self.entry_type, at=now, actor=command.actor, trigger=trigger,
-                         source=source, dest=dest, comment=change.comment, command_id=command.command_id,
-                         details=change.details)
+        entry_type = self.entry_type or HistoryEntry  # history.append's default
+        history = link(previous, entry_type, now, command.actor, trigger, source, dest, change.comment,
+                       command.command_id, change.details)
         for actor, extra_trigger, comment, details in change.entries:
-            history = append(history, entry_type=self.entry_type, at=now, actor=actor, trigger=extra_trigger,
-                             source=dest, dest=dest, comment=comment, command_id=None, details=details)
-        changed = route.changes_status
-        after = rebuild(base, **change.updates, status=dest, history=history,
-                        date_changement_statut=now if changed else base.date_changement_statut)
+            history = link(history, entry_type, now, actor, extra_trigger, dest, dest, comment, None, details)
+        changed = source is not dest
+        kind: Any = type(base)
+        after = _rebuilder(kind)(base, **change.updates, status=dest, history=history,
+                                 date_changement_statut=now if changed else base.date_changement_statut)
         emails: tuple[Email, ...] = ()
         if route.emails:
             to, context = self.recipient(after), self.email_context(after, command, step)
