@@ -41,7 +41,8 @@ from .. import seal as sealing
 from ..errors import InvalidInput, StorageError, StorageUnavailable
 from ..model import Dossier
 from ._journal import Chain, Codec, Snapshot, Written
-from ._sql import LOCK_ORDER, SQLRepository, added_columns, schema, schema_objects
+from ._schema import LOCK_ORDER, added_columns, schema, schema_objects
+from ._sql import SQLRepository
 
 __all__ = ["SCHEMA", "PostgresRepository", "migrate_database"]
 

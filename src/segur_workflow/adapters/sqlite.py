@@ -23,7 +23,8 @@ from .. import seal as sealing
 from ..errors import InvalidInput, SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
 from ._journal import Codec
-from ._sql import SUMMARY_COLUMNS, SQLRepository, schema
+from ._schema import SUMMARY_COLUMNS, schema
+from ._sql import SQLRepository
 
 __all__ = ["SCHEMA", "SQLiteRepository", "migrate_database"]
 
