@@ -73,7 +73,7 @@ def repo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> tuple[FakeRepositor
         opened.append(path)
         return fake
 
-    monkeypatch.setattr(cli, "open_repository", open_repository)
+    monkeypatch.setattr(cli._common, "open_repository", open_repository)
     return fake, db
 
 
@@ -307,7 +307,7 @@ def test_show_neutralises_terminal_escapes(
     # Commands refuse control characters now; a dossier stored before that (or edited in the base) may hold them.
     d = attrs.evolve(d, demande_commentaire=hostile,
                      history=(*d.history[:-1], attrs.evolve(d.history[-1], comment=hostile)))
-    monkeypatch.setattr(cli, "open_repository", lambda _p: FakeRepository(d))
+    monkeypatch.setattr(cli._common, "open_repository", lambda _p: FakeRepository(d))
     code, out, _ = run(capsys, "show", d.numero, "--db", str(tmp_path))
     assert code == 0
     assert "\x1b" not in out and "\x07" not in out

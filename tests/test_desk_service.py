@@ -11,12 +11,12 @@ import attrs
 import pytest
 
 import segur_workflow as sw
-from segur_workflow import examples
+from segur_workflow import cli, examples
 from segur_workflow.adapters.memory import InMemoryRepository
 from segur_workflow.adapters.sqlite import SQLiteRepository
 from segur_workflow.ports import DossierRepository
 from segur_workflow.service import LeastLoaded, SteppingClock, WorkflowService
-from segur_workflow.testing.contract import fournisseur, make_dossier
+from segur_workflow.testing.contract import fournisseur, make_dossier, step
 
 G = examples.GESTIONNAIRE
 
@@ -130,10 +130,7 @@ def test_sqlite_search_reads_the_summary_columns_not_the_dossier(tmp_path: Path)
         raw.execute("UPDATE dossiers SET data = 'illisible'")
     with SQLiteRepository(path) as repo:
         assert repo.search(status="solde_a_modifier") == [sw.DossierSummary.of(d, 1)]
-        plan = " ".join(str(r) for r in repo._conn.execute(
-            "EXPLAIN QUERY PLAN SELECT numero FROM dossiers WHERE status = ? AND numero > ? ORDER BY numero LIMIT 50",
-            ("solde_a_modifier", "")))
-        assert "dossier_by_status" in plan
+    # (which index serves which filter: tests/test_desk_query_plans.py)
 
 
 def test_an_unfilled_worklist_row_is_refused_by_search_not_shown_wrong(tmp_path: Path) -> None:
@@ -207,3 +204,124 @@ def test_verify_reports_a_worklist_column_the_sealed_dossier_contradicts(factory
         assert problems[0].where.startswith(f"dossiers.{d.numero}.status" if value == "'inconnu'"
                                             else f"dossiers.{column}")
         assert repo.get(d.numero).dossier == d  # the sealed dossier itself is intact
+
+
+# -- the back-fill of the worklist columns (fill_summaries, reached by `segur-workflow migrate`) -----------------------
+_TEAM = [(1, sw.Status.AVANCE_EN_INSTRUCTION, "c.martin"), (2, sw.Status.SOLDE_A_MODIFIER, None),
+         (3, sw.Status.SOLDE_DECIDEE, "a.durand")]
+
+
+def _stored_team(repo: Any) -> list[sw.DossierSummary]:
+    """The three dossiers of ``_TEAM`` stored, the first one saved once more; their summaries as sealed."""
+    for n, status, who in _TEAM:
+        d, emails = make_dossier(n, status, gestionnaire=who)
+        repo.add(d, outbox=emails)
+    later, more = step(repo.get("FINSAS000001").dossier)
+    repo.save(later, expected_version=1, outbox=more)
+    return [sw.DossierSummary.of(repo.get(n).dossier, repo.get(n).version)
+            for n in ("FINSAS000001", "FINSAS000002", "FINSAS000003")]
+
+
+def test_fill_summaries_re_derives_edited_columns_from_the_sealed_dossier(factory: Any) -> None:
+    with factory() as repo:
+        expected = _stored_team(repo)
+        assert repo.fill_summaries() == 0  # all right already: nothing written
+    _edit_row(factory, "UPDATE dossiers SET gestionnaire = 'x.intrus', siret = '00000000000000',"
+                       " status = 'avance_rejetee' WHERE numero = 'FINSAS000002'")
+    _edit_row(factory, "UPDATE dossiers SET raison_sociale = 'AUTRE SAS' WHERE numero = 'FINSAS000003'")
+    with factory() as repo:
+        assert [s.numero for s in repo.search(gestionnaire="x.intrus")] == ["FINSAS000002"]  # the lie, listed
+        lines: list[str] = []
+        assert repo.fill_summaries(log=lines.append, page=2) == 2  # pages of 2: the keyset goes on past one
+        assert lines == [
+            "FINSAS000002 : colonnes de liste de travail recalculées depuis le dossier scellé "
+            "(status, siret, gestionnaire)",
+            "FINSAS000003 : colonnes de liste de travail recalculées depuis le dossier scellé (raison_sociale)"]
+        assert repo.search() == expected
+        assert repo.search(gestionnaire="x.intrus") == []
+        assert list(repo.verify()) == []
+        assert repo.fill_summaries() == 0  # idempotent
+        assert [repo.get(s.numero).version for s in expected] == [2, 1, 1]  # the dossiers themselves untouched
+
+
+def test_fill_summaries_refuses_a_dossier_that_does_not_verify(factory: Any) -> None:
+    with factory() as repo:
+        _stored_team(repo)
+    _edit_row(factory, "UPDATE dossiers SET gestionnaire = 'x.intrus'")
+    _edit_row(factory, "UPDATE dossiers SET head = 'ff' WHERE numero = 'FINSAS000002'")
+    with factory() as repo:
+        with pytest.raises(sw.DossierAltere) as refused:
+            repo.fill_summaries()
+        assert refused.value.numero == "FINSAS000002"
+        # the row before it was re-derived (its own transaction), the altered one and those after left alone
+        gestionnaires = {s.numero: s.gestionnaire for s in repo.search()}
+        assert gestionnaires == {"FINSAS000001": "c.martin", "FINSAS000002": "x.intrus", "FINSAS000003": "x.intrus"}
+
+
+def _without_worklist_columns(path: Path) -> None:
+    """``dossiers`` as a release before the worklist columns wrote it (same sealed layout otherwise)."""
+    from segur_workflow.adapters._sql import SUMMARY_COLUMNS, SUMMARY_INDEXES, schema_objects
+
+    with sqlite3.connect(path) as raw:
+        for index in schema_objects(SUMMARY_INDEXES):
+            raw.execute(f"DROP INDEX {index}")
+        for column in SUMMARY_COLUMNS:
+            raw.execute(f"ALTER TABLE dossiers DROP COLUMN {column}")
+    raw.close()
+
+
+def test_migrate_back_fills_a_current_layout_written_before_the_worklist_columns(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    path = tmp_path / "avant.sqlite3"
+    with SQLiteRepository(path) as repo:
+        expected = _stored_team(repo)
+    _without_worklist_columns(path)
+    before = path.read_bytes()
+    # the reading commands refuse it, say what to do, and write nothing into it
+    code, out, err = run("list", "--db", str(path))
+    assert (code, out) == (2, "") and "segur-workflow migrate" in err
+    code, out, _ = run("verify", "--db", str(path))
+    assert code == 1 and "segur-workflow migrate" in out
+    assert path.read_bytes() == before
+    code, out, _ = run("migrate", "--db", str(path))
+    assert code == 0
+    assert out.count("recalculées depuis le dossier scellé") == 3 and "3 ligne(s) de liste de travail" in out
+    with SQLiteRepository(path, read_only=True) as repo:
+        assert repo.search() == expected
+        assert repo.search(gestionnaire="c.martin") == expected[:1]
+    assert run("verify", "--db", str(path))[0] == 0
+    code, out, _ = run("migrate", "--db", str(path))  # once is enough
+    assert code == 0 and "rien à migrer" in out
+
+
+@pytest.mark.postgres
+def test_migrate_and_list_on_a_postgresql_uri(postgres_factory: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    # a postgresql:// URI (not only a key=value conninfo) names the server: the CLI must not take it for a path
+    import urllib.parse
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    with postgres_factory() as repo:
+        expected = _stored_team(repo)
+    _edit_row(postgres_factory, "UPDATE dossiers SET gestionnaire = 'x.intrus' WHERE numero = 'FINSAS000003'")
+    params = {k: str(v) for k, v in conninfo_to_dict(postgres_factory.args[0]).items() if k != "dbname"}
+    params["options"] = f"-csearch_path={postgres_factory.keywords['schema']}"
+    uri = f"postgresql:///{conninfo_to_dict(postgres_factory.args[0])['dbname']}?{urllib.parse.urlencode(params)}"
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        code = cli.main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    code, out, _ = run("verify", "--db", uri)
+    assert code == 1 and "dossiers.gestionnaire" in out
+    code, out, _ = run("migrate", "--db", uri)
+    assert code == 0 and "FINSAS000003 : colonnes de liste de travail recalculées" in out
+    code, out, err = run("list", "--db", uri, "--gestionnaire", "a.durand")
+    assert code == 0, err
+    assert [line.split()[0] for line in out.splitlines()[1:]] == [expected[2].numero]

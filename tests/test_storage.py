@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segur_workflow import DossierAltere, SerializationError, Status, cli, serialization
-from segur_workflow import seal as sealing
+from segur_workflow import _seal as sealing
+from segur_workflow._seal import Keyring
 from segur_workflow.adapters._journal import message
 from segur_workflow.adapters.sqlite import SQLiteRepository, migrate_database
-from segur_workflow.seal import Keyring
 from segur_workflow.service import SteppingClock, WorkflowService
 from segur_workflow.testing import strategies
 from segur_workflow.testing.contract import SQLTampering, make_dossier, step

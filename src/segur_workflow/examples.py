@@ -11,6 +11,7 @@ import struct
 import zlib
 from datetime import UTC, datetime, timedelta
 
+from ._email import Email
 from .commands import (
     Command,
     Completer,
@@ -23,8 +24,9 @@ from .commands import (
     Reaffecter,
     Rejeter,
 )
+from .errors import InvalidInput
 from .model import SAS, Actor, Attachment, CoordonneesBancaires, Corridor, Dossier, Fournisseur
-from .states import Status
+from .states import COMPTE, DOSSIER, Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
 #: 23/05/2023, the deposit date of the seed's acknowledgement e-mail (10:00 in Paris).
@@ -223,3 +225,48 @@ def compte_commands_to_fire(compte: object, trigger: str) -> tuple[Command, ...]
     if trigger not in made:
         raise ValueError(f"pas d'exemple de compte pour {trigger!r}")
     return (made[trigger],)
+
+
+def example_email(template: str) -> Email:
+    """``template`` as the engine of its machine renders it on the examples: the dossier's mails on the
+    example dossier (LE SELECT, FINSAS009250), the account's on the guide's login ``test.ecomplementaire``
+    with LE SELECT's address, fixed salts and passwords. ``InvalidInput`` when no transition sends it."""
+    from .engine import handle, start
+
+    spec = next((t for t in DOSSIER.transitions if template in t.emails), None)
+    if spec is None:
+        if any(template in t.emails for t in COMPTE.transitions):
+            return _compte_email(template)
+        raise InvalidInput("template", "un modèle de courriel envoyé par une transition", template)
+    if spec.creates:
+        return start(deposer_avance(), numero=NUMERO, now=T0).emails[-1]
+    dossier = dossier_at(Status(spec.sources[0]))
+    now = dossier.date_changement_statut
+    emails: tuple[Email, ...] = ()
+    for command in commands_to_fire(dossier, spec.trigger):
+        now += timedelta(hours=1)
+        outcome = handle(dossier, command, now=now)
+        dossier, emails = outcome.dossier, outcome.emails
+    (email,) = emails
+    return email
+
+
+def _compte_email(template: str) -> Email:
+    from . import compte as c
+
+    user = Actor(Role.FOURNISSEUR, IDENTIFIANT)
+    now, provisoire = T0, "Kp7;vX2m!q"
+    out = c.handle_compte(None, c.CreerCompte(PORTAIL, user.id, provisoire, SEL, email=FOURNISSEUR.email), now=now)
+    steps: list[Command] = [
+        c.PremiereConnexion(user, provisoire), c.ChangerMotDePasse(user, provisoire, MOT_DE_PASSE, MOT_DE_PASSE, SEL),
+        c.DefinirQuestionSecrete(user, *QUESTION_SECRETE, SEL), c.OublierIdentifiant(PORTAIL, FOURNISSEUR.email),
+        c.OublierMotDePasse(user, QUESTION_SECRETE[1], provisoire, SEL),
+    ]
+    for command in steps:
+        found = next((e for e in out.emails if e.template == template), None)
+        if found is not None:
+            return found
+        now += timedelta(hours=1)
+        out = c.handle_compte(out.compte, command, now=now)
+    (found,) = (e for e in out.emails if e.template == template)
+    return found

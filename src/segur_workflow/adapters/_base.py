@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, ClassVar, Protocol, Self, TypeVar
 
-from .. import seal as sealing
+from .. import _seal as sealing
 from .._email import Email
 from ..errors import (
     SerializationError,
@@ -20,9 +20,7 @@ from ..errors import (
     StorageUnavailable,
     WorkflowError,
 )
-from ..ports import (
-    DossierSummary,
-)
+from ..ports import DossierSummary
 from ..states import Status
 from ._journal import Chain, Codec, Journal, Snapshot
 from ._schema import JOURNAL_COLUMNS, added_columns

@@ -24,7 +24,7 @@ from typing import Any
 
 import attrs
 
-from .. import seal as sealing
+from .. import _seal as sealing
 from .. import serialization
 from ..errors import DossierAltere, InvalidInput, SerializationError
 from ..history import GENESIS as HISTORY_GENESIS

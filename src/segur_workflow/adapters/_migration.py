@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from .. import seal as sealing
+from .. import _seal as sealing
 from ..errors import SerializationError
 from ..serialization import from_dict, migrate
 from ._journal import Codec, Journal

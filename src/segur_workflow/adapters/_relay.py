@@ -6,10 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from ..errors import (
-    InvalidInput,
-)
-from ..integration import event_from_json
+from .._integration import event_from_json
+from ..errors import InvalidInput
 from ..ports import (
     Claim,
     DeadLetter,

@@ -37,15 +37,23 @@ _SUMMARY_TYPES = {
 
 SUMMARY_COLUMNS = tuple(_SUMMARY_TYPES)
 
-#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order).
+#: The indexes of the worklists: one per filter, each ending with ``numero`` (keyset order: a page is read
+#: in order and stops at its limit, never sorted). ``ans_id`` has its unique constraint's. The gestionnaire's
+#: own page of one status, and ``workload`` (the default assignment policy's count at every deposit), are
+#: served by ``(gestionnaire, status, …)``; tests/test_desk_query_plans.py reads the plans.
 SUMMARY_INDEXES = (
     "CREATE INDEX IF NOT EXISTS dossier_by_status ON dossiers (status, numero)",
     "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire ON dossiers (gestionnaire, numero)",
+    "CREATE INDEX IF NOT EXISTS dossier_by_gestionnaire_status ON dossiers (gestionnaire, status, numero)",
     "CREATE INDEX IF NOT EXISTS dossier_by_siret ON dossiers (siret, numero)",
 )
 
 _SUMMARY_SELECT = ("SELECT numero, status, ans_id, siret, raison_sociale, gestionnaire, date_depot,"
                    " date_changement_statut, version FROM dossiers")
+
+#: The columns of ``dossiers`` derived from the sealed dossier that ``search`` reads (and filters on) instead
+#: of it, in the order of :meth:`._verify.Verifying._derived`: ``fill_summaries`` re-derives them.
+_DERIVED = ("status", "ans_id", *SUMMARY_COLUMNS)
 
 #: The non-final statuses, for ``workload`` (a view of the definition).
 _OPEN = tuple(s.value for s in Status if not s.final)

@@ -1,5 +1,6 @@
-"""``verify`` of the SQL repositories: every dossier, its whole journal, its worklist row and what the other
-tables say of its versions, one :class:`Problem` per finding."""
+"""``verify`` of the SQL repositories (every dossier, its whole journal, its worklist row and what the other
+tables say of its versions, one :class:`Problem` per finding), and the worklist back-fill that re-derives
+those rows from the dossiers checked the same way (``fill_summaries``)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,15 @@ from typing import Any
 
 import attrs
 
-from ..errors import (
-    DossierAltere,
-    SerializationError,
-)
+from ..errors import DossierAltere, SerializationError
 from ..model import Dossier
-from ..ports import (
-    DossierSummary,
-)
-from ._base import SQLBase
-from ._journal import Journal
-from ._schema import _SUMMARY_SELECT
+from ..ports import DossierSummary
+from ._base import SQLBase, method_errors
+from ._journal import Chain, Journal
+from ._schema import _DERIVED, _SUMMARY_SELECT, summary_values
 
 __all__ = ["Problem", "Verifying"]
+
 
 @attrs.frozen
 class Problem:
@@ -79,15 +76,26 @@ class Verifying(SQLBase):
                     progress(done, max(total, done))
             after = numeros[-1]
 
+    def _checked(self, checker: Journal, numero: str) -> tuple[Chain, Dossier | None] | None:
+        """``numero``'s chain read from its first row and checked whole (no cache); ``None``: no such dossier.
+
+        Raises :class:`~segur_workflow.errors.DossierAltere` (or ``SerializationError``) when it does not verify.
+        """
+        with self._loading() as cur:  # PostgreSQL: one statement, one round trip
+            snapshot, rows, _ = self._load(cur, numero, None, None)
+        if snapshot is None:
+            return None
+        chain, dossier = checker.check(numero, snapshot, rows, None, entries=True)
+        checker.cache.drop(numero)
+        return chain, dossier
+
     def _verify_one(self, checker: Journal, numero: str, traces: dict[str, dict[str, int]],
                     listed: Sequence[Any] | None) -> Iterator[Problem]:
         try:
-            with self._loading() as cur:  # PostgreSQL: one statement, one round trip
-                snapshot, rows, _ = self._load(cur, numero, None, None)
-            if snapshot is None:
+            checked = self._checked(checker, numero)
+            if checked is None:
                 return  # removed since the page was read
-            chain, dossier = checker.check(numero, snapshot, rows, None, entries=True)
-            checker.cache.drop(numero)
+            chain, dossier = checked
             if dossier is not None and listed is not None:
                 yield from self._verify_summary(numero, dossier, listed)
             for table in ("outbox", "events", "commands"):
@@ -108,4 +116,51 @@ class Verifying(SQLBase):
         for field in attrs.fields(DossierSummary):
             if getattr(listed, field.name) != getattr(expected, field.name):
                 yield Problem(numero, "colonne de liste de travail différente du dossier scellé (les listes "
-                              "de travail la montreraient fausse)", f"dossiers.{field.name}")
+                              "de travail la montreraient fausse ; recalculez-la : segur-workflow migrate)",
+                              f"dossiers.{field.name}")
+
+    def _derived(self, dossier: Dossier) -> tuple[object, ...]:
+        """What the :data:`_DERIVED` columns of ``dossier``'s row hold, as this driver writes them."""
+        return (dossier.status.value, dossier.fournisseur.ans_id, *summary_values(dossier, self._moment))
+
+    @method_errors
+    def fill_summaries(self, *, log: Callable[[str], object] | None = None, page: int = 500) -> int:
+        """Re-derive the worklist columns of every row from its dossier, read and verified whole (seals, chain).
+
+        The back-fill of a database whose layout is current but whose worklist columns are empty (written
+        before they existed) or wrong (edited outside the library: :meth:`verify` reports them), reached by
+        ``segur-workflow migrate`` (docs/desk.md). Returns the number of rows changed; ``log`` gets one line
+        per row changed. Each row is its own transaction, written only if the dossier is still at the
+        version checked (a save meanwhile writes the columns itself): running it again changes nothing.
+        A dossier that does not verify stops it with :class:`~segur_workflow.errors.DossierAltere`, its
+        row untouched (the rows before it stay re-derived).
+        """
+        say = log or (lambda _line: None)
+        checker = Journal(self._journal.sealer, self._journal.codec, capacity=1)
+        columns = ", ".join(_DERIVED)
+        changed, after = 0, ""
+        while True:
+            with self._reading() as cur:
+                listed = cur.execute(self._sql(f"SELECT numero, version, {columns} FROM dossiers WHERE numero > ?"
+                                               " ORDER BY numero LIMIT ?"), (after, page)).fetchall()
+            if not listed:
+                return changed
+            for numero, version, *stored in listed:
+                chain, dossier = self._checked(checker, numero) or (None, None)
+                if chain is None or dossier is None:
+                    continue  # removed since the page was read
+                wanted = self._derived(dossier)
+                wrong = [c for c, have, want in zip(_DERIVED, stored, wanted, strict=True) if have != want]
+                if not wrong or int(version) != chain.version:
+                    continue  # right already, or saved since the page was read (a save writes them)
+                with self._transaction() as cur:
+                    done = cur.execute(
+                        self._sql(f"UPDATE dossiers SET {', '.join(f'{c} = ?' for c in _DERIVED)}"
+                                  " WHERE numero = ? AND version = ? AND head = ? RETURNING numero"),
+                        (*wanted, numero, chain.version, chain.head))
+                    if done.fetchone() is None:
+                        continue  # saved meanwhile
+                changed += 1
+                say(f"{numero} : colonnes de liste de travail recalculées depuis le dossier scellé "
+                    f"({', '.join(wrong)})")
+            after = str(listed[-1][0])

@@ -37,7 +37,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 
 import orjson
 
-from .. import seal as sealing
+from .. import _seal as sealing
 from ..errors import InvalidInput, StorageError, StorageUnavailable
 from ..model import Dossier
 from ._journal import Chain, Codec, Snapshot, Written

@@ -19,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from .. import seal as sealing
+from .. import _seal as sealing
 from ..errors import InvalidInput, SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
 from ._journal import Codec
@@ -137,9 +137,11 @@ class SQLiteRepository(SQLRepository):
             raise InvalidInput("path", "une base SQLite de segur-workflow (tables dossiers, outbox, commands)",
                                self.path)
         self._check_layout(self._conn)  # the previous layout: SerializationError, "migrate it first"
-        if not set(SUMMARY_COLUMNS) <= columns:
+        if not set(SUMMARY_COLUMNS) <= columns:  # written before the worklist columns: nothing to list yet
             self._conn.close()
-            raise InvalidInput("path", "une base segur-workflow à jour (ouvrez-la une fois en écriture)", self.path)
+            raise SerializationError("dossiers", "colonnes des listes de travail absentes (base d'une version "
+                                     "antérieure) : ajoutez-les et remplissez-les explicitement avec "
+                                     "« segur-workflow migrate »")
 
     # -- driver hooks ------------------------------------------------------------------------------------------
     @contextmanager

@@ -17,7 +17,7 @@ must be changed at the next login; the secret question is kept, see docs/decisio
 """
 
 from .._secret import MIN_SALT, SCRYPT_N, SCRYPT_P, SCRYPT_R, Secret, hacher_secret, normaliser_reponse, verifier_secret
-from .commands import (
+from ._commands import (
     ChangerMotDePasse,
     CloturerCompte,
     CreerCompte,
@@ -26,8 +26,8 @@ from .commands import (
     OublierMotDePasse,
     PremiereConnexion,
 )
-from .engine import COMPTE_BINDING, commandes_permises, courriel_exemple, email_context, handle_compte
-from .model import (
+from ._engine import COMPTE_BINDING, commandes_permises, email_context, handle_compte
+from ._model import (
     Compte,
     CompteEvent,
     CompteHistoryEntry,
@@ -41,6 +41,6 @@ __all__ = [
     "COMPTE_BINDING", "MIN_SALT", "SCRYPT_N", "SCRYPT_P", "SCRYPT_R", "ChangerMotDePasse", "CloturerCompte",
     "Compte", "CompteEvent", "CompteHistoryEntry", "CompteOutcome", "CreerCompte", "DefinirQuestionSecrete",
     "IdentifiantRappele", "IdentifiantsATransmettre", "OublierIdentifiant", "OublierMotDePasse",
-    "PremiereConnexion", "Secret", "StatutCompteChange", "commandes_permises", "courriel_exemple",
+    "PremiereConnexion", "Secret", "StatutCompteChange", "commandes_permises",
     "email_context", "hacher_secret", "handle_compte", "normaliser_reponse", "verifier_secret",
 ]

@@ -68,10 +68,10 @@ def _image(fmt: ImageFormat) -> Callable[[Graph], bytes]:
 
 #: Every format, by name, in the order they are offered.
 RENDERERS: Mapping[str, Renderer] = MappingProxyType({r.name: r for r in (
-    Renderer("mermaid", "Mermaid", ("mmd", "mermaid"), render_mermaid),
+    Renderer("mermaid", "Mermaid", ("mmd", "mermaid", "md"), render_mermaid),
     Renderer("dot", "DOT", ("dot", "gv"), render_dot_text),
-    Renderer("scxml", "SCXML", ("scxml",), render_scxml),
-    Renderer("plantuml", "PlantUML", ("puml",), render_plantuml),
+    Renderer("scxml", "SCXML", ("scxml", "xml"), render_scxml),
+    Renderer("plantuml", "PlantUML", ("puml", "plantuml", "pu"), render_plantuml),
     Renderer("svg", "SVG", ("svg",), _image("svg"), binary=True, graphviz=True),
     Renderer("png", "PNG", ("png",), _image("png"), binary=True, graphviz=True),
 )})

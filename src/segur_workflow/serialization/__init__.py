@@ -26,7 +26,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from .. import seal as sealing
+from .. import _seal as sealing
 from ..errors import DossierAltere, InvalidInput, SerializationError
 from ..history import history_problems, verify_history
 from ..model import Dossier
@@ -62,6 +62,7 @@ __all__ = [
     "upcast",
     "verify_history",
 ]
+
 
 Keyring = sealing.Keyring
 _LOG = logging.getLogger("segur_workflow.migration")

@@ -20,6 +20,7 @@ from ..vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
 __all__ = ["_CONVERTER", "_FAST", "_structure"]
 
+
 _T = TypeVar("_T")
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "run_service_race",
 ]
 
+
 RepositoryFactory = Callable[[], DossierRepository]
 
 

@@ -14,11 +14,11 @@ import os
 import signal
 import threading
 from datetime import timedelta
-from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from .delivery import DeliveryReport, Dispatcher, SmtpTransport, default_worker_id
+from ..delivery import DeliveryReport, Dispatcher, SmtpTransport, default_worker_id
+from ._common import CliError, clean, open_repository
 
 __all__ = [
     "PASSWORD_VARIABLE",
@@ -64,17 +64,13 @@ def _summary(report: DeliveryReport) -> str:
 
 
 def _cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
-    from .cli import open_repository
-
     host, port = args.smtp
     password = os.environ.get(PASSWORD_VARIABLE) if args.username else None
     if args.username and password is None:
-        from .cli import CliError
-
         raise CliError(f"--username demande le mot de passe dans la variable d'environnement {PASSWORD_VARIABLE}.")
     transport = SmtpTransport(host, port, sender=args.sender, starttls=args.starttls, username=args.username,
                               password=password)
-    repository = open_repository(Path(args.db), read_only=False)  # it claims and settles outbox entries
+    repository = open_repository(args.db, read_only=False)  # it claims and settles outbox entries
     dispatcher = Dispatcher(repository, transport=transport, worker_id=args.worker_id or default_worker_id(),
                             lease=timedelta(seconds=args.lease), max_attempts=args.max_attempts)
     stop = threading.Event()
@@ -102,9 +98,7 @@ def _cmd_deliver(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
-    from .cli import clean, open_repository
-
-    repository = open_repository(Path(args.db), read_only=not args.requeue)  # listing only reads
+    repository = open_repository(args.db, read_only=not args.requeue)  # listing only reads
     try:
         code = 0
         for kind, ident in args.requeue or ():

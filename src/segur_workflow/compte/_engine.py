@@ -7,18 +7,16 @@ package's templates and recorded on the account.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from .._secret import hacher_secret, normaliser_reponse
 from ..binding import Bind, Binding, Change, Step, check_now
 from ..commands import Command
-from ..emails import Email
 from ..errors import InvalidInput
 from ..model import LIEN_PORTAIL, SAS, Actor
 from ..rules import POLITIQUE_MOT_DE_PASSE, POLITIQUE_MOT_DE_PASSE_ACCENTS
 from ..states import COMPTE, CompteStatus
-from ..vocabulary import Role
-from .commands import (
+from ._commands import (
     ChangerMotDePasse,
     CloturerCompte,
     CreerCompte,
@@ -27,7 +25,7 @@ from .commands import (
     OublierMotDePasse,
     PremiereConnexion,
 )
-from .model import (
+from ._model import (
     Compte,
     CompteHistoryEntry,
     CompteOutcome,
@@ -36,7 +34,7 @@ from .model import (
     StatutCompteChange,
 )
 
-__all__ = ["COMPTE_BINDING", "commandes_permises", "courriel_exemple", "handle_compte"]
+__all__ = ["COMPTE_BINDING", "commandes_permises", "handle_compte"]
 
 
 # -- effects -------------------------------------------------------------------------------------------------
@@ -131,29 +129,3 @@ def handle_compte(compte: Compte | None, command: Command, *, now: datetime) -> 
     if compte is not None and not isinstance(compte, Compte):
         raise InvalidInput("compte", "un Compte ou None", compte)
     return COMPTE_BINDING.fire(compte, command, now=now)
-
-
-def courriel_exemple(template: str) -> Email:
-    """``template`` (an account mail) as the account engine renders it on an example account: the
-    guide's login ``test.ecomplementaire``, LE SELECT's address, fixed example salts and passwords."""
-    from .. import examples
-
-    portail, user = Actor(Role.SYSTEME, "portail"), Actor(Role.FOURNISSEUR, "test.ecomplementaire")
-    sel, now = bytes(range(16)), examples.T0
-    provisoire, nouveau = "Kp7;vX2m!q", "Nouveau.mdp1"
-    out = handle_compte(None, CreerCompte(portail, user.id, provisoire, sel, email=examples.FOURNISSEUR.email), now=now)
-    steps: list[Command] = [
-        PremiereConnexion(user, provisoire), ChangerMotDePasse(user, provisoire, nouveau, nouveau, sel),
-        DefinirQuestionSecrete(user, "Ville de naissance ?", "Antony", sel),
-        OublierIdentifiant(portail, examples.FOURNISSEUR.email), OublierMotDePasse(user, "Antony", provisoire, sel),
-    ]
-    for command in steps:
-        found = next((e for e in out.emails if e.template == template), None)
-        if found is not None:
-            return found
-        now += timedelta(hours=1)
-        out = handle_compte(out.compte, command, now=now)
-    found = next((e for e in out.emails if e.template == template), None)
-    if found is None:
-        raise InvalidInput("template", "un modèle de courriel du compte", template)
-    return found
