@@ -117,7 +117,7 @@ class SQLBase(ABC):
         """A token, read before a read transaction, that changes whenever another connection commits.
 
         ``None`` (the default): no such token, a cached chain is never trusted and every read checks the
-        whole journal again (digests only). Drivers with a per-dossier token override :meth:`_load`.
+        whole journal again (one seal over all of it). Drivers with a per-dossier token override :meth:`_load`.
         """
         return None
 

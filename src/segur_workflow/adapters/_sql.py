@@ -301,7 +301,6 @@ class SQLRepository(Verifying, Relay):
             raise DossierNotFound(numero)
         with self._lock:
             chain, dossier = self._journal.check(numero, snapshot, rows, cached, stamp=stamp)
-        assert dossier is not None
         return Stored(dossier, chain.version)
 
     @method_errors

@@ -76,7 +76,7 @@ class Verifying(SQLBase):
                     progress(done, max(total, done))
             after = numeros[-1]
 
-    def _checked(self, checker: Journal, numero: str) -> tuple[Chain, Dossier | None] | None:
+    def _checked(self, checker: Journal, numero: str) -> tuple[Chain, Dossier] | None:
         """``numero``'s chain read from its first row and checked whole (no cache); ``None``: no such dossier.
 
         Raises :class:`~segur_workflow.errors.DossierAltere` (or ``SerializationError``) when it does not verify.
@@ -96,7 +96,7 @@ class Verifying(SQLBase):
             if checked is None:
                 return  # removed since the page was read
             chain, dossier = checked
-            if dossier is not None and listed is not None:
+            if listed is not None:
                 yield from self._verify_summary(numero, dossier, listed)
             for table in ("outbox", "events", "commands"):
                 highest = traces[table].get(numero)

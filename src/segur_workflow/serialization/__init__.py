@@ -34,10 +34,10 @@ from ._converter import _CONVERTER as _CONVERTER
 from ._converter import _FAST as _FAST
 from ._converter import _structure
 from ._parts import JOURNALED as JOURNALED
-from ._parts import _emails_fast as _emails_fast
-from ._parts import _entries_fast as _entries_fast
 from ._parts import dossier_of as dossier_of
+from ._parts import emails_fast as emails_fast
 from ._parts import emails_of as emails_of
+from ._parts import entries_fast as entries_fast
 from ._parts import entries_of as entries_of
 from ._parts import snapshot_of as snapshot_of
 from ._parts import structure_emails as structure_emails
@@ -49,6 +49,8 @@ from ._upcast import SCHEMA_VERSION, UPCASTERS, _check_history, _history_field, 
 from ._upcast import v1_renomme_statut as v1_renomme_statut
 from ._upcast import v2_scelle_historique as v2_scelle_historique
 from ._upcast import v3_scelle_document as v3_scelle_document
+
+_emails_fast, _entries_fast = emails_fast, entries_fast  # the names the fast-path tests know them by
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -62,7 +64,6 @@ __all__ = [
     "upcast",
     "verify_history",
 ]
-
 
 Keyring = sealing.Keyring
 _LOG = logging.getLogger("segur_workflow.migration")

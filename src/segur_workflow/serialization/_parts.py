@@ -18,10 +18,10 @@ from ._upcast import SCHEMA_VERSION
 
 __all__ = [
     "JOURNALED",
-    "_emails_fast",
-    "_entries_fast",
     "dossier_of",
+    "emails_fast",
     "emails_of",
+    "entries_fast",
     "entries_of",
     "snapshot_of",
     "structure_emails",
@@ -61,7 +61,7 @@ def structure_entries(raw: object, *, where: str, actors: dict[tuple[str, str], 
     dossier has a handful; each is built and checked once, then shared by its entries)."""
     if not isinstance(raw, list):
         raise SerializationError(where, "liste attendue")
-    fast = _entries_fast(raw, {} if actors is None else actors)
+    fast = entries_fast(raw, {} if actors is None else actors)
     if fast is not None:
         return fast
     return tuple(_structure(item, HistoryEntry, prefix=f"{where}[{i}]") for i, item in enumerate(raw))
@@ -70,7 +70,7 @@ def structure_entries(raw: object, *, where: str, actors: dict[tuple[str, str], 
 def structure_emails(raw: object, *, where: str) -> tuple[EmailRecord, ...]:
     if not isinstance(raw, list):
         raise SerializationError(where, "liste attendue")
-    fast = _emails_fast(raw)
+    fast = emails_fast(raw)
     if fast is not None:
         return fast
     return tuple(_structure(item, EmailRecord, prefix=f"{where}[{i}]") for i, item in enumerate(raw))
@@ -88,51 +88,82 @@ _EMAIL_KEYS = frozenset(a.name for a in attrs.fields(EmailRecord))
 _STATUSES: Mapping[str, Status] = Status._value2member_map_  # type: ignore[assignment]
 
 
-def _optional_text(value: object) -> bool:
-    return value is None or type(value) is str
+#: The slots of a history entry, set directly by the fast reader: the checks are its own (those of the
+#: converter's hooks), and ``attrs``' ``__init__`` would only repeat the one conversion (``details``
+#: wrapped read-only) it does already. Guarded: an entry class that grew a validator or another
+#: converter would be built through its ``__init__``.
+_ENTRY_SLOTS = tuple(HistoryEntry.__dict__[a.name].__set__ for a in attrs.fields(HistoryEntry))
+_PLAIN_ENTRY = (tuple(a.name for a in attrs.fields(HistoryEntry)) == (
+    "at", "actor", "trigger", "source", "dest", "comment", "command_id", "details", "hash")
+    and all(a.validator is None and (a.converter is None or a.name == "details") for a in attrs.fields(HistoryEntry)))
 
 
-def _entries_fast(raw: object, actors: dict[tuple[str, str], Actor]) -> tuple[HistoryEntry, ...] | None:
+def entries_fast(raw: object, actors: dict[tuple[str, str], Actor]) -> tuple[HistoryEntry, ...] | None:
+    """History entries read straight from journal JSON, or ``None`` for anything but their exact shape."""
     if type(raw) is not list:
         return None
     out: list[HistoryEntry] = []
+    append, statuses, parse_moment, new = out.append, _STATUSES, datetime.fromisoformat, object.__new__
+    s_at, s_actor, s_trigger, s_source, s_dest, s_comment, s_command, s_details, s_hash = _ENTRY_SLOTS
     for item in raw:
-        if type(item) is not dict or item.keys() != _ENTRY_KEYS:
+        if type(item) is not dict or len(item) != len(_ENTRY_KEYS):
             return None
-        at, actor, trigger, source, dest = item["at"], item["actor"], item["trigger"], item["source"], item["dest"]
-        comment, command_id, details, digest = item["comment"], item["command_id"], item["details"], item["hash"]
-        if (type(at) is not str or type(trigger) is not str or type(dest) is not str or type(digest) is not str
-                or not _optional_text(source) or not _optional_text(comment) or not _optional_text(command_id)
-                or type(details) is not dict or type(actor) is not dict):
+        try:  # the exact keys: as many as expected, each one there
+            at, actor, trigger, source = item["at"], item["actor"], item["trigger"], item["source"]
+            dest, comment, command_id = item["dest"], item["comment"], item["command_id"]
+            details, digest = item["details"], item["hash"]
+        except KeyError:
             return None
-        if not all(type(k) is str and type(v) is str for k, v in details.items()):
+        if (type(at) is not str or type(trigger) is not str or type(digest) is not str or type(details) is not dict
+                or (comment is not None and type(comment) is not str)
+                or (command_id is not None and type(command_id) is not str)
+                or type(actor) is not dict or len(actor) != 2):
             return None
-        role, actor_id = actor.get("role"), actor.get("id")
-        if len(actor) != 2 or type(role) is not str or type(actor_id) is not str:
-            return None
-        who = actors.get((role, actor_id))
-        if who is None:  # the converter builds (and checks) each distinct actor once per read
+        for key, value in details.items():
+            if type(key) is not str or type(value) is not str:
+                return None
+        try:
+            who = actors[actor["role"], actor["id"]]
+        except KeyError:  # the converter builds (and checks) each distinct actor once per read
             try:
+                role, actor_id = actor["role"], actor["id"]
+                if type(role) is not str or type(actor_id) is not str:
+                    return None
                 who = actors[role, actor_id] = _FAST.structure(actor, Actor)
             except Exception:  # the careful path gives the error
                 return None
-        destination = _STATUSES.get(dest)
-        origin = None if source is None else _STATUSES.get(source)
+        except TypeError:  # an unhashable role or id
+            return None
+        destination = statuses.get(dest) if type(dest) is str else None
+        origin = None if source is None else statuses.get(source) if type(source) is str else None
         if destination is None or (source is not None and origin is None):
             return None
         try:
-            moment = datetime.fromisoformat(at)
+            moment = parse_moment(at)
         except ValueError:
             return None
         if moment.utcoffset() is None:
             return None
         # ``details`` is a dict of this read alone: wrapped as it is, not copied (what _frozen_map would do).
-        out.append(HistoryEntry(moment, who, trigger, origin, destination, comment, command_id,
-                                MappingProxyType(details), digest))
+        if _PLAIN_ENTRY:
+            entry = new(HistoryEntry)
+            s_at(entry, moment)
+            s_actor(entry, who)
+            s_trigger(entry, trigger)
+            s_source(entry, origin)
+            s_dest(entry, destination)
+            s_comment(entry, comment)
+            s_command(entry, command_id)
+            s_details(entry, MappingProxyType(details))
+            s_hash(entry, digest)
+        else:  # pragma: no cover - only if HistoryEntry changes
+            entry = HistoryEntry(moment, who, trigger, origin, destination, comment, command_id,
+                                 MappingProxyType(details), digest)
+        append(entry)
     return tuple(out)
 
 
-def _emails_fast(raw: object) -> tuple[EmailRecord, ...] | None:
+def emails_fast(raw: object) -> tuple[EmailRecord, ...] | None:
     if type(raw) is not list:
         return None
     out: list[EmailRecord] = []
