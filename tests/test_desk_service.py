@@ -258,6 +258,23 @@ def test_fill_summaries_refuses_a_dossier_that_does_not_verify(factory: Any) -> 
         assert gestionnaires == {"FINSAS000001": "c.martin", "FINSAS000002": "x.intrus", "FINSAS000003": "x.intrus"}
 
 
+def test_an_unreadable_worklist_date_is_refused_reported_and_re_derived(sqlite_factory: Any) -> None:
+    # SQLite keeps dates as text: one edited into something else must be a WorkflowError, not a ValueError
+    with sqlite_factory() as repo:
+        expected = _stored_team(repo)
+    _edit_row(sqlite_factory, "UPDATE dossiers SET date_depot = 'hier' WHERE numero = 'FINSAS000002'")
+    _edit_row(sqlite_factory, "UPDATE dossiers SET date_changement_statut = '2026-12-01 10:00' WHERE numero = "
+                              "'FINSAS000003'")
+    with sqlite_factory() as repo:
+        for numero in ("FINSAS000002", "FINSAS000003"):
+            with pytest.raises(sw.SerializationError, match="date illisible") as refused:
+                repo.search(after=f"FINSAS00000{int(numero[-1]) - 1}", limit=1)
+            assert refused.value.field == f"dossiers.{numero}"
+        assert [p.numero for p in repo.verify()] == ["FINSAS000002", "FINSAS000003"]
+        assert repo.fill_summaries() == 2
+        assert repo.search() == expected
+
+
 def _without_worklist_columns(path: Path) -> None:
     """``dossiers`` as a release before the worklist columns wrote it (same sealed layout otherwise)."""
     from segur_workflow.adapters._sql import SUMMARY_COLUMNS, SUMMARY_INDEXES, schema_objects

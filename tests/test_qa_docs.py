@@ -76,3 +76,9 @@ def test_every_python_example_of_the_qa_guide_passes_mypy_strict(tmp_path: Path)
     out, err, status = api.run(["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"),
                                 "--python-version", "3.11", *files])
     assert status == 0, out + err
+
+
+def test_the_generic_machine_example_runs(pytester: pytest.Pytester) -> None:
+    block = next(b for b in python_blocks() if "machine_for(shipped_driver(COMPTE))" in b)
+    pytester.makepyfile(test_compte_machine=block)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-q").assert_outcomes(passed=1)

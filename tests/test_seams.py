@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import string
@@ -17,21 +18,21 @@ from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
-from hypothesis import given, settings
+from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 import segur_workflow as sw
 from segur_workflow import diagrams, docgen, examples, observation
 from segur_workflow.binding import Bind, Binding, Change, Step
-from segur_workflow.commands import Command
+from segur_workflow.commands import COMMAND_ID, Command
 from segur_workflow.emails import Email
 from segur_workflow.engine import DOSSIER_BINDING
 from segur_workflow.history import verify_history
 from segur_workflow.model import Actor
 from segur_workflow.rules import RULES, Rule, RuleContext
 from segur_workflow.states import DOSSIER, MachineDefinition, StateSpec, TransitionSpec
-from segur_workflow.testing import paths, strategies
+from segur_workflow.testing import machine_for, paths, strategies
 from segur_workflow.testing.coverage import Recorder
 from segur_workflow.vocabulary import Role
 
@@ -310,6 +311,55 @@ TestTicketMachine = TicketMachine.TestCase
 TestTicketMachine.settings = settings(max_examples=20, stateful_step_count=10, deadline=None)
 
 
+#: the ticket's example commands: all the kit needs, with the binding, to drive the made-up machine
+def ticket_commands(ticket: Ticket | None, trigger: str) -> tuple[Command, ...]:
+    demandeur = CLIENT if ticket is None else Actor(Role.FOURNISSEUR, ticket.demandeur)
+    return {"ouvrir": (Ouvrir(demandeur, "T-1", "Impossible de déposer le PV", "contact@le-select.example"),),
+            "questionner": (Questionner(SUPPORT, "Quel navigateur ?"),),
+            "repondre": (Repondre(demandeur, "Firefox"),),
+            "clore": (Clore(SUPPORT),)}[trigger]
+
+
+TICKET_DRIVER = paths.Driver(TICKET_BINDING, ticket_commands)
+
+
+def test_the_kits_paths_replay_every_edge_of_the_made_up_machine() -> None:
+    cover = paths.edge_cover(TICKET)
+    for path in cover:
+        steps = path.walk(driver=TICKET_DRIVER, now=T0)
+        assert [s.subject.status.value for s in steps] == list(path.states)
+        assert isinstance(path.reach(driver=TICKET_DRIVER), Ticket)
+    assert paths.covered_edges(cover) == paths.all_edges(TICKET)
+    with pytest.raises(ValueError, match="Driver"):
+        cover[0].walk()  # the kit has no example commands of a machine it has never heard of
+    with pytest.raises(ValueError, match="ticket"):
+        paths.edge_cover(DOSSIER)[0].walk(driver=TICKET_DRIVER)
+
+
+#: the kit's stateful machine, derived from the binding and the example commands (no rule written here)
+TestTicketKitMachine = machine_for(TICKET_DRIVER).TestCase
+TestTicketKitMachine.settings = settings(max_examples=10, stateful_step_count=6, deadline=None)
+
+
+def test_the_kits_machine_catches_an_engine_that_accepts_a_refused_command() -> None:
+    def lenient(ticket: Ticket | None, command: Command, now: datetime) -> TicketOutcome:
+        try:
+            return TICKET_BINDING.fire(ticket, command, now=now)
+        except sw.PermissionDenied:  # a broken service: the wrong actor's answer is recorded anyway
+            assert ticket is not None
+            return TicketOutcome(ticket, (), ())
+
+    class Broken(machine_for(paths.Driver(TICKET_BINDING, ticket_commands, lenient))):  # type: ignore[misc]
+        @rule()
+        def repondre_pour_un_autre(self) -> None:
+            self.send(Repondre(Actor(Role.FOURNISSEUR, "autre"), "!"), self.now + timedelta(minutes=1))
+
+    with pytest.raises(AssertionError, match="permissions"):
+        # found within a few examples; not shrunk (the failure, not its smallest example, is the point)
+        run_state_machine_as_test(Broken, settings=settings(max_examples=50, stateful_step_count=8, deadline=None,
+                                                            database=None, phases=[Phase.generate]))
+
+
 # -- 2. one trigger more on a copy of the dossier ---------------------------------------------------------------
 @attrs.frozen
 class Relancer(Command):
@@ -348,3 +398,62 @@ def test_one_more_trigger_needs_only_its_row_its_command_and_its_binding() -> No
     assert "Relancer le fournisseur" in diagrams.to_mermaid(DOSSIER_PLUS)
     assert "relancer" in docgen.transitions_table(DOSSIER_PLUS)
     assert ("solde_a_modifier", "relancer") in paths.all_edges(DOSSIER_PLUS)
+
+
+# -- 3. st.from_type on the host's own command classes ---------------------------------------------------------
+@settings(max_examples=30, deadline=None)
+@given(st.from_type(Ouvrir), st.from_type(Questionner), st.from_type(Clore), st.from_type(Relancer))
+def test_from_type_builds_the_hosts_own_commands_with_valid_ids(
+        ouvrir: Ouvrir, question: Questionner, clore: Clore, relance: Relancer) -> None:
+    # hypothesis never asks the base class's strategy for a subclass: the kit registers the host's classes
+    # itself (at import, and again by the pytest plugin once the test modules are collected)
+    for command in (ouvrir, question, clore, relance):
+        assert command.command_id is None or COMMAND_ID.fullmatch(command.command_id)
+        assert isinstance(command.actor, Actor) and command.actor.role in set(Role)
+    with contextlib.suppress(sw.WorkflowError):  # judged by the engine like any command: nothing else escapes
+        TICKET_BINDING.fire(None, ouvrir, now=T0)
+
+
+def test_from_type_sees_a_command_class_defined_after_the_kit_was_imported() -> None:
+    @attrs.frozen
+    class Rappeler(Command):
+        motif: str
+
+    @settings(max_examples=20, deadline=None)
+    @given(st.from_type(Rappeler))
+    def check(drawn: Rappeler) -> None:
+        assert isinstance(drawn, Rappeler)
+        assert drawn.command_id is None or COMMAND_ID.fullmatch(drawn.command_id)
+
+    check()
+
+
+# -- 4. the kit's paths and machine on the dossier with one trigger more ---------------------------------------
+_SHIPPED = paths.shipped_driver(DOSSIER)
+
+
+def _plus_commands(dossier: sw.Dossier | None, trigger: str) -> tuple[Command, ...]:
+    if trigger == "relancer":
+        return (Relancer(examples.GESTIONNAIRE, "Toujours rien reçu."),)
+    return tuple(_SHIPPED.commands(dossier, trigger))
+
+
+def _plus_fire(dossier: sw.Dossier | None, command: Command, now: datetime) -> object:
+    return DOSSIER_PLUS_BINDING.fire(dossier, command, now=now, args={"numero": examples.NUMERO})
+
+
+PLUS_DRIVER = paths.Driver(DOSSIER_PLUS_BINDING, _plus_commands, _plus_fire)
+
+
+def test_the_kits_paths_walk_the_new_trigger() -> None:
+    with_relancer = [p for p in paths.edge_cover(DOSSIER_PLUS) if "relancer" in p.triggers]
+    assert with_relancer
+    for path in with_relancer:
+        steps = path.walk(driver=PLUS_DRIVER)
+        relance = next(s for s in steps if s.trigger == "relancer")
+        assert relance.source == relance.dest == "solde_a_modifier"
+        assert relance.dossier.history[-1].comment == "Toujours rien reçu."
+
+
+TestDossierPlusKitMachine = machine_for(PLUS_DRIVER).TestCase
+TestDossierPlusKitMachine.settings = settings(max_examples=3, stateful_step_count=10, deadline=None)

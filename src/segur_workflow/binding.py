@@ -27,15 +27,15 @@ from . import observation, rules
 from .commands import Command
 from .emails import TEMPLATES, Email, render
 from .errors import DefinitionError, InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed, Violation
-from .history import append, is_automatic
-from .model import SAS, Actor, Corridor, EmailRecord
+from .history import is_automatic, link
+from .model import SAS, Actor, Corridor, EmailRecord, HistoryEntry
 from .rules import Rule, RuleContext
 from .states import INITIAL, MachineDefinition, TransitionSpec
 from .vocabulary import Role
 
 __all__ = [
     "Bind", "Binding", "Change", "Effect", "Route", "Step", "check_now", "permission_problem", "rebuild",
-    "time_order",
+    "rebuilder", "time_order",
 ]
 
 S = TypeVar("S")  # the subject: a Dossier, a Compte…
@@ -69,27 +69,32 @@ _set = object.__setattr__
 
 
 @cache
-def _rebuilder(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+def _rebuilder(cls: type) -> Callable[..., Any]:
     """A function copying an instance of attrs class ``cls`` with some fields changed, checks not re-run.
 
-    Generated once per class, as attrs generates ``__init__``: one line per field, each slot written
-    through its descriptor (a frozen class refuses ordinary assignment). A class with a post-init
+    Generated once per class, as attrs generates ``__init__``: one keyword-only parameter per field (the
+    interpreter binds them, and refuses an unknown one, faster than a dictionary can be read), each slot
+    written through its descriptor (a frozen class refuses ordinary assignment). A class with a post-init
     hook is copied with ``attrs.evolve``, so that the hook runs.
     """
     if hasattr(cls, "__attrs_post_init__"):
-        return lambda value, changes: attrs.evolve(value, **changes)
+        return lambda value, /, **changes: attrs.evolve(value, **changes)
     names = tuple(a.name for a in attrs.fields(cls))
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    lines = ["def rebuild(value, changes):", "    new = _new(_cls)"]
+    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_KEEP": _KEEP}
+    params = ", ".join(f"{n}=_KEEP" for n in names)
+    lines = [f"def rebuild(_value, /, *, {params}):", "    new = _new(_cls)"]
     for k, n in enumerate(names):
         slot = next((c.__dict__[n] for c in cls.__mro__ if n in c.__dict__), None)
         namespace[f"_s{k}"] = slot.__set__ if isinstance(slot, MemberDescriptorType) else partial(_set_field, n)
-        lines.append(f"    _s{k}(new, changes.pop({n!r}) if {n!r} in changes else value.{n})")
-    lines += ["    if changes:", "        raise TypeError(f'{_cls.__name__} has no field {sorted(changes)}')",
-              "    return new"]
+        lines.append(f"    _s{k}(new, _value.{n} if {n} is _KEEP else {n})")
+    lines.append("    return new")
     exec(compile("\n".join(lines), f"<segur_workflow rebuild {cls.__qualname__}>", "exec"), namespace)  # noqa: S102
-    built: Callable[[Any, dict[str, Any]], Any] = namespace["rebuild"]
+    built: Callable[..., Any] = namespace["rebuild"]
     return built
+
+
+#: What a rebuilt field defaults to: the field is kept as it is.
+_KEEP: Any = object()
 
 
 def _set_field(name: str, obj: object, value: object) -> None:
@@ -99,6 +104,14 @@ def _set_field(name: str, obj: object, value: object) -> None:
 _V = TypeVar("_V")
 
 
+def rebuilder(cls: type[_V]) -> Callable[..., _V]:
+    """:func:`rebuild` for values of class ``cls``, looked up once: ``rebuilder(Demande)(demande, controles=…)``
+    (an effect calling it on every command saves the lookup)."""
+    kind: Any = cls
+    built: Callable[..., _V] = _rebuilder(kind)
+    return built
+
+
 def rebuild(value: _V, **changes: Any) -> _V:
     """``attrs.evolve(value, **changes)`` without re-running validators and converters.
 
@@ -106,8 +119,8 @@ def rebuild(value: _V, **changes: Any) -> _V:
     from checked parts (a read-only mapping where the field converts to one): re-checking them was
     the largest share of ``handle()`` (see docs/benchmarks.md).
     """
-    cls: Any = type(value)
-    new: _V = _rebuilder(cls)(value, changes)
+    kind: Any = type(value)
+    new: _V = _rebuilder(kind)(value, **changes)
     return new
 
 
@@ -322,7 +335,8 @@ class Binding(Generic[S, R]):
             raise TransitionNotAllowed(None if current is None else current.status.value, trigger,
                                        self.triggers_for(subject, actor))
         step = Step(route.spec, route.dest, now, corridor, args)
-        violations = rules.check_all(route.guards, self.rule_context(subject, command, corridor))
+        guards = route.guards  # no guard: no context to build for them
+        violations = rules.check_all(guards, self.rule_context(subject, command, corridor)) if guards else ()
         violations += self.checks(subject, command, step)
         if violations:
             observation.violations(self.definition, trigger, violations)
@@ -335,15 +349,15 @@ class Binding(Generic[S, R]):
         base: Any = change.created if before is None else before
         now, dest, source, trigger = step.now, route.dest, route.source, route.spec.trigger
         previous = base.history
-        history = append(previous, entry_type=self.entry_type, at=now, actor=command.actor, trigger=trigger,
-                         source=source, dest=dest, comment=change.comment, command_id=command.command_id,
-                         details=change.details)
+        entry_type = self.entry_type or HistoryEntry  # history.append's default
+        history = link(previous, entry_type, now, command.actor, trigger, source, dest, change.comment,
+                       command.command_id, change.details)
         for actor, extra_trigger, comment, details in change.entries:
-            history = append(history, entry_type=self.entry_type, at=now, actor=actor, trigger=extra_trigger,
-                             source=dest, dest=dest, comment=comment, command_id=None, details=details)
-        changed = route.changes_status
-        after = rebuild(base, **change.updates, status=dest, history=history,
-                        date_changement_statut=now if changed else base.date_changement_statut)
+            history = link(history, entry_type, now, actor, extra_trigger, dest, dest, comment, None, details)
+        changed = source is not dest
+        kind: Any = type(base)
+        after = _rebuilder(kind)(base, **change.updates, status=dest, history=history,
+                                 date_changement_statut=now if changed else base.date_changement_statut)
         emails: tuple[Email, ...] = ()
         if route.emails:
             to, context = self.recipient(after), self.email_context(after, command, step)

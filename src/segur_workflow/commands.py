@@ -23,6 +23,10 @@ from .errors import InvalidInput
 from .model import Actor, Attachment, CoordonneesBancaires, Fournisseur
 from .vocabulary import Bloc, Controle, PieceKind
 
+__all__ = [
+    "COMMAND_ID", "Command", "Completer", "ControlerBloc", "Decider", "DemanderModification", "DemanderPiece",
+    "DeposerAvance", "DeposerSolde", "Reaffecter", "Rejeter",
+]
 
 def _enum(name: str, cls: type[Any]) -> Any:
     def convert(value: object) -> Any:

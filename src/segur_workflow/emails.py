@@ -31,6 +31,7 @@ import attrs
 from markupsafe import Markup
 
 from ._email import Email
+from ._graph import breadth_first
 from ._templates import TEMPLATES, VARIABLES, TemplateSpec, Variable
 from .errors import DefinitionError, InvalidInput
 from .states import DEFINITIONS
@@ -192,14 +193,8 @@ class _Sources:
         """``name`` and every template it extends or includes, transitively."""
         import jinja2.meta
 
-        todo, seen = [name], []
-        while todo:
-            current = todo.pop()
-            if current in seen:
-                continue
-            seen.append(current)
-            todo.extend(r for r in jinja2.meta.find_referenced_templates(self.parse(current)) if r is not None)
-        return seen
+        return list(breadth_first(name, lambda current: (
+            (None, r) for r in jinja2.meta.find_referenced_templates(self.parse(current)) if r is not None)))
 
     def variables(self, name: str) -> set[str]:
         """Variables used by ``name`` and by every template it extends or includes."""

@@ -1,22 +1,18 @@
 """Every error the library raises on purpose, in one module. Each is a ``WorkflowError`` carrying data.
 
-An error is an attrs class: its fields are its data, its French message is built from them (in people's
-words: the portal's labels of statuses, roles and transitions, never their identifiers), ``to_dict()``
-gives every field (JSON-ready) with ``code`` and ``message``, and it survives a pickle round trip
-(multiprocessing, Celery, process pools), all derived from the fields. ``code`` is a stable dotted
-identifier (for programs); codes and names never change once published. New errors are appended.
-
-Each is declared ``@attrs.define(eq=False, slots=False, auto_exc=False)``: mutable, as exceptions are
-(tracebacks and notes are attached to them), compared by identity, ``args`` is ``(message,)``.
-
-A plain ``WorkflowError(message)`` (or a subclass without fields, such as ``CliError``) carries its
-message only.
+An error is an attrs class (``@attrs.define(eq=False, slots=False, auto_exc=False)``: mutable and compared
+by identity, as exceptions are; ``args`` is ``(message,)``). Its fields are its data; from them come its
+French message (its ``template``, or ``describe()``, in people's words: the portal's labels of statuses,
+roles and transitions, never their identifiers), ``to_dict()`` (every field, JSON-ready, with ``code`` and
+``message``) and its pickle round trip (multiprocessing, Celery, process pools). ``code`` is a stable
+dotted identifier; codes and names never change once published. New errors are appended. A plain
+``WorkflowError(message)`` (or a subclass without fields, such as ``CliError``) carries its message only.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 
 import attrs
@@ -24,17 +20,15 @@ import attrs
 __all__ = [
     "AntivirusIndisponible", "CliError", "CommandIdReused", "ConcurrencyConflict", "DefinitionError",
     "DeliveryFailed", "DiagramError", "DossierAltere", "DossierNotFound", "DuplicateFinancingRequest",
-    "ExportUnavailable",
-    "GraphvizFailed", "GraphvizMissing", "InvalidInput", "NumerosEpuises", "PermissionDenied", "RuleViolations",
-    "SerializationError", "StorageError", "StorageUnavailable", "TransitionNotAllowed", "Violation",
-    "WorkflowError",
+    "ExportUnavailable", "GraphvizFailed", "GraphvizMissing", "InvalidInput", "NumerosEpuises", "PermissionDenied",
+    "RuleViolations", "SerializationError", "StorageError", "StorageUnavailable", "TransitionNotAllowed",
+    "Violation", "WorkflowError",
 ]
 
 
 @attrs.frozen
 class Violation:
     """One broken rule: stable dotted ``code``, the ``field`` concerned, a French ``message``."""
-
     code: str
     field: str
     message: str
@@ -79,16 +73,17 @@ def _restore(cls: type[WorkflowError], state: Mapping[str, Any]) -> WorkflowErro
 
 class WorkflowError(Exception):
     """Base of every error the library raises on purpose."""
-
     code: ClassVar[str] = "workflow"
+    #: the French message, ``{field}`` placeholders filled from the fields (``describe`` when it needs more)
+    template: ClassVar[str] = ""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self._text = message
+    def __init__(self, message: str | None = None) -> None:
+        self._text = self.template if message is None else message
+        super().__init__(self._text)
 
     def describe(self) -> str:
-        """The French message, built from the fields (subclasses with fields override it)."""
-        return self._text
+        """The French message: :attr:`template` filled from the fields, or the message given."""
+        return self.template.format(**self._state()) if attrs.has(type(self)) else self._text
 
     @property
     def message(self) -> str:
@@ -114,10 +109,6 @@ class WorkflowError(Exception):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_restore, (type(self), self._state()))
-
-
-def _people(label: Callable[[str], str], ids: Iterable[str]) -> str:
-    return ", ".join(f"« {label(i)} »" for i in sorted(ids)) or "aucune"
 
 
 def _where(status: str | None) -> str:
@@ -154,13 +145,9 @@ def _role_label(role: str) -> str:
 
 @attrs.define(eq=False, slots=False, auto_exc=False, init=False)
 class InvalidInput(WorkflowError, TypeError):
-    """An argument of the wrong type or shape (a programming error on the host's side).
-
-    ``received_type`` is the name of what was received (never the value itself: it may be a secret, or
-    something that cannot be pickled)."""
-
+    """An argument of the wrong type or shape (a programming error on the host's side). ``received_type``
+    names what was received (never the value itself: it may be a secret, or something not picklable)."""
     code = "entree.invalide"
-
     parameter: str
     expected: str
     received_type: str
@@ -176,24 +163,21 @@ class InvalidInput(WorkflowError, TypeError):
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class TransitionNotAllowed(WorkflowError):
     """The command exists but cannot be fired from the dossier's current status."""
-
     code = "transition.interdite"
-
     status: str | None
     trigger: str
     allowed: frozenset[str] = attrs.field(converter=_names)
 
     def describe(self) -> str:
         return (f"La commande « {_trigger_label(self.trigger)} » n'est pas possible {_where(self.status)}. "
-                f"Commandes possibles : {_people(_trigger_label, self.allowed)}.")
+                "Commandes possibles : " + (", ".join(f"« {_trigger_label(t)} »" for t in sorted(self.allowed))
+                                             or "aucune") + ".")
 
 
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class RuleViolations(WorkflowError):
     """One or more rules refused the command; all of them are reported at once."""
-
     code = "regles.non_respectees"
-
     violations: tuple[Violation, ...] = attrs.field(converter=_violations)
     trigger: str | None = None
 
@@ -209,9 +193,7 @@ class RuleViolations(WorkflowError):
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class PermissionDenied(WorkflowError):
     """Wrong role for the command, or a provider acting on a dossier that is not theirs."""
-
     code = "permission.refusee"
-
     role: str
     actor_id: str
     trigger: str
@@ -225,9 +207,7 @@ class PermissionDenied(WorkflowError):
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class DuplicateFinancingRequest(WorkflowError):
     """A provider may file only one funding request."""
-
     code = "demande.doublon"
-
     ans_id: str
     existing: str | None = None
 
@@ -240,9 +220,7 @@ class DuplicateFinancingRequest(WorkflowError):
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class ConcurrencyConflict(WorkflowError):
     """A repository refused a save made against a stale version."""
-
     code = "concurrence.conflit"
-
     numero: str
     expected_version: int
     actual_version: int | None = None
@@ -256,21 +234,15 @@ class ConcurrencyConflict(WorkflowError):
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class DossierNotFound(WorkflowError):
     """No dossier with that number in the repository."""
-
     code = "dossier.introuvable"
-
+    template = "Aucun dossier n'a le numéro {numero!r}."
     numero: str
-
-    def describe(self) -> str:
-        return f"Aucun dossier n'a le numéro {self.numero!r}."
 
 
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class DefinitionError(WorkflowError):
     """A machine definition or binding is inconsistent (unreachable state, trap state, unknown guard…)."""
-
     code = "definition.invalide"
-
     machine: str
     problems: tuple[str, ...] = attrs.field(converter=_texts)
 
@@ -281,26 +253,17 @@ class DefinitionError(WorkflowError):
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class SerializationError(WorkflowError):
     """Stored data that cannot be read back into a dossier; ``field`` names where."""
-
     code = "serialisation.invalide"
-
+    template = "Données illisibles au champ « {field} » : {reason}"
     field: str
     reason: str
-
-    def describe(self) -> str:
-        return f"Données illisibles au champ « {self.field} » : {self.reason}"
 
 
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class CommandIdReused(WorkflowError):
-    """A ``command_id`` already applied by another actor, to another dossier or with other content.
-
-    Only the refused command's own data is carried: nothing of the stored outcome (which dossier, whose
-    command) is given back, since the id may have been borrowed on purpose.
-    """
-
+    """A ``command_id`` already applied by another actor, to another dossier or with other content. Only the
+    refused command's own data is carried: nothing of the stored outcome, the id may have been borrowed."""
     code = "commande.identifiant_reutilise"
-
     command_id: str
     trigger: str
 
@@ -312,20 +275,13 @@ class CommandIdReused(WorkflowError):
 
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class StorageError(WorkflowError):
-    """The database refused or failed an operation (the driver's error, translated).
-
-    ``operation`` names the repository method, ``reason`` what the driver said (its class name and
-    message, never the data written). ``retryable`` is true when trying again later may succeed.
-    """
-
+    """The database refused or failed an operation: ``operation`` names the repository method, ``reason`` what
+    the driver said (its class and message, never the data). ``retryable``: trying again later may succeed."""
     code = "stockage.erreur"
+    template = "Le stockage a refusé l'opération « {operation} » : {reason}"
     retryable: ClassVar[bool] = False
-
     operation: str
     reason: str
-
-    def describe(self) -> str:
-        return f"Le stockage a refusé l'opération « {self.operation} » : {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "retryable": self.retryable}
@@ -333,12 +289,8 @@ class StorageError(WorkflowError):
 
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class StorageUnavailable(StorageError):
-    """The database could not be reached or dropped the connection (restart, network, timeout).
-
-    For a write, whether it was committed is unknown: retry the command with the same ``command_id``,
-    which replays it if it had been applied.
-    """
-
+    """The database could not be reached or dropped the connection (restart, network, timeout). For a write,
+    whether it was committed is unknown: retry with the same ``command_id``, which replays it if applied."""
     code = "stockage.indisponible"
     retryable: ClassVar[bool] = True
 
@@ -346,69 +298,49 @@ class StorageUnavailable(StorageError):
 @attrs.define(eq=False, slots=False, auto_exc=False, init=False)
 class DossierAltere(SerializationError):
     """Stored data whose seal or chain does not verify: edited, removed, reordered, truncated, rolled back,
-    re-hashed without the key, or from a schema that must be migrated explicitly first.
-
-    ``numero`` is the dossier concerned (``"?"`` when the data does not even say it), ``reason`` what was
-    found in people's words, ``field`` where (a field, ``sceau``, ``journal[3]``…). A ``SerializationError``
-    too, so a host that already refuses unreadable rows refuses these.
-    """
-
+    re-hashed without the key, or from a schema that must be migrated explicitly first. ``numero``: the
+    dossier (``"?"`` when the data does not say it); ``reason``: what was found, in people's words; ``field``:
+    where (a field, ``sceau``, ``journal[3]``…). A ``SerializationError`` too, so hosts refuse it as such."""
     code = "dossier.altere"
-
+    template = "Dossier {numero} altéré ({field}) : {reason}"
     numero: str
 
     def __init__(self, numero: str, reason: str, *, field: str = "sceau") -> None:
         self.__attrs_init__(field, reason, numero)
-
-    def describe(self) -> str:
-        return f"Dossier {self.numero} altéré ({self.field}) : {self.reason}"
 
 
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class AntivirusIndisponible(WorkflowError):
     """The host's antivirus could not give a verdict (daemon unreachable, timeout, unexpected answer):
     the file is neither accepted nor refused, the host decides (retry, or refuse the upload)."""
-
     code = "antivirus.indisponible"
-
+    template = "L'antivirus ({antivirus}) n'a pas pu analyser le fichier : {reason}"
     antivirus: str
     reason: str
-
-    def describe(self) -> str:
-        return f"L'antivirus ({self.antivirus}) n'a pas pu analyser le fichier : {self.reason}"
 
 
 class CliError(WorkflowError):
     """A usage or input problem reported on one line (missing file, bad option combination…)."""
-
     code = "cli.erreur"
 
 
 class DiagramError(WorkflowError):
     """A diagram cannot be produced (unknown machine or format, highlight of the wrong kind, …)."""
-
     code = "diagramme.invalide"
 
 
 class GraphvizMissing(DiagramError):
     """SVG/PNG needs Graphviz's ``dot`` command, which is not installed."""
-
     code = "diagramme.graphviz_absent"
-
-    def __init__(self) -> None:
-        super().__init__(
-            "Graphviz est introuvable (commande « dot ») : installez le paquet Debian « graphviz » "
-            "(apt-get install graphviz) pour produire du SVG ou du PNG, "
-            "ou choisissez un format texte (mermaid, dot, scxml, plantuml)."
-        )
+    template = ("Graphviz est introuvable (commande « dot ») : installez le paquet Debian « graphviz » "
+                "(apt-get install graphviz) pour produire du SVG ou du PNG, "
+                "ou choisissez un format texte (mermaid, dot, scxml, plantuml).")
 
 
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class GraphvizFailed(DiagramError):
     """``dot`` ran but refused the input or failed."""
-
     code = "diagramme.graphviz_echec"
-
     stderr: str
 
     def describe(self) -> str:
@@ -419,21 +351,15 @@ class GraphvizFailed(DiagramError):
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class NumerosEpuises(WorkflowError):
     """The corridor's numbering space (``prefix`` + 6 digits) is exhausted."""
-
     code = "numero.epuise"
-
+    template = "Plus aucun numéro de dossier disponible après {prefix}999999."
     prefix: str
-
-    def describe(self) -> str:
-        return f"Plus aucun numéro de dossier disponible après {self.prefix}{'9' * 6}."
 
 
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class DeliveryFailed(WorkflowError):
     """A transport could not deliver an entry. ``permanent``: retrying cannot help (an SMTP 5xx reply)."""
-
     code = "livraison.echec"
-
     reason: str
     permanent: bool = attrs.field(default=False, kw_only=True)
     smtp_code: int | None = attrs.field(default=None, kw_only=True)
@@ -446,9 +372,7 @@ class DeliveryFailed(WorkflowError):
 @attrs.define(eq=False, slots=False, auto_exc=False)
 class ExportUnavailable(WorkflowError):
     """The writer of a format is not installed (the ``exports`` extra)."""
-
     code = "export.indisponible"
-
     format: str
     package: str
 

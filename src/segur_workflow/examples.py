@@ -29,6 +29,14 @@ from .model import SAS, Actor, Attachment, CoordonneesBancaires, Corridor, Dossi
 from .states import COMPTE, DOSSIER, Status
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
+__all__ = [
+    "COORDONNEES", "FOURNISSEUR", "FOURNISSEUR_ACTOR", "GESTIONNAIRE", "GESTIONNAIRES", "IDENTIFIANT",
+    "MOT_DE_PASSE", "MOT_DE_PASSE_PROVISOIRE", "NUMERO", "PATHS", "PORTAIL", "QUESTION_SECRETE", "SEL", "T0",
+    "TITULAIRE_COMPTE", "attachment", "commands_to_fire", "compte_commands_to_fire", "creer_compte",
+    "deposer_avance", "dossier_at", "example_email", "jpeg_bytes", "mot_de_passe_courant", "owner", "pdf_bytes",
+    "pieces", "png_bytes",
+]
+
 #: 23/05/2023, the deposit date of the seed's acknowledgement e-mail (10:00 in Paris).
 T0 = datetime(2023, 5, 23, 8, 0, tzinfo=UTC)
 

@@ -212,9 +212,14 @@ class SQLBase(ABC):
             status = Status(row[1])
         except ValueError:
             raise SerializationError(f"dossiers.{row[0]}.status", "statut inconnu") from None
+        try:
+            depot, changement = self._from_moment(row[6]), self._from_moment(row[7])
+        except (TypeError, ValueError):  # a date column edited outside the library
+            raise SerializationError(f"dossiers.{row[0]}", "date illisible dans les colonnes des listes de "
+                                     "travail (recalculez-les : segur-workflow migrate)") from None
         return DossierSummary(numero=row[0], status=status, ans_id=row[2], siret=row[3],
-                              raison_sociale=row[4], gestionnaire=row[5], date_depot=self._from_moment(row[6]),
-                              date_changement_statut=self._from_moment(row[7]), version=int(row[8]))
+                              raison_sociale=row[4], gestionnaire=row[5], date_depot=depot,
+                              date_changement_statut=changement, version=int(row[8]))
 
     def _version(self, cur: _Cursor, numero: str) -> int | None:
         row = cur.execute(self._sql("SELECT version FROM dossiers WHERE numero = ?"), (numero,)).fetchone()

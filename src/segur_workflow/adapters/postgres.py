@@ -261,7 +261,8 @@ class PostgresRepository(SQLRepository):
         return value
 
     def _from_moment(self, value: Any) -> datetime:
-        assert isinstance(value, datetime)
+        if not isinstance(value, datetime):  # a timestamptz column always is one; NULL is not
+            raise TypeError(f"moment attendu, {type(value).__name__} lu")
         return value
 
     def close(self) -> None:

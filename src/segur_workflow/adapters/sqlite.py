@@ -50,6 +50,9 @@ def _moment_text(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_MOMENT_WIDTH = len("2026-12-01T10:00:00.000000Z")
+
+
 def _encode(value: object) -> tuple[str, bytes]:
     # The column holds the canonical text itself: its digest is the digest of what is stored.
     data = sealing.canonical(value)
@@ -204,7 +207,11 @@ class SQLiteRepository(SQLRepository):
         return _moment_text(value)
 
     def _from_moment(self, value: Any) -> datetime:
-        return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        # Only the fixed-width UTC text _moment_text writes; fromisoformat reads it ~20× faster than
+        # strptime (a worklist page reads two dates a row).
+        if not isinstance(value, str) or len(value) != _MOMENT_WIDTH or not value.endswith("Z"):
+            raise ValueError(f"moment illisible : {value!r:.40}")
+        return datetime.fromisoformat(value)
 
     def close(self) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ import attrs
 from .. import observation, rules
 from .._format import format_date, format_montant
 from .._seal import canonical, digest
-from ..binding import Change, Step, rebuild
+from ..binding import Change, Step, rebuild, rebuilder
 from ..commands import (
     Command,
     Completer,
@@ -127,12 +127,17 @@ def deposer_avance(_d: None, c: DeposerAvance, step: Step) -> Change:
     return attrs.evolve(change, created=dossier, details=details)
 
 
+_rebuild_demande = rebuilder(Demande)
+
+
 def controler_bloc(d: Dossier, c: ControlerBloc, step: Step) -> Change:
     demande = d.demande_courante
     controles = MappingProxyType({**demande.controles, c.bloc: c.resultat})
+    bloc, resultat = c.bloc, c.resultat
     return Change(
-        updates=_set_current(d, rebuild(demande, controles=controles)),
-        details={"bloc": c.bloc.value, "resultat": c.resultat.value},
+        updates=_set_current(d, _rebuild_demande(demande, controles=controles)),
+        # _value_: the member's value without the enum property's lookup (a visible share of this effect)
+        details={"bloc": bloc._value_, "resultat": resultat._value_},
         events=(BlocControle(d.numero, step.now, demande.phase, c.bloc, c.resultat),),
         comment=c.commentaire,
     )

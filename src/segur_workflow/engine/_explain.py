@@ -22,9 +22,8 @@ def permission_violations(dossier: Dossier, actor: Actor, trigger: str, corridor
     """Why ``actor`` may not fire ``trigger`` on ``dossier`` whatever its status: role, ownership and,
     when the corridor reserves instruction, the assignment. Empty: permitted."""
     roles, owner_only = DOSSIER.permissions.get(trigger, (frozenset(), False))
-    action = DOSSIER.labels.get(trigger, trigger)
     if actor.role not in roles:
-        return (rules.violation("permission.role", action=action,
+        return (rules.violation("permission.role", action=DOSSIER.labels.get(trigger, trigger),
                                 roles=", ".join(sorted(r.label for r in roles)) or "personne"),)
     if owner_only and actor.role is Role.FOURNISSEUR and actor.id != dossier.fournisseur.ans_id:
         return (rules.violation("permission.proprietaire"),)
@@ -38,7 +37,7 @@ def permission_violations(dossier: Dossier, actor: Actor, trigger: str, corridor
 
 def status_violations(dossier: Dossier, trigger: str) -> tuple[Violation, ...]:
     """Why ``trigger`` cannot fire from the dossier's status (empty: it can)."""
-    spec = DOSSIER.resolve(dossier.status.value, trigger)
+    spec = DOSSIER.resolve(dossier.status, trigger)  # a StrEnum member is its value
     if spec is not None and not spec.creates:
         return ()
     if any(t.trigger == trigger and t.creates for t in DOSSIER.transitions):

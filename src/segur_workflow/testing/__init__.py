@@ -24,6 +24,7 @@ from .invariants import (
     check_payments,
 )
 from .paths import (
+    Driver,
     Path,
     Step,
     all_edges,
@@ -31,6 +32,7 @@ from .paths import (
     edge_cover,
     parametrize,
     parametrize_states,
+    shipped_driver,
     shortest_paths,
     simple_paths,
 )
@@ -38,6 +40,7 @@ from .paths import (
 if TYPE_CHECKING:
     from .contract import RepositoryContract
     from .machine import DossierMachine
+    from .stateful import SubjectMachine, machine_for
     from .strategies import (
         actors,
         attachments,
@@ -66,7 +69,8 @@ _STRATEGIES = (
     "hostile_attachments", "hostile_filenames", "hostile_texts", "ibans", "instants", "invalid_bics",
     "invalid_ibans", "invalid_sirets", "numeros", "pieces", "sirets", "texts",
 )
-_LAZY = {"DossierMachine": "machine", "RepositoryContract": "contract", **dict.fromkeys(_STRATEGIES, "strategies")}
+_LAZY = {"DossierMachine": "machine", "RepositoryContract": "contract", "SubjectMachine": "stateful",
+         "machine_for": "stateful", **dict.fromkeys(_STRATEGIES, "strategies")}
 
 
 def __getattr__(name: str) -> Any:
@@ -86,9 +90,11 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DossierMachine",
+    "Driver",
     "Path",
     "RepositoryContract",
     "Step",
+    "SubjectMachine",
     "actors",
     "all_edges",
     "attachments",
@@ -114,10 +120,12 @@ __all__ = [
     "invalid_bics",
     "invalid_ibans",
     "invalid_sirets",
+    "machine_for",
     "numeros",
     "parametrize",
     "parametrize_states",
     "pieces",
+    "shipped_driver",
     "shortest_paths",
     "simple_paths",
     "sirets",

@@ -15,8 +15,7 @@ pytest at import time.
 
 from __future__ import annotations
 
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -24,12 +23,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .. import examples
+from .._graph import breadth_first, reachable, walk_to
+from ..binding import Binding
 from ..commands import Command
-from ..engine import Outcome, handle, start
+from ..engine import DOSSIER_BINDING, Outcome, handle, start
 from ..model import SAS, Corridor, Dossier
 from ..states import COMPTE, DOSSIER, INITIAL, MachineDefinition, TransitionSpec
 
 __all__ = [
+    "Driver",
     "Edge",
     "Path",
     "Step",
@@ -39,6 +41,7 @@ __all__ = [
     "parametrize",
     "parametrize_states",
     "reaching",
+    "shipped_driver",
     "shortest_path_between",
     "shortest_paths",
     "simple_paths",
@@ -53,24 +56,19 @@ Edge = tuple[str, str]
 
 @attrs.frozen
 class Step:
-    """One trigger of a walked path: the commands sent, the dossier after them, their outcomes."""
+    """One trigger of a walked path: the commands sent, their outcomes, and the subject after them."""
 
     trigger: str
     source: str
     dest: str
     commands: tuple[Command, ...]
-    outcomes: tuple[Any, ...]  # Outcome of the dossier engine, CompteOutcome of the account's
+    outcomes: tuple[Any, ...]  # what the machine's engine returns: Outcome, CompteOutcome, a host's own
+    subject: Any = None  # the dossier, the account, a host's subject, as the last command left it
 
     @property
     def dossier(self) -> Dossier:
-        dossier: Dossier = self.outcomes[-1].dossier
+        dossier: Dossier = self.subject
         return dossier
-
-    @property
-    def subject(self) -> Any:
-        """What the step ends with: the dossier, or the account (``CompteOutcome.compte``)."""
-        last = self.outcomes[-1]
-        return last.dossier if isinstance(last, Outcome) else last.compte
 
 
 @attrs.frozen
@@ -115,29 +113,34 @@ class Path:
         step: timedelta = timedelta(hours=1),
         numero: str = examples.NUMERO,
         corridor: Corridor = SAS,
+        driver: Driver | None = None,
     ) -> tuple[Step, ...]:
         """Replay the path on its engine with the example commands; one command per ``step``.
 
-        Raises whatever the engine raises: a path that cannot be walked is a failing test.
-        The library's two machines have example commands (:func:`~segur_workflow.examples.commands_to_fire`,
-        :func:`~segur_workflow.examples.compte_commands_to_fire`); a host's machine's paths are graph-only.
+        Raises whatever the engine raises: a path that cannot be walked is a failing test. ``driver`` says
+        how (:class:`Driver`: the machine's binding and its example commands); the library's two machines
+        have theirs (:func:`~segur_workflow.examples.commands_to_fire`,
+        :func:`~segur_workflow.examples.compte_commands_to_fire`), a host's machine passes its own.
         ``numero`` and ``corridor`` apply to the dossier.
         """
-        drive = _driver(self.definition, numero=numero, corridor=corridor)
+        drive = driver if driver is not None else shipped_driver(self.definition, numero=numero, corridor=corridor)
+        if drive.binding.definition.name != self.definition.name:
+            raise ValueError(f"le pilote est celui de la machine {drive.binding.definition.name!r}, "
+                             f"le chemin parcourt {self.definition.name!r}")
         steps: list[Step] = []
         subject: Any = None
         for trigger, source, dest in zip(self.triggers, self.sources, self.states, strict=True):
-            commands = drive.commands(subject, trigger)
+            commands = tuple(drive.commands(subject, trigger))
             outcomes = []
             for command in commands:
                 if subject is not None:
                     now += step
-                outcome = drive.apply(subject, command, now)
+                outcome = drive.fire(subject, command, now)
                 outcomes.append(outcome)
                 subject = drive.subject(outcome)
             if subject.status.value != dest:
                 raise AssertionError(f"{self.id} : {trigger} mène à {subject.status.value}, {dest} attendu")
-            steps.append(Step(trigger, source, dest, commands, tuple(outcomes)))
+            steps.append(Step(trigger, source, dest, commands, tuple(outcomes), subject))
         return tuple(steps)
 
     def run(self, **kwargs: Any) -> Dossier:
@@ -157,16 +160,42 @@ class Path:
 
 
 @attrs.frozen
-class _Driver:
-    """How a path is replayed on one machine's engine: the commands of a trigger, how one is applied."""
+class Driver:
+    """How the QA kit drives one machine: its :class:`~segur_workflow.binding.Binding`, the example commands
+    of a trigger (``commands(subject, trigger)``, ``subject`` ``None`` before creation: the last command fires
+    the trigger, those before it prepare the subject), and, optionally, how one command is applied (by
+    default ``binding.fire``; a host may go through its service). What the engine returns is read through
+    the binding: the outcome's field holding a subject of the machine's status type."""
 
-    commands: Callable[[Any, str], tuple[Command, ...]]
-    apply: Callable[[Any, Command, datetime], Any]
-    subject: Callable[[Any], Any]
+    binding: Binding[Any, Any]
+    commands: Callable[[Any, str], Sequence[Command]]
+    apply: Callable[[Any, Command, datetime], Any] | None = None
+
+    @property
+    def definition(self) -> MachineDefinition:
+        return self.binding.definition
+
+    def fire(self, subject: Any, command: Command, now: datetime) -> Any:
+        if self.apply is not None:
+            return self.apply(subject, command, now)
+        return self.binding.fire(subject, command, now=now)
+
+    def subject(self, outcome: Any) -> Any:
+        """The subject an outcome carries (``Outcome.dossier``, ``CompteOutcome.compte``, a host's own)."""
+        values = ([getattr(outcome, a.name) for a in attrs.fields(type(outcome))] if attrs.has(type(outcome))
+                  else list(vars(outcome).values()))
+        for value in values:
+            if isinstance(getattr(value, "status", None), self.binding.status):
+                return value
+        raise TypeError(f"{type(outcome).__name__} ne porte aucun sujet de statut {self.binding.status.__name__}")
 
 
-def _driver(definition: MachineDefinition, *, numero: str, corridor: Corridor) -> _Driver:
-    if definition is DOSSIER:
+def shipped_driver(definition: MachineDefinition, *, numero: str = examples.NUMERO, corridor: Corridor = SAS
+                   ) -> Driver:
+    """The :class:`Driver` of one of the library's machines (the dossier, the account), with its example
+    commands; the dossier's goes through :func:`~segur_workflow.engine.start` and
+    :func:`~segur_workflow.engine.handle`."""
+    if definition.name == DOSSIER.name:
         def commands(dossier: Dossier | None, trigger: str) -> tuple[Command, ...]:
             if dossier is None:
                 return (examples.deposer_avance(corridor=corridor),)
@@ -177,15 +206,16 @@ def _driver(definition: MachineDefinition, *, numero: str, corridor: Corridor) -
                 return start(command, numero=numero, now=now, corridor=corridor)  # type: ignore[arg-type]
             return handle(dossier, command, now=now, corridor=corridor)
 
-        return _Driver(commands, apply, lambda o: o.dossier)
-    if definition is COMPTE:
-        from ..compte import handle_compte  # loaded on first use, like the package does
+        return Driver(DOSSIER_BINDING, commands, apply)
+    if definition.name == COMPTE.name:
+        from ..compte import COMPTE_BINDING  # loaded on first use, like the package does
 
         def compte_commands(compte: Any, trigger: str) -> tuple[Command, ...]:
             return (examples.creer_compte(),) if compte is None else examples.compte_commands_to_fire(compte, trigger)
 
-        return _Driver(compte_commands, lambda c, cmd, now: handle_compte(c, cmd, now=now), lambda o: o.compte)
-    raise ValueError(f"seuls les chemins des machines de la bibliothèque sont rejouables (pas {definition.name!r})")
+        return Driver(COMPTE_BINDING, compte_commands)
+    raise ValueError(f"la machine {definition.name!r} n'est pas de la bibliothèque : passez driver=Driver(binding, "
+                     "commands), ses commandes d'exemple")
 
 
 # -- graph --------------------------------------------------------------------------------------------
@@ -208,14 +238,12 @@ def covered_edges(paths: Iterable[Path]) -> frozenset[Edge]:
 def shortest_paths(definition: MachineDefinition = DOSSIER) -> Mapping[str, Path]:
     """A shortest path (fewest triggers, declaration order breaking ties) to every state."""
     outgoing = _outgoing(definition)
+    tree = breadth_first(INITIAL, lambda here: (((src, spec), dst) for src, spec, dst in outgoing[here]))
     best: dict[str, Path] = {INITIAL: Path((), (), definition)}
-    todo = deque([INITIAL])
-    while todo:
-        here = todo.popleft()
-        for src, spec, dst in outgoing[here]:
-            if dst not in best:
-                best[dst] = best[here].then(src, spec)
-                todo.append(dst)
+    for state, step in tree.items():  # met in order: the state before is already there
+        if step is not None:
+            before, (src, spec) = step
+            best[state] = best[before].then(src, spec)
     del best[INITIAL]
     return MappingProxyType({s: best[s] for s in definition.state_names if s in best})
 
@@ -226,22 +254,10 @@ def shortest_path_between(source: str, target: str, definition: MachineDefinitio
     Raises ``ValueError`` when ``target`` cannot be reached from ``source``.
     """
     outgoing = _outgoing(definition)
-    prev: dict[str, tuple[str, str] | None] = {source: None}
-    todo = deque([source])
-    while todo and target not in prev:
-        here = todo.popleft()
-        for _src, spec, dst in outgoing[here]:
-            if dst not in prev:
-                prev[dst] = (here, spec.trigger)
-                todo.append(dst)
-    if target not in prev:
+    tree = breadth_first(source, lambda here: ((spec.trigger, dst) for _src, spec, dst in outgoing[here]))
+    if target not in tree:
         raise ValueError(f"{target!r} est inaccessible depuis {source!r}")
-    out: list[str] = []
-    node = target
-    while (link := prev[node]) is not None:
-        node, trigger = link
-        out.append(trigger)
-    return tuple(reversed(out))
+    return tuple(walk_to(tree, target))
 
 
 def reaching(target: str, definition: MachineDefinition = DOSSIER) -> frozenset[str]:
@@ -249,14 +265,7 @@ def reaching(target: str, definition: MachineDefinition = DOSSIER) -> frozenset[
     preds: dict[str, set[str]] = {}
     for src, _spec, dst in definition.edges():
         preds.setdefault(dst, set()).add(src)
-    seen = {target}
-    todo = deque([target])
-    while todo:
-        for p in preds.get(todo.popleft(), ()):
-            if p not in seen:
-                seen.add(p)
-                todo.append(p)
-    return frozenset(seen)
+    return frozenset(reachable(target, lambda state: preds.get(state, ())))
 
 
 def edge_cover(definition: MachineDefinition = DOSSIER) -> tuple[Path, ...]:

@@ -10,6 +10,7 @@ the core: not hypothesis.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "DefinitionCoverage",
     "FixedClock",
     "pytest_addoption",
+    "pytest_collection_finish",
     "pytest_configure",
     "segur_clock",
     "segur_dossier",
@@ -78,6 +80,14 @@ def pytest_configure(config: pytest.Config) -> None:
         except (ImportError, AttributeError, ValueError) as exc:
             raise pytest.UsageError(f"segur_coverage_machines : {exc}") from exc
     config.pluginmanager.register(DefinitionCoverage(config, path, fail_under, machines), "segur_workflow_coverage")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Once the test modules are imported, ``st.from_type`` also covers the command classes they define
+    (only when the suite uses the strategies: the plugin itself never imports hypothesis)."""
+    strategies = sys.modules.get("segur_workflow.testing.strategies")
+    if strategies is not None:
+        strategies.register_type_strategies()
 
 
 class DefinitionCoverage:
