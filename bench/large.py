@@ -7,7 +7,7 @@ the end of the run: the figures of a shared machine are read with it.
 
 * ``desk`` (issue 16): ``search`` of one status page among N dossiers on SQLite and PostgreSQL, the
   1,000-entry vs 3-entry history comparison, ``workload``, and the export of N rows to CSV, XLSX and ODS
-  (:func:`bench.desk.large`). PostgreSQL: ``--pg DSN``, else ``SEGUR_BENCH_PG_DSN``, else skipped.
+  (:func:`bench.case_desk.large`). PostgreSQL: ``--pg DSN``, else ``SEGUR_BENCH_PG_DSN``, else skipped.
 * ``verify`` (issue 11): ``verify`` over N end-of-life dossiers (one journal row per command, HMAC) on
   SQLite or PostgreSQL (``--db``; PostgreSQL: ``SEGUR_TEST_PG_DSN``), built by
   :func:`bench.case_storage.clone_sealed`; ``--path`` (SQLite) or ``--schema`` (PostgreSQL) keeps the
@@ -31,11 +31,11 @@ from pathlib import Path
 from typing import Any
 
 try:
-    from . import desk as case_desk
+    from . import case_desk
     from .case_storage import KEY, _life, _postgres, clone_sealed
     from .report import Row, table
 except ImportError:  # run as a script
-    from bench import desk as case_desk
+    from bench import case_desk
     from bench.case_storage import KEY, _life, _postgres, clone_sealed
     from bench.report import Row, table
 
