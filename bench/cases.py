@@ -30,7 +30,7 @@ from segur_workflow import serialization as ser
 from segur_workflow.examples import GESTIONNAIRE, owner
 from segur_workflow.model import SAS
 
-from . import fixtures, peers
+from . import fixtures, peers, profiles
 from .registry import Case
 from .report import INFO, MISSED, Row, times, us, verdict
 from .timing import Settings, compare
@@ -38,11 +38,14 @@ from .timing import Settings, compare
 
 @attrs.frozen
 class Config:
+    """Sizes, rounds and examples of a run. A full run's are those of ``scale`` 1 multiplied by the scale the
+    runner gives the case to fit its budget (:mod:`bench.plan`), each with a floor below which the figure
+    would mean nothing; ``deadline`` is the case's own (seconds), for the waits inside it."""
+
     timing: Settings
     memory_dossiers: int  # the issue's 10k
     history_lengths: tuple[int, ...]
     property_examples: int
-    property_timeout: float
     import_rounds: int
     # the host's section (bench/service.py)
     processes: tuple[int, ...]  # concurrent processes for the throughput rows
@@ -52,16 +55,25 @@ class Config:
     scaling_ops: int  # commands timed per size and round
     stored_lengths: tuple[int, ...]  # history lengths through the repository
     stored_ops: int  # commands per length and round
+    build_seconds: float = 25.0  # how long the table-size rows may spend filling their tables
+    verify_seconds: float = 15.0  # how long the verify row may spend filling its database
+    scale: float = 1.0
+    deadline: float = 120.0
 
     @classmethod
-    def full_run(cls) -> Config:
-        return cls(Settings(), 10_000, (10, 100, 1_000), 80, 30.0, 7,
-                   (1, 2, 4), 0.6, 2, (1_000, 10_000, 100_000), 40, (10, 100, 1_000), 12)
+    def full_run(cls, scale: float = 1.0, deadline: float | None = None) -> Config:
+        s = min(1.0, max(0.0, scale))
+        return cls(Settings.scaled(s), max(2_000, int(round(10_000 * s, -3))), (10, 100, 1_000),
+                   max(20, round(80 * s)), max(3, round(7 * s)),
+                   (1, 2, 4), max(0.25, 0.6 * s), 2, (1_000, 10_000, 100_000), max(10, round(40 * s)),
+                   (10, 100, 1_000), max(4, round(12 * s)), build_seconds=max(6.0, 25.0 * s),
+                   verify_seconds=max(4.0, 15.0 * s), scale=s, deadline=deadline or 120.0)
 
     @classmethod
-    def quick_run(cls) -> Config:
-        return cls(Settings.quick(), 50, (10, 30), 5, 60.0, 1,
-                   (1,), 0.2, 1, (50, 100), 3, (10, 30), 2)
+    def quick_run(cls, deadline: float | None = None) -> Config:
+        return cls(Settings.quick(), 50, (10, 30), 5, 1,
+                   (1,), 0.2, 1, (50, 100), 3, (10, 30), 2, build_seconds=10.0, verify_seconds=10.0,
+                   deadline=deadline or 60.0)
 
     @property
     def quick_mode(self) -> bool:
@@ -73,22 +85,11 @@ class Config:
 
 
 # -- profiles: what a missed target spends its time on ---------------------------------------------------------
-def profile(op: Callable[[], object], calls: int = 500, top: int = 6) -> str:
-    """The functions ``op`` spends most of its own time in (cProfile), as "name share %" items."""
-    prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(calls):
-        op()
-    prof.disable()
-    stats = pstats.Stats(prof)
-    raw: Mapping[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    total = sum(v[2] for v in raw.values()) or 1.0
-    ranked = sorted(raw.items(), key=lambda kv: kv[1][2], reverse=True)[:top]
-    out = []
-    for (filename, _line, func), v in ranked:
-        where = Path(filename).name if filename != "~" else "builtin"
-        out.append(f"`{where}:{func}` {100 * v[2] / total:.0f} %")
-    return "; ".join(out)
+def explained(note: str, op: Callable[[], object], calls: int = 500) -> dict[str, str]:
+    """A missed row's ``note`` (ending with the operation's first functions by own time) and ``profile``
+    (the cProfile table of ``op`` for the profiles page), as keywords of :class:`Row`."""
+    summary, table_ = profiles.top(op, calls)
+    return {"note": f"{note} Profile (own time): {summary}.", "profile": table_}
 
 
 def _same_dossier(got: Dossier, expected: Dossier, *, but: tuple[str, ...] = ()) -> None:
@@ -121,14 +122,13 @@ def per_command(cfg: Config) -> Iterator[Row]:
     ok = r <= 4
     yield Row("`handle()` without e-mail (`controler_bloc`) vs the least work: a dict lookup + one `attrs.evolve` "
               "to the same dossier", f"{us(t.median('handle'))} vs {us(t.median('least'))} = {times(r)}", "≤ 4×",
-              verdict(ok), note="" if ok else (
+              verdict(ok), **({} if ok else explained(
                   "What `handle()` does beyond the lookup and the evolve is the domain's own work: the sealed "
                   "history entry (canonical JSON + SHA-256, see the history-entry row), the effect (the new "
                   "bloc badges, the event), the checks (types, role, ownership, status, guard rules, date "
                   f"order). That data work alone, without any check, costs {times(t.ratio('data', 'least'))} "
-                  "the least work in the same rounds: the target cannot be reached by cheaper checks, only by a "
-                  "cheaper history entry or effect. Profile of `handle()` (own time): "
-                  f"{profile(contenders['handle'])}."))
+                  "the least work in the same rounds: what is left to win is in the history entry and the "
+                  "effect more than in the checks.", contenders["handle"])))
     r = t.ratio("data", "handle")
     yield Row("the same data work without any check (effect + sealed history entry + one evolve), vs `handle()`",
               f"{us(t.median('data'))} = handle × {r:.2f}", "(information)", INFO,
@@ -137,10 +137,12 @@ def per_command(cfg: Config) -> Iterator[Row]:
     r = t.ratio("tr_shared", "handle")
     yield Row("`transitions`, one shared `Machine(model=None)`, `add_model` + fire + `remove_model` per request "
               "(its README's pattern), vs `handle()`", f"{us(t.median('tr_shared'))} = handle × {r:.2f}", "≥ 5×",
-              verdict(r >= 5), note="" if r >= 5 else (
-                  "On a shared machine `transitions` costs little beyond the data work both sides do; adding "
-                  "the model (its trigger and `is_<state>` methods for every state) and removing it is most of "
-                  f"it. Profile of the shared-machine request: {profile(contenders['tr_shared'])}."))
+              verdict(r >= 5), **({} if r >= 5 else explained(
+                  "On a shared machine `transitions` costs little beyond the data work both sides do "
+                  f"({times(t.ratio('data', 'handle'))} `handle()` here); adding the model (its trigger and "
+                  "`is_<state>` methods for every state) and removing it is most of the rest: the ratio is "
+                  "bounded by (machine + data work) / `handle()`, so only a cheaper `handle()` moves it.",
+                  contenders["tr_shared"])))
     r = t.ratio("tr_event", "handle")
     yield Row("`transitions`, `Event.trigger` on the shared machine with a bare model (the least it does), "
               "vs `handle()`", f"{us(t.median('tr_event'))} = handle × {r:.2f}", "(information)", INFO,
@@ -152,8 +154,9 @@ def per_command(cfg: Config) -> Iterator[Row]:
               f"{us(t.median('tr_naive'))} = handle × {r:.2f}", "(information)", INFO)
     r = t.ratio("psm", "handle")
     yield Row("python-statemachine 3.x, an instance per dossier: build + fire `controler_bloc`, vs `handle()`",
-              f"{us(t.median('psm'))} = handle × {r:.2f}", "≥ 10×", verdict(r >= 10), note="" if r >= 10 else (
-                  f"Profile of the python-statemachine request: {profile(contenders['psm'], 500)}."))
+              f"{us(t.median('psm'))} = handle × {r:.2f}", "≥ 10×", verdict(r >= 10), **({} if r >= 10 else explained(
+                  "python-statemachine does the same data work as `handle()`; what it adds is its instance.",
+                  contenders["psm"])))
 
     dec = fixtures.decider()
     expected = handle(dec.dossier, dec.command, now=dec.now).dossier
@@ -202,8 +205,8 @@ def emails_case(cfg: Config) -> Iterator[Row]:
                 cfg.timing)
     v = t.median("render")
     yield Row(f"one e-mail rendered (`{name}`: subject, text and HTML, values checked and escaped)", us(v),
-              "≤ 15 µs", verdict(v <= 15e-6), note="" if v <= 15e-6 else (
-                  f"Profile of `emails.render`: {profile(render)}."))
+              "≤ 15 µs", verdict(v <= 15e-6), **({} if v <= 15e-6 else explained(
+                  "Rendering fills the body's fragments with the checked and escaped values.", render)))
     yield Row("the same three parts rendered by Jinja's `Template.render` (the way before), vs `render()`",
               f"{us(t.median('jinja'))} = render × {t.ratio('jinja', 'render'):.2f}", "(information)", INFO,
               note="Each body is rendered by its compiled Jinja code once, with markers, when first needed; a "
@@ -447,10 +450,34 @@ def imports(cfg: Config) -> Iterator[Row]:
               "CPU time of fresh processes, interpreter start subtracted",
               f"{statistics.median(package) * 1e3:.0f} ms vs "
               f"{statistics.median(dependencies) * 1e3:.0f} ms = {times(r)}", "≤ 2×", verdict(r <= 2),
-              note=("Jinja is imported and the templates are checked and compiled when the first e-mail is "
-                    "rendered, not at import; `cattrs`/`orjson` load with `serialization`.") + ("" if r <= 2 else
-                    " What remains is the package's own modules: building its attrs classes, the two machine "
-                    "definitions (`states.py`) and the rule catalogue."))
+              **_import_note(r <= 2, set(deps)))
+
+
+def _import_note(ok: bool, deps: set[str]) -> dict[str, str]:
+    """The import row's note; when the target is missed, the import's profile: ``python -X importtime``, the
+    modules by their own time (what importing each one ran, its imports apart)."""
+    note = ("Jinja is imported and the templates are checked and compiled when the first e-mail is rendered, not "
+            "at import; `cattrs`/`orjson` load with `serialization`.")
+    if ok:
+        return {"note": note}
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import segur_workflow"], capture_output=True,
+                         text=True, timeout=120, check=True)
+    own: list[tuple[int, str]] = []
+    for line in out.stderr.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) == 3 and parts[0].strip().isdigit():
+            own.append((int(parts[0]), parts[2].strip()))
+    total = sum(us_ for us_, _ in own) or 1
+    ours = sum(us_ for us_, m in own if m.startswith("segur_workflow"))
+    theirs = sum(us_ for us_, m in own if m.split(".")[0] in {d.split(".")[0] for d in deps})
+    ranked = sorted(own, reverse=True)[:15]
+    lines = ["`python -X importtime -c \"import segur_workflow\"` in a fresh process: each module's own import time "
+             "(its imports apart), the first 15.", "", "| own time | share | module |", "|---:|---:|---|"]
+    lines += [f"| {t / 1e3:,.1f} ms | {100 * t / total:.1f} % | `{m}` |" for t, m in ranked]
+    return {"note": f"{note} Of the import's own time, the package's modules take {100 * ours / total:.0f} %, its "
+                    f"dependencies' {100 * theirs / total:.0f} %, the standard library the rest. First modules by own "
+                    "time: " + "; ".join(f"`{m}` {100 * t / total:.0f} %" for t, m in ranked[:6]) + ".",
+            "profile": "\n".join(lines)}
 
 
 #: Steps per example, as the QA kit's own tests run its machine (tests/test_qa_machine.py).
@@ -496,16 +523,18 @@ def property_run(cfg: Config) -> Iterator[Row]:
     shares = [sample // PROPERTY_PROCESSES + (1 if i < sample % PROPERTY_PROCESSES else 0)
               for i in range(PROPERTY_PROCESSES)]
     started = time.perf_counter()
+    # the run's share of the case's deadline: the rest is for the profile of a missed target
+    limit = 0.6 * cfg.deadline
     procs = [subprocess.Popen([sys.executable, "-c", _PROPERTY_CHILD, str(n), str(STEPS)], cwd=REPO, text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in shares]
     try:
-        outputs = [p.communicate(timeout=max(1.0, cfg.property_timeout - (time.perf_counter() - started)))
+        outputs = [p.communicate(timeout=max(1.0, limit - (time.perf_counter() - started)))
                    for p in procs]
     except subprocess.TimeoutExpired:
         for p in procs:
             p.kill()
             p.communicate()
-        yield Row(case, f"{sample:,} examples not done after {cfg.property_timeout:.0f} s", target, MISSED,
+        yield Row(case, f"{sample:,} examples not done after {limit:.0f} s", target, MISSED,
                   note="the run overran the case's deadline (a loaded machine, or a hanging example)")
         return
     took = time.perf_counter() - started
@@ -521,14 +550,11 @@ def property_run(cfg: Config) -> Iterator[Row]:
     ok = whole < 30
     measured = "" if sample >= PROPERTY_EXAMPLES else f"; {PROPERTY_EXAMPLES:,} at that rate ≈ {whole:.0f} s"
     yield Row(case, f"{sample:,} examples in {took:.1f} s (slowest process {own:.1f} s from its imports){measured}",
-              target, verdict(ok) if not cfg.quick_mode else INFO, note="" if ok or cfg.quick_mode else (
-                  "Each example deposits a dossier whose pieces the kit's strategies draw as real files (inspected "
-                  "by `Attachment.from_bytes`, pikepdf and Pillow since issue 13), then fires 10 random commands "
-                  "and checks every invariant after each. Share of the run's time (cProfile, cumulative, 20 "
-                  f"examples in this process): {_property_profile()}."))
+              target, verdict(ok) if not cfg.quick_mode else INFO, **({} if ok or cfg.quick_mode else
+                                                                          _property_profile(max(6, sample // 4))))
 
 
-def _property_profile() -> str:
+def _property_profile(examples: int) -> dict[str, str]:
     """Where the machine's examples spend their time: hypothesis's drawing, the engine, the invariants."""
     from hypothesis import HealthCheck, settings
     from hypothesis.stateful import run_state_machine_as_test
@@ -546,30 +572,62 @@ def _property_profile() -> str:
     run(2)  # templates compiled, strategies built: what every later example finds ready
     prof = cProfile.Profile()
     prof.enable()
-    run(20)
+    run(examples)
     prof.disable()
     raw: Mapping[Any, Any] = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     total = max(v[3] for v in raw.values()) or 1.0
-    wanted = {("testing/strategies.py", "_command"): "drawing commands (kit's strategies)",
-              ("testing/strategies.py", "_attachment"): "of which drawing files",
-              ("segur_workflow/model.py", "from_bytes"): "inspecting the drawn files (`Attachment.from_bytes`)",
-              ("segur_workflow/engine.py", "start"): "`start()`", ("segur_workflow/engine.py", "handle"): "`handle()`",
-              ("testing/invariants.py", "check_allowed_commands"): "`allowed_commands` checked against `handle`",
-              ("conjecture/data.py", "draw"): "hypothesis drawing (all strategies)"}
-    shares = {label: 100 * v[3] / total for (f, _l, func), v in raw.items()
-              for (name, fn), label in wanted.items() if f.endswith(name) and func == fn}
-    return "; ".join(f"{label} {share:.0f} %" for label, share in shares.items())
+    shares = []
+    for label, function in _property_parts():
+        code = getattr(function, "__code__", None)
+        key = None if code is None else (code.co_filename, code.co_firstlineno, code.co_name)
+        if key in raw:
+            shares.append(f"{label} {100 * raw[key][3] / total:.0f} %")
+    return {"note": ("Each example deposits a dossier whose pieces the kit's strategies draw as real files "
+                     "(inspected by `Attachment.from_bytes`, pikepdf and Pillow since issue 13), then fires 10 "
+                     "random commands and checks every invariant after each. Share of the run's time (cProfile, "
+                     f"cumulative, {examples} examples in this process): {'; '.join(shares)}."),
+            "profile": profiles.of_stats(raw, examples).table()}
 
 
+def _property_parts() -> list[tuple[str, object]]:
+    """The functions whose cumulative share the property row names, found where they are defined now."""
+    import importlib
+
+    from hypothesis.internal.conjecture.data import ConjectureData
+
+    import segur_workflow as sw
+    from segur_workflow.model import Attachment
+
+    parts: list[tuple[str, object]] = [("hypothesis drawing (all strategies)", ConjectureData.draw),
+                                       ("`start()`", sw.start), ("`handle()`", sw.handle),
+                                       ("inspecting the drawn files (`Attachment.from_bytes`)",
+                                        getattr(Attachment.from_bytes, "__func__", Attachment.from_bytes))]
+    kit = "segur_workflow.testing"
+    for module, name, label in ((f"{kit}.strategies", "_command", "drawing commands (kit's strategies)"),
+                                (f"{kit}.strategies", "_attachment", "of which drawing files"),
+                                (f"{kit}.invariants", "check_allowed_commands",
+                                 "`allowed_commands` checked against `handle`")):
+        try:
+            found = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            found = None
+        if found is not None:
+            parts.append((label, found))
+    return parts
+
+
+#: Costs: the wall seconds of each case at full scale on the project's 2-core machine, quiet (measured at
+#: 15:06 UTC on 2026-12-01, load 0.3 rising to 6 by the end; see bench/plan.py).
 CASES: Mapping[str, Case] = MappingProxyType({
-    "per_command": Case(per_command, "handle() vs the least work, transitions and python-statemachine", 20, 40),
-    "emails": Case(emails_case, "one e-mail rendered", 10, 30),
-    "imports": Case(imports, "import time vs the dependencies'", 25, 40),
-    "lifecycle": Case(lifecycle, "a whole lifecycle in memory", 10, 30),
-    "entry_points": Case(entry_points, "start(), history entry, allowed_commands, serialisation", 18, 30),
-    "history": Case(history_scaling, "handle() and the JSON round trip vs history length", 16, 30),
-    "memory": Case(memory, "memory per dossier (10,000 dossiers)", 55, 40),
-    "property": Case(property_run, "the QA kit's stateful machine, rate of its 1,000 examples (issue 8)", 45, 60),
+    "per_command": Case(per_command, "handle() vs the least work, transitions and python-statemachine", 7, 40),
+    "emails": Case(emails_case, "one e-mail rendered", 5, 30),
+    "imports": Case(imports, "import time vs the dependencies'", 9, 40),
+    "lifecycle": Case(lifecycle, "a whole lifecycle in memory", 4, 30),
+    "entry_points": Case(entry_points, "start(), history entry, allowed_commands, serialisation", 4, 30),
+    "history": Case(history_scaling, "handle() and the JSON round trip vs history length", 4, 30),
+    "memory": Case(memory, "memory per dossier (10,000 dossiers at full scale)", 18, 40, fixed=3),
+    "property": Case(property_run, "the QA kit's stateful machine, rate of its 1,000 examples (issue 8)", 36, 60,
+                     fixed=6),
 })
 
 __all__ = ["CASES", "INFO", "Config", "Row"]

@@ -8,9 +8,21 @@ Another part of the project adds cases with a module ``bench/case_<name>.py`` de
 mapping of case names to such functions, or simply a function ``<name>(cfg)`` (a function taking no
 argument is called without the config; a row may also be a ``dict`` or a ``(case, figure, target,
 verdict)`` tuple; ``cfg.quick_mode`` says whether this is a ``--quick`` run). Optional:
-``TIMEOUTS`` (name -> seconds of a full run; 120 by default), ``POSTGRES`` (names of the cases that
-need the durable PostgreSQL server, whose DSN they read from ``SEGUR_BENCH_PG_DSN``). A module that
-fails to import is reported as a missed row, never a crash of the run.
+
+* ``COSTS`` (name -> wall seconds of a full run of the case on the project's 2-core machine when it is
+  quiet; what :mod:`bench.plan` divides the budget with; at most :data:`CASE_FILE_CAP`). A file with
+  only the older ``TIMEOUTS`` (name -> deadline) is read as costing a deadline over the planner's margin;
+* ``SCALES`` (names of the cases, or ``True`` for all, that read ``cfg.scale``: the share of their
+  rounds and sizes the runner asks for, at most 1, so that the run fits its budget; a case that does not
+  declare it is planned at its whole cost, and its deadline still bounds it), and ``FIXED`` (name ->
+  seconds of its cost that do not shrink with the scale: processes to start, data to build);
+* ``POSTGRES`` (names of the cases that need the durable PostgreSQL server, whose DSN they read from
+  ``SEGUR_BENCH_PG_DSN``);
+* rows with a profile: ``Row(..., profile=bench.profiles.top(op))`` (see :mod:`bench.profiles`) puts the
+  operation's cProfile table on docs/benchmarks-profiles.md, linked from the row's note. A missed row
+  should say what holds it back in its ``note`` and carry the profile that shows it.
+
+A module that fails to import is reported as a missed row, never a crash of the run.
 """
 
 from __future__ import annotations
@@ -27,18 +39,15 @@ from typing import Any
 
 import attrs
 
+from .plan import FIXED, MARGIN, Need
 from .report import MISSED, Row
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The environment variable holding the DSN of the benchmark's durable PostgreSQL cluster.
 PG_ENV = "SEGUR_BENCH_PG_DSN"
 
-#: Full-run deadlines (seconds) the runner gives the case files it knows, whatever their ``TIMEOUTS`` ask:
-#: the deadlines of a full run add up to less than its budget, so that no case is left without time
-#: (tests/test_bench_harness.py holds that sum). A case file the runner does not know gets at most
-#: :data:`CASE_FILE_CAP`.
-CASE_FILE_DEADLINES: Mapping[str, float] = {"delivery": 45.0, "files": 35.0, "storage": 60.0}
-CASE_FILE_CAP = 30.0
+#: The most a case file may claim to cost (seconds, quiet machine, full scale; see :mod:`bench.plan`).
+CASE_FILE_CAP = 60.0
 
 #: Environment the runner gives a case file's process. ``storage``'s verify row runs on a database it
 #: can build in seconds: the runner's own ``verify`` case measures the large database.
@@ -47,15 +56,25 @@ CASE_ENV: Mapping[str, Mapping[str, str]] = {"storage": {"SEGUR_BENCH_VERIFY_DOS
 
 @attrs.frozen
 class Case:
+    """A case: its function, its title, what a full run of it costs and how long a quick one may take.
+
+    ``cost`` is the wall seconds of a full run at scale 1 on the project's machine when quiet (what
+    :mod:`bench.plan` divides the budget with); ``timeout_quick`` the deadline of a ``--quick`` run on a
+    quiet machine (stretched by the load, see :func:`bench.plan.load_slowdown`); ``scalable``: the case
+    reads ``cfg.scale``; ``fixed`` the part of its cost that does not shrink with the scale.
+    """
+
     run: Callable[..., Any]
     title: str
-    timeout_full: float = 120.0
+    cost: float = 30.0
     timeout_quick: float = 60.0
     needs_postgres: bool = False
     env: Mapping[str, str] = attrs.field(factory=dict)  # set in the case's process unless already set
+    scalable: bool = True
+    fixed: float = FIXED  # seconds of ``cost`` that do not shrink with the scale (processes, set-up)
 
-    def timeout(self, quick: bool) -> float:
-        return self.timeout_quick if quick else self.timeout_full
+    def need(self) -> Need:
+        return Need(self.cost, self.scalable, min(self.fixed, self.cost))
 
 
 def _broken(name: str, error: str) -> Callable[..., Iterable[Row]]:
@@ -77,20 +96,35 @@ def cases() -> dict[str, Case]:
         module_name = path.stem
         try:
             module = importlib.import_module(f"bench.{module_name}")
-            found = _cases_of(module, module_name)
-            timeouts: Mapping[str, float] = getattr(module, "TIMEOUTS", {})
-            postgres = set(getattr(module, "POSTGRES", ()))
+            out.update(file_cases(module, module_name, set(out)))
         except Exception as exc:  # a broken case file is a row, not a crash
             out[module_name] = Case(_broken(module_name, _last_line(exc)), f"bench/{path.name} (not loadable)")
-            continue
-        for name, run in found.items():
-            key = name if name not in out else f"{module_name}.{name}"
-            # the whole run must end within 10 minutes: the runner, not the file, has the last word
-            timeout = CASE_FILE_DEADLINES.get(key, min(float(timeouts.get(name, 120.0)), CASE_FILE_CAP))
-            out[key] = Case(run, f"from bench/{path.name}", timeout, min(timeout, 60.0), name in postgres,
-                            CASE_ENV.get(key, {}))
     for name in last:
         out[name] = {**own.CASES, **service.CASES}[name]
+    return out
+
+
+def file_cases(module: Any, module_name: str, taken: set[str]) -> dict[str, Case]:
+    """The cases of case file ``module`` (``bench/<module_name>.py``), named apart from those ``taken``.
+
+    Its costs come from ``COSTS`` (or ``TIMEOUTS`` over the planner's margin), held to at most
+    :data:`CASE_FILE_CAP`: the whole run must end within its budget, and the runner, not the file, has the
+    last word.
+    """
+    found = _cases_of(module, module_name)
+    costs: Mapping[str, float] = getattr(module, "COSTS", {})
+    timeouts: Mapping[str, float] = getattr(module, "TIMEOUTS", {})
+    postgres = set(getattr(module, "POSTGRES", ()))
+    scales = getattr(module, "SCALES", ())
+    fixed: Mapping[str, float] = getattr(module, "FIXED", {})
+    out: dict[str, Case] = {}
+    for name, run in found.items():
+        key = name if name not in taken else f"{module_name}.{name}"
+        claimed = float(costs.get(name) or float(timeouts.get(name, 45.0)) / MARGIN)
+        cost = min(claimed, CASE_FILE_CAP)
+        out[key] = Case(run, f"from bench/{module_name}.py", cost, min(max(cost, 30.0), 90.0), name in postgres,
+                        CASE_ENV.get(key, {}), scales is True or name in set(scales or ()),
+                        float(fixed.get(name, FIXED)))
     return out
 
 
@@ -119,10 +153,11 @@ def _last_line(exc: BaseException) -> str:
     return " ".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
-def config(quick: bool) -> Any:
+def config(quick: bool, scale: float = 1.0, deadline: float | None = None) -> Any:
+    """The configuration a case is run with: a quick run's tiny sizes, or a full run's at ``scale``."""
     from .cases import Config
 
-    return Config.quick_run() if quick else Config.full_run()
+    return Config.quick_run(deadline) if quick else Config.full_run(scale, deadline)
 
 
 def _as_row(value: object) -> Row:

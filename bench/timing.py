@@ -35,6 +35,13 @@ class Settings:
     def quick(cls) -> Settings:
         return cls(rounds=3, batch_seconds=0.002)
 
+    @classmethod
+    def scaled(cls, scale: float) -> Settings:
+        """A full run's rounds at ``scale`` (bench/plan.py): shorter batches first, then fewer rounds (never
+        fewer than 7: the median of fewer per-round ratios follows one noisy round)."""
+        s = min(1.0, max(0.0, scale))
+        return cls(rounds=11 if s >= 0.5 else 9 if s >= 0.35 else 7, batch_seconds=max(0.003, 0.010 * s))
+
 
 @attrs.frozen
 class Timings:

@@ -18,9 +18,10 @@ from hypothesis import strategies as st
 
 from segur_workflow import Actor, Bloc, Controle, ControlerBloc, Role, Status, emails, examples, handle, verify_history
 from segur_workflow.binding import rebuild as _rebuild
+from segur_workflow.binding import rebuilder
 from segur_workflow.emails import TEMPLATES
 from segur_workflow.engine import DOSSIER_BINDING
-from segur_workflow.history import GENESIS, append, canonical, chain_hash, seal
+from segur_workflow.history import GENESIS, append, canonical, chain_hash, link, seal
 from segur_workflow.model import HistoryEntry
 from segur_workflow.states import DOSSIER
 
@@ -220,6 +221,24 @@ def test_rebuild_is_evolve_without_the_checks() -> None:
     assert _rebuild(d) is not d
     with pytest.raises(TypeError):
         _rebuild(d, statut=Status.SOLDE_A_MODIFIER)
+    with pytest.raises(TypeError):
+        _rebuild(d, Status.SOLDE_A_MODIFIER)  # type: ignore[call-arg]  # fields only by name
+    # the rebuilder of a class, looked up once by an effect, is the same copy
+    demande = d.demande_courante
+    controles = {**demande.controles, Bloc.INFORMATIONS: Controle.KO}
+    assert rebuilder(type(demande))(demande, controles=controles) == attrs.evolve(demande, controles=controles)
+
+
+def test_link_is_append_with_positions() -> None:
+    d = examples.dossier_at(Status.SOLDE_EN_INSTRUCTION)
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    actor, details = Actor(Role.GESTIONNAIRE, "g"), {"z": "1", "a": "\x00"}
+    by_name = append(d.history, at=now, actor=actor, trigger="controler_bloc", source=d.status, dest=d.status,
+                     comment="é\u2028\"", command_id=None, details=details)
+    by_position = link(d.history, HistoryEntry, now, actor, "controler_bloc", d.status, d.status, "é\u2028\"", None,
+                       details)
+    assert by_position == by_name
+    assert by_position[-1].hash == chain_hash(d.history[-1].hash, by_name[-1])
 
 
 @given(st.datetimes(timezones=st.sampled_from([UTC, examples.T0.tzinfo])))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -11,8 +13,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import __main__ as bench_main
-from bench import cases, fixtures, peers, registry, service, timing
-from bench.report import MET, MISSED, PENDING, Row, table
+from bench import cases, fixtures, peers, plan, profiles, registry, service, timing
+from bench.report import MET, MISSED, PENDING, Row, table, write_page
 
 from segur_workflow import Decider, RuleViolations, Status, handle
 from segur_workflow.examples import GESTIONNAIRE
@@ -99,6 +101,12 @@ def test_quick_run_prints_and_writes_the_table(tmp_path: Path, capsys: pytest.Ca
     verdicts = {line.rsplit("|", 2)[-2].strip().split(" [")[0] for line in lines}
     assert verdicts <= {MET, MISSED, PENDING, "—"}
     assert "crashed" not in results and "timed out" not in results and "stopped by an error" not in results
+    assert "not run" not in results  # a quick run has no budget: its deadlines stretch with the load instead
+    # every missed row says why (its note), and the profiles page the notes link to is written beside the page
+    assert all(" [" in line for line in lines if f"| {MISSED}" in line)
+    side = (tmp_path / "benchmarks-profiles.md").read_text(encoding="utf-8")
+    for link in set(re.findall(r"benchmarks-profiles\.md#(profile-\d+)", page)):
+        assert "{#" + link + "}" in side
 
 
 def test_only_runs_the_named_case(capsys: pytest.CaptureFixture[str]) -> None:
@@ -175,13 +183,92 @@ def test_row_verdicts() -> None:
     assert Row("x", "1").verdict == "—"
 
 
-def test_the_deadlines_of_a_full_run_fit_in_its_budget() -> None:
-    # Every case gets its whole deadline: none is left "not run" because an earlier one took its time, and a
-    # full run ends within its budget (make bench within 10 minutes on the project's machine).
+def _simulate(slowdown: float, *, budget: float = bench_main.DEFAULT_BUDGET,
+              overrun: bool = False) -> tuple[list[plan.Slot], float]:
+    """A full run of every registered case, each taking what the planner expects at ``slowdown`` (or its whole
+    deadline when ``overrun``); the slots given and the seconds spent."""
     found = registry.cases()
-    total = sum(case.timeout(False) for case in found.values())
-    assert total <= bench_main.DEFAULT_BUDGET - bench_main.RESERVE - bench_main.STARTUP, (
-        {name: case.timeout(False) for name, case in found.items()})
+    names = list(found)
+    planner = plan.Planner({n: c.need() for n, c in found.items()}, names, slowdown)
+    spent = bench_main.STARTUP
+    slots = []
+    for name in names:
+        slot = planner.slot(name, budget - spent - bench_main.RESERVE)
+        slots.append(slot)
+        if slot.refused:
+            continue
+        took = slot.deadline if overrun else found[name].need().expected(slot.scale, slowdown)
+        assert took <= slot.deadline
+        spent += took
+        planner.done(name, slot, took)
+    return slots, spent
+
+
+def test_a_quiet_machine_runs_every_case_within_the_budget() -> None:
+    # every registered case (the other parts' case files included) runs, none refused, within the budget
+    slots, spent = _simulate(1.0)
+    assert not [s for s in slots if s.refused]
+    assert spent <= bench_main.DEFAULT_BUDGET - bench_main.RESERVE
+
+
+def test_a_crowded_machine_scales_the_cases_down_and_never_overruns_the_budget() -> None:
+    quiet, _ = _simulate(1.0)
+    slots, spent = _simulate(5.0)
+    assert spent <= bench_main.DEFAULT_BUDGET - bench_main.RESERVE
+    ran = [s for s in slots if not s.refused]
+    assert len(ran) >= len(slots) // 2  # the first cases still run, at a smaller scale
+    assert min(s.scale for s in ran) < min(s.scale for s in quiet)
+    assert all(s.scale >= plan.MIN_SCALE for s in ran)
+    # even if every case ran to its deadline, the run ends within its budget
+    _slots, spent = _simulate(5.0, overrun=True)
+    assert spent <= bench_main.DEFAULT_BUDGET - bench_main.RESERVE
+
+
+def test_a_case_that_cannot_fit_is_refused_and_says_why() -> None:
+    planner = plan.Planner({"a": plan.Need(10.0), "b": plan.Need(100.0, scalable=False)}, ["a", "b"], 1.0)
+    slot = planner.slot("a", 60.0)
+    assert slot.refused is None and slot.scale < 1  # "b" cannot shrink: "a" gives up part of its rounds
+    planner.done("a", slot, 30.0)  # ran three times slower than planned: the machine is slow
+    assert planner.slowdown > 1
+    late = planner.slot("b", 50.0)
+    assert late.refused is not None and "least scale" in late.refused
+
+
+def test_the_scale_reaches_the_sizes_and_rounds_of_a_case() -> None:
+    full, half = cases.Config.full_run(1.0), cases.Config.full_run(0.5)
+    assert full.scale == 1.0 and half.scale == 0.5
+    assert half.memory_dossiers < full.memory_dossiers and half.property_examples < full.property_examples
+    assert half.timing.batch_seconds < full.timing.batch_seconds
+    least = cases.Config.full_run(0.0)
+    assert least.timing.rounds >= 7 and least.memory_dossiers >= 2_000  # floors below which figures mean nothing
+
+
+def test_a_case_file_declares_its_cost_and_whether_it_scales() -> None:
+    def desk(cfg: object) -> object:
+        yield Row("desk", "1")
+
+    module = types.ModuleType("bench.case_example")
+    module.CASES = {"desk": desk, "other": desk}  # type: ignore[attr-defined]
+    module.COSTS = {"desk": 500.0}  # type: ignore[attr-defined]
+    module.SCALES = {"desk"}  # type: ignore[attr-defined]
+    found = registry.file_cases(module, "case_example", {"other"})
+    assert set(found) == {"desk", "case_example.other"}
+    assert found["desk"].cost == registry.CASE_FILE_CAP and found["desk"].scalable
+    assert not found["case_example.other"].scalable
+
+
+def test_missed_rows_link_their_profile_and_a_missed_row_without_reason_says_so(tmp_path: Path) -> None:
+    summary, table_ = profiles.top(lambda: sorted(range(50)), 20)
+    assert "sorted" in summary and "| own time |" in table_
+    rows = bench_main._note_for([Row("a", "1", "≤ 1", MISSED, note="why a", profile=table_),
+                                 Row("b", "2", "≤ 1", MISSED), Row("c", "3")])
+    assert "gave no reason" in rows[1].note
+    out = tmp_path / "benchmarks.md"
+    write_page(out, rows, "run line")
+    page, side = out.read_text(encoding="utf-8"), (tmp_path / "benchmarks-profiles.md").read_text(encoding="utf-8")
+    assert "(benchmarks-profiles.md#profile-1)" in page
+    assert "{#profile-1}" in side and "sorted" in side and "run line" in side
+    assert "{#profile-2}" not in side  # row b has a note but no profile
 
 
 def test_each_case_run_is_on_the_page(tmp_path: Path) -> None:
@@ -190,9 +277,3 @@ def test_each_case_run_is_on_the_page(tmp_path: Path) -> None:
     page = out.read_text(encoding="utf-8")
     assert "| `emails` |" in page and "| `lifecycle` |" in page
     assert "| all cases |" in page
-
-
-def test_a_crowded_machine_stretches_the_deadlines_within_a_bound() -> None:
-    assert bench_main.stretch(1.0, 2) == 1.0  # a quiet machine: the deadlines as written
-    assert bench_main.stretch(6.0, 2) == 1.5
-    assert bench_main.stretch(100.0, 2) == bench_main.MAX_STRETCH

@@ -19,6 +19,7 @@ __all__ = [
     "command_entry",
     "history_problems",
     "is_automatic",
+    "link",
     "seal",
     "verify_history",
 ]
@@ -44,7 +45,7 @@ def canonical(entry: HistoryEntry) -> str:
     call is a visible share of a history entry.
     """
     details = entry.details
-    body = ",".join([f"{_json_str(k)}:{_json_str(details[k])}" for k in sorted(details)]) if details else ""
+    body = ",".join([f"{_json_str(k)}:{_json_str(v)}" for k, v in sorted(details.items())]) if details else ""
     actor, command_id, comment, source = entry.actor, entry.command_id, entry.comment, entry.source
     # isoformat() is ASCII digits and "-:+T.": nothing to escape.
     return (
@@ -88,7 +89,15 @@ def append(
     before anyone else can see it: ``seal`` builds it twice (an ``attrs.evolve``), a measurable share
     of each command (see docs/benchmarks.md).
     """
-    entry = (entry_type or _entry_class())(at, actor, trigger, source, dest, comment, command_id, details)
+    return link(history, entry_type or _entry_class(), at, actor, trigger, source, dest, comment, command_id, details)
+
+
+def link(history: tuple[Any, ...], entry_type: type[Any], at: Any, actor: Any, trigger: str,  # noqa: PLR0917
+         source: Any, dest: Any, comment: str | None, command_id: str | None, details: Mapping[str, str],
+         ) -> tuple[Any, ...]:
+    """:func:`append` with every field given by position: what the engine calls on every command (binding ten
+    keywords was a visible share of a history entry)."""
+    entry = entry_type(at, actor, trigger, source, dest, comment, command_id, details)
     # Frozen for everyone else; this object is not shared yet, as in an attrs __attrs_post_init__.
     object.__setattr__(entry, "hash", chain_hash(history[-1].hash if history else GENESIS, entry))
     return (*history, entry)

@@ -13,10 +13,10 @@ from typing import Any
 
 import attrs
 
-from .. import observation, rules
+from .. import rules
 from .._format import format_date, format_montant
 from .._seal import canonical, digest
-from ..binding import Change, Step, rebuild
+from ..binding import Change, Step, rebuild, rebuilder
 from ..commands import (
     Command,
     Completer,
@@ -29,15 +29,15 @@ from ..commands import (
     Reaffecter,
     Rejeter,
 )
-from ..errors import RuleViolations, TransitionNotAllowed, Violation
+from ..errors import TransitionNotAllowed, Violation
 from ..model import Actor, CoordonneesBancaires, Corridor, Demande, Dossier, Paiement
-from ..states import DOSSIER
 from ..vocabulary import Bloc, Controle, Phase, Role
 from ._events import BlocControle, DossierDepose, DossierReaffecte, PaiementDeclenche
 
 __all__ = [
     "PORTAIL", "RIB_DETAIL", "completer", "controler_bloc", "controles_automatiques", "decider",
-    "demander_modification", "demander_piece", "deposer_avance", "deposer_solde", "email_context", "reaffecter",
+    "demander_modification", "demander_piece", "deposer_avance", "deposer_solde", "email_context", "payment_problems",
+    "reaffecter",
     "rejeter", "rib_fingerprint",
 ]
 
@@ -127,18 +127,23 @@ def deposer_avance(_d: None, c: DeposerAvance, step: Step) -> Change:
     return attrs.evolve(change, created=dossier, details=details)
 
 
+_rebuild_demande = rebuilder(Demande)
+
+
 def controler_bloc(d: Dossier, c: ControlerBloc, step: Step) -> Change:
     demande = d.demande_courante
     controles = MappingProxyType({**demande.controles, c.bloc: c.resultat})
+    bloc, resultat = c.bloc, c.resultat
     return Change(
-        updates=_set_current(d, rebuild(demande, controles=controles)),
-        details={"bloc": c.bloc.value, "resultat": c.resultat.value},
+        updates=_set_current(d, _rebuild_demande(demande, controles=controles)),
+        # _value_: the member's value without the enum property's lookup (a visible share of this effect)
+        details={"bloc": bloc._value_, "resultat": resultat._value_},
         events=(BlocControle(d.numero, step.now, demande.phase, c.bloc, c.resultat),),
         comment=c.commentaire,
     )
 
 
-def _payment_problems(d: Dossier, k: Corridor) -> tuple[Violation, ...]:
+def payment_problems(d: Dossier, k: Corridor) -> tuple[Violation, ...]:
     """What a payment must not go out with: an amount that is not the corridor's, or bank details that are
     not those validated at deposit (whatever the dossier says now, e.g. an edited stored row)."""
     demande = d.demande_courante
@@ -157,10 +162,6 @@ def decider(d: Dossier, _c: Decider, step: Step) -> Change:
     demande = d.demande_courante
     if demande.paiement is not None:  # unreachable through the definition; kept as a hard stop
         raise TransitionNotAllowed(d.status.value, step.spec.trigger, ())
-    problems = _payment_problems(d, step.corridor)
-    if problems:
-        observation.violations(DOSSIER, step.spec.trigger, problems)
-        raise RuleViolations(problems, trigger=step.spec.trigger)
     paiement = Paiement(montant=demande.montant, declenche_le=step.now)
     return Change(
         updates=_set_current(d, rebuild(demande, paiement=paiement)),
