@@ -142,3 +142,27 @@ def test_the_support_contact_check_names_its_parameter_and_its_inclusive_limit()
     assert "contact_support.trop_long" not in {v.code for v in rules.check_support_contact(exact)}
     (too_long,) = [v for v in rules.check_support_contact(exact + "x") if v.code == "contact_support.trop_long"]
     assert str(rules.MAX_CONTACT) in too_long.message
+
+
+def test_explain_says_each_refusal_in_words() -> None:
+    dossier = examples.dossier_at(sw.Status.AVANCE_EN_INSTRUCTION)
+    said = {t: [v.message for v in vs] for t, vs in sw.explain(dossier, examples.owner(dossier)).items()}
+    assert said["deposer_avance"] == [f"Le dossier {dossier.numero} est déjà déposé : un fournisseur ne fait "
+                                      "qu'une seule demande de financement."]
+    assert said["deposer_solde"] == ["Action « Déposer la demande de solde » impossible quand la demande est "
+                                     "« En cours » (Ma demande d'avance)."]
+    assert said["controler_bloc"] == ["Action « Contrôler un bloc » réservée à : Gestionnaire."]
+    assert "Le bloc « Pièces justificatives » n'est pas en « Contrôle OK »." in said["decider"]
+
+
+def test_check_text_limit_is_inclusive_and_said_and_a_bad_code_is_named() -> None:
+    assert rules.check_text("motif", "x" * rules.MAX_TEXT, required=True, code="motif") == ()
+    (long,) = rules.check_text("motif", "x" * (rules.MAX_TEXT + 1), required=True, code="motif")
+    assert str(rules.MAX_TEXT) in long.message
+    with pytest.raises(sw.InvalidInput) as err:
+        rules.check_text("motif", "x", required=True, code="inconnu")
+    assert (err.value.parameter, err.value.expected, err.value.received_type) == (
+        "code", "un préfixe de code connu (commentaire, motif, contact_support)", "str")
+    with pytest.raises(sw.InvalidInput) as typed:
+        rules.check_text("motif", _bad(3), required=True, code="motif")
+    assert typed.value.parameter == "motif"
