@@ -7,7 +7,7 @@ the end of the run: the figures of a shared machine are read with it.
 
 * ``desk`` (issue 16): ``search`` of one status page among N dossiers on SQLite and PostgreSQL, the
   1,000-entry vs 3-entry history comparison, ``workload``, and the export of N rows to CSV, XLSX and ODS
-  (:func:`bench.desk.large`). PostgreSQL: ``--pg DSN``, else ``SEGUR_BENCH_PG_DSN``, else skipped.
+  (:func:`bench.case_desk.large`). PostgreSQL: ``--pg DSN``, else ``SEGUR_BENCH_PG_DSN``, else skipped.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 try:
-    from . import desk as case_desk
+    from . import case_desk
     from .report import Row, table
 except ImportError:  # run as a script
-    from bench import desk as case_desk
+    from bench import case_desk
     from bench.report import Row, table
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-large.md"

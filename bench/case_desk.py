@@ -11,12 +11,11 @@ The dossiers are sealed copies written by the repository's own code (:func:`benc
 one template per (status, gestionnaire), interleaved by numero so that every status page and every
 gestionnaire's list spans the whole table, plus the 100 dossiers of the history comparison.
 
-:func:`desk` is ``make bench``'s case once this file is ``bench/case_desk.py``: it waits for the runner that
-plans its budget case by case (bench/plan.py, ``COSTS``/``SCALES`` below), since main's fixed deadlines
-already add up to the whole budget. It runs on a database it can build within its share
-(``SEGUR_BENCH_DESK_DOSSIERS``, 2,000 at scale 1); alone: ``python -m bench.desk``. The issue's 100,000 are
-measured apart by ``python -m bench.large desk --dossiers 100000``
-(:func:`large`), which writes its section of docs/benchmarks-large.md.
+:func:`desk` is ``make bench``'s case (the runner plans its share: ``COSTS``/``SCALES`` below, bench/plan.py):
+a database it can build within that share (``SEGUR_BENCH_DESK_DOSSIERS``, 2,000 at scale 1); alone:
+``python -m bench.case_desk``. The issue's 100,000 are measured apart by
+``python -m bench.large desk --dossiers 100000`` (:func:`large`), which writes its section of
+docs/benchmarks-large.md.
 """
 
 from __future__ import annotations
