@@ -123,14 +123,17 @@ def per_command_flatness(quick: bool) -> list[Row]:
                 service = WorkflowService(repo)
                 cold: dict[int, list[float]] = {short: [], long_: []}
                 warm: dict[int, list[float]] = {short: [], long_: []}
+                # this process's CPU time too: on a loaded machine the wall clock mostly measures waiting
+                cpus: dict[bool, dict[int, list[float]]] = {True: {short: [], long_: []}, False: {short: [], long_: []}}
                 for r in range(rounds):
                     for n in ((short, long_) if r % 2 == 0 else (long_, short)):
                         numero = numbers[n][r]
                         for samples, result in ((cold, Controle.OK), (warm, Controle.KO)):
                             command = ControlerBloc(examples.GESTIONNAIRE, Bloc.INFORMATIONS, result)
-                            started = time.perf_counter()
+                            started, cpu = time.perf_counter(), time.process_time()
                             service.handle(numero, command)
                             samples[n].append(time.perf_counter() - started)
+                            cpus[samples is cold][n].append(time.process_time() - cpu)
         ratio = statistics.median(a / b for a, b in zip(cold[long_], cold[short], strict=True))
         warm_ratio = statistics.median(a / b for a, b in zip(warm[long_], warm[short], strict=True))
         med = {n: statistics.median(cold[n]) for n in (short, long_)}
@@ -141,6 +144,13 @@ def per_command_flatness(quick: bool) -> list[Row]:
         rows.append(Row(f"{name}: the same dossiers' next command (chain cached by this process)",
                         f"{us(statistics.median(warm[long_]))} vs {us(statistics.median(warm[short]))} = "
                         f"{times(warm_ratio)}", "(information)", INFO))
+        for label, run in (("read cold", True), ("chain cached", False)):
+            spent = cpus[run]
+            cpu_ratio = statistics.median(a / b for a, b in zip(spent[long_], spent[short], strict=True))
+            rows.append(Row(f"{name}: the same, this process's CPU time only ({label}; the wall clock above also "
+                            "counts the disk, the server and the machine's other work)",
+                            f"{us(statistics.median(spent[long_]))} vs {us(statistics.median(spent[short]))} = "
+                            f"{times(cpu_ratio)}", "(information)", INFO))
     return rows
 
 
@@ -302,8 +312,8 @@ def build_verify_database(path: str, count: int, key: bytes | None = KEY) -> flo
 
 
 def verify_many(quick: bool) -> list[Row]:
-    # 100,000 dossiers take minutes to build and to check: measured apart and stated in docs/security.md;
-    # the benchmark's budget (120 s for this file) holds a smaller database.
+    # 100,000 dossiers take minutes to build and to check: measured apart (python -m bench.large verify,
+    # docs/benchmarks-large.md); the benchmark's budget (120 s for this file) holds a smaller database.
     count = int(os.environ.get("SEGUR_BENCH_VERIFY_DOSSIERS") or (300 if quick else 1_000))
     states = _life(fournisseur(0))
     dossier = states[-1]

@@ -8,6 +8,10 @@ the end of the run: the figures of a shared machine are read with it.
 * ``desk`` (issue 16): ``search`` of one status page among N dossiers on SQLite and PostgreSQL, the
   1,000-entry vs 3-entry history comparison, ``workload``, and the export of N rows to CSV, XLSX and ODS
   (:func:`bench.case_desk.large`). PostgreSQL: ``--pg DSN``, else ``SEGUR_BENCH_PG_DSN``, else skipped.
+* ``verify`` (issue 11): ``verify`` over N end-of-life dossiers (one journal row per command, HMAC) on
+  SQLite or PostgreSQL (``--db``; PostgreSQL: ``SEGUR_TEST_PG_DSN``), built by
+  :func:`bench.case_storage.clone_sealed`; ``--path`` (SQLite) or ``--schema`` (PostgreSQL) keeps the
+  database, and a later run only builds the dossiers it lacks. Section ``verify-<db>``.
 """
 
 from __future__ import annotations
@@ -16,17 +20,23 @@ import argparse
 import os
 import platform
 import re
+import resource
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 try:
     from . import case_desk
+    from .case_storage import KEY, _life, _postgres, clone_sealed
     from .report import Row, table
 except ImportError:  # run as a script
     from bench import case_desk
+    from bench.case_storage import KEY, _life, _postgres, clone_sealed
     from bench.report import Row, table
 
 PAGE = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-large.md"
@@ -72,9 +82,86 @@ def _desk_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seconds", type=float, default=2.0, help="seconds of repeated reads per figure")
 
 
+@contextmanager
+def _verify_repository(args: argparse.Namespace) -> Iterator[Any]:
+    """The repository of the ``verify`` part: a kept SQLite file (``--path``) or a temporary one; a kept
+    PostgreSQL schema (``--schema``) or a new one, dropped after."""
+    from segur_workflow.adapters.sqlite import SQLiteRepository
+
+    if args.db == "postgres":
+        if not args.schema:
+            with _postgres() as repo:
+                yield repo
+            return
+        from segur_workflow.adapters.postgres import PostgresRepository
+
+        repo = PostgresRepository(os.environ["SEGUR_TEST_PG_DSN"], key=KEY, schema=args.schema)
+        try:
+            yield repo
+        finally:
+            repo.close()
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = SQLiteRepository(args.path or os.path.join(tmp, "large.sqlite3"), key=KEY)
+        try:
+            yield repo
+        finally:
+            repo.close()
+
+
+def _verify(args: argparse.Namespace) -> tuple[str, list[Row]]:
+    """Build ``--dossiers`` end-of-life dossiers (only those a kept database lacks), then ``verify`` them all."""
+    from segur_workflow.testing.contract import fournisseur
+
+    if args.db == "postgres" and not os.environ.get("SEGUR_TEST_PG_DSN"):
+        raise SystemExit("verify --db postgres: SEGUR_TEST_PG_DSN must name the server")
+    args.section = f"verify-{args.db}"
+    states, count = _life(fournisseur(0)), args.dossiers
+    with _verify_repository(args) as repo:
+        if args.db == "sqlite":
+            repo._conn.execute("PRAGMA synchronous=OFF")  # building only; verify only reads
+        with repo._reading() as cur:
+            present = int(cur.execute("SELECT count(*) FROM dossiers", ()).fetchone()[0])
+
+        def tell(what: str, done: int, total: int) -> None:
+            if done % 10_000 == 0 or done == total:
+                print(f"  {what} : {done:,}/{total:,}", file=sys.stderr, flush=True)
+
+        built = clone_sealed(repo, states, max(0, count - present), start_at=present + 1, batch=1_000,
+                             progress=lambda done: tell("construits", present + done, count))
+        wall, cpu = time.perf_counter(), time.process_time()
+        problems = sum(1 for _ in repo.verify(progress=lambda done, total: tell("vérifiés", done, total)))
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        size = ""
+        if args.db == "sqlite":
+            on_disk = sum(os.path.getsize(f) for f in (repo.path, repo.path + "-wal") if os.path.exists(f))
+            size = f", {on_disk / 1e9:.2f} GB on disk"
+    name = "SQLite (WAL)" if args.db == "sqlite" else "PostgreSQL"
+    kept = f" ({count - present:,} added to the {present:,} kept from an earlier run)" if present else ""
+    rows = [
+        Row(f"building {count:,} end-of-life dossiers ({len(states[-1].history)} history entries, {len(states)} "
+            f"journal rows each, HMAC-SHA256), {name}, `clone_sealed`{kept}", f"{built:,.0f} s{size}"),
+        Row(f"`verify` of {count:,} dossiers, {name}: wall time", f"{wall:,.0f} s ({wall / count * 1e6:,.0f} µs per "
+            f"dossier), {problems} problem(s)", "measured (issue 11)", "—"),
+        Row(f"`verify` of {count:,} dossiers, {name}: CPU time of this process"
+            + (" (the server's own work not counted)" if args.db == "postgres" else ""),
+            f"{cpu:,.0f} s ({cpu / count * 1e6:,.0f} µs per dossier)"),
+        Row("peak memory of the process (building and verifying)",
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB"),
+    ]
+    return f"## `verify` over {count:,} dossiers, {name} (issue 11)", rows
+
+
+def _verify_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dossiers", type=int, default=100_000, help="dossiers in the database (default 100,000)")
+    p.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    p.add_argument("--path", help="SQLite: keep the database in this file (default: a temporary one)")
+    p.add_argument("--schema", help="PostgreSQL: use and keep this schema (default: a new one, dropped after)")
+
+
 Part = tuple[Callable[[argparse.Namespace], tuple[str, list[Row]]], Callable[[argparse.ArgumentParser], None]]
 #: Each part: what it measures (its section's title and rows), and its options.
-PARTS: dict[str, Part] = {"desk": (_desk, _desk_options)}
+PARTS: dict[str, Part] = {"desk": (_desk, _desk_options), "verify": (_verify, _verify_options)}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -88,9 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     title, rows = PARTS[args.part][0](args)
     took = time.perf_counter() - started
     command = "nice -n 10 python -m bench.large " + " ".join(argv if argv is not None else sys.argv[1:])
-    write_section(args.part, f"{title}\n\n{_machine(command, took, (load_start, _load()))}\n\n{table(rows)}",
+    section = getattr(args, "section", args.part)  # a part may write one section per variant (verify-<db>)
+    write_section(section, f"{title}\n\n{_machine(command, took, (load_start, _load()))}\n\n{table(rows)}",
                   args.out)
-    print(f"{args.out}: section « {args.part} » written ({len(rows)} rows, {took:.0f} s).")
+    print(f"{args.out}: section « {section} » written ({len(rows)} rows, {took:.0f} s).")
     return 0
 
 

@@ -5,8 +5,9 @@ definitions declare must be exercised on every run, not only when hypothesis hap
 module fires each of them once, through the public engines (``start``/``handle``, ``handle_compte``).
 
 Nothing here lists a transition or a code by hand. The transitions are ``definition.edges()`` and the
-outcomes are :meth:`MachineInfo.outcomes` (each guard's ``Rule.codes`` and ``"ok"``, the engine's own codes
-of ``rules.ENGINE_CODES``) minus what a rule declares :attr:`~segur_workflow.rules.Rule.unreachable`: the
+outcomes are :meth:`MachineInfo.outcomes` (each guard's ``Rule.codes`` and ``"ok"``, the engine's own codes:
+its binding's own rules, ``Binding.own_codes``) minus what a rule declares
+:attr:`~segur_workflow.rules.Rule.unreachable`: the
 very lists ``--segur-coverage`` counts against. A source state is reached by a shortest path of
 :mod:`segur_workflow.testing.paths`, and the command that fires the edge is the example one; what is
 written here is only how to *spoil* that command for each violation code (:data:`SPOILERS`). A code
@@ -15,7 +16,6 @@ without a spoiler fails :func:`test_every_violation_code_has_an_input`, so a new
 
 from __future__ import annotations
 
-import fnmatch
 import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -27,6 +27,7 @@ import pytest
 
 import segur_workflow as sw
 from segur_workflow import examples, rules
+from segur_workflow._machines import BINDINGS
 from segur_workflow.commands import Command
 from segur_workflow.compte import handle_compte
 from segur_workflow.model import Corridor
@@ -345,8 +346,7 @@ def _edges_of(machine: str, outcome: Outcome) -> list[tuple[str, TransitionSpec]
     out = []
     for source, spec, _target in definition.edges():
         if rule == ENGINE:
-            patterns = rules.ENGINE_CODES[outcome[1]]
-            if any(fnmatch.fnmatchcase(f"{machine}.{spec.trigger}", p) for p in patterns):
+            if spec.trigger in BINDINGS[machine].own_codes[outcome[1]]:
                 out.append((source, spec))
         elif rule in spec.guards:
             out.append((source, spec))

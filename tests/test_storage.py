@@ -299,18 +299,28 @@ def test_keys_rotate_through_a_keyring(tmp_path: Path) -> None:
     db = tmp_path / "k.sqlite3"
     old, new = b"ancienne cle", b"nouvelle cle"
     dossier, emails = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
+    untouched, _ = make_dossier(2)
     with SQLiteRepository(db, key={"2025": old}) as repo:
         repo.add(dossier, outbox=emails)
+        repo.add(untouched, outbox=())
     ring = Keyring({"2025": old, "2026": new}, current="2026")
     with SQLiteRepository(db, key=ring) as repo:
         changed, more = step(dossier)
         repo.save(changed, expected_version=1, outbox=more)
         assert list(repo.verify()) == []
     with sqlite3.connect(db) as conn:
-        assert [r[0] for r in conn.execute("SELECT cle FROM journal ORDER BY position")] == ["2025", "2026"]
-    with SQLiteRepository(db, key={"2026": new}) as repo, pytest.raises(DossierAltere) as info:
-        repo.get(dossier.numero)
-    assert "inconnue" in info.value.reason
+        assert [r[0] for r in conn.execute("SELECT cle FROM journal WHERE numero = ? ORDER BY position",
+                                           (dossier.numero,))] == ["2025", "2026"]
+    with SQLiteRepository(db, key={"2026": new}) as repo:
+        # The head's seal, under the new key, covers the whole journal: the dossier written since reads.
+        assert repo.get(dossier.numero).dossier == changed
+        # One whose head is still under the old key cannot be read without it,
+        with pytest.raises(DossierAltere) as info:
+            repo.get(untouched.numero)
+        assert "inconnue" in info.value.reason
+        # and verify, which checks every row's seal, says which rows need the old key.
+        assert {(p.numero, p.where) for p in repo.verify()} == {(dossier.numero, "journal[1]"),
+                                                                (untouched.numero, "journal[1]")}
     assert "ancienne" not in repr(ring)  # a keyring never shows its secrets
 
 
@@ -336,7 +346,7 @@ def test_a_journal_re_hashed_without_the_key_is_refused(tmp_path: Path) -> None:
     assert "sans clé" in info.value.reason
     # and the same forgery with a made-up key id fails its HMAC
     fake = sealing.Sealer(Keyring({"k": b"pas la bonne"}, current="k"))
-    forged_seal = fake.seal(message(dossier.numero, 1, 1, sealing.GENESIS, "x", "y", "z"))
+    forged_seal = fake.seal(message(dossier.numero, sealing.GENESIS))
     with sqlite3.connect(db) as conn:
         kid = serialization.Keyring.of(KEY).current  # type: ignore[union-attr]
         conn.execute("UPDATE journal SET cle = ?, sceau = ?", (kid, forged_seal))
@@ -488,6 +498,34 @@ def test_any_single_edit_of_the_stored_rows_is_refused(tmp_path_factory: pytest.
                 with sqlite3.connect(base) as conn:
                     conn.execute(f"UPDATE {table} SET {column} = ? WHERE 1=1{where}", (original,))
         assert repo.get(dossier.numero).dossier == changed
+
+
+@pytest.mark.parametrize(("column", "value"), [
+    ("position", 7), ("version", 5), ("etat", "0" * 64), ("cle", "une-autre-cle"), ("cle", None),
+    ("sceau", "f" * 64), ("sceau", "pas un sceau"), ("entries", "[]"), ("emails", '[{"x": 1}]'),
+    ("entries", b"\xff\xfe"),
+])
+def test_an_edit_of_any_column_of_an_old_journal_row_is_refused_on_every_read(
+        tmp_path: Path, column: str, value: object) -> None:
+    """The head's seal covers every column of every row: an edit of the first of three rows, made behind the
+    repository's back, is refused by a repository that already read the dossier and by a fresh one."""
+    db = tmp_path / "old-row.sqlite3"
+    dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
+    with SQLiteRepository(db, key=KEY) as warm:
+        warm.add(dossier, outbox=())
+        for version in (1, 2):
+            dossier, emails = step(dossier)
+            warm.save(dossier, expected_version=version, outbox=emails)
+        assert warm.get(dossier.numero).dossier == dossier  # checked and cached
+        with sqlite3.connect(db) as conn:
+            conn.execute(f"UPDATE journal SET {column} = ? WHERE position = 1", (value,))
+        with pytest.raises(DossierAltere) as seen_warm:
+            warm.get(dossier.numero)
+    with SQLiteRepository(db, key=KEY) as cold, pytest.raises(DossierAltere) as seen_cold:
+        cold.get(dossier.numero)
+    # the careful pass says which row (a moved row is missing at its own place: row 1)
+    assert seen_warm.value.field.startswith("journal[1]") or column == "position"
+    assert seen_cold.value.field == seen_warm.value.field
 
 
 # -- the Decider re-checks what it pays -----------------------------------------------------------------------------

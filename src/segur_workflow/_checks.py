@@ -9,10 +9,11 @@ E-mail addresses are checked by email-validator: one bare address, no display na
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 
 import attrs
 import email_validator
@@ -21,8 +22,10 @@ from .errors import InvalidInput
 
 __all__ = [
     "SQL_INT_MAX",
+    "choices",
     "email_problem",
     "ensure_str",
+    "enum_member",
     "has_surrogate",
     "identifier_problem",
     "require_bool",
@@ -32,6 +35,7 @@ __all__ = [
     "require_str",
     "require_text",
     "text_problem",
+    "to_enum",
     "typed",
 ]
 
@@ -64,11 +68,18 @@ _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _STR = "une chaîne de caractères"
 
 
-def ensure_str(name: str, value: object) -> str:
-    """``value`` itself when it is a ``str``; otherwise the ``InvalidInput`` of a wrong type."""
-    if not isinstance(value, str):
-        raise InvalidInput(name, _STR, value)
-    return value
+@overload
+def ensure_str(name: str, value: object) -> str: ...
+@overload
+def ensure_str(name: str, value: object, *, optional: Literal[True]) -> str | None: ...
+
+
+def ensure_str(name: str, value: object, *, optional: bool = False) -> str | None:
+    """``value`` itself when it is a ``str`` (or ``None``, when ``optional``); otherwise the ``InvalidInput``
+    of a wrong type. The one "is it a str" check of the package."""
+    if isinstance(value, str) or (optional and value is None):
+        return value
+    raise InvalidInput(name, f"{_STR} ou None" if optional else _STR, value)
 
 
 def has_surrogate(value: str) -> bool:
@@ -173,3 +184,31 @@ def require_count(name: str) -> Any:
             raise InvalidInput(name, f"un entier entre 0 et {SQL_INT_MAX}", value)
 
     return check
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def choices(cls: type[enum.Enum]) -> str:
+    """The values of ``cls``, as a message lists them: « a, b, c »."""
+    return ", ".join(str(m.value) for m in cls)
+
+
+def enum_member(cls: type[E], value: object) -> E | None:
+    """The member of ``cls`` that ``value`` is or whose value it is; ``None`` when there is none."""
+    try:
+        return cls(value)
+    except (ValueError, TypeError):  # TypeError: an unhashable value
+        return None
+
+
+def to_enum(name: str, cls: type[E], what: str = "une valeur") -> Callable[[object], E]:
+    """A converter: ``value`` as a member of ``cls``, or the ``InvalidInput`` of ``name`` listing the choices."""
+
+    def convert(value: object) -> E:
+        member = enum_member(cls, value)
+        if member is None:
+            raise InvalidInput(name, f"{what} parmi {choices(cls)}", value)
+        return member
+
+    return convert

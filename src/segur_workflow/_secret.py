@@ -12,6 +12,7 @@ import unicodedata
 
 import attrs
 
+from ._checks import ensure_str
 from .errors import InvalidInput
 
 __all__ = ["MIN_SALT", "SCRYPT_N", "SCRYPT_P", "SCRYPT_R", "Secret", "hacher_secret", "normaliser_reponse",
@@ -48,8 +49,7 @@ def _digest(secret: str, sel: bytes, n: int, r: int, p: int) -> bytes:
 
 def hacher_secret(secret: str, *, sel: bytes, n: int = SCRYPT_N) -> Secret:
     """The :class:`Secret` of ``secret`` with the caller's random ``sel`` (at least 16 bytes)."""
-    if not isinstance(secret, str):
-        raise InvalidInput("secret", "une chaîne de caractères", secret)
+    ensure_str("secret", secret)
     if not isinstance(sel, bytes) or len(sel) < MIN_SALT:
         raise InvalidInput("sel", f"au moins {MIN_SALT} octets aléatoires (os.urandom)", sel)
     return Secret(sel=sel.hex(), empreinte=_digest(secret, sel, n, SCRYPT_R, SCRYPT_P).hex(), n=n)

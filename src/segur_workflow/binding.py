@@ -17,13 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from functools import cache, partial
-from types import MappingProxyType, MemberDescriptorType
+from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 import attrs
 
 from . import observation, rules
+from ._rebuild import _rebuilder, rebuild, rebuilder
 from .commands import Command
 from .emails import TEMPLATES, Email, render
 from .errors import DefinitionError, InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed, Violation
@@ -34,8 +34,8 @@ from .states import INITIAL, MachineDefinition, TransitionSpec
 from .vocabulary import Role
 
 __all__ = [
-    "Bind", "Binding", "Change", "Effect", "Route", "Step", "check_now", "permission_problem", "rebuild",
-    "rebuilder", "time_order",
+    "ORDRE_CHRONOLOGIQUE", "Bind", "Binding", "Change", "Effect", "Route", "Step", "check_now", "permission_problem",
+    "rebuild", "rebuilder",
 ]
 
 S = TypeVar("S")  # the subject: a Dossier, a Compte…
@@ -64,64 +64,7 @@ def permission_problem(
     return None
 
 
-# -- copying frozen values without re-running their checks ------------------------------------------------
 _set = object.__setattr__
-
-
-@cache
-def _rebuilder(cls: type) -> Callable[..., Any]:
-    """A function copying an instance of attrs class ``cls`` with some fields changed, checks not re-run.
-
-    Generated once per class, as attrs generates ``__init__``: one keyword-only parameter per field (the
-    interpreter binds them, and refuses an unknown one, faster than a dictionary can be read), each slot
-    written through its descriptor (a frozen class refuses ordinary assignment). A class with a post-init
-    hook is copied with ``attrs.evolve``, so that the hook runs.
-    """
-    if hasattr(cls, "__attrs_post_init__"):
-        return lambda value, /, **changes: attrs.evolve(value, **changes)
-    names = tuple(a.name for a in attrs.fields(cls))
-    namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls, "_KEEP": _KEEP}
-    params = ", ".join(f"{n}=_KEEP" for n in names)
-    lines = [f"def rebuild(_value, /, *, {params}):", "    new = _new(_cls)"]
-    for k, n in enumerate(names):
-        slot = next((c.__dict__[n] for c in cls.__mro__ if n in c.__dict__), None)
-        namespace[f"_s{k}"] = slot.__set__ if isinstance(slot, MemberDescriptorType) else partial(_set_field, n)
-        lines.append(f"    _s{k}(new, _value.{n} if {n} is _KEEP else {n})")
-    lines.append("    return new")
-    exec(compile("\n".join(lines), f"<segur_workflow rebuild {cls.__qualname__}>", "exec"), namespace)  # noqa: S102
-    built: Callable[..., Any] = namespace["rebuild"]
-    return built
-
-
-#: What a rebuilt field defaults to: the field is kept as it is.
-_KEEP: Any = object()
-
-
-def _set_field(name: str, obj: object, value: object) -> None:
-    _set(obj, name, value)
-
-
-_V = TypeVar("_V")
-
-
-def rebuilder(cls: type[_V]) -> Callable[..., _V]:
-    """:func:`rebuild` for values of class ``cls``, looked up once: ``rebuilder(Demande)(demande, controles=…)``
-    (an effect calling it on every command saves the lookup)."""
-    kind: Any = cls
-    built: Callable[..., _V] = _rebuilder(kind)
-    return built
-
-
-def rebuild(value: _V, **changes: Any) -> _V:
-    """``attrs.evolve(value, **changes)`` without re-running validators and converters.
-
-    Only for values whose kept fields are valid already and whose changed fields the engine built
-    from checked parts (a read-only mapping where the field converts to one): re-checking them was
-    the largest share of ``handle()`` (see docs/benchmarks.md).
-    """
-    kind: Any = type(value)
-    new: _V = _rebuilder(kind)(value, **changes)
-    return new
 
 
 # -- what an effect sees and decides ------------------------------------------------------------------------
@@ -162,10 +105,15 @@ Effect = Callable[[Any, Any, Step], Change]
 
 @attrs.frozen
 class Bind:
-    """One entry of a binding, as written: a command class and what firing it does."""
+    """One entry of a binding, as written: a command class, what firing it does, and the checks the machine
+    makes on this command besides the guards of its row (``Rule`` objects run with them, all violations
+    reported together; their context has ``now`` and ``args``)."""
 
     command: type[Command]
     effect: Effect
+    checks: tuple[Rule, ...] = ()
+    #: refusals the machine gives for this command alone before its guards (see :attr:`Binding.refusals`)
+    refusals: tuple[Rule, ...] = ()
 
 
 @attrs.frozen
@@ -179,20 +127,27 @@ class Route:
     effect: Effect
     guards: tuple[Rule, ...]
     emails: tuple[str, ...]
+    #: the machine's own checks of this command: its entry's, then the binding's (:attr:`Binding.checks`)
+    checks: tuple[Rule, ...] = ()
 
     @property
     def changes_status(self) -> bool:
         return self.source is not self.dest
 
 
-def time_order(subject: Any, _command: Any, step: Step) -> tuple[Violation, ...]:
-    """A command dated before the subject's last operation is refused: history is ordered by time, so it is
-    a clock or replay error. The check every machine makes besides its guards, unless told otherwise."""
-    if subject is None:
+def _time_order(ctx: RuleContext) -> tuple[Violation, ...]:
+    subject = ctx.subject
+    if subject is None or ctx.now is None:
         return ()
     history = subject.history
     last = history[-1].at if history else subject.date_changement_statut
-    return (rules.violation("date.anterieure"),) if step.now < last else ()
+    return (rules.violation("date.anterieure"),) if ctx.now < last else ()
+
+
+#: A command dated before the subject's last operation is refused: history is ordered by time, so it is a
+#: clock or replay error. The check every machine makes besides its guards, unless its binding says otherwise.
+ORDRE_CHRONOLOGIQUE = Rule("ordre_chronologique", "La commande n'est pas antérieure à la dernière opération.",
+                           _time_order, codes=("date.anterieure",))
 
 
 def _known_template(name: str) -> bool:
@@ -227,8 +182,11 @@ class Binding(Generic[S, R]):
     templates: Callable[[str], bool] = _known_template
     #: renders one template for one address (the package's Jinja renderer by default)
     render: Callable[..., Email] = render
-    #: what the machine checks besides the guards of the row (violations reported with theirs)
-    checks: Callable[[Any, Any, Step], tuple[Violation, ...]] = time_order
+    #: what the machine checks on every command besides the guards of the row (violations reported with theirs)
+    checks: tuple[Rule, ...] = (ORDRE_CHRONOLOGIQUE,)
+    #: the reasons the machine gives when it refuses a command before its guards (permission, status), as
+    #: rules: the codes its ``explain`` and its refusals can carry, on every trigger
+    refusals: tuple[Rule, ...] = ()
     #: whether the e-mails sent are recorded on the subject (its ``emails_sent``)
     records_emails: bool = False
     #: the subject's history entry class (``at, actor, trigger, source, dest, comment, command_id, details,
@@ -281,9 +239,29 @@ class Binding(Generic[S, R]):
             source = None if src == INITIAL else self.status(src)
             routes[(src, entry.command)] = Route(
                 spec=t, source=source, dest=self.status(dst), command=entry.command, effect=entry.effect,
-                guards=tuple(self.rules[g] for g in t.guards), emails=t.emails)
+                guards=tuple(self.rules[g] for g in t.guards), emails=t.emails, checks=entry.checks + self.checks)
         commands = {t: by_trigger[t].command for t in d.triggers}
         return MappingProxyType(routes), MappingProxyType(commands)
+
+    @property
+    def own_rules(self) -> tuple[tuple[Rule, tuple[str, ...]], ...]:
+        """The machine's own checks and refusals (not its guards), each with the triggers it applies to, in
+        the definition's order: with the guards, every code a command of this machine can be refused with."""
+        found: dict[str, tuple[Rule, dict[str, None]]] = {}
+        for entry in self.entries:
+            for rule in (*entry.checks, *self.checks, *entry.refusals, *self.refusals):
+                found.setdefault(rule.name, (rule, {}))[1][entry.command.TRIGGER] = None
+        return tuple((rule, tuple(t for t in self.definition.triggers if t in where))
+                     for rule, where in found.values())
+
+    @property
+    def own_codes(self) -> Mapping[str, tuple[str, ...]]:
+        """Every code of :attr:`own_rules`, with the triggers where it can come."""
+        out: dict[str, tuple[str, ...]] = {}
+        for rule, triggers in self.own_rules:
+            for code in rule.codes:
+                out[code] = tuple(dict.fromkeys((*out.get(code, ()), *triggers)))
+        return MappingProxyType(out)
 
     def command_of(self, trigger: str) -> type[Command]:
         """The command class that fires ``trigger``."""
@@ -335,9 +313,15 @@ class Binding(Generic[S, R]):
             raise TransitionNotAllowed(None if current is None else current.status.value, trigger,
                                        self.triggers_for(subject, actor))
         step = Step(route.spec, route.dest, now, corridor, args)
-        guards = route.guards  # no guard: no context to build for them
-        violations = rules.check_all(guards, self.rule_context(subject, command, corridor)) if guards else ()
-        violations += self.checks(subject, command, step)
+        violations: tuple[Violation, ...] = ()
+        if route.guards or route.checks:  # neither: no context to build
+            ctx = self.rule_context(subject, command, corridor)
+            if route.guards:
+                violations = rules.check_all(route.guards, ctx)
+            if route.checks:
+                ctx = rebuild(ctx, now=now, args=args)
+                for check in route.checks:
+                    violations += check.check(ctx)
         if violations:
             observation.violations(self.definition, trigger, violations)
             raise RuleViolations(violations, trigger=trigger)

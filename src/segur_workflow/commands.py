@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ._checks import require_identifier, require_text, typed
+from ._checks import require_identifier, require_text, to_enum, typed
 from .errors import InvalidInput
 from .model import Actor, Attachment, CoordonneesBancaires, Fournisseur
 from .vocabulary import Bloc, Controle, PieceKind
@@ -28,27 +28,21 @@ __all__ = [
     "DeposerAvance", "DeposerSolde", "Reaffecter", "Rejeter",
 ]
 
-def _enum(name: str, cls: type[Any]) -> Any:
-    def convert(value: object) -> Any:
-        try:
-            return cls(value)
-        except (ValueError, TypeError):
-            choices = ", ".join(m.value for m in cls)
-            raise InvalidInput(name, f"une valeur parmi {choices}", value) from None
 
-    return convert
+_BLOC, _CONTROLE, _PIECE = to_enum("bloc", Bloc), to_enum("resultat", Controle), to_enum("piece", PieceKind)
+_PIECE_KEY = to_enum("pieces (clé)", PieceKind)
 
 
 def _to_bloc(value: object) -> Bloc:
-    return _enum("bloc", Bloc)(value)  # type: ignore[no-any-return]
+    return _BLOC(value)
 
 
 def _to_controle(value: object) -> Controle:
-    return _enum("resultat", Controle)(value)  # type: ignore[no-any-return]
+    return _CONTROLE(value)
 
 
 def _to_piece(value: object) -> PieceKind:
-    return _enum("piece", PieceKind)(value)  # type: ignore[no-any-return]
+    return _PIECE(value)
 
 
 def _pieces(value: object) -> Mapping[PieceKind, Attachment]:
@@ -56,7 +50,7 @@ def _pieces(value: object) -> Mapping[PieceKind, Attachment]:
         raise InvalidInput("pieces", "un dictionnaire {PieceKind: Attachment}", value)
     out: dict[PieceKind, Attachment] = {}
     for key, att in value.items():
-        kind = _enum("pieces (clé)", PieceKind)(key)
+        kind = _PIECE_KEY(key)
         if not isinstance(att, Attachment):
             raise InvalidInput(f"pieces[{kind.value}]", "un Attachment", att)
         out[kind] = att

@@ -32,7 +32,7 @@ import attrs
 from ._checks import email_problem
 from .engine import Event
 from .errors import DeliveryFailed, InvalidInput, WorkflowError
-from .ports import Claim, Clock, OutboxRelay
+from .ports import Claim, Clock, OutboxRelay, SystemClock
 
 __all__ = [
     "Backoff",
@@ -97,10 +97,6 @@ class Backoff:
         return ceiling * (1 - self.jitter * draw)
 
 
-def _system_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Dispatcher:
     """Drains a shared outbox: claim → deliver → settle, one batch per :meth:`run_once`.
 
@@ -140,7 +136,7 @@ class Dispatcher:
         self.lease = lease
         self.max_attempts = max_attempts
         self.backoff = backoff if backoff is not None else Backoff()
-        self._now: Callable[[], datetime] = clock.now if clock is not None else _system_now
+        self._now: Callable[[], datetime] = (clock or SystemClock()).now
         self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter, not secrecy
         # Checked by the first claim too; here so that a bad id fails at construction.
         from .adapters import check_claim

@@ -12,7 +12,7 @@ from typing import IO, Any
 
 import attrs
 
-from ._checks import ensure_str, require_bool, require_count, require_email, require_identifier, require_str
+from ._checks import ensure_str, require_bool, require_count, require_email, require_identifier, require_str, to_enum
 from .errors import InvalidInput
 from .sniff import HEAD_BYTES, TAILLE_DEPASSEE, inspect, sniff_media_type
 from .states import Status
@@ -61,11 +61,11 @@ def _str_tuple(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+_ROLE = to_enum("actor.role", Role, "un rôle")
+
+
 def _to_role(value: object) -> Role:
-    try:
-        return Role(value)  # type: ignore[arg-type]
-    except ValueError:
-        raise InvalidInput("actor.role", "un rôle parmi " + ", ".join(r.value for r in Role), value) from None
+    return _ROLE(value)
 
 
 @attrs.frozen

@@ -10,11 +10,12 @@ Run :mod:`segur_workflow.testing.contract` against your adapter: it checks every
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol, runtime_checkable
 
 import attrs
 
+from ._checks import ensure_str, to_enum
 from ._email import Email
 from .engine import Event
 from .errors import InvalidInput
@@ -23,7 +24,8 @@ from .states import Status
 
 __all__ = [
     "MAX_PAGE", "AppliedCommand", "Claim", "Clock", "CommandRecord", "DeadLetter", "DossierRepository",
-    "DossierSummary", "NewDossier", "OutboxEmail", "OutboxRelay", "Stored", "SummaryFilter", "check_search",
+    "DossierSummary", "NewDossier", "OutboxEmail", "OutboxRelay", "SteppingClock", "Stored", "SummaryFilter",
+    "SystemClock", "check_search",
 ]
 
 #: What an outbox entry carries: an e-mail to send, or an integration event for the host's ``on_event``.
@@ -88,11 +90,7 @@ class SummaryFilter:
 
 
 def _optional_text(name: str, value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(name, "une chaîne de caractères ou None", value)
-    return value
+    return ensure_str(name, value, optional=True)
 
 
 def check_search(*, status: object, gestionnaire: object, ans_id: object, siret: object, limit: object,
@@ -102,10 +100,7 @@ def check_search(*, status: object, gestionnaire: object, ans_id: object, siret:
     if status is not None:
         if not isinstance(status, str):
             raise InvalidInput("status", "un Status ou None", status)
-        try:
-            wanted = Status(status)
-        except ValueError:
-            raise InvalidInput("status", "un statut parmi " + ", ".join(s.value for s in Status), status) from None
+        wanted = to_enum("status", Status, "un statut")(status)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE:
         raise InvalidInput("limit", f"un entier entre 1 et {MAX_PAGE}", limit)
     return SummaryFilter(wanted, _optional_text("gestionnaire", gestionnaire), _optional_text("ans_id", ans_id),
@@ -324,3 +319,33 @@ class Clock(Protocol):
     """Where the service gets ``now`` (the core never reads a clock). Must return an aware datetime."""
 
     def now(self) -> datetime: ...
+
+
+@attrs.frozen
+class SystemClock:
+    """The real time, in UTC: the clock of the service and of the outbox relay unless they are given one."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@attrs.define
+class SteppingClock:
+    """A clock for tests and demos: ``start``, then ``step`` later at each call (``step=0``: it stays put, and
+    moves only when :meth:`advance` is called, as the QA kit's ``FixedClock``)."""
+
+    start: datetime
+    step: timedelta = timedelta(minutes=1)
+    _calls: int = 0
+
+    def now(self) -> datetime:
+        moment = self.start + self._calls * self.step
+        self._calls += 1
+        return moment
+
+    def advance(self, delta: timedelta = timedelta(hours=1)) -> datetime:
+        """Move forward by ``delta`` (never backwards); returns the instant the next ``now()`` gives."""
+        if delta < timedelta(0):
+            raise ValueError("une horloge de test n'avance que vers le futur")
+        self.start += delta
+        return self.start + self._calls * self.step

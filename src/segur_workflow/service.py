@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime, timedelta
 
 import attrs
 
@@ -35,7 +34,16 @@ from .errors import (
     WorkflowError,
 )
 from .model import SAS, Corridor, Dossier
-from .ports import AppliedCommand, Clock, CommandRecord, DossierRepository, NewDossier, Stored
+from .ports import (
+    AppliedCommand,
+    Clock,
+    CommandRecord,
+    DossierRepository,
+    NewDossier,
+    SteppingClock,
+    Stored,
+    SystemClock,
+)
 from .states import DOSSIER
 from .vocabulary import Phase
 
@@ -56,28 +64,6 @@ __all__ = [
 AssignmentPolicy = Callable[[DeposerAvance, DossierRepository], "str | None"]
 
 logger = logging.getLogger(__name__)
-
-
-@attrs.frozen
-class SystemClock:
-    """The real time, in UTC."""
-
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-@attrs.define
-class SteppingClock:
-    """A clock for tests and demos: ``start``, then ``step`` later at each call."""
-
-    start: datetime
-    step: timedelta = timedelta(minutes=1)
-    _calls: int = 0
-
-    def now(self) -> datetime:
-        moment = self.start + self._calls * self.step
-        self._calls += 1
-        return moment
 
 
 @attrs.frozen

@@ -18,7 +18,7 @@ from .. import _seal as sealing
 from ..errors import SerializationError
 from ..serialization import from_dict, migrate
 from ._journal import Codec, Journal
-from ._sql import SUMMARY_COLUMNS, added_columns, summary_values
+from ._schema import SUMMARY_COLUMNS, added_columns, summary_values
 
 __all__ = ["as_document", "migrate_layout"]
 

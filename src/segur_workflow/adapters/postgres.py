@@ -41,7 +41,8 @@ from .. import _seal as sealing
 from ..errors import InvalidInput, StorageError, StorageUnavailable
 from ..model import Dossier
 from ._journal import Chain, Codec, Snapshot, Written
-from ._sql import LOCK_ORDER, SQLRepository, added_columns, schema, schema_objects
+from ._schema import LOCK_ORDER, added_columns, schema, schema_objects
+from ._sql import SQLRepository
 
 __all__ = ["SCHEMA", "PostgresRepository", "migrate_database"]
 
@@ -66,7 +67,12 @@ def _parse(column: object) -> object:
     return column
 
 
-_CODEC = Codec(_encode, _content, _parse)
+def _frame(column: object) -> object:
+    # What a read returns for a JSON column is its value (decoded by psycopg): the journal text holds the value.
+    return column.obj if isinstance(column, Jsonb) else column
+
+
+_CODEC = Codec(_encode, _content, _parse, _frame)
 
 #: The read: the snapshot row, the journal stamp (row count and the sum of the rows' ``xmin``: any row
 #: updated, deleted or added by someone else changes it) and the rows still to check, in one statement.

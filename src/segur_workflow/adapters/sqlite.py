@@ -22,8 +22,9 @@ import orjson
 from .. import _seal as sealing
 from ..errors import InvalidInput, SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
-from ._journal import Codec
-from ._sql import SUMMARY_COLUMNS, SQLRepository, schema
+from ._journal import Chain, Codec, Snapshot
+from ._schema import SUMMARY_COLUMNS, schema
+from ._sql import SQLRepository
 
 __all__ = ["SCHEMA", "SQLiteRepository", "migrate_database"]
 
@@ -38,6 +39,10 @@ _CONSTRAINTS = {
     "commands.command_id": "commande_unique",
     "journal.numero, journal.position": "journal_position_unique",
 }
+
+
+def _lenient(raw: bytes) -> str:
+    return raw.decode("utf-8", "surrogateescape")
 
 
 def _moment_text(value: datetime) -> str:
@@ -107,14 +112,14 @@ class SQLiteRepository(SQLRepository):
             uri = "file:" + urllib.parse.quote(os.path.abspath(self.path)) + "?mode=ro"
             self._conn = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
                                          check_same_thread=False)
-            self._conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+            self._conn.text_factory = _lenient
             self._check_readable()
             return
         try:
             self._conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
             # Bytes that are not UTF-8 (an edited file) are read as they are, to be refused by their digest,
             # instead of failing inside the driver.
-            self._conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+            self._conn.text_factory = _lenient
             self._conn.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
             if self.path != ":memory:":
@@ -172,6 +177,20 @@ class SQLiteRepository(SQLRepository):
     def _codec(self) -> Codec:
         return _CODEC
 
+    def _load(self, cur: Any, numero: str, cached: Chain | None, stamp: object
+              ) -> tuple[Snapshot | None, list[Any], object]:
+        # The driver's own UTF-8 decoding (in C) for the rows of a read; only when a column is not UTF-8
+        # (an edited file) are they read again through the lenient decoder, to be refused by their seal.
+        self._conn.text_factory = str
+        try:
+            return super()._load(cur, numero, cached, stamp)
+        except sqlite3.OperationalError as exc:
+            if "decode" not in str(exc):
+                raise
+        finally:
+            self._conn.text_factory = _lenient
+        return super()._load(cur, numero, cached, stamp)
+
     def _stamp(self) -> object:
         # Changes whenever another connection commits to the file (not for this connection's own writes).
         with self._lock:
@@ -211,7 +230,7 @@ def migrate_database(path: str | os.PathLike[str], *, key: sealing.KeyArg = None
     from ._migration import as_document, migrate_layout
 
     conn = sqlite3.connect(os.fspath(path), isolation_level=None, timeout=30.0)
-    conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+    conn.text_factory = _lenient
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .. import exports
+from .._checks import choices, enum_member
 from .._format import format_date
 from ..ports import DossierSummary
 from ..states import Status
@@ -88,11 +89,10 @@ def cmd_migrate(args: argparse.Namespace, out: TextIO) -> int:
 def _status(value: str | None) -> Status | None:
     if value is None:
         return None
-    try:
-        return Status(value)
-    except ValueError:
-        raise CliError(f"Statut inconnu « {clean(value)} » : choisissez parmi "
-                       + ", ".join(s.value for s in Status) + ".") from None
+    member = enum_member(Status, value)
+    if member is None:
+        raise CliError(f"Statut inconnu « {clean(value)} » : choisissez parmi {choices(Status)}.")
+    return member
 
 
 def _pages(repo: Any, args: argparse.Namespace, *, page: int = 1000, limit: int | None = None
@@ -162,7 +162,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 def add_filters(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite (lue, jamais modifiée)")
     p.add_argument("--status", metavar="STATUT",
-                   help="un statut parmi : " + ", ".join(s.value for s in Status))
+                   help="un statut parmi : " + choices(Status))
     p.add_argument("--gestionnaire", metavar="ID", help="dossiers confiés à ce gestionnaire")
     p.add_argument("--ans-id", dest="ans_id", metavar="ANS", help="dossier de ce fournisseur (N° ANS)")
     p.add_argument("--siret", metavar="SIRET", help="dossiers de ce SIRET")

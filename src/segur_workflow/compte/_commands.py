@@ -6,7 +6,7 @@ from typing import Any
 
 import attrs
 
-from .._checks import require_identifier, require_str
+from .._checks import ensure_str, require_identifier, require_str
 from .._secret import MIN_SALT
 from ..commands import Command
 from ..errors import InvalidInput
@@ -79,5 +79,4 @@ class CloturerCompte(Command):
     motif: str | None = attrs.field(default=None)
 
     def __attrs_post_init__(self) -> None:
-        if self.motif is not None and not isinstance(self.motif, str):
-            raise InvalidInput("motif", "une chaîne de caractères ou None", self.motif)
+        ensure_str("motif", self.motif, optional=True)

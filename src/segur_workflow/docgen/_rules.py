@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from .._machines import BINDINGS
 from ..model import SAS
-from ..rules import CODES, ENGINE_CODES, RULES, Rule
+from ..rules import CODES, RULES, Rule
 from ..rules._codes import file_params
 from ..sniff import CONSTATS
 from ..states import DEFINITIONS
@@ -63,10 +64,16 @@ def rules_catalogue() -> str:
         "| code | champ | message | règles | transitions |",
         "|---|---|---|---|---|",
     ]
+    own = [(r, b.definition, ts) for b in BINDINGS.values() for r, ts in b.own_rules]
     for spec in CODES.values():
         owners = [r for r in RULES.values() if spec.code in r.codes]
-        names = ", ".join(f"`{r.name}`" for r in owners) or "(moteur)"
-        where = sorted({t for r in owners for t in used_in(r)} | set(ENGINE_CODES.get(spec.code, ())))
+        engines = [(r, d, ts) for r, d, ts in own if spec.code in r.codes]
+        names = ", ".join(dict.fromkeys([*(f"`{r.name}`" for r in owners),
+                                         *(f"`{r.name}` (moteur)" for r, _d, _t in engines)]))
+        # a check of every command of a machine is said once for the machine (« dossier.* »)
+        where = sorted({t for r in owners for t in used_in(r)}
+                       | {f"{d.name}.{t}" if set(ts) < set(d.triggers) else f"{d.name}.*" for _r, d, ts in engines
+                          for t in ts})
         field = spec.field.format_map(shown)
         message = spec.message.format_map(shown)
         lines.append(f"| `{spec.code}` | `{field}` | {_md(message)} | {names} | {', '.join(where)} |")

@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .. import observation, rules
+from .. import rules
 from .._format import format_date, format_montant
 from .._seal import canonical, digest
 from ..binding import Change, Step, rebuild, rebuilder
@@ -29,15 +29,15 @@ from ..commands import (
     Reaffecter,
     Rejeter,
 )
-from ..errors import RuleViolations, TransitionNotAllowed, Violation
+from ..errors import TransitionNotAllowed, Violation
 from ..model import Actor, CoordonneesBancaires, Corridor, Demande, Dossier, Paiement
-from ..states import DOSSIER
 from ..vocabulary import Bloc, Controle, Phase, Role
 from ._events import BlocControle, DossierDepose, DossierReaffecte, PaiementDeclenche
 
 __all__ = [
     "PORTAIL", "RIB_DETAIL", "completer", "controler_bloc", "controles_automatiques", "decider",
-    "demander_modification", "demander_piece", "deposer_avance", "deposer_solde", "email_context", "reaffecter",
+    "demander_modification", "demander_piece", "deposer_avance", "deposer_solde", "email_context", "payment_problems",
+    "reaffecter",
     "rejeter", "rib_fingerprint",
 ]
 
@@ -143,7 +143,7 @@ def controler_bloc(d: Dossier, c: ControlerBloc, step: Step) -> Change:
     )
 
 
-def _payment_problems(d: Dossier, k: Corridor) -> tuple[Violation, ...]:
+def payment_problems(d: Dossier, k: Corridor) -> tuple[Violation, ...]:
     """What a payment must not go out with: an amount that is not the corridor's, or bank details that are
     not those validated at deposit (whatever the dossier says now, e.g. an edited stored row)."""
     demande = d.demande_courante
@@ -162,10 +162,6 @@ def decider(d: Dossier, _c: Decider, step: Step) -> Change:
     demande = d.demande_courante
     if demande.paiement is not None:  # unreachable through the definition; kept as a hard stop
         raise TransitionNotAllowed(d.status.value, step.spec.trigger, ())
-    problems = _payment_problems(d, step.corridor)
-    if problems:
-        observation.violations(DOSSIER, step.spec.trigger, problems)
-        raise RuleViolations(problems, trigger=step.spec.trigger)
     paiement = Paiement(montant=demande.montant, declenche_le=step.now)
     return Change(
         updates=_set_current(d, rebuild(demande, paiement=paiement)),

@@ -12,38 +12,9 @@ from .. import rules
 from ..errors import InvalidInput, Violation
 from ..model import SAS, Actor, Corridor, Dossier
 from ..states import DOSSIER
-from ..vocabulary import Role
-from ._binding import DOSSIER_BINDING, rule_context
+from ._binding import DOSSIER_BINDING, permission_violations, rule_context, status_violations
 
 __all__ = ["allowed_commands", "explain", "permission_violations", "status_violations"]
-
-
-def permission_violations(dossier: Dossier, actor: Actor, trigger: str, corridor: Corridor) -> tuple[Violation, ...]:
-    """Why ``actor`` may not fire ``trigger`` on ``dossier`` whatever its status: role, ownership and,
-    when the corridor reserves instruction, the assignment. Empty: permitted."""
-    roles, owner_only = DOSSIER.permissions.get(trigger, (frozenset(), False))
-    if actor.role not in roles:
-        return (rules.violation("permission.role", action=DOSSIER.labels.get(trigger, trigger),
-                                roles=", ".join(sorted(r.label for r in roles)) or "personne"),)
-    if owner_only and actor.role is Role.FOURNISSEUR and actor.id != dossier.fournisseur.ans_id:
-        return (rules.violation("permission.proprietaire"),)
-    if corridor.instruction_reservee and actor.role is Role.GESTIONNAIRE and trigger in DOSSIER.assigned_only:
-        if dossier.gestionnaire is None:
-            return (rules.violation("permission.non_affecte"),)
-        if actor.id != dossier.gestionnaire:
-            return (rules.violation("permission.affectation", gestionnaire=dossier.gestionnaire),)
-    return ()
-
-
-def status_violations(dossier: Dossier, trigger: str) -> tuple[Violation, ...]:
-    """Why ``trigger`` cannot fire from the dossier's status (empty: it can)."""
-    spec = DOSSIER.resolve(dossier.status, trigger)  # a StrEnum member is its value
-    if spec is not None and not spec.creates:
-        return ()
-    if any(t.trigger == trigger and t.creates for t in DOSSIER.transitions):
-        return (rules.violation("dossier.existant", numero=dossier.numero),)
-    return (rules.violation("statut.interdit", action=DOSSIER.labels.get(trigger, trigger),
-                            statut=dossier.status.label, phase=dossier.status.phase.label),)
 
 
 def check_reader(dossier: object, actor: object, corridor: object) -> None:

@@ -51,12 +51,11 @@ from ._password import (
     check_password,
     check_question_secrete,
 )
-from ._registry import ENGINE_CODES, RULES, check_all, run
+from ._registry import RULES, check_all, run
 from ._text_contact import MAX_CONTACT, MAX_TEXT, check_support_contact, check_text, has_dangerous_link
 
 __all__ = [
     "CODES",
-    "ENGINE_CODES",
     "FRENCH_ZONE",
     "MAX_CONTACT",
     "MAX_FILENAME",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
@@ -18,13 +19,17 @@ __all__ = ["Rule", "RuleContext"]
 class RuleContext:
     """What a rule may look at: the command, the subject before it (``None`` on creation), the corridor.
 
-    ``dossier`` is the funding dossier (dossier machine); ``subject`` the account (account machine).
+    ``subject`` is what the machine acts on (the account, a host's subject; the dossier too on the dossier
+    machine, where ``dossier`` names it). The engine's own checks (:attr:`~segur_workflow.binding.Bind.checks`)
+    also see the instant ``now`` and what the caller passed for a creation (``args``: ``start``'s ``numero``).
     """
 
     command: Any
     corridor: Corridor = SAS
     dossier: Dossier | None = None
     subject: Any = None
+    now: datetime | None = None
+    args: Mapping[str, Any] = MappingProxyType({})
 
 
 def _frozen_mapping(value: Mapping[str, str]) -> Mapping[str, str]:

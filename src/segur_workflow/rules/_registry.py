@@ -1,4 +1,5 @@
-"""Every named rule by name, the codes the engines check themselves, and :func:`run`."""
+"""Every named rule by name, and :func:`run`. (The checks an engine makes besides the guards are rules of its
+binding: :attr:`segur_workflow.binding.Binding.own_rules`.)"""
 
 from __future__ import annotations
 
@@ -13,26 +14,10 @@ from ._framework import Rule, RuleContext
 from ._guards_compte import COMPTE_RULES
 from ._guards_dossier import DOSSIER_RULES
 
-__all__ = ["ENGINE_CODES", "RULES", "check_all", "run"]
+__all__ = ["RULES", "check_all", "run"]
 
 #: Every named rule, by name. Machine definitions refer to these names as guards.
 RULES: Mapping[str, Rule] = MappingProxyType({r.name: r for r in (*DOSSIER_RULES, *COMPTE_RULES)})
-
-#: Codes checked by the dossier engine outside the named rules, with the triggers where they apply.
-ENGINE_CODES: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "numero.format": ("dossier.deposer_avance",),
-    "date.anterieure": ("compte.*", "dossier.*"),
-    "paiement.montant": ("dossier.decider",),
-    "paiement.coordonnees_bancaires": ("dossier.decider",),
-    # the reasons explain() gives and handle() refuses with (PermissionDenied, TransitionNotAllowed)
-    "permission.role": ("dossier.*",),
-    "permission.proprietaire": ("dossier.*",),
-    "permission.affectation": ("dossier.*",),
-    "permission.non_affecte": ("dossier.*",),
-    "statut.interdit": ("dossier.*",),
-    "dossier.existant": ("dossier.deposer_avance",),
-})
-
 
 def run(names: Iterable[str], ctx: RuleContext, *, scope: str | None = None) -> Violations:
     """:func:`check_all` of the rules named ``names``."""
@@ -59,7 +44,6 @@ def _check_guards_known() -> None:
     problems = [f"code inconnu {c} (règle {r.name})" for r in RULES.values() for c in r.codes if c not in CODES]
     problems += [f"issue inatteignable inconnue {c} (règle {r.name})" for r in RULES.values()
                  for c in r.unreachable if c != "ok" and c not in r.codes]
-    problems += [f"code inconnu {c}" for c in ENGINE_CODES if c not in CODES]
     for definition in DEFINITIONS.values():
         unknown = {g for t in definition.transitions for g in t.guards} - set(RULES)
         problems += [f"{definition.name} : règle inconnue : {g}" for g in sorted(unknown)]

@@ -5,7 +5,8 @@ A :class:`Recorder` is an :class:`~segur_workflow.observation.Observer`: install
 
 * every edge ``(source, trigger, target)`` fired through an engine, per machine;
 * every outcome of every guard rule run on a command: ``"ok"`` (passed) or each violation code;
-  plus the codes the engines add themselves (:data:`segur_workflow.rules.ENGINE_CODES`);
+  plus the codes the engines check themselves (their binding's own rules,
+  :attr:`segur_workflow.binding.Binding.own_codes`);
 * every pair of consecutive edges in one subject's life (the previous edge is read from its history).
 
 :func:`build_report` compares the counts with what the definitions declare (``definition.edges()``,
@@ -16,7 +17,6 @@ document, one percentage. Pure Python: needs neither pytest nor hypothesis.
 
 from __future__ import annotations
 
-import fnmatch
 import importlib
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -25,11 +25,14 @@ from typing import Any
 import attrs
 
 from .. import observation
+from .._machines import BINDINGS
 from ..observation import INITIAL, Edge, Observer
-from ..rules import ENGINE_CODES, RULES
+from ..rules import RULES
 from ..states import DEFINITIONS, MachineDefinition
 
-__all__ = ["ENGINE", "FORMAT", "OK", "MachineInfo", "Recorder", "Report", "build_report", "load_definition"]
+__all__ = [
+    "ENGINE", "FORMAT", "OK", "MachineInfo", "Recorder", "Report", "build_report", "load_definition",
+]
 
 #: The outcome of a rule that passed.
 OK = "ok"
@@ -82,9 +85,7 @@ class MachineInfo:
             rule = RULES.get(name)
             if rule is not None:
                 out += [(name, OK), *((name, c) for c in rule.codes)]
-        for code, patterns in ENGINE_CODES.items():
-            if any(fnmatch.fnmatchcase(f"{self.name}.{t}", p) for t in self.triggers for p in patterns):
-                out.append((ENGINE, code))
+        out += [(ENGINE, code) for code in (BINDINGS[self.name].own_codes if self.name in BINDINGS else ())]
         return tuple(out)
 
 

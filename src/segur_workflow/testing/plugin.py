@@ -20,6 +20,7 @@ import pytest
 
 from .. import examples, observation
 from ..model import Actor, Dossier, Fournisseur
+from ..ports import SteppingClock
 from ..states import Status
 from .coverage import Recorder, Report, build_report, load_definition
 
@@ -144,29 +145,20 @@ class DefinitionCoverage:
             terminalreporter.write_line(f"Rapport JSON : {self.path}")
 
 
-class FixedClock:
-    """A clock that only moves when told: ``clock()`` or ``clock.now()`` give the current instant."""
+class FixedClock(SteppingClock):
+    """A clock that only moves when told: ``clock()`` or ``clock.now()`` give the current instant,
+    ``clock.advance(delta)`` moves it (the service's :class:`~segur_workflow.ports.SteppingClock`, step 0)."""
 
     def __init__(self, start: datetime) -> None:
         if start.utcoffset() is None:
             raise ValueError("FixedClock attend une date avec fuseau horaire")
-        self._now = start
-
-    def now(self) -> datetime:
-        return self._now
+        super().__init__(start, timedelta(0))
 
     def __call__(self) -> datetime:
-        return self._now
-
-    def advance(self, delta: timedelta = timedelta(hours=1)) -> datetime:
-        """Move forward by ``delta`` (never backwards) and return the new instant."""
-        if delta < timedelta(0):
-            raise ValueError("une horloge de test n'avance que vers le futur")
-        self._now += delta
-        return self._now
+        return self.now()
 
     def __repr__(self) -> str:
-        return f"FixedClock({self._now.isoformat()})"
+        return f"FixedClock({self.start.isoformat()})"
 
 
 @pytest.fixture

@@ -1,0 +1,197 @@
+"""The parts a repository stores apart (adapters/_sql.py): the snapshot without the history, the journal
+rows, and the fast readers of the journal rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from ..errors import SerializationError
+from ..model import Actor, Dossier, EmailRecord, HistoryEntry
+from ..states import Status
+from ._converter import _CONVERTER, _FAST, _structure
+from ._upcast import SCHEMA_VERSION
+
+__all__ = [
+    "JOURNALED",
+    "dossier_of",
+    "emails_fast",
+    "emails_of",
+    "entries_fast",
+    "entries_of",
+    "snapshot_of",
+    "structure_emails",
+    "structure_entries",
+]
+
+# -- the parts a repository stores apart (adapters/_sql.py) ------------------------------------------------------------
+#: The fields a journal stores row by row; the snapshot row holds every other one.
+JOURNALED = ("history", "emails_sent")
+_BODY_FIELDS: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
+    (f.name, _CONVERTER.get_unstructure_hook(f.type))
+    for f in attrs.fields(attrs.resolve_types(Dossier)) if f.name not in JOURNALED
+)
+_ENTRY_HOOK = _CONVERTER.get_unstructure_hook(HistoryEntry)
+_EMAIL_HOOK = _CONVERTER.get_unstructure_hook(EmailRecord)
+
+
+def snapshot_of(dossier: Dossier) -> dict[str, Any]:
+    """Every field of ``dossier`` but the history and the e-mails sent, as plain JSON (with ``schema_version``)."""
+    out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    for name, hook in _BODY_FIELDS:
+        out[name] = hook(getattr(dossier, name))
+    return out
+
+
+def entries_of(entries: tuple[HistoryEntry, ...]) -> list[Any]:
+    return [_ENTRY_HOOK(e) for e in entries]
+
+
+def emails_of(records: tuple[EmailRecord, ...]) -> list[Any]:
+    return [_EMAIL_HOOK(r) for r in records]
+
+
+def structure_entries(raw: object, *, where: str, actors: dict[tuple[str, str], Actor] | None = None
+                      ) -> tuple[HistoryEntry, ...]:
+    """The history entries of one journal row. ``actors``: the actors already built by this read (a
+    dossier has a handful; each is built and checked once, then shared by its entries)."""
+    if not isinstance(raw, list):
+        raise SerializationError(where, "liste attendue")
+    fast = entries_fast(raw, {} if actors is None else actors)
+    if fast is not None:
+        return fast
+    return tuple(_structure(item, HistoryEntry, prefix=f"{where}[{i}]") for i, item in enumerate(raw))
+
+
+def structure_emails(raw: object, *, where: str) -> tuple[EmailRecord, ...]:
+    if not isinstance(raw, list):
+        raise SerializationError(where, "liste attendue")
+    fast = emails_fast(raw)
+    if fast is not None:
+        return fast
+    return tuple(_structure(item, EmailRecord, prefix=f"{where}[{i}]") for i, item in enumerate(raw))
+
+
+# -- journal rows read straight into values --------------------------------------------------------------------
+# A stored command reads back the history entries of every journal row it has not structured yet: on
+# a first read, all of them. Through cattrs an entry costs tens of microseconds, most of a command at a
+# thousand entries (docs/benchmarks.md). What this module writes has one shape, so these readers take
+# that shape only, with the same checks as the converter's hooks (types, enum values, aware dates, no
+# missing or extra key); anything else returns None and goes through the converter, which accepts or
+# refuses it with the error naming the field. A property test holds both to the same values.
+_ENTRY_KEYS = frozenset(a.name for a in attrs.fields(HistoryEntry))
+_EMAIL_KEYS = frozenset(a.name for a in attrs.fields(EmailRecord))
+_STATUSES: Mapping[str, Status] = Status._value2member_map_  # type: ignore[assignment]
+
+
+#: The slots of a history entry, set directly by the fast reader: the checks are its own (those of the
+#: converter's hooks), and ``attrs``' ``__init__`` would only repeat the one conversion (``details``
+#: wrapped read-only) it does already. Guarded: an entry class that grew a validator or another
+#: converter would be built through its ``__init__``.
+_ENTRY_SLOTS = tuple(HistoryEntry.__dict__[a.name].__set__ for a in attrs.fields(HistoryEntry))
+_PLAIN_ENTRY = (tuple(a.name for a in attrs.fields(HistoryEntry)) == (
+    "at", "actor", "trigger", "source", "dest", "comment", "command_id", "details", "hash")
+    and all(a.validator is None and (a.converter is None or a.name == "details") for a in attrs.fields(HistoryEntry)))
+
+
+def entries_fast(raw: object, actors: dict[tuple[str, str], Actor]) -> tuple[HistoryEntry, ...] | None:
+    """History entries read straight from journal JSON, or ``None`` for anything but their exact shape."""
+    if type(raw) is not list:
+        return None
+    out: list[HistoryEntry] = []
+    append, statuses, parse_moment, new = out.append, _STATUSES, datetime.fromisoformat, object.__new__
+    s_at, s_actor, s_trigger, s_source, s_dest, s_comment, s_command, s_details, s_hash = _ENTRY_SLOTS
+    for item in raw:
+        if type(item) is not dict or len(item) != len(_ENTRY_KEYS):
+            return None
+        try:  # the exact keys: as many as expected, each one there
+            at, actor, trigger, source = item["at"], item["actor"], item["trigger"], item["source"]
+            dest, comment, command_id = item["dest"], item["comment"], item["command_id"]
+            details, digest = item["details"], item["hash"]
+        except KeyError:
+            return None
+        if (type(at) is not str or type(trigger) is not str or type(digest) is not str or type(details) is not dict
+                or (comment is not None and type(comment) is not str)
+                or (command_id is not None and type(command_id) is not str)
+                or type(actor) is not dict or len(actor) != 2):
+            return None
+        for key, value in details.items():
+            if type(key) is not str or type(value) is not str:
+                return None
+        try:
+            who = actors[actor["role"], actor["id"]]
+        except KeyError:  # the converter builds (and checks) each distinct actor once per read
+            try:
+                role, actor_id = actor["role"], actor["id"]
+                if type(role) is not str or type(actor_id) is not str:
+                    return None
+                who = actors[role, actor_id] = _FAST.structure(actor, Actor)
+            except Exception:  # the careful path gives the error
+                return None
+        except TypeError:  # an unhashable role or id
+            return None
+        destination = statuses.get(dest) if type(dest) is str else None
+        origin = None if source is None else statuses.get(source) if type(source) is str else None
+        if destination is None or (source is not None and origin is None):
+            return None
+        try:
+            moment = parse_moment(at)
+        except ValueError:
+            return None
+        if moment.utcoffset() is None:
+            return None
+        # ``details`` is a dict of this read alone: wrapped as it is, not copied (what _frozen_map would do).
+        if _PLAIN_ENTRY:
+            entry = new(HistoryEntry)
+            s_at(entry, moment)
+            s_actor(entry, who)
+            s_trigger(entry, trigger)
+            s_source(entry, origin)
+            s_dest(entry, destination)
+            s_comment(entry, comment)
+            s_command(entry, command_id)
+            s_details(entry, MappingProxyType(details))
+            s_hash(entry, digest)
+        else:  # pragma: no cover - only if HistoryEntry changes
+            entry = HistoryEntry(moment, who, trigger, origin, destination, comment, command_id,
+                                 MappingProxyType(details), digest)
+        append(entry)
+    return tuple(out)
+
+
+def emails_fast(raw: object) -> tuple[EmailRecord, ...] | None:
+    if type(raw) is not list:
+        return None
+    out: list[EmailRecord] = []
+    for item in raw:
+        if type(item) is not dict or item.keys() != _EMAIL_KEYS:
+            return None
+        at, template, subject, to = item["at"], item["template"], item["subject"], item["to"]
+        if type(at) is not str or type(template) is not str or type(subject) is not str or type(to) is not str:
+            return None
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            return None
+        if moment.utcoffset() is None:
+            return None
+        out.append(EmailRecord(moment, template, subject, to))
+    return tuple(out)
+
+
+def dossier_of(snapshot: object, history: tuple[HistoryEntry, ...], emails: tuple[EmailRecord, ...]) -> Dossier:
+    """The dossier of a snapshot (see :func:`snapshot_of`) with its history and e-mails read apart."""
+    if not isinstance(snapshot, dict):
+        raise SerializationError("data", f"objet attendu, {type(snapshot).__name__} reçu")
+    if snapshot.get("schema_version") != SCHEMA_VERSION:
+        raise SerializationError("data.schema_version", f"version {SCHEMA_VERSION} attendue")
+    body = {k: v for k, v in snapshot.items() if k != "schema_version"}
+    for name in JOURNALED:
+        if name in body:
+            raise SerializationError(f"data.{name}", "champ inattendu dans l'instantané (il est au journal)")
+    dossier: Dossier = _structure({**body, "history": [], "emails_sent": []}, Dossier, prefix="data")
+    return attrs.evolve(dossier, history=history, emails_sent=emails)
