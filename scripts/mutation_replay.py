@@ -7,7 +7,7 @@ recorded calling the mutated function (fastest first, stopping at the first fail
 back into ``mutants/`` (1 killed, 0 survived, as mutmut writes them), so ``mutmut results``, ``mutmut show``
 and the figures of ``scripts/mutation.sh --figures`` include the replay.
 
-    HYPOTHESIS_PROFILE=mutation .venv/bin/python scripts/mutation_replay.py tests/test_qa_mutants_rules.py …
+    HYPOTHESIS_PROFILE=mutation .venv/bin/python scripts/mutation_replay.py [--dry-run] tests/test_qa_mutants_rules.py …
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def run_one(name: str, tests: list[str]) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
-def main(first: list[str]) -> None:
+def main(first: list[str], *, write: bool = True) -> None:
     shutil.copytree(ROOT / "tests", MUTANTS / "tests", dirs_exist_ok=True)  # the tests as they are now
     stats = json.loads((MUTANTS / "mutmut-stats.json").read_text(encoding="utf-8"))
     by_function, duration = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
@@ -72,10 +72,13 @@ def main(first: list[str]) -> None:
                 killed += 1
                 data["exit_code_by_key"][name] = 1
             print(f"{'tué' if code in (1, 3) else 'survit'} {name}", flush=True)
-        meta.write_text(json.dumps(data, indent=4), encoding="utf-8")
+        if write:
+            meta.write_text(json.dumps(data, indent=4), encoding="utf-8")
     print(f"rejoués : {replayed} ; tués : {killed} ; survivants : {replayed - killed} ; "
           f"{time.monotonic() - start:.0f} s")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    # --dry-run: print the verdicts only (while a mutmut run is still writing its own into mutants/)
+    dry = "--dry-run" in sys.argv[1:]
+    main([a for a in sys.argv[1:] if a != "--dry-run"], write=not dry)

@@ -131,3 +131,14 @@ def test_the_portal_vouches_for_a_balance_with_a_sourced_amount_and_a_support_co
     placeholder = _deposit_balance(sw.SAS)
     assert placeholder.solde is not None
     assert placeholder.solde.controles[sw.Bloc.INFORMATIONS] is not sw.Controle.OK
+
+
+def test_the_support_contact_check_names_its_parameter_and_its_inclusive_limit() -> None:
+    with pytest.raises(sw.InvalidInput) as err:
+        rules.check_support_contact(_bad(3))
+    assert err.value.parameter == "contact_support"
+    exact = "support@le-select.example".ljust(rules.MAX_CONTACT, " ")[: rules.MAX_CONTACT - 1] + "x"
+    assert len(exact) == rules.MAX_CONTACT
+    assert "contact_support.trop_long" not in {v.code for v in rules.check_support_contact(exact)}
+    (too_long,) = [v for v in rules.check_support_contact(exact + "x") if v.code == "contact_support.trop_long"]
+    assert str(rules.MAX_CONTACT) in too_long.message
