@@ -9,7 +9,8 @@ its CPU time, then measured on the cases already run), and the costs of the case
   it as ``cfg.scale``; :class:`bench.cases.Config` applies it to every size of the runner's own
   cases). The same scale is given to every case still to run, so that they all fit the time left
   with a margin; it never goes below :data:`MIN_SCALE` (fewer rounds would only measure noise);
-* a **deadline**: :data:`MARGIN` times what the case should take at that scale and slowdown;
+* a **deadline**: :data:`MARGIN` times what the case should take at that scale and slowdown, or more
+  (up to :data:`GENEROUS` times) when the cases after it leave the time unused;
 * or a **refusal**, when even its least scale would not fit the time left: the case is not run and
   the page says so (the cases are ordered so that the least informative, longest ones come last).
 
@@ -31,8 +32,12 @@ MIN_SCALE = 0.25
 FIXED = 1.5
 #: Weight (seconds of cost) of the first guess against what the finished cases measured.
 PRIOR_WEIGHT = 10.0
-#: The slowdown is kept within these bounds (a quiet machine may run a case a little faster than its cost).
-SLOWDOWN_BOUNDS = (0.6, 12.0)
+#: The slowdown is kept within these bounds: never below 1 (a case running faster than its cost on a quiet
+#: spell must not shrink the deadlines of the next ones, whose own spells may be busier).
+SLOWDOWN_BOUNDS = (1.0, 12.0)
+#: At most this many times what it is expected to take, a case may run on into the time the cases after it
+#: do not need at their planned scale (its deadline is never below :data:`MARGIN` times it).
+GENEROUS = 3.0
 
 
 def load_slowdown(load: float, cpus: int) -> float:
@@ -98,7 +103,10 @@ class Planner:
         if least > left:
             return Slot(scale, 0.0, k, refused=(f"about {least:.0f} s needed at its least scale, {left:.0f} s left "
                                                 "of the run's budget"))
-        return Slot(scale, min(left, MARGIN * need.expected(scale, k)), k)
+        expected = need.expected(scale, k)
+        later = sum(n.expected(scale if n.scalable else 1.0, k) for n in rest[1:])
+        deadline = max(MARGIN * expected, min(left - later, GENEROUS * expected))
+        return Slot(scale, min(left, deadline), k)
 
     def done(self, name: str, slot: Slot, took: float) -> None:
         """Record what case ``name`` took: the slowdown of the cases after it is measured on it."""
