@@ -14,6 +14,7 @@ import cattrs
 from cattrs.errors import BaseValidationError, ForbiddenExtraKeysError
 from cattrs.v import transform_error
 
+from .._checks import choices, enum_member
 from ..errors import InvalidInput, SerializationError
 from ..states import Status
 from ..vocabulary import Bloc, Controle, Phase, PieceKind, Role
@@ -79,11 +80,10 @@ def _enum_value(member: enum.Enum) -> Any:
 def _structure_enum(value: object, type_: Any) -> Any:
     if not isinstance(value, str):
         raise TypeError(f"chaîne attendue, {type(value).__name__} reçu")
-    try:
-        return type_(value)
-    except ValueError:
-        choices = ", ".join(m.value for m in type_)
-        raise ValueError(f"valeur inconnue {value!r} (attendu : {choices})") from None
+    member = enum_member(type_, value)
+    if member is None:
+        raise ValueError(f"valeur inconnue {value!r} (attendu : {choices(type_)})")
+    return member
 
 
 def _enum_hook(enum_cls: type[enum.Enum]) -> Callable[[object, Any], Any]:
