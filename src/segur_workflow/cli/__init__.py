@@ -25,7 +25,18 @@ from ..errors import WorkflowError
 from ..examples import example_email
 from ..states import DEFINITIONS
 from ..vocabulary import PieceKind
-from ._common import DEMO_DB, PROG, CliError, Parser, add_key_option, clean, french_argparse, key_of, open_repository
+from ._common import (
+    DEMO_DB,
+    PROG,
+    CliError,
+    Parser,
+    add_db_option,
+    add_key_option,
+    clean,
+    french_argparse,
+    key_of,
+    open_repository,
+)
 from ._consult import cmd_check, cmd_demo, cmd_diagram, cmd_emails, cmd_show, show_text
 from ._delivery import add_parsers as add_delivery_parsers
 from ._store import add_filters, cmd_export, cmd_list, cmd_migrate, cmd_verify
@@ -113,8 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Vérifie chaque dossier d'une base SQLite ou PostgreSQL et toute sa chaîne "
                                    "(instantané, journal, historique) : une ligne par problème (numéro : où : quoi) ; "
                                    "code 0 si tout est intact, 1 sinon.")
-    p.add_argument("--db", metavar="BASE", required=True,
-                   help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)")
+    add_db_option(p)
     add_key_option(p)
     p.set_defaults(run=cmd_verify)
 
@@ -125,8 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "rien. Sur une base déjà au format courant : recalcule les colonnes des listes de "
                                    "travail depuis chaque dossier vérifié (une transaction par dossier ; un dossier "
                                    "altéré arrête la commande). SQLite ou PostgreSQL.")
-    p.add_argument("--db", metavar="BASE", required=True,
-                   help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)")
+    add_db_option(p)
     add_key_option(p)
     p.set_defaults(run=cmd_migrate)
 

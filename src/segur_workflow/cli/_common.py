@@ -20,8 +20,9 @@ from ..errors import CliError, InvalidInput
 from ..model import Dossier
 
 __all__ = [
-    "DEMO_DB", "PROG", "CliError", "Parser", "add_key_option", "clean", "french_argparse", "is_postgres_dsn",
-    "key_of", "lines", "load_dossier", "open_repository", "repository", "title", "why", "write_output",
+    "DEMO_DB", "PROG", "CliError", "Parser", "add_db_option", "add_key_option", "clean", "french_argparse",
+    "is_postgres_dsn", "key_of", "lines", "load_dossier", "open_repository", "repository", "title", "why",
+    "write_output",
 ]
 
 PROG = "segur-workflow"
@@ -94,6 +95,12 @@ def title(text: str, char: str = "=") -> list[str]:
 
 
 # -- repository (the persistence helper's SQLite adapter) -------------------------------------------
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    """``--db BASE`` (required) for the commands that work on SQLite and PostgreSQL alike."""
+    parser.add_argument("--db", metavar="BASE", required=True,
+                        help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)")
+
+
 def add_key_option(parser: argparse.ArgumentParser) -> None:
     """``--key-file [ID=]FICHIER`` (repeatable): the sealing keys of the database (docs/security.md)."""
     parser.add_argument(
