@@ -95,10 +95,12 @@ def title(text: str, char: str = "=") -> list[str]:
 
 
 # -- repository (the persistence helper's SQLite adapter) -------------------------------------------
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    """``--db BASE`` (required) for the commands that work on SQLite and PostgreSQL alike."""
-    parser.add_argument("--db", metavar="BASE", required=True,
-                        help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)")
+def add_db_option(parser: argparse.ArgumentParser, *, required: bool = True, use: str = "") -> None:
+    """``--db BASE`` for the commands that work on SQLite and PostgreSQL alike (every command that opens a
+    database through :func:`open_repository`); ``use`` ends the help with what the command does with it."""
+    parser.add_argument("--db", metavar="BASE", required=required,
+                        help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)"
+                             + (f" : {use}" if use else ""))
 
 
 def add_key_option(parser: argparse.ArgumentParser) -> None:
