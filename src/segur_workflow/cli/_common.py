@@ -11,11 +11,11 @@ import contextlib
 import importlib
 import re
 import sys
-import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .._format import visible
 from ..errors import CliError, InvalidInput
 from ..model import Dossier
 
@@ -69,11 +69,8 @@ class Parser(argparse.ArgumentParser):
 
 # -- output helpers --------------------------------------------------------------------------------
 def clean(text: str) -> str:
-    """Text from a dossier, safe for a terminal: control characters (ANSI escapes…) made visible."""
-    return "".join(
-        " " if ch in "\n\r\t" else (f"\\x{ord(ch):02x}" if unicodedata.category(ch) in {"Cc", "Cf"} else ch)
-        for ch in text
-    )
+    """Text from a dossier, safe for a terminal line: control characters (ANSI escapes…) made visible."""
+    return visible(text, line_breaks=" ")
 
 
 _LABEL_WIDTH = 40  # longer labels (the pieces' titles) go on their own line, values stay aligned
