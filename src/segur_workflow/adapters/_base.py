@@ -149,7 +149,7 @@ class SQLBase(ABC):
         if columns and "head" not in columns:
             raise SerializationError(
                 "dossiers", "base au format précédent (schéma 3, historique dans data, sans sceau) : migrez-la "
-                "d'abord, explicitement (segur-workflow migrate --db FICHIER, avec la clé)")
+                "d'abord, explicitement (segur-workflow migrate --db BASE, avec la clé)")
 
     @abstractmethod
     def _constraint(self, exc: Exception) -> str | None:
