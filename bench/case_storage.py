@@ -152,10 +152,10 @@ def per_command_flatness(quick: bool) -> list[Row]:
                         verdict(ratio <= 1.5) if not quick else INFO,
                         note=_COLD_NOTE + f" Profile of a cold `get` of a {long_:,}-entry dossier (own time): "
                         f"{prof.summary()}.", profile=prof.table()))
-        rows.append(Row(f"{name}: the same dossiers' next command (chain cached by this process)",
+        rows.append(Row(f"{name}: the same dossiers' next command (their last chain kept by this repository)",
                         f"{us(statistics.median(warm[long_]))} vs {us(statistics.median(warm[short]))} = "
                         f"{times(warm_ratio)}", "(information)", INFO))
-        for label, run in (("read cold", True), ("chain cached", False)):
+        for label, run in (("read cold", True), ("chain kept", False)):
             spent = cpus[run]
             cpu_ratio = statistics.median(a / b for a, b in zip(spent[long_], spent[short], strict=True))
             rows.append(Row(f"{name}: the same, this process's CPU time only ({label}; the wall clock above also "
@@ -165,13 +165,12 @@ def per_command_flatness(quick: bool) -> list[Row]:
     return rows
 
 
-#: What holds the cold per-command row back (the profile attached to it shows the same).
-_COLD_NOTE = ("A command on a dossier this process has not read yet fetches every journal row and builds the "
-              "whole history (`Dossier.history` is a tuple of values: the engine, the screens and the seal "
-              "read it); the head's seal covers every row in one HMAC, so what grows is decoding the rows "
-              "(orjson) and building the entries, linear in the history. Flat would need a history built "
-              "lazily, a change to the public `Dossier` value not made. The warm row below (chain cached) is "
-              "flat.")
+#: How the cold per-command row stays flat (the profile attached to it shows where its time goes).
+_COLD_NOTE = ("A read fetches the snapshot and the journal's head row in one statement and checks one seal, the "
+              "head's, which covers the digest of every row before it (journal format 3, docs/security.md); the "
+              "dossier's `history` is a `History` that reads the rows below the head only when someone reads "
+              "below its last entries, which a bloc control does not; the save writes one journal row. Each "
+              "dossier is read by a repository opened after it was written.")
 
 
 def _why_get_save(op: Callable[[], object], floor_statements: int) -> dict[str, str]:
