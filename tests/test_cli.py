@@ -362,3 +362,20 @@ def test_show_and_diagram_read_a_real_sqlite_base(capsys: pytest.CaptureFixture[
     code, _, err = run(capsys, "show", "FINSAS000404", "--db", str(db))
     assert code == 2
     assert "FINSAS000404" in one_line_error(err)
+
+
+def test_every_db_option_says_it_takes_sqlite_or_postgresql() -> None:
+    # every command that opens a database goes through open_repository, which takes a file or a DSN: the help
+    # must say so, derived from the parser itself so a new command cannot forget it
+    import argparse
+
+    parser = cli.build_parser()
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    seen = []
+    for name, sub in subparsers.choices.items():
+        for action in sub._actions:
+            if "--db" in action.option_strings and name != "demo":  # demo creates its own SQLite file
+                seen.append(name)
+                assert action.metavar == "BASE", name
+                assert "PostgreSQL" in (action.help or ""), name
+    assert {"show", "list", "export", "deliver", "dead-letters", "verify", "migrate", "diagram"} <= set(seen)

@@ -342,3 +342,6 @@ def test_migrate_and_list_on_a_postgresql_uri(postgres_factory: Any, capsys: pyt
     code, out, err = run("list", "--db", uri, "--gestionnaire", "a.durand")
     assert code == 0, err
     assert [line.split()[0] for line in out.splitlines()[1:]] == [expected[2].numero]
+    code, out, err = run("show", expected[2].numero, "--db", uri)  # the consultation screen reads the server too
+    assert code == 0, err
+    assert expected[2].numero in out

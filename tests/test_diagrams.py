@@ -17,6 +17,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 from collections import deque
 from collections.abc import Iterator
 from datetime import timedelta
@@ -675,6 +676,19 @@ def test_definition_and_dossier_display_as_svg_in_a_notebook(dot_exe: str, highl
     assert COMPTE._repr_mimebundle_()["image/svg+xml"].count("<svg") == 1
     with pytest.raises(D.DiagramError):
         D.Diagramme("compte", highlight=highlighted)
+
+
+def test_the_package_gives_the_display_hooks_their_drawing_without_loading_the_diagrams() -> None:
+    # a definition and a dossier sit below the diagrams: they draw through `_display.DRAWING`, which
+    # `import segur_workflow` fills; the diagrams load when a notebook first shows something
+    code = (
+        "import sys, segur_workflow as sw\n"
+        "loaded = 'segur_workflow.diagrams' in sys.modules\n"
+        "bundle = sw.COMPTE._repr_mimebundle_()\n"
+        "print(loaded, 'segur_workflow.diagrams' in sys.modules, bundle['text/markdown'].split()[1])\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True", "stateDiagram-v2"]
 
 
 def test_without_graphviz_a_notebook_still_shows_the_mermaid_text(monkeypatch: pytest.MonkeyPatch,

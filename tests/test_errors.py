@@ -11,6 +11,9 @@ import inspect
 import json
 import pickle
 import pkgutil
+import re
+import subprocess
+import sys
 import typing
 from typing import Any
 
@@ -22,6 +25,8 @@ from hypothesis import strategies as st
 import segur_workflow
 from segur_workflow import errors
 from segur_workflow.errors import WorkflowError
+from segur_workflow.states import DEFINITIONS, MachineDefinition
+from segur_workflow.vocabulary import Role
 
 
 def _import_everything() -> None:
@@ -118,3 +123,40 @@ def test_documented_fields_are_in_to_dict() -> None:
     }
     for error, names in cases.items():
         assert names <= set(error.to_dict()), type(error).__name__
+
+
+def _ids_shown(message: str, ids: set[str]) -> list[str]:
+    # an identifier shown as a word of its own (labels such as « Rejeter la demande » are capitalised and
+    # accented, so the trigger `rejeter` is not found in them)
+    return sorted(i for i in ids if re.search(rf"(?<![\w-]){re.escape(i)}(?![\w-])", message))
+
+
+@pytest.mark.parametrize("definition", list(DEFINITIONS.values()), ids=lambda d: d.name)
+def test_no_message_shows_a_status_trigger_or_role_id(definition: MachineDefinition) -> None:
+    statuses = set(definition.state_names)
+    triggers = {t.trigger for t in definition.transitions}
+    roles = {r for t in definition.transitions for r in t.roles}
+    ids = statuses | triggers  # a role's id is a plain word (« gestionnaire »): its label is checked instead
+    for status in [None, *sorted(statuses)]:
+        for trigger in sorted(triggers):
+            made = [errors.TransitionNotAllowed(status, trigger, triggers),
+                    errors.CommandIdReused("cmd-1", trigger),
+                    *(errors.PermissionDenied(role.value, "tndSAS0032", trigger, "réservée") for role in sorted(roles))]
+            for error in made:
+                assert _ids_shown(error.message, ids) == [], error.message
+                assert "None" not in error.message and "au statut actuel" not in error.message
+                if isinstance(error, errors.PermissionDenied):
+                    assert f"pour {Role(error.role).label} «" in error.message
+
+
+def test_an_error_unpickled_in_a_fresh_process_still_speaks_the_portal_words() -> None:
+    # the labels come from the definitions, which fill errors' slot when the package loads: a process that
+    # only unpickles an error (a Celery worker, a pool) must get them without importing `states` itself
+    refused = errors.TransitionNotAllowed("solde_a_modifier", "deposer_solde", {"completer"})
+    code = "import pickle, sys; print(pickle.loads(sys.stdin.buffer.read()).message)"
+    done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(refused), capture_output=True,
+                          check=True)
+    message = done.stdout.decode("utf-8").strip()
+    assert message == refused.message
+    assert "« A modifier » (Ma demande de solde)" in message and "« Compléter la demande »" in message
+    assert _ids_shown(message, {"solde_a_modifier", "deposer_solde", "completer"}) == []

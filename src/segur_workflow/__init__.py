@@ -12,6 +12,7 @@ See the README and docs/ for the full guide.
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ._display import DRAWING
 from ._email import Email
 from .commands import (
     Command,
@@ -106,6 +107,24 @@ def _version() -> str:
         return version("segur-workflow")
     except PackageNotFoundError:  # a source tree on sys.path, never installed
         return "0+unknown"
+
+
+class _NotebookDrawing:
+    """The diagrams' drawing for the display hooks of definitions and dossiers (``_display``), loaded the first
+    time a notebook shows one: ``import segur_workflow`` does not pay for the diagrams (docs/architecture.md)."""
+
+    def svg(self, subject: object) -> str | None:
+        from .diagrams import NOTEBOOK
+
+        return NOTEBOOK.svg(subject)
+
+    def bundle(self, subject: object, include: object, exclude: object) -> dict[str, str]:
+        from .diagrams import NOTEBOOK
+
+        return NOTEBOOK.bundle(subject, include, exclude)
+
+
+DRAWING.fill(_NotebookDrawing())
 
 
 def __getattr__(name: str) -> Any:

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ._wording import role_words, status_words, trigger_words
+
 __all__ = [
     "AntivirusIndisponible", "CliError", "CommandIdReused", "ConcurrencyConflict", "DefinitionError",
     "DeliveryFailed", "DiagramError", "DossierAltere", "DossierNotFound", "DuplicateFinancingRequest",
@@ -111,38 +113,6 @@ class WorkflowError(Exception):
         return (_restore, (type(self), self._state()))
 
 
-def _where(status: str | None) -> str:
-    """The status in people's words: its portal label (and the request it belongs to), never its id."""
-    if status is None:
-        return "avant la création du dossier ou du compte"
-    from .states import DEFINITIONS, Status  # errors sit below the definitions; only the message needs them
-
-    for definition in DEFINITIONS.values():
-        if status in definition.state_names:
-            label = definition.state(status).label
-            if status in Status.__members__.values():
-                return f"au statut « {label} » ({Status(status).phase.label})"
-            return f"au statut « {label} »"
-    return "au statut actuel"
-
-
-def _trigger_label(trigger: str) -> str:
-    """A trigger as the portal says it (« Rejeter la demande »), from the definitions."""
-    from .states import DEFINITIONS
-
-    for definition in DEFINITIONS.values():
-        spec = next((t for t in definition.transitions if t.trigger == trigger), None)
-        if spec is not None:
-            return spec.libelle
-    return trigger.replace("_", " ").capitalize()
-
-
-def _role_label(role: str) -> str:
-    from .vocabulary import Role
-
-    return Role(role).label if role in Role.__members__.values() else role
-
-
 @attrs.define(eq=False, slots=False, auto_exc=False, init=False)
 class InvalidInput(WorkflowError, TypeError):
     """An argument of the wrong type or shape (a programming error on the host's side). ``received_type``
@@ -169,8 +139,8 @@ class TransitionNotAllowed(WorkflowError):
     allowed: frozenset[str] = attrs.field(converter=_names)
 
     def describe(self) -> str:
-        return (f"La commande « {_trigger_label(self.trigger)} » n'est pas possible {_where(self.status)}. "
-                "Commandes possibles : " + (", ".join(f"« {_trigger_label(t)} »" for t in sorted(self.allowed))
+        return (f"La commande « {trigger_words(self.trigger)} » n'est pas possible {status_words(self.status)}. "
+                "Commandes possibles : " + (", ".join(f"« {trigger_words(t)} »" for t in sorted(self.allowed))
                                              or "aucune") + ".")
 
 
@@ -200,7 +170,7 @@ class PermissionDenied(WorkflowError):
     reason: str
 
     def describe(self) -> str:
-        return (f"Action « {_trigger_label(self.trigger)} » refusée pour {_role_label(self.role)} "
+        return (f"Action « {trigger_words(self.trigger)} » refusée pour {role_words(self.role)} "
                 f"« {self.actor_id} » : {self.reason}")
 
 
@@ -270,7 +240,7 @@ class CommandIdReused(WorkflowError):
     def describe(self) -> str:
         return (f"L'identifiant de commande {self.command_id!r} a déjà servi à une autre commande "
                 "(autre auteur, autre dossier ou autre contenu) : choisissez un identifiant neuf pour "
-                f"« {_trigger_label(self.trigger)} ».")
+                f"« {trigger_words(self.trigger)} ».")
 
 
 @attrs.define(eq=False, slots=False, auto_exc=False)

@@ -21,14 +21,13 @@ import csv
 import io
 import os
 import tempfile
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import escape
 
-from .engine import format_date
+from ._format import format_date, visible
 from .errors import ExportUnavailable, InvalidInput
 from .ports import DossierSummary
 from .vocabulary import Phase
@@ -56,19 +55,11 @@ COLUMNS: tuple[str, ...] = tuple(title for title, _ in _COLUMNS)
 _PROGRESS_EVERY = 500
 
 
-def _text(value: str) -> str:
-    """A cell's text: control and format characters (which XML cannot carry, and which hide text)
-    shown as ``\\xNN`` rather than dropped."""
-    if value.isprintable():
-        return value
-    return "".join(f"\\x{ord(ch):02x}" if unicodedata.category(ch) in {"Cc", "Cf", "Cs"} else ch for ch in value)
-
-
 def row(summary: DossierSummary) -> tuple[str, ...]:
     """The cells of ``summary``'s row, as every format writes them."""
     if not isinstance(summary, DossierSummary):
         raise InvalidInput("summaries", "des DossierSummary (repository.search)", summary)
-    return tuple(_text(read(summary)) for _, read in _COLUMNS)
+    return tuple(visible(read(summary)) for _, read in _COLUMNS)
 
 
 def _rows(summaries: Iterable[DossierSummary], progress: Callable[[int], object] | None) -> Iterator[tuple[str, ...]]:

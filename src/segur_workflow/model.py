@@ -13,6 +13,7 @@ from typing import IO, Any
 import attrs
 
 from ._checks import ensure_str, require_bool, require_count, require_email, require_identifier, require_str, to_enum
+from ._display import DRAWING
 from .errors import InvalidInput
 from .sniff import HEAD_BYTES, TAILLE_DEPASSEE, inspect, sniff_media_type
 from .states import Status
@@ -352,17 +353,12 @@ class Dossier:
     gestionnaire: str | None = attrs.field(default=None, validator=require_identifier("gestionnaire", optional=True))
 
     # -- display in notebooks: the dossier machine with this dossier's path (IPython's protocol) ---
+    # (the drawing is the diagrams', given to ``_display.DRAWING`` by the package)
     def _repr_svg_(self) -> str | None:
-        from .diagrams import Diagramme  # the edges layer, loaded only when a notebook asks
-
-        return Diagramme(highlight=self)._repr_svg_()
+        return DRAWING.get().svg(self)
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
-        from .diagrams import Diagramme
-
-        bundle = Diagramme(highlight=self)._repr_mimebundle_(include, exclude)
-        bundle["text/plain"] = repr(self)
-        return bundle
+        return {**DRAWING.get().bundle(self, include, exclude), "text/plain": repr(self)}
 
     @property
     def phase(self) -> Phase:

@@ -159,7 +159,7 @@ class SQLBase(ABC):
         if columns and "head" not in columns:
             raise SerializationError(
                 "dossiers", "base au format précédent (schéma 3, historique dans data, sans sceau) : migrez-la "
-                "d'abord, explicitement (segur-workflow migrate --db FICHIER, avec la clé)")
+                "d'abord, explicitement (segur-workflow migrate --db BASE, avec la clé)")
         journal = self._columns(cur, "journal")
         if journal and "precedent" not in journal:
             raise SerializationError(

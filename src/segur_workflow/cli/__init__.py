@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=diagrams.FORMATS,
                    help=f"format (défaut : d'après l'extension de -o, sinon {diagrams.FORMATS[0]})")
     p.add_argument("--dossier", metavar="NUMERO", help="met en évidence l'état et le parcours de ce dossier")
-    p.add_argument("--db", metavar="FICHIER", help="base SQLite où lire le dossier")
+    add_db_option(p, required=False, use="la base où lire le dossier")
     add_key_option(p)
     p.add_argument("-o", "--output", metavar="FICHIER", help="fichier de sortie (défaut : sortie standard)")
     p.set_defaults(run=cmd_diagram)
@@ -91,10 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_emails)
 
     p = sub.add_parser("show", help="écran de consultation d'un dossier",
-                       description="Écran de consultation d'un dossier lu dans une base SQLite (lue, jamais "
-                                   "modifiée) : en texte, ou en page HTML avec --html.")
+                       description="Écran de consultation d'un dossier lu dans une base SQLite ou PostgreSQL (lue, "
+                                   "jamais modifiée) : en texte, ou en page HTML avec --html.")
     p.add_argument("numero", metavar="NUMERO", help="numéro du dossier (ex. FINSAS000001)")
-    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite (lue, jamais modifiée)")
+    add_db_option(p, use="lue, jamais modifiée")
     p.add_argument("--html", action="store_true",
                    help="page HTML : l'écran du fournisseur, ou celui d'un gestionnaire avec --gestionnaire")
     p.add_argument("--gestionnaire", metavar="ID", help="avec --html : l'écran d'instruction pour ce gestionnaire")

@@ -11,11 +11,11 @@ import contextlib
 import importlib
 import re
 import sys
-import unicodedata
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from .._format import visible
 from ..errors import CliError, InvalidInput
 from ..model import Dossier
 
@@ -69,11 +69,8 @@ class Parser(argparse.ArgumentParser):
 
 # -- output helpers --------------------------------------------------------------------------------
 def clean(text: str) -> str:
-    """Text from a dossier, safe for a terminal: control characters (ANSI escapes…) made visible."""
-    return "".join(
-        " " if ch in "\n\r\t" else (f"\\x{ord(ch):02x}" if unicodedata.category(ch) in {"Cc", "Cf"} else ch)
-        for ch in text
-    )
+    """Text from a dossier, safe for a terminal line: control characters (ANSI escapes…) made visible."""
+    return visible(text, line_breaks=" ")
 
 
 _LABEL_WIDTH = 40  # longer labels (the pieces' titles) go on their own line, values stay aligned
@@ -95,10 +92,12 @@ def title(text: str, char: str = "=") -> list[str]:
 
 
 # -- repository (the persistence helper's SQLite adapter) -------------------------------------------
-def add_db_option(parser: argparse.ArgumentParser) -> None:
-    """``--db BASE`` (required) for the commands that work on SQLite and PostgreSQL alike."""
-    parser.add_argument("--db", metavar="BASE", required=True,
-                        help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)")
+def add_db_option(parser: argparse.ArgumentParser, *, required: bool = True, use: str = "") -> None:
+    """``--db BASE`` for the commands that work on SQLite and PostgreSQL alike (every command that opens a
+    database through :func:`open_repository`); ``use`` ends the help with what the command does with it."""
+    parser.add_argument("--db", metavar="BASE", required=required,
+                        help="fichier SQLite, ou chaîne de connexion PostgreSQL (postgresql://… ou host=… dbname=…)"
+                             + (f" : {use}" if use else ""))
 
 
 def add_key_option(parser: argparse.ArgumentParser) -> None:

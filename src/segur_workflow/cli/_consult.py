@@ -88,7 +88,7 @@ def cmd_diagram(args: argparse.Namespace, out: TextIO) -> int:
         raise CliError("--db sert à lire un dossier à mettre en évidence : indiquez aussi --dossier NUMERO.")
     if args.dossier is not None:
         if args.db is None:
-            raise CliError("--dossier demande aussi --db FICHIER (la base où lire le dossier).")
+            raise CliError("--dossier demande aussi --db BASE (la base où lire le dossier).")
         if args.machine != "dossier":
             raise CliError("--dossier ne s'applique qu'à la machine « dossier ».")
         highlight = load_dossier(args.db, args.dossier, key_of(args))

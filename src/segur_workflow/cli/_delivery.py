@@ -1,10 +1,11 @@
 """The delivery commands of ``segur-workflow``: ``deliver`` and ``dead-letters``.
 
-``deliver --db FILE --smtp HOST:PORT --sender ADDRESS [--loop]`` runs a :class:`~.delivery.Dispatcher`
-on the SQLite outbox of ``FILE`` (one batch, or until interrupted with ``--loop``); the SMTP password,
-if any, comes from the ``SEGUR_SMTP_PASSWORD`` environment variable, never from the command line.
+``deliver --db BASE --smtp HOST:PORT --sender ADDRESS [--loop]`` runs a :class:`~.delivery.Dispatcher`
+on the outbox of ``BASE`` (an SQLite file or a PostgreSQL connection string), one batch or until interrupted
+with ``--loop``; the SMTP password, if any, comes from the ``SEGUR_SMTP_PASSWORD`` environment variable,
+never from the command line.
 Integration events are left in the outbox: they are for the host's ``on_event``.
-``dead-letters --db FILE [--requeue KIND:ID …]`` lists what was given up, and gives entries a fresh start.
+``dead-letters --db BASE [--requeue KIND:ID …]`` lists what was given up, and gives entries a fresh start.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from ..delivery import DeliveryReport, Dispatcher, SmtpTransport, default_worker_id
-from ._common import CliError, clean, open_repository
+from ._common import CliError, add_db_option, clean, open_repository
 
 __all__ = [
     "PASSWORD_VARIABLE",
@@ -121,11 +122,11 @@ def _cmd_dead_letters(args: argparse.Namespace, out: TextIO) -> int:
 def add_parsers(sub: Any) -> None:
     """Register ``deliver`` and ``dead-letters`` on the ``segur-workflow`` sub-command parser."""
     p = sub.add_parser("deliver", help="envoie les courriels de la boîte d'envoi par SMTP",
-                       description="Envoie les courriels en attente d'une base SQLite à un serveur SMTP. Plusieurs "
-                                   "répartiteurs peuvent tourner ensemble : chaque courriel est réservé par l'un "
-                                   "d'eux le temps d'un bail. Mot de passe SMTP : variable "
+                       description="Envoie les courriels en attente d'une base SQLite ou PostgreSQL à un serveur SMTP. "
+                                   "Plusieurs répartiteurs peuvent tourner ensemble : chaque courriel est réservé "
+                                   "par l'un d'eux le temps d'un bail. Mot de passe SMTP : variable "
                                    f"{PASSWORD_VARIABLE}.")
-    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+    add_db_option(p, use="sa boîte d'envoi")
     p.add_argument("--smtp", metavar="HÔTE:PORT", required=True, type=_host_port, help="serveur SMTP")
     p.add_argument("--sender", metavar="ADRESSE", required=True, help="adresse d'expéditeur (From)")
     p.add_argument("--loop", action="store_true", help="continue jusqu'à interruption (Ctrl-C, SIGTERM)")
@@ -142,7 +143,7 @@ def add_parsers(sub: Any) -> None:
     p = sub.add_parser("dead-letters", help="liste les envois abandonnés, ou les remet en file",
                        description="Liste les courriels et événements abandonnés après trop d'essais (avec la "
                                    "dernière erreur), ou les remet en file avec --requeue.")
-    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite")
+    add_db_option(p)
     p.add_argument("--requeue", metavar="TYPE:ID", type=_entry, nargs="+", help="remet ces entrées en file "
                                                                                 "(ex. email:12 event:3)")
     p.add_argument("--limit", type=_count, default=1000, help="lettres listées au plus (défaut : 1000)")

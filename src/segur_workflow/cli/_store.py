@@ -14,7 +14,7 @@ from .._checks import choices, enum_member
 from .._format import format_date
 from ..ports import DossierSummary
 from ..states import Status
-from ._common import PROG, CliError, clean, is_postgres_dsn, key_of, open_repository, repository
+from ._common import PROG, CliError, add_db_option, clean, is_postgres_dsn, key_of, open_repository, repository
 
 __all__ = ["add_filters", "cmd_export", "cmd_list", "cmd_migrate", "cmd_verify"]
 
@@ -160,7 +160,7 @@ def cmd_export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def add_filters(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--db", metavar="FICHIER", required=True, help="base SQLite (lue, jamais modifiée)")
+    add_db_option(p, use="lue, jamais modifiée")
     p.add_argument("--status", metavar="STATUT",
                    help="un statut parmi : " + choices(Status))
     p.add_argument("--gestionnaire", metavar="ID", help="dossiers confiés à ce gestionnaire")

@@ -13,7 +13,8 @@ read from one :class:`Graph` built once per diagram (:func:`graph`):
   are in DOT/SVG tooltips and edge ids, SCXML attributes and the docs' legends.
 
 ``highlight=dossier`` marks the dossier's current state and the path it took (from its history), with a
-colour legend (:data:`COULEURS`). :class:`Diagramme` displays either in Jupyter (``_repr_svg_``).
+colour legend (:data:`COULEURS`). :class:`Diagramme` displays either in Jupyter (``_repr_svg_``), and so do a
+definition and a dossier themselves: their display hooks draw with :data:`NOTEBOOK` (``_display``).
 
 Text built here never trusts its input: labels go through one escaping function per format.
 A new format is a module with ``render_x(graph)`` and one :class:`Renderer` entry in :data:`RENDERERS`.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import attrs
 
+from .._display import Drawing
 from ..model import Dossier
 from ..states import MachineDefinition
 from ._dot import dot_quote, html_escape, render_dot_text
@@ -58,6 +60,7 @@ from ._scxml import SCXML_NS, SW_NS, render_scxml
 __all__ = [
     "COULEURS",
     "FORMATS",
+    "NOTEBOOK",
     "RENDERERS",
     "SCXML_NS",
     "SW_NS",
@@ -168,3 +171,26 @@ class Diagramme:
         if svg is not None:
             bundle["image/svg+xml"] = svg
         return bundle
+
+
+def _diagramme(subject: object) -> Diagramme:
+    if isinstance(subject, Dossier):
+        return Diagramme(highlight=subject)
+    if isinstance(subject, MachineDefinition):
+        return Diagramme(subject)
+    raise DiagramError(f"Rien à dessiner pour un objet {type(subject).__name__} : une définition ou un dossier.")
+
+
+class _Notebook:
+    """What a definition's or a dossier's notebook display shows: its :class:`Diagramme`."""
+
+    def svg(self, subject: object) -> str | None:
+        return _diagramme(subject)._repr_svg_()
+
+    def bundle(self, subject: object, include: object, exclude: object) -> dict[str, str]:
+        return _diagramme(subject)._repr_mimebundle_(include, exclude)
+
+
+#: The drawing behind ``MachineDefinition._repr_svg_`` and ``Dossier._repr_mimebundle_`` (the package gives
+#: it to ``_display.DRAWING``).
+NOTEBOOK: Drawing = _Notebook()

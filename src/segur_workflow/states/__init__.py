@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from .._wording import WORDING
 from ._compte import COMPTE, CompteStatus
 from ._dossier import DOSSIER, Status
 from ._spec import INITIAL, MachineDefinition, StateSpec, TransitionSpec
@@ -27,3 +28,27 @@ __all__ = [
 #: Every machine of the package, by name.
 DEFINITIONS: Mapping[str, MachineDefinition] = MappingProxyType({d.name: d for d in (DOSSIER, COMPTE)})
 
+
+
+class _Words:
+    """The errors' words for the package's machines: a status by its label (and its request, for a dossier),
+    a trigger by its label (``errors`` sits below the definitions: it is given them, see ``_wording``)."""
+
+    def status(self, status: str) -> str | None:
+        for definition in DEFINITIONS.values():
+            if status in definition.state_names:
+                label = definition.state(status).label
+                if status in Status.__members__.values():
+                    return f"« {label} » ({Status(status).phase.label})"
+                return f"« {label} »"
+        return None
+
+    def trigger(self, trigger: str) -> str | None:
+        for definition in DEFINITIONS.values():
+            spec = next((t for t in definition.transitions if t.trigger == trigger), None)
+            if spec is not None:
+                return spec.libelle
+        return None
+
+
+WORDING.fill(_Words())

@@ -13,6 +13,7 @@ from types import MappingProxyType
 import attrs
 from transitions import Machine, State
 
+from .._display import DRAWING
 from .._graph import reachable
 from ..errors import DefinitionError
 from ..vocabulary import Role
@@ -204,16 +205,12 @@ class MachineDefinition:
             for src in t.sources or (INITIAL,):
                 yield src, t, t.target(src)
 
-    # -- display in notebooks (IPython's protocol; the diagram module is loaded only when asked) ---
+    # -- display in notebooks (IPython's protocol; the drawing is the diagrams', see ``_display``) ---
     def _repr_svg_(self) -> str | None:
-        from ..diagrams import Diagramme
-
-        return Diagramme(self)._repr_svg_()
+        return DRAWING.get().svg(self)
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
-        from ..diagrams import Diagramme
-
-        return Diagramme(self)._repr_mimebundle_(include, exclude)
+        return DRAWING.get().bundle(self, include, exclude)
 
     # -- checks ------------------------------------------------------------------------------
     def check(self) -> None:
