@@ -55,8 +55,10 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def _encode(value: object) -> tuple[Jsonb, bytes]:
-    # jsonb keeps the values, not the text: the digest covers their canonical form, recomputed on read.
-    return Jsonb(value), sealing.canonical(value)
+    # jsonb keeps the values, not the text: the digest covers their canonical form, recomputed on read. The
+    # server is sent that canonical text itself (JSON, which jsonb parses): the value is written out once.
+    data = sealing.canonical(value)
+    return Jsonb(value, dumps=lambda _value: data), data
 
 
 def _content(column: object) -> bytes:
