@@ -181,7 +181,16 @@ def test_every_declared_variable_comes_from_the_engine_context() -> None:
     ctx = engine.email_context(dossier, command, examples.T0, SAS)
     dossier_mails = {t.email for t in DOSSIER.transitions if t.email}  # the account's mails: compte.py's context
     declared = set().union(*(t.variables for name, t in TEMPLATES.items() if name in dossier_mails))
-    assert declared <= ctx.keys()
+    assert declared == ctx.keys()  # and no key that no template uses
+
+
+def test_every_key_of_the_account_context_is_a_variable_of_an_account_mail() -> None:
+    from segur_workflow import compte
+
+    account = compte.handle_compte(None, examples.creer_compte(), now=examples.T0).compte
+    ctx = compte.email_context(account, examples.creer_compte(), None)  # type: ignore[arg-type]
+    mails = {e for t in compte.COMPTE_BINDING.definition.transitions for e in t.emails}
+    assert set().union(*(TEMPLATES[name].variables for name in mails)) == ctx.keys()
 
 
 def test_a_recipient_that_would_inject_headers_is_refused_before_anything_is_built() -> None:

@@ -25,7 +25,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 import segur_workflow as sw
 from segur_workflow import diagrams, docgen, examples, observation
 from segur_workflow.binding import Bind, Binding, Change, Step
-from segur_workflow.commands import COMMAND_ID, Command
+from segur_workflow.commands import COMMAND_ID, EXEMPLE, Command
 from segur_workflow.emails import Email
 from segur_workflow.engine import DOSSIER_BINDING
 from segur_workflow.history import verify_history
@@ -363,9 +363,10 @@ def test_the_kits_machine_catches_an_engine_that_accepts_a_refused_command() -> 
 # -- 2. one trigger more on a copy of the dossier ---------------------------------------------------------------
 @attrs.frozen
 class Relancer(Command):
-    """New: the gestionnaire reminds the provider of a requested modification (the status stays)."""
+    """New: the gestionnaire reminds the provider of a requested modification (the status stays). Its field's
+    example is what the examples, the docs and the QA kit's paths send."""
 
-    commentaire: str
+    commentaire: str = attrs.field(metadata={EXEMPLE: "Toujours rien reçu."})
 
 
 #: the one row written for it
@@ -398,6 +399,34 @@ def test_one_more_trigger_needs_only_its_row_its_command_and_its_binding() -> No
     assert "Relancer le fournisseur" in diagrams.to_mermaid(DOSSIER_PLUS)
     assert "relancer" in docgen.transitions_table(DOSSIER_PLUS)
     assert ("solde_a_modifier", "relancer") in paths.all_edges(DOSSIER_PLUS)
+    # the examples build its command from its class and binding, and its path from the definition
+    assert examples.commands_to_fire(dossier, "relancer", binding=DOSSIER_PLUS_BINDING) == (
+        Relancer(examples.GESTIONNAIRE, "Toujours rien reçu."),)
+    assert examples.paths_of(DOSSIER_PLUS) == examples.paths_of(DOSSIER)  # a status-keeping row: same paths
+    with pytest.raises(ValueError, match="relancer"):
+        examples.commands_to_fire(dossier, "relancer")  # the shipped binding has no such trigger
+
+
+def test_a_trigger_that_changes_the_status_gets_its_path_and_its_example_from_the_definition() -> None:
+    # one more row leaving the balance under instruction for a new status-less shortcut: the examples find a
+    # path through it and fire it past its guards (every bloc OK, from `decider`'s own guard) with no table
+    raccourci = TransitionSpec("valider_sans_paiement", ("solde_en_instruction",), "solde_decidee",
+                              frozenset({Role.GESTIONNAIRE}), guards=("blocs_tous_ok",))
+    definition = attrs.evolve(DOSSIER, transitions=(*DOSSIER.transitions, raccourci))
+
+    @attrs.frozen
+    class ValiderSansPaiement(Command):
+        motif: str
+
+    binding = attrs.evolve(DOSSIER_BINDING, definition=definition,
+                           entries=(*DOSSIER_BINDING.entries, Bind(ValiderSansPaiement, lambda *_: Change())))
+    dossier = examples.dossier_at(sw.Status.SOLDE_EN_INSTRUCTION)
+    now = dossier.date_changement_statut
+    for command in examples.commands_to_fire(dossier, "valider_sans_paiement", binding=binding):
+        now += timedelta(hours=1)
+        dossier = binding.fire(dossier, command, now=now).dossier
+    assert dossier.status is sw.Status.SOLDE_DECIDEE
+    assert dossier.history[-1].trigger == "valider_sans_paiement"
 
 
 # -- 3. st.from_type on the host's own command classes ---------------------------------------------------------
@@ -429,13 +458,9 @@ def test_from_type_sees_a_command_class_defined_after_the_kit_was_imported() -> 
 
 
 # -- 4. the kit's paths and machine on the dossier with one trigger more ---------------------------------------
-_SHIPPED = paths.shipped_driver(DOSSIER)
-
-
 def _plus_commands(dossier: sw.Dossier | None, trigger: str) -> tuple[Command, ...]:
-    if trigger == "relancer":
-        return (Relancer(examples.GESTIONNAIRE, "Toujours rien reçu."),)
-    return tuple(_SHIPPED.commands(dossier, trigger))
+    # the examples of every trigger, the new one included, derived from the copy's binding: nothing per trigger
+    return examples.commands_to_fire(dossier, trigger, binding=DOSSIER_PLUS_BINDING)
 
 
 def _plus_fire(dossier: sw.Dossier | None, command: Command, now: datetime) -> object:

@@ -24,10 +24,15 @@ from .model import Actor, Attachment, CoordonneesBancaires, Fournisseur
 from .vocabulary import Bloc, Controle, PieceKind
 
 __all__ = [
-    "COMMAND_ID", "Command", "Completer", "ControlerBloc", "Decider", "DemanderModification", "DemanderPiece",
-    "DeposerAvance", "DeposerSolde", "Reaffecter", "Rejeter",
+    "COMMAND_ID", "EXEMPLE", "Command", "Completer", "ControlerBloc", "Decider", "DemanderModification",
+    "DemanderPiece", "DeposerAvance", "DeposerSolde", "Reaffecter", "Rejeter",
 ]
 
+
+#: The key of a field's example value in its attrs metadata (``attrs.field(metadata={EXEMPLE: "…"})``): the
+#: examples, the docs and the QA kit's paths build a command of any trigger from its class, its binding and
+#: these (``examples.example_command``), so a new command class carries its own examples.
+EXEMPLE = "exemple"
 
 _BLOC, _CONTROLE, _PIECE = to_enum("bloc", Bloc), to_enum("resultat", Controle), to_enum("piece", PieceKind)
 _PIECE_KEY = to_enum("pieces (clé)", PieceKind)
@@ -148,7 +153,7 @@ class DeposerAvance(Command):
 @attrs.frozen
 class ControlerBloc(Command):
     bloc: Bloc = attrs.field(converter=_to_bloc)
-    resultat: Controle = attrs.field(converter=_to_controle)
+    resultat: Controle = attrs.field(converter=_to_controle, metadata={EXEMPLE: Controle.OK})
     commentaire: str | None = attrs.field(default=None, validator=require_text("commentaire", optional=True))
 
 
@@ -159,18 +164,21 @@ class Decider(Command):
 
 @attrs.frozen
 class Rejeter(Command):
-    motif: str = attrs.field(validator=require_text("motif"))
+    motif: str = attrs.field(validator=require_text("motif"),
+                             metadata={EXEMPLE: "Pièces non conformes au cahier des charges."})
 
 
 @attrs.frozen
 class DemanderModification(Command):
-    commentaire: str = attrs.field(validator=require_text("commentaire"))
+    commentaire: str = attrs.field(validator=require_text("commentaire"), metadata={
+        EXEMPLE: "Le PV de VSR est illisible : merci de le déposer à nouveau."})
 
 
 @attrs.frozen
 class DemanderPiece(Command):
     piece: PieceKind = attrs.field(converter=_to_piece)
-    commentaire: str = attrs.field(validator=require_text("commentaire"))
+    commentaire: str = attrs.field(validator=require_text("commentaire"),
+                                   metadata={EXEMPLE: "Merci de joindre le PV de VSR signé."})
 
 
 @attrs.frozen
@@ -193,5 +201,6 @@ class Reaffecter(Command):
 
     gestionnaire: str = attrs.field(validator=require_identifier("gestionnaire"))
     commentaire: str | None = attrs.field(
-        default=None, validator=require_text("commentaire", optional=True)
+        default=None, validator=require_text("commentaire", optional=True),
+        metadata={EXEMPLE: "Répartition de la charge de l'équipe."},
     )

@@ -6,35 +6,34 @@ built in memory.
 
 from __future__ import annotations
 
+import enum
 import io
 import struct
+import typing
 import zlib
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
+from typing import Any
+
+import attrs
 
 from ._email import Email
-from .commands import (
-    Command,
-    Completer,
-    ControlerBloc,
-    Decider,
-    DemanderModification,
-    DemanderPiece,
-    DeposerAvance,
-    DeposerSolde,
-    Reaffecter,
-    Rejeter,
-)
+from ._graph import breadth_first, walk_to
+from .binding import Binding
+from .commands import EXEMPLE, Command, ControlerBloc, DeposerAvance
+from .engine import DOSSIER_BINDING
 from .errors import InvalidInput
 from .model import SAS, Actor, Attachment, CoordonneesBancaires, Corridor, Dossier, Fournisseur
-from .states import COMPTE, DOSSIER, Status
+from .states import COMPTE, DOSSIER, INITIAL, MachineDefinition, Status, TransitionSpec
 from .vocabulary import Bloc, Controle, Phase, PieceKind, Role
 
 __all__ = [
     "COORDONNEES", "FOURNISSEUR", "FOURNISSEUR_ACTOR", "GESTIONNAIRE", "GESTIONNAIRES", "IDENTIFIANT",
-    "MOT_DE_PASSE", "MOT_DE_PASSE_PROVISOIRE", "NUMERO", "PATHS", "PORTAIL", "QUESTION_SECRETE", "SEL", "T0",
-    "TITULAIRE_COMPTE", "attachment", "commands_to_fire", "compte_commands_to_fire", "creer_compte",
-    "deposer_avance", "dossier_at", "example_email", "jpeg_bytes", "mot_de_passe_courant", "owner", "pdf_bytes",
-    "pieces", "png_bytes",
+    "MOT_DE_PASSE", "MOT_DE_PASSE_PROVISOIRE", "NUMERO", "OMIT", "PATHS", "PORTAIL", "QUESTION_SECRETE", "SEL",
+    "SUPPORT", "T0", "TEXTE", "TITULAIRE_COMPTE", "attachment", "commands_to_fire", "compte_commands_to_fire",
+    "creer_compte", "deposer_avance", "dossier_at", "example_command", "example_email", "jpeg_bytes",
+    "mot_de_passe_courant", "owner", "paths_of", "pdf_bytes", "pieces", "png_bytes",
 ]
 
 #: 23/05/2023, the deposit date of the seed's acknowledgement e-mail (10:00 in Paris).
@@ -58,6 +57,8 @@ FOURNISSEUR_ACTOR = Actor(Role.FOURNISSEUR, FOURNISSEUR.ans_id)
 GESTIONNAIRE = Actor(Role.GESTIONNAIRE, "gestionnaire.asp")
 #: An instruction team (actor ids of gestionnaires), for assignment examples.
 GESTIONNAIRES = ("gestionnaire.asp", "c.martin", "a.durand")
+#: The support contact of the balance request.
+SUPPORT = "support@le-select.example — 01 23 45 67 89"
 
 
 def png_bytes(width: int = 1, height: int = 1) -> bytes:
@@ -123,50 +124,135 @@ def owner(dossier: Dossier) -> Actor:
     return Actor(Role.FOURNISSEUR, dossier.fournisseur.ans_id)
 
 
-def commands_to_fire(dossier: Dossier, trigger: str, corridor: Corridor = SAS) -> tuple[Command, ...]:
-    """Commands that, applied in order to ``dossier``, end with ``trigger`` fired past its guards.
+# -- example commands of any trigger, derived from the definition and the binding ----------------------------
+#: A field's value for the subject: ``(subject, phase, corridor, required) -> value`` (``OMIT``: leave it out).
+_Value = Callable[[Any, Phase | None, Corridor, bool], object]
+OMIT = object()
+#: A text field without an example of its own (``commands.EXEMPLE``).
+TEXTE = "Texte d'exemple."
 
-    Preparatory ``controler_bloc`` commands come first where the guard needs them (every bloc OK
-    before ``decider``, a KO bloc before ``demander_modification``).
-    """
-    g = GESTIONNAIRE
-    current = dossier.demande_courante.controles
-    if trigger == "controler_bloc":
-        return (ControlerBloc(g, Bloc.INFORMATIONS, Controle.OK),)
-    if trigger == "decider":
-        prep = tuple(ControlerBloc(g, b, Controle.OK) for b, c in current.items() if c is not Controle.OK)
-        return (*prep, Decider(g))
-    if trigger == "rejeter":
-        return (Rejeter(g, "Pièces non conformes au cahier des charges."),)
-    if trigger == "deposer_solde":
-        return (DeposerSolde(owner(dossier), pieces(Phase.SOLDE, corridor),
-                             "support@le-select.example — 01 23 45 67 89", corridor.montant_solde),)
-    if trigger == "demander_modification":
-        prep = () if Controle.KO in current.values() else (
-            ControlerBloc(g, Bloc.PIECES_JUSTIFICATIVES, Controle.KO, "PV illisible"),)
-        return (*prep, DemanderModification(g, "Le PV de VSR est illisible : merci de le déposer à nouveau."))
-    if trigger == "demander_piece":
-        return (DemanderPiece(g, corridor.pieces_solde[0], "Merci de joindre le PV de VSR signé."),)
-    if trigger == "completer":
-        wanted = dossier.piece_demandee or corridor.pieces_solde[0]
-        return (Completer(owner(dossier), pieces={wanted: attachment(wanted)}),)
-    if trigger == "reaffecter":
-        other = next(n for n in GESTIONNAIRES if n != dossier.gestionnaire)
-        return (Reaffecter(g, other, "Répartition de la charge de l'équipe."),)
-    raise ValueError(f"pas d'exemple pour {trigger!r}")
+
+def _row(binding: Binding[Any, Any], subject: Any, trigger: str) -> TransitionSpec:
+    """The row ``trigger`` fires from ``subject``'s status (its first row, when none leaves it)."""
+    rows = [t for t in binding.definition.transitions if t.trigger == trigger]
+    if not rows or trigger not in binding.commands:
+        raise ValueError(f"pas d'exemple pour {trigger!r}")
+    here = None if subject is None else subject.status.value
+    return next((t for t in rows if here in t.sources), rows[0])
+
+
+def _phase(binding: Binding[Any, Any], spec: TransitionSpec, subject: Any) -> Phase | None:
+    """The phase the row's pieces and amount belong to (the one of the state it leads to), for a dossier."""
+    source = subject.status.value if subject is not None and subject.status.value in spec.sources else (
+        spec.sources[0] if spec.sources else "")
+    return getattr(binding.status(spec.target(source)), "phase", None)
+
+
+def example_command(binding: Binding[Any, Any], subject: Any, trigger: str, *, actors: Mapping[Role, Actor],
+                    values: Mapping[str, _Value], corridor: Corridor = SAS) -> Command:
+    """A command of ``trigger``'s class (from the binding) for ``subject``, that gets past the guards looking
+    at what it carries: the actor of the row's role (the subject's owner for a provider), each field its
+    example (``commands.EXEMPLE`` in its metadata), else its value for the subject (``values``, by field
+    name), else its default, else the first member of its enum or :data:`TEXTE`."""
+    spec = _row(binding, subject, trigger)
+    cls = binding.commands[trigger]
+    hints = typing.get_type_hints(cls)
+    phase = _phase(binding, spec, subject)
+    fields: dict[str, object] = {}
+    for field in attrs.fields(cls):
+        required = field.default is attrs.NOTHING
+        if field.name in ("actor", "command_id"):
+            continue
+        if EXEMPLE in field.metadata:
+            fields[field.name] = field.metadata[EXEMPLE]
+        elif field.name in values:
+            value = values[field.name](subject, phase, corridor, required)
+            if value is not OMIT:
+                fields[field.name] = value
+        elif not required:
+            continue
+        elif isinstance(hints[field.name], type) and issubclass(hints[field.name], enum.Enum):
+            fields[field.name] = next(iter(hints[field.name]))
+        elif hints[field.name] is str:
+            fields[field.name] = TEXTE
+        else:
+            raise ValueError(f"pas d'exemple pour le champ {field.name!r} de {cls.__name__}")
+    role = next(r for r in (Role.FOURNISSEUR, Role.GESTIONNAIRE, Role.SYSTEME) if r in spec.roles)
+    actor = Actor(role, binding.owner(subject)) if role is Role.FOURNISSEUR and subject is not None else actors[role]
+    made: Command = typing.cast(Any, cls)(actor=actor, **fields)  # the fields are the class's own, by name
+    return made
+
+
+def _pieces(dossier: Dossier | None, phase: Phase | None, corridor: Corridor, required: bool) -> object:
+    if required:  # a deposit: every piece of its phase
+        return pieces(phase or Phase.AVANCE, corridor)
+    # a complement: the piece the gestionnaire asked for, or the phase's first
+    wanted = (dossier.piece_demandee if dossier is not None else None) or corridor.pieces(phase or Phase.SOLDE)[0]
+    return {wanted: attachment(wanted)}
+
+
+def _autre_gestionnaire(dossier: Dossier | None, *_: object) -> str:
+    return next(n for n in GESTIONNAIRES if dossier is None or n != dossier.gestionnaire)
+
+
+#: The dossier's commands' fields whose example depends on the dossier or the corridor, by field name.
+_DOSSIER_VALUES: Mapping[str, _Value] = MappingProxyType({
+    "pieces": _pieces,
+    "montant": lambda _d, phase, corridor, _r: corridor.montant(phase or Phase.AVANCE),
+    "piece": lambda _d, phase, corridor, _r: corridor.pieces(phase or Phase.SOLDE)[0],
+    "contact_support": lambda _d, _p, _c, required: SUPPORT if required else OMIT,
+    "gestionnaire": _autre_gestionnaire,
+    "fournisseur": lambda *_: FOURNISSEUR,
+    "coordonnees_bancaires": lambda *_: COORDONNEES,
+})
+
+#: Who fires the dossier's rows when no dossier's owner is concerned.
+_DOSSIER_ACTORS: Mapping[Role, Actor] = MappingProxyType({
+    Role.FOURNISSEUR: FOURNISSEUR_ACTOR, Role.GESTIONNAIRE: GESTIONNAIRE, Role.SYSTEME: Actor(Role.SYSTEME, "asp")})
+
+#: What brings a dossier to pass a guard that looks at the dossier alone (``scope="dossier"``), by guard.
+_PREPARATIONS: Mapping[str, Callable[[Dossier], tuple[Command, ...]]] = MappingProxyType({
+    "blocs_tous_ok": lambda d: tuple(ControlerBloc(GESTIONNAIRE, b, Controle.OK)
+                                     for b, c in d.demande_courante.controles.items() if c is not Controle.OK),
+    "bloc_ko": lambda d: () if Controle.KO in d.demande_courante.controles.values() else (
+        ControlerBloc(GESTIONNAIRE, Bloc.PIECES_JUSTIFICATIVES, Controle.KO, "PV illisible"),),
+})
+
+
+def commands_to_fire(dossier: Dossier | None, trigger: str, corridor: Corridor = SAS, *,
+                     binding: Binding[Any, Any] = DOSSIER_BINDING) -> tuple[Command, ...]:
+    """Commands that, applied in order to ``dossier`` (``None``: before its creation), end with ``trigger``
+    fired past its guards: the :func:`example_command` of its class, after what its dossier-level guards need
+    (every bloc OK before ``decider``, a KO bloc before ``demander_modification``). ``binding``: the
+    dossier's, or a host's copy with more triggers."""
+    spec = _row(binding, dossier, trigger)
+    prep = tuple(c for guard in spec.guards if guard in _PREPARATIONS and dossier is not None
+                 for c in _PREPARATIONS[guard](dossier))
+    return (*prep, example_command(binding, dossier, trigger, actors=_DOSSIER_ACTORS, values=_DOSSIER_VALUES,
+                                   corridor=corridor))
+
+
+def paths_of(definition: MachineDefinition) -> Mapping[str, tuple[str, ...]]:
+    """A shortest legal path (of triggers) from creation to each state of ``definition``; ties go to the
+    rows in the definition's order."""
+    created = next(t for t in definition.transitions if t.creates).target(INITIAL)
+    tree = breadth_first(created, lambda here: ((t.trigger, t.target(here)) for t in definition.outgoing(here)
+                                                if not t.internal))
+    return MappingProxyType({s: tuple(walk_to(tree, s)) for s in definition.state_names if s in tree})
 
 
 #: A legal path (of triggers) from creation to each status.
-PATHS: dict[Status, tuple[str, ...]] = {
-    Status.AVANCE_EN_INSTRUCTION: (),
-    Status.AVANCE_DECIDEE: ("decider",),
-    Status.AVANCE_REJETEE: ("rejeter",),
-    Status.SOLDE_EN_INSTRUCTION: ("decider", "deposer_solde"),
-    Status.SOLDE_A_MODIFIER: ("decider", "deposer_solde", "demander_modification"),
-    Status.SOLDE_EN_ATTENTE_PIECE: ("decider", "deposer_solde", "demander_piece"),
-    Status.SOLDE_DECIDEE: ("decider", "deposer_solde", "decider"),
-    Status.SOLDE_REJETEE: ("decider", "deposer_solde", "rejeter"),
-}
+PATHS: Mapping[Status, tuple[str, ...]] = MappingProxyType(
+    {Status(s): path for s, path in paths_of(DOSSIER).items()})
+
+
+def _walk(subject: Any, triggers: Iterable[str], commands: Callable[[Any, str], tuple[Command, ...]],
+          fire: Callable[[Any, Command, datetime], Any], *, now: datetime, step: timedelta) -> tuple[Any, datetime]:
+    for trigger in triggers:
+        for command in commands(subject, trigger):
+            now += step
+            subject = fire(subject, command, now)
+    return subject, now
 
 
 def dossier_at(status: Status, *, numero: str = NUMERO, start_at: datetime = T0,
@@ -174,13 +260,11 @@ def dossier_at(status: Status, *, numero: str = NUMERO, start_at: datetime = T0,
     """A dossier brought to ``status`` by a legal path, one command per ``step`` from ``start_at``."""
     from .engine import handle, start  # the examples sit above the engine for callers, not for it
 
-    now = start_at
-    dossier = start(deposer_avance(corridor=corridor), numero=numero, now=now, corridor=corridor).dossier
-    for trigger in PATHS[Status(status)]:
-        for command in commands_to_fire(dossier, trigger, corridor):
-            now += step
-            dossier = handle(dossier, command, now=now, corridor=corridor).dossier
-    return dossier
+    dossier = start(deposer_avance(corridor=corridor), numero=numero, now=start_at, corridor=corridor).dossier
+    reached: Dossier
+    reached, _ = _walk(dossier, PATHS[Status(status)], lambda d, t: commands_to_fire(d, t, corridor),
+                       lambda d, c, now: handle(d, c, now=now, corridor=corridor).dossier, now=start_at, step=step)
+    return reached
 
 
 # -- the portal account (the compte machine) ----------------------------------------------------------------
@@ -189,7 +273,7 @@ IDENTIFIANT = "test.ecomplementaire"
 PORTAIL = Actor(Role.SYSTEME, "portail")
 TITULAIRE_COMPTE = Actor(Role.FOURNISSEUR, IDENTIFIANT)
 SEL = bytes(range(16))
-MOT_DE_PASSE_PROVISOIRE = "Provisoire-2023"
+MOT_DE_PASSE_PROVISOIRE = "Kp7;vX2m!q"  # the e-mail catalogue's example (_templates.VARIABLES)
 MOT_DE_PASSE = "Nouveau.mdp1"
 QUESTION_SECRETE = ("Ville de naissance ?", "Antony")
 
@@ -215,66 +299,68 @@ def mot_de_passe_courant(compte: object) -> str:
     return MOT_DE_PASSE_PROVISOIRE
 
 
+#: The account's commands' fields, by field name: the example secrets, the current password, the address.
+_COMPTE_VALUES: Mapping[str, _Value] = MappingProxyType({
+    "mot_de_passe": lambda compte, *_: mot_de_passe_courant(compte),
+    "ancien_mot_de_passe": lambda compte, *_: mot_de_passe_courant(compte),
+    "nouveau_mot_de_passe": lambda *_: MOT_DE_PASSE,
+    "confirmation": lambda *_: MOT_DE_PASSE,
+    "mot_de_passe_provisoire": lambda *_: MOT_DE_PASSE_PROVISOIRE,
+    "question": lambda *_: QUESTION_SECRETE[0],
+    "reponse": lambda *_: QUESTION_SECRETE[1],
+    "sel": lambda *_: SEL,
+    "email": lambda compte, *_: FOURNISSEUR.email if compte is None else compte.email,
+    "identifiant": lambda *_: IDENTIFIANT,
+})
+
+
 def compte_commands_to_fire(compte: object, trigger: str) -> tuple[Command, ...]:
     """The example account's command that fires ``trigger`` from ``compte``'s status past its guards
     (the account counterpart of :func:`commands_to_fire`; secrets are :data:`SEL` and the constants above)."""
-    from . import compte as c
+    from .compte import COMPTE_BINDING, Compte
 
-    assert isinstance(compte, c.Compte)
-    user, actuel = TITULAIRE_COMPTE, mot_de_passe_courant(compte)
-    made: dict[str, Command] = {
-        "premiere_connexion": c.PremiereConnexion(user, actuel),
-        "changer_mot_de_passe": c.ChangerMotDePasse(user, actuel, MOT_DE_PASSE, MOT_DE_PASSE, SEL),
-        "definir_question_secrete": c.DefinirQuestionSecrete(user, *QUESTION_SECRETE, SEL),
-        "oublier_mot_de_passe": c.OublierMotDePasse(user, QUESTION_SECRETE[1], MOT_DE_PASSE_PROVISOIRE, SEL),
-        "oublier_identifiant": c.OublierIdentifiant(PORTAIL, compte.email),
-        "cloturer_compte": c.CloturerCompte(PORTAIL),
-    }
-    if trigger not in made:
-        raise ValueError(f"pas d'exemple de compte pour {trigger!r}")
-    return (made[trigger],)
+    assert isinstance(compte, Compte)
+    try:
+        return (example_command(COMPTE_BINDING, compte, trigger, actors={Role.SYSTEME: PORTAIL},
+                                values=_COMPTE_VALUES),)
+    except ValueError:
+        raise ValueError(f"pas d'exemple de compte pour {trigger!r}") from None
 
 
 def example_email(template: str) -> Email:
     """``template`` as the engine of its machine renders it on the examples: the dossier's mails on the
     example dossier (LE SELECT, FINSAS009250), the account's on the guide's login ``test.ecomplementaire``
     with LE SELECT's address, fixed salts and passwords. ``InvalidInput`` when no transition sends it."""
+    from .compte import handle_compte
     from .engine import handle, start
 
     spec = next((t for t in DOSSIER.transitions if template in t.emails), None)
-    if spec is None:
-        if any(template in t.emails for t in COMPTE.transitions):
-            return _compte_email(template)
+    if spec is not None:
+        emails = _sent(spec, start(deposer_avance(), numero=NUMERO, now=T0), paths_of(DOSSIER),
+                       commands=commands_to_fire, fire=lambda d, c, now: handle(d, c, now=now),
+                       subject_of=lambda out: out.dossier)
+    elif (spec := next((t for t in COMPTE.transitions if template in t.emails), None)) is not None:
+        emails = _sent(spec, handle_compte(None, creer_compte(), now=T0), paths_of(COMPTE),
+                       commands=compte_commands_to_fire, fire=lambda a, c, now: handle_compte(a, c, now=now),
+                       subject_of=lambda out: out.compte)
+    else:
         raise InvalidInput("template", "un modèle de courriel envoyé par une transition", template)
+    return next(e for e in emails if e.template == template)
+
+
+def _sent(spec: TransitionSpec, created: Any, paths: Mapping[str, tuple[str, ...]], *,
+          commands: Callable[[Any, str], tuple[Command, ...]], fire: Callable[[Any, Command, datetime], Any],
+          subject_of: Callable[[Any], Any]) -> tuple[Email, ...]:
+    """The e-mails sent when ``spec`` fires on the examples: at creation, or once its first source is reached
+    by the shortest path, one hour a command."""
     if spec.creates:
-        return start(deposer_avance(), numero=NUMERO, now=T0).emails[-1]
-    dossier = dossier_at(Status(spec.sources[0]))
-    now = dossier.date_changement_statut
+        return tuple(created.emails)
+    hour = timedelta(hours=1)
+    subject, now = _walk(subject_of(created), paths[spec.sources[0]], commands,
+                         lambda s, c, at: subject_of(fire(s, c, at)), now=T0, step=hour)
     emails: tuple[Email, ...] = ()
-    for command in commands_to_fire(dossier, spec.trigger):
-        now += timedelta(hours=1)
-        outcome = handle(dossier, command, now=now)
-        dossier, emails = outcome.dossier, outcome.emails
-    (email,) = emails
-    return email
-
-
-def _compte_email(template: str) -> Email:
-    from . import compte as c
-
-    user = Actor(Role.FOURNISSEUR, IDENTIFIANT)
-    now, provisoire = T0, "Kp7;vX2m!q"
-    out = c.handle_compte(None, c.CreerCompte(PORTAIL, user.id, provisoire, SEL, email=FOURNISSEUR.email), now=now)
-    steps: list[Command] = [
-        c.PremiereConnexion(user, provisoire), c.ChangerMotDePasse(user, provisoire, MOT_DE_PASSE, MOT_DE_PASSE, SEL),
-        c.DefinirQuestionSecrete(user, *QUESTION_SECRETE, SEL), c.OublierIdentifiant(PORTAIL, FOURNISSEUR.email),
-        c.OublierMotDePasse(user, QUESTION_SECRETE[1], provisoire, SEL),
-    ]
-    for command in steps:
-        found = next((e for e in out.emails if e.template == template), None)
-        if found is not None:
-            return found
-        now += timedelta(hours=1)
-        out = c.handle_compte(out.compte, command, now=now)
-    (found,) = (e for e in out.emails if e.template == template)
-    return found
+    for command in commands(subject, spec.trigger):
+        now += hour
+        outcome = fire(subject, command, now)
+        subject, emails = subject_of(outcome), tuple(outcome.emails)
+    return emails

@@ -10,6 +10,7 @@ from typing import Any
 
 from hypothesis.errors import InvalidArgument
 
+from ... import _checks as checks
 from ...model import Corridor
 
 __all__ = ["ALNUM", "DIGITS", "UPPER", "enum_member", "memo", "require", "require_bool", "require_corridor"]
@@ -57,11 +58,11 @@ def require_corridor(call: str, corridor: object) -> None:
 
 
 def enum_member(enum_cls: type[enum.Enum], call: str, value: object) -> Any:
-    try:
-        return enum_cls(value)
-    except ValueError:
-        choices = ", ".join(str(m.value) for m in enum_cls)
-        raise InvalidArgument(f"{call} : une valeur parmi {choices} attendue, reçu {value!r}") from None
+    """``value`` as a member of ``enum_cls`` (the package's one conversion), or hypothesis' ``InvalidArgument``."""
+    member = checks.enum_member(enum_cls, value)
+    if member is None:
+        raise InvalidArgument(f"{call} : une valeur parmi {checks.choices(enum_cls)} attendue, reçu {value!r}")
+    return member
 
 
 DIGITS = string.digits
