@@ -298,3 +298,15 @@ def test_a_head_row_of_many_entries_builds_only_its_last_ones(tmp_path: Path) ->
                                                                        Controle.KO))
         assert len(out.dossier.history) == len(grown.history) + 1
         assert list(repo.verify()) == []
+
+
+def test_the_cli_shows_a_history_of_many_journal_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``show`` closes its repository before printing: the dossier is read whole first."""
+    from segur_workflow import cli
+
+    db = tmp_path / "show.sqlite3"
+    with SQLiteRepository(db) as repo:
+        grown = _grown(repo, 9, 12)
+    assert cli.main(["show", grown.numero, "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("Contrôle") >= len(grown.history) - 4, out
