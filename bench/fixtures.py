@@ -60,14 +60,21 @@ def lifecycle() -> tuple[Dossier, tuple[tuple[Command, datetime], ...]]:
 
 def with_history(length: int) -> Dossier:
     """A dossier under instruction whose history holds ``length`` entries (repeated bloc controls)."""
-    d = examples.dossier_at(Status.AVANCE_EN_INSTRUCTION)
+    return life_with_history(length)[-1]
+
+
+def life_with_history(length: int) -> list[Dossier]:
+    """Every state of :func:`with_history`'s dossier, one per command: what a repository stores one journal
+    row each for (``bench.case_storage.clone_sealed``)."""
+    states = [examples.dossier_at(Status.AVANCE_EN_INSTRUCTION)]
     now = examples.T0
     results = (Controle.A_INSTRUIRE, Controle.KO)
-    for i in range(length - len(d.history)):
+    for i in range(length - len(states[0].history)):
         now += timedelta(seconds=1)
-        d = handle(d, ControlerBloc(GESTIONNAIRE, Bloc.INFORMATIONS, results[i % 2]), now=now).dossier
-    assert len(d.history) == length
-    return d
+        states.append(handle(states[-1], ControlerBloc(GESTIONNAIRE, Bloc.INFORMATIONS, results[i % 2]),
+                             now=now).dossier)
+    assert len(states[-1].history) == length
+    return states
 
 
 def fournisseur(i: int) -> Fournisseur:

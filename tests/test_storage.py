@@ -484,19 +484,26 @@ def test_any_single_edit_of_the_stored_rows_is_refused(tmp_path_factory: pytest.
     targets: list[tuple[str, str, int | None, Any]] = [("dossiers", "data", None, snapshot)]
     targets += [("journal", col, pos, json.loads(text)) for pos, e, m in rows
                 for col, text in (("entries", e), ("emails", m))]
-    with SQLiteRepository(base, key=KEY) as repo:  # one reader for all edits: it must notice every one
-        for table, column, position, value in targets:
-            for path in _leaves(value):
-                where = "" if position is None else f" AND position = {position}"
-                with sqlite3.connect(base) as conn:
-                    (original,) = conn.execute(f"SELECT {column} FROM {table} WHERE 1=1{where}").fetchone()
-                    conn.execute(f"UPDATE {table} SET {column} = ? WHERE 1=1{where}",
-                                 (json.dumps(_edited(value, path), ensure_ascii=False, separators=(",", ":"),
-                                             sort_keys=True),))
-                with pytest.raises(DossierAltere):
-                    repo.get(dossier.numero)
-                with sqlite3.connect(base) as conn:
-                    conn.execute(f"UPDATE {table} SET {column} = ? WHERE 1=1{where}", (original,))
+    head = len(rows)
+    for table, column, position, value in targets:
+        for path in _leaves(value):
+            where = "" if position is None else f" AND position = {position}"
+            with sqlite3.connect(base) as conn:
+                (original,) = conn.execute(f"SELECT {column} FROM {table} WHERE 1=1{where}").fetchone()
+                conn.execute(f"UPDATE {table} SET {column} = ? WHERE 1=1{where}",
+                             (json.dumps(_edited(value, path), ensure_ascii=False, separators=(",", ":"),
+                                         sort_keys=True),))
+            with SQLiteRepository(base, key=KEY) as repo:
+                if position is None or position == head:  # the snapshot and the head row: refused by the read
+                    with pytest.raises(DossierAltere):
+                        repo.get(dossier.numero)
+                else:  # a row below the head: refused when the entries it holds are read
+                    stored = repo.get(dossier.numero)
+                    with pytest.raises(DossierAltere):
+                        _whole(stored.dossier)
+            with sqlite3.connect(base) as conn:
+                conn.execute(f"UPDATE {table} SET {column} = ? WHERE 1=1{where}", (original,))
+    with SQLiteRepository(base, key=KEY) as repo:
         assert repo.get(dossier.numero).dossier == changed
 
 
@@ -505,10 +512,12 @@ def test_any_single_edit_of_the_stored_rows_is_refused(tmp_path_factory: pytest.
     ("sceau", "f" * 64), ("sceau", "pas un sceau"), ("entries", "[]"), ("emails", '[{"x": 1}]'),
     ("entries", b"\xff\xfe"),
 ])
-def test_an_edit_of_any_column_of_an_old_journal_row_is_refused_on_every_read(
+def test_an_edit_of_any_column_of_an_old_journal_row_is_refused_when_it_is_read(
         tmp_path: Path, column: str, value: object) -> None:
-    """The head's seal covers every column of every row: an edit of the first of three rows, made behind the
-    repository's back, is refused by a repository that already read the dossier and by a fresh one."""
+    """The head's seal covers the digest of every row before it: an edit of the first of three rows, made behind
+    the repository's back, is refused as soon as the entries below the head are read (the read itself checks
+    only the snapshot and the head row), by a repository that had read them before as by a fresh one, and by
+    ``verify``."""
     db = tmp_path / "old-row.sqlite3"
     dossier, _ = make_dossier(1, Status.SOLDE_EN_INSTRUCTION)
     with SQLiteRepository(db, key=KEY) as warm:
@@ -516,16 +525,29 @@ def test_an_edit_of_any_column_of_an_old_journal_row_is_refused_on_every_read(
         for version in (1, 2):
             dossier, emails = step(dossier)
             warm.save(dossier, expected_version=version, outbox=emails)
-        assert warm.get(dossier.numero).dossier == dossier  # checked and cached
+        assert warm.get(dossier.numero).dossier == dossier  # read whole, checked and kept
         with sqlite3.connect(db) as conn:
             conn.execute(f"UPDATE journal SET {column} = ? WHERE position = 1", (value,))
         with pytest.raises(DossierAltere) as seen_warm:
-            warm.get(dossier.numero)
-    with SQLiteRepository(db, key=KEY) as cold, pytest.raises(DossierAltere) as seen_cold:
-        cold.get(dossier.numero)
+            _whole(warm.get(dossier.numero).dossier)
+    with SQLiteRepository(db, key=KEY) as cold:
+        stored = cold.get(dossier.numero)  # the snapshot and the head row are intact
+        assert len(stored.dossier.history) == len(dossier.history)
+        assert stored.dossier.history[-1] == dossier.history[-1]  # the head row's entries: no reading
+        with pytest.raises(DossierAltere) as seen:
+            _whole(stored.dossier)
+        with pytest.raises(DossierAltere):  # and again on the next attempt: nothing was kept
+            stored.dossier.history[0]
+        problems = list(cold.verify())
     # the careful pass says which row (a moved row is missing at its own place: row 1)
-    assert seen_warm.value.field.startswith("journal[1]") or column == "position"
-    assert seen_cold.value.field == seen_warm.value.field
+    assert seen.value.field.startswith("journal[1]") or column == "position", seen.value.field
+    assert [p.where for p in problems] == [seen.value.field] or column == "position", problems
+    assert seen_warm.value.field == seen.value.field
+
+
+def _whole(dossier: Any) -> tuple[Any, Any]:
+    """Every history entry and e-mail record of ``dossier``: those below the journal's head are read now."""
+    return tuple(dossier.history), tuple(dossier.emails_sent)
 
 
 # -- the Decider re-checks what it pays -----------------------------------------------------------------------------

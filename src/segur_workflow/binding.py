@@ -23,11 +23,12 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from . import observation, rules
+from ._email import Email
 from ._rebuild import _rebuilder, rebuild, rebuilder
 from .commands import Command
-from .emails import TEMPLATES, Email, render
+from .emails import TEMPLATES, render
 from .errors import DefinitionError, InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed, Violation
-from .history import is_automatic, link
+from .history import extended, is_automatic, link
 from .model import SAS, Actor, Corridor, EmailRecord, HistoryEntry
 from .rules import Rule, RuleContext
 from .states import INITIAL, MachineDefinition, TransitionSpec
@@ -349,7 +350,7 @@ class Binding(Generic[S, R]):
             if self.records_emails:
                 records = tuple(EmailRecord(at=now, template=e.template, subject=e.subject, to=e.to) for e in emails)
                 # Frozen for everyone else; ``after`` is not shared yet (the e-mails are rendered from it).
-                _set(after, "emails_sent", (*after.emails_sent, *records))
+                _set(after, "emails_sent", extended(after.emails_sent, records))
         key = self.key(after)
         events = change.events
         if changed:

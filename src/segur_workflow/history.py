@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cache
 from json.encoder import encode_basestring as _json_str  # the JSON string encoder, no ASCII escaping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import attrs
 
 __all__ = [
     "GENESIS",
+    "History",
     "append",
     "canonical",
     "chain_hash",
     "command_entry",
+    "extended",
+    "extends",
     "history_problems",
     "is_automatic",
     "link",
@@ -31,6 +35,197 @@ if TYPE_CHECKING:
 GENESIS = "0" * 64
 #: What an entry without details carries (read-only, as every entry's details).
 _NO_DETAILS: Mapping[str, str] = MappingProxyType({})
+
+_T = TypeVar("_T")
+_set = object.__setattr__
+
+
+class History(Sequence[_T]):
+    """A read-only sequence whose last items are in memory and whose earlier ones are read only when needed.
+
+    What a repository gives a dossier it reads from its journal (``Dossier.history``, ``Dossier.emails_sent``):
+    it knows the length and the items of the journal's head row, whose seal it checked, and ``loader()``
+    returns the ``before`` items that come first (the repository reads and checks them then, and raises
+    :class:`~segur_workflow.errors.DossierAltere` if they are not those the head's seal vouches for).
+
+    It behaves as the tuple of all its items: ``len``, indexing, slicing (a tuple), iteration, ``reversed``,
+    ``in``, ``index``, ``count``, ``==`` and ordering with a tuple or another ``History``, ``hash``, ``+``
+    and ``*``; pickling and copying give a ``History`` of all the items. What the engine reads on a command
+    (the length, the last entry, what a command appends: ``history + (entry,)``) never calls the loader;
+    iterating, indexing or slicing below the known items calls it once (the items are then kept).
+    ``repr`` does not load either.
+    """
+
+    __slots__ = ("_items", "_loader", "_split", "_tail")
+
+    _split: int
+    _tail: tuple[_T, ...]
+    _loader: Callable[[], Sequence[_T]] | None
+    _items: tuple[_T, ...] | None
+
+    def __init__(self, tail: Sequence[_T] = (), *, before: int = 0,
+                 loader: Callable[[], Sequence[_T]] | None = None) -> None:
+        if isinstance(before, bool) or not isinstance(before, int) or before < 0:
+            raise TypeError(f"History(before=…) : un nombre d'éléments ≥ 0, pas {before!r}")
+        if before and not callable(loader):
+            raise TypeError("History(before=…) : il faut un loader qui lit les éléments d'avant")
+        items = tuple(tail)
+        _set(self, "_split", before)
+        _set(self, "_tail", items)
+        _set(self, "_loader", loader if before else None)
+        _set(self, "_items", None if before else items)
+
+    # -- frozen ---------------------------------------------------------------------------------------------------
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"History est en lecture seule ({name})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"History est en lecture seule ({name})")
+
+    # -- what never loads -----------------------------------------------------------------------------------------
+    @property
+    def loaded(self) -> bool:
+        """Whether every item is in memory (then nothing is read any more)."""
+        return self._items is not None
+
+    def __len__(self) -> int:
+        return self._split + len(self._tail)
+
+    def __repr__(self) -> str:
+        if self._items is not None:
+            return f"History({self._items!r})"
+        return f"History(<{self._split} non lu(s)>, {self._tail!r})"
+
+    # -- what may load --------------------------------------------------------------------------------------------
+    def _all(self) -> tuple[_T, ...]:
+        items = self._items
+        if items is None:
+            assert self._loader is not None  # a history with items before its tail has a loader
+            before = tuple(self._loader())
+            if len(before) != self._split:
+                from .errors import InvalidInput  # history stays importable on its own
+
+                raise InvalidInput("loader", f"{self._split} élément(s)", len(before))
+            items = before + self._tail
+            _set(self, "_items", items)
+        return items
+
+    @overload
+    def __getitem__(self, index: int) -> _T: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[_T, ...]: ...
+    def __getitem__(self, index: int | slice) -> _T | tuple[_T, ...]:
+        if self._items is not None:
+            return self._items[index]
+        split, tail = self._split, self._tail
+        if isinstance(index, slice):
+            wanted = range(*index.indices(split + len(tail)))
+            if not wanted or min(wanted) >= split:
+                return tuple([tail[i - split] for i in wanted])
+            return self._all()[index]
+        i = operator.index(index)
+        if i < 0:
+            i += split + len(tail)
+        if split <= i < split + len(tail):
+            return tail[i - split]
+        if i < 0 or i >= split + len(tail):
+            raise IndexError("History index out of range")
+        return self._all()[i]
+
+    def __iter__(self) -> Iterator[_T]:
+        return iter(self._all())
+
+    def __reversed__(self) -> Iterator[_T]:
+        if self._items is not None:
+            yield from reversed(self._items)
+            return
+        yield from reversed(self._tail)
+        if self._split:
+            yield from reversed(self._all()[: self._split])
+
+    def _same_start(self, other: History[Any]) -> bool:
+        """Whether ``other``'s items before its tail are this history's, without reading them (same loader)."""
+        # A repository's loaders are equal when they read the same checked journal rows.
+        return self._split == other._split and (self._loader is other._loader or self._loader == other._loader)
+
+    def __eq__(self, other: object) -> bool:
+        if other is self:
+            return True
+        if isinstance(other, History):
+            if len(self) != len(other):
+                return False
+            if self._same_start(other):
+                return self._tail == other._tail
+            return self._all() == other._all()
+        if isinstance(other, tuple):
+            return len(self) == len(other) and self._all() == other
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._all())
+
+    def _compared(self, other: object) -> tuple[Any, ...] | None:
+        if isinstance(other, History):
+            return other._all()
+        return other if isinstance(other, tuple) else None
+
+    def __lt__(self, other: object) -> bool:
+        theirs = self._compared(other)
+        return NotImplemented if theirs is None else self._all() < theirs
+
+    def __le__(self, other: object) -> bool:
+        theirs = self._compared(other)
+        return NotImplemented if theirs is None else self._all() <= theirs
+
+    def __gt__(self, other: object) -> bool:
+        theirs = self._compared(other)
+        return NotImplemented if theirs is None else self._all() > theirs
+
+    def __ge__(self, other: object) -> bool:
+        theirs = self._compared(other)
+        return NotImplemented if theirs is None else self._all() >= theirs
+
+    def __add__(self, other: object) -> History[_T]:
+        if isinstance(other, History):
+            other = other._all()
+        if not isinstance(other, tuple):
+            return NotImplemented
+        longer: History[_T] = History(self._tail + other, before=self._split, loader=self._loader)
+        if self._items is not None and self._split:
+            _set(longer, "_items", self._items + other)  # already read: the longer one needs no reading
+        return longer
+
+    def __radd__(self, other: object) -> tuple[Any, ...]:
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return other + self._all()
+
+    def __mul__(self, times: int) -> tuple[_T, ...]:
+        return self._all() * times
+
+    __rmul__ = __mul__
+
+    def __reduce__(self) -> tuple[type[History[_T]], tuple[tuple[_T, ...]]]:
+        # Pickled, copied: every item, read now; the copy needs neither the loader nor its storage.
+        return (History, (self._all(),))
+
+
+def extended(items: Sequence[_T], more: tuple[_T, ...]) -> Sequence[_T]:
+    """``items`` followed by ``more``, without reading a :class:`History`'s earlier items."""
+    if type(items) is tuple or isinstance(items, History):
+        return items + more
+    return (*items, *more)
+
+
+def extends(longer: Sequence[Any], prefix: Sequence[Any]) -> bool:
+    """Whether ``longer`` starts with every item of ``prefix``: without reading anything when ``longer`` was
+    made from ``prefix`` by appending (:func:`extended`), else by comparing them."""
+    n = len(prefix)
+    if len(longer) < n:
+        return False
+    if isinstance(longer, History) and isinstance(prefix, History) and longer._same_start(prefix):
+        return longer._tail[: n - prefix._split] == prefix._tail
+    return tuple(longer[:n]) == tuple(prefix)
 
 
 
@@ -77,10 +272,10 @@ def _entry_class() -> type[HistoryEntry]:
 
 
 def append(
-    history: tuple[Any, ...], *, at: Any, actor: Any, trigger: str, source: Any, dest: Any,
+    history: Sequence[Any], *, at: Any, actor: Any, trigger: str, source: Any, dest: Any,
     comment: str | None = None, command_id: str | None = None, details: Mapping[str, str] = _NO_DETAILS,
     entry_type: type[Any] | None = None,
-) -> tuple[Any, ...]:
+) -> Sequence[Any]:
     """``history`` with one new entry (built from the fields given) chained to its last one.
 
     ``entry_type`` is the machine's entry class (a dossier's :class:`~.model.HistoryEntry` by default);
@@ -92,15 +287,15 @@ def append(
     return link(history, entry_type or _entry_class(), at, actor, trigger, source, dest, comment, command_id, details)
 
 
-def link(history: tuple[Any, ...], entry_type: type[Any], at: Any, actor: Any, trigger: str,  # noqa: PLR0917
+def link(history: Sequence[Any], entry_type: type[Any], at: Any, actor: Any, trigger: str,  # noqa: PLR0917
          source: Any, dest: Any, comment: str | None, command_id: str | None, details: Mapping[str, str],
-         ) -> tuple[Any, ...]:
+         ) -> Sequence[Any]:
     """:func:`append` with every field given by position: what the engine calls on every command (binding ten
     keywords was a visible share of a history entry)."""
     entry = entry_type(at, actor, trigger, source, dest, comment, command_id, details)
     # Frozen for everyone else; this object is not shared yet, as in an attrs __attrs_post_init__.
     object.__setattr__(entry, "hash", chain_hash(history[-1].hash if history else GENESIS, entry))
-    return (*history, entry)
+    return (*history, entry) if type(history) is tuple else extended(history, (entry,))
 
 
 def is_automatic(entry: HistoryEntry) -> bool:

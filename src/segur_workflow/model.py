@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -340,8 +340,10 @@ class Dossier:
     status: Status
     avance: Demande
     solde: Demande | None
-    history: tuple[HistoryEntry, ...]
-    emails_sent: tuple[EmailRecord, ...]
+    #: a tuple, or for a dossier read from an SQL repository a :class:`~segur_workflow.history.History`
+    #: (read-only, equal to the tuple of its entries, whose earlier entries are read when first needed)
+    history: Sequence[HistoryEntry]
+    emails_sent: Sequence[EmailRecord]
     date_depot: datetime = attrs.field(validator=_require_aware)
     date_changement_statut: datetime = attrs.field(validator=_require_aware)
     piece_demandee: PieceKind | None = None

@@ -22,7 +22,7 @@ from ..errors import (
 )
 from ..ports import DossierSummary
 from ..states import Status
-from ._journal import Chain, Codec, Journal, Snapshot
+from ._journal import Codec, Journal, Snapshot
 from ._schema import JOURNAL_COLUMNS, added_columns
 
 _T = TypeVar("_T")
@@ -113,29 +113,39 @@ class SQLBase(ABC):
     def _codec(self) -> Codec:
         """How the JSON columns are written and read (with the canonical bytes their digests cover)."""
 
-    def _stamp(self) -> object:
-        """A token, read before a read transaction, that changes whenever another connection commits.
+    def _load(self, cur: _Cursor, numero: str) -> tuple[Snapshot | None, Sequence[Any] | None]:
+        """The snapshot row and its journal's head row (``None``: no such row), in one statement."""
+        row = cur.execute(self._sql(
+            "SELECT d.version, d.length, d.head, d.data, "
+            + ", ".join(f"j.{c.strip()}" for c in JOURNAL_COLUMNS.split(","))
+            + " FROM dossiers d LEFT JOIN journal j ON j.numero = d.numero AND j.position = d.length"
+              " WHERE d.numero = ?"), (numero,)).fetchone()
+        if row is None:
+            return None, None
+        return Snapshot(*row[:4]), (None if row[4] is None else tuple(row[4:]))
 
-        ``None`` (the default): no such token, a cached chain is never trusted and every read checks the
-        whole journal again (one seal over all of it). Drivers with a per-dossier token override :meth:`_load`.
-        """
-        return None
-
-    def _load(self, cur: _Cursor, numero: str, cached: Chain | None, stamp: object
-              ) -> tuple[Snapshot | None, list[Any], object]:
-        """The snapshot row, the journal rows still to check, and the stamp they were read under.
-
-        The rows still to check: from ``cached.length`` on when ``stamp`` says nobody else wrote since
-        ``cached`` was checked, else all of them.
-        """
+    def _load_all(self, cur: _Cursor, numero: str) -> tuple[Snapshot | None, list[Any]]:
+        """The snapshot row and every journal row (``verify``)."""
         row = cur.execute(self._sql("SELECT version, length, head, data FROM dossiers WHERE numero = ?"),
                           (numero,)).fetchone()
         if row is None:
-            return None, [], stamp
-        since = cached.length if cached is not None and stamp is not None and cached.stamp == stamp else 0
-        rows = cur.execute(self._sql(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE numero = ? AND position >= ?"
-                                     " ORDER BY position"), (numero, since)).fetchall()
-        return Snapshot(*row), rows, stamp
+            return None, []
+        return Snapshot(*row), self._journal_rows(cur, numero, None)
+
+    def _journal_rows(self, cur: _Cursor, numero: str, upto: int | None) -> list[Any]:
+        """The journal rows 1 … ``upto`` (``None``: all) of ``numero``, in position order."""
+        if upto is None:
+            return cur.execute(self._sql(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE numero = ? ORDER BY position"),
+                               (numero,)).fetchall()
+        return cur.execute(self._sql(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE numero = ? AND position <= ?"
+                                     " ORDER BY position"), (numero, upto)).fetchall()
+
+    @method_errors
+    def _fetch_prefix(self, numero: str, upto: int) -> list[Any]:
+        """What a :class:`~segur_workflow.history.History` read from this repository reads when first needed: the
+        journal rows below the head that was checked (one statement, on a connection of its own)."""
+        with self._reading() as cur:
+            return self._journal_rows(cur, numero, upto)
 
     def _columns(self, cur: _Cursor, table: str) -> set[str]:
         """The column names of ``table`` (empty when there is no such table)."""
@@ -150,6 +160,11 @@ class SQLBase(ABC):
             raise SerializationError(
                 "dossiers", "base au format précédent (schéma 3, historique dans data, sans sceau) : migrez-la "
                 "d'abord, explicitement (segur-workflow migrate --db BASE, avec la clé)")
+        journal = self._columns(cur, "journal")
+        if journal and "precedent" not in journal:
+            raise SerializationError(
+                "journal", "journal au format 2 (une version de développement jamais publiée, sans l'empreinte du "
+                "journal précédent dans chaque ligne) : ce format n'est plus lu (docs/persistence.md)")
 
     @abstractmethod
     def _constraint(self, exc: Exception) -> str | None:

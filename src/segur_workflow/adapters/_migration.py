@@ -18,7 +18,7 @@ from .. import _seal as sealing
 from ..errors import SerializationError
 from ..serialization import from_dict, migrate
 from ._journal import Codec, Journal
-from ._schema import SUMMARY_COLUMNS, added_columns, summary_values
+from ._schema import JOURNAL_INSERT, SUMMARY_COLUMNS, added_columns, summary_values
 
 __all__ = ["as_document", "migrate_layout"]
 
@@ -64,10 +64,7 @@ def migrate_layout(execute: Execute, *, columns: Callable[[str], set[str]], stat
                 + ", ".join(f"{c} = ?" for c in SUMMARY_COLUMNS) + " WHERE numero = ?",
                 (written.data, dossier.status.value, written.position, written.sceau,
                  *summary_values(dossier, moment_value), numero))
-        execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (numero, written.position, written.version, written.entries, written.emails, written.etat,
-                 written.cle, written.sceau))
+        execute(JOURNAL_INSERT, written.row(numero))
         say(f"{numero} : schéma {old.get('schema_version')} → {document['schema_version']}, version {version}, "
             f"{len(dossier.history)} entrée(s) d'historique, scellé ({document['sceau']['algorithme']}"
             f"{', clé ' + written.cle if written.cle else ''})")

@@ -12,6 +12,7 @@ from ..states import Status
 
 __all__ = [
     "JOURNAL_COLUMNS",
+    "JOURNAL_INSERT",
     "LOCK_ORDER",
     "SUMMARY_COLUMNS",
     "SUMMARY_INDEXES",
@@ -21,8 +22,10 @@ __all__ = [
     "summary_values",
 ]
 
-#: The journal's columns, in the order :meth:`._journal.Journal.check` reads them.
-JOURNAL_COLUMNS = "position, version, entries, emails, etat, cle, sceau"
+#: The journal's columns, in the order :meth:`._journal.Journal.check` reads them (journal format 3).
+JOURNAL_COLUMNS = "position, version, entries, emails, etat, cle, precedent, entries_total, emails_total, sceau"
+#: A journal row written (values: :meth:`._journal.Written.row`).
+JOURNAL_INSERT = (f"INSERT INTO journal (numero, {JOURNAL_COLUMNS}) VALUES ({', '.join('?' * 11)})")
 
 #: The worklist columns of ``dossiers`` beside ``numero``, ``ans_id``, ``status`` and ``version``
 #: (``DossierSummary``) and their types (``{moment}``: the database's date type): written with the
@@ -107,6 +110,9 @@ def schema(*, data: str, outbox_id: str, moment: str) -> tuple[str, ...]:
         emails   {data} NOT NULL,
         etat     TEXT NOT NULL,
         cle      TEXT,
+        precedent     TEXT NOT NULL,
+        entries_total INTEGER NOT NULL CHECK (entries_total >= 0),
+        emails_total  INTEGER NOT NULL CHECK (emails_total >= 0),
         sceau    TEXT NOT NULL,
         CONSTRAINT journal_position_unique PRIMARY KEY (numero, position)
     )""",

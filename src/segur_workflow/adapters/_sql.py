@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import attrs
-
 from .._email import Email
 from .._integration import event_from_json, event_to_json
 from ..engine import Event
@@ -50,6 +48,7 @@ from ._schema import (
     _OPEN,
     _SUMMARY_SELECT,
     JOURNAL_COLUMNS,
+    JOURNAL_INSERT,
     LOCK_ORDER,
     SUMMARY_COLUMNS,
     SUMMARY_INDEXES,
@@ -127,14 +126,14 @@ class SQLRepository(Verifying, Relay):
             return ConcurrencyConflict(dossier.numero, expected_version, actual)
         return exc
 
-    def _insert(self, cur: _Cursor, dossier: Dossier, w: Written) -> Callable[[], object]:
-        """The snapshot row and the first journal row of a new dossier; see :meth:`_insert_journal` for the result."""
+    def _insert(self, cur: _Cursor, dossier: Dossier, w: Written) -> None:
+        """The snapshot row and the first journal row of a new dossier."""
         cur.execute(self._sql(f"INSERT INTO dossiers (numero, ans_id, status, version, length, head, data,"
                               f" {', '.join(SUMMARY_COLUMNS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
                     (dossier.numero, dossier.fournisseur.ans_id, dossier.status.value, w.version, w.position, w.sceau,
                      w.data,
                      *summary_values(dossier, self._moment)))
-        return self._insert_journal(cur, dossier.numero, None, w)
+        self._insert_journal(cur, dossier.numero, None, w)
 
     def _last_number(self, cur: _Cursor, prefix: str) -> str | None:
         # A range on the primary key (numbers are the prefix and 6 digits): an index seek from the top,
@@ -155,17 +154,10 @@ class SQLRepository(Verifying, Relay):
             row = cur.execute(bump, (prefix,)).fetchone()
         return int(row[0])
 
-    def _insert_journal(self, cur: _Cursor, numero: str, base: Chain | None, w: Written) -> Callable[[], object]:
-        """Append the journal row of ``w``; return what gives, once committed, the stamp its chain is trusted under.
-
-        Default: the stamp ``base`` was checked under (or, for a new dossier, the one read inside this
-        write transaction, which no other writer can commit during).
-        """
-        cur.execute(self._sql("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
-                              " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-                    (numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle, w.sceau))
-        stamp = base.stamp if base is not None else self._stamp()
-        return lambda: stamp
+    def _insert_journal(self, cur: _Cursor, numero: str, base: Chain | None, w: Written) -> None:
+        """Append the journal row of ``w`` (on ``base``, ``None`` for a new dossier): one INSERT, the only row a
+        write adds to the journal, whatever its length."""
+        cur.execute(self._sql(JOURNAL_INSERT), w.row(numero))
 
     def _update_snapshot(self, cur: _Cursor, dossier: Dossier, w: Written, expected_version: int,
                          base: Chain) -> None:
@@ -197,9 +189,9 @@ class SQLRepository(Verifying, Relay):
         if updated.rowcount != 1:
             self._refuse_stale(cur, dossier.numero, expected_version)
 
-    def _remember(self, chain: Chain, stamp: Callable[[], object]) -> None:
+    def _remember(self, chain: Chain) -> None:
         with self._lock:
-            self._journal.cache.put(attrs.evolve(chain, stamp=stamp()))
+            self._journal.cache.put(chain)
 
     # -- writes ------------------------------------------------------------------------------------------------
     @method_errors
@@ -210,13 +202,13 @@ class SQLRepository(Verifying, Relay):
         written = self._journal.prepare(dossier, None, version=1)
         try:
             with self._transaction() as cur:
-                stamp = self._insert(cur, dossier, written)
+                self._insert(cur, dossier, written)
                 self._write_rest(cur, dossier, 1, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, 0) from exc
         except self.ROLLED_BACK_ERROR as exc:
             raise ConcurrencyConflict(dossier.numero, 0, None) from exc
-        self._remember(written.chain, stamp)
+        self._remember(written.chain)
         return 1
 
     @method_errors
@@ -228,14 +220,14 @@ class SQLRepository(Verifying, Relay):
                 numero = format_numero(prefix, self._next_number(cur, prefix))
                 new = check_new(build(numero), numero)
                 written = self._journal.prepare(new.dossier, None, version=1)
-                stamp = self._insert(cur, new.dossier, written)
+                self._insert(cur, new.dossier, written)
                 self._write_rest(cur, new.dossier, 1, new.outbox, new.events, new.command)
         except self.INTEGRITY_ERROR as exc:
             assert new is not None  # only the inserts can break a constraint
             raise self._refused(exc, new.dossier, 0) from exc
         except self.ROLLED_BACK_ERROR as exc:  # rolled back whole, the number included: try again
             raise ConcurrencyConflict(new.dossier.numero if new is not None else prefix, 0, None) from exc
-        self._remember(written.chain, stamp)
+        self._remember(written.chain)
         return new
 
     @method_errors
@@ -250,13 +242,13 @@ class SQLRepository(Verifying, Relay):
         try:
             with self._transaction() as cur:
                 self._update_snapshot(cur, dossier, written, expected_version, base)
-                stamp = self._insert_journal(cur, dossier.numero, base, written)
+                self._insert_journal(cur, dossier.numero, base, written)
                 self._write_rest(cur, dossier, version, emails, checked_events, command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, expected_version) from exc
         except self.ROLLED_BACK_ERROR as exc:
             raise ConcurrencyConflict(dossier.numero, expected_version, None) from exc
-        self._remember(written.chain, stamp)
+        self._remember(written.chain)
         return version
 
     def _base(self, numero: str, expected_version: int) -> Chain:
@@ -265,15 +257,7 @@ class SQLRepository(Verifying, Relay):
             chain = self._journal.cache.get(numero)
         if chain is not None and chain.version == expected_version:
             return chain
-        stamp = self._stamp()
-        with self._loading() as cur:
-            snapshot, rows, stamp = self._load(cur, numero, None, stamp)
-        if snapshot is None:
-            raise DossierNotFound(numero)
-        if snapshot.version != expected_version:
-            raise ConcurrencyConflict(numero, expected_version, snapshot.version)
-        with self._lock:
-            chain, _ = self._journal.check(numero, snapshot, rows, None, stamp=stamp)
+        chain, _ = self._read(numero, expected_version)
         return chain
 
     def _refuse_stale(self, cur: _Cursor, numero: str, expected_version: int) -> None:
@@ -292,16 +276,20 @@ class SQLRepository(Verifying, Relay):
     @method_errors
     def get(self, numero: str) -> Stored:
         numero = check_text("numero", numero)
-        with self._lock:
-            cached = self._journal.cache.get(numero)
-        stamp = self._stamp()
+        chain, dossier = self._read(numero, None)
+        return Stored(dossier, chain.version)
+
+    def _read(self, numero: str, expected_version: int | None) -> tuple[Chain, Dossier]:
+        """The snapshot and the journal's head row, read in one statement and checked (one seal); the rows
+        before the head are read only if the dossier's history is read below the head's entries."""
         with self._loading() as cur:
-            snapshot, rows, stamp = self._load(cur, numero, cached, stamp)
+            snapshot, head = self._load(cur, numero)
         if snapshot is None:
             raise DossierNotFound(numero)
+        if expected_version is not None and snapshot.version != expected_version:
+            raise ConcurrencyConflict(numero, expected_version, snapshot.version)
         with self._lock:
-            chain, dossier = self._journal.check(numero, snapshot, rows, cached, stamp=stamp)
-        return Stored(dossier, chain.version)
+            return self._journal.check(numero, snapshot, head, self._fetch_prefix)
 
     @method_errors
     def last_numero(self, prefix: str) -> str | None:

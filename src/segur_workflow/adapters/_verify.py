@@ -81,13 +81,11 @@ class Verifying(SQLBase):
 
         Raises :class:`~segur_workflow.errors.DossierAltere` (or ``SerializationError``) when it does not verify.
         """
-        with self._loading() as cur:  # PostgreSQL: one statement, one round trip
-            snapshot, rows, _ = self._load(cur, numero, None, None)
+        with self._loading() as cur:  # one state: the snapshot and every row (PostgreSQL: one statement)
+            snapshot, rows = self._load_all(cur, numero)
         if snapshot is None:
             return None
-        chain, dossier = checker.check(numero, snapshot, rows, None, entries=True)
-        checker.cache.drop(numero)
-        return chain, dossier
+        return checker.check_whole(numero, snapshot, rows)
 
     def _verify_one(self, checker: Journal, numero: str, traces: dict[str, dict[str, int]],
                     listed: Sequence[Any] | None) -> Iterator[Problem]:

@@ -41,7 +41,7 @@ from .. import _seal as sealing
 from ..errors import InvalidInput, StorageError, StorageUnavailable
 from ..model import Dossier
 from ._journal import Chain, Codec, Snapshot, Written
-from ._schema import LOCK_ORDER, added_columns, schema, schema_objects
+from ._schema import JOURNAL_COLUMNS, JOURNAL_INSERT, LOCK_ORDER, added_columns, schema, schema_objects
 from ._sql import SQLRepository
 
 __all__ = ["SCHEMA", "PostgresRepository", "migrate_database"]
@@ -55,8 +55,10 @@ _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def _encode(value: object) -> tuple[Jsonb, bytes]:
-    # jsonb keeps the values, not the text: the digest covers their canonical form, recomputed on read.
-    return Jsonb(value), sealing.canonical(value)
+    # jsonb keeps the values, not the text: the digest covers their canonical form, recomputed on read. The
+    # server is sent that canonical text itself (JSON, which jsonb parses): the value is written out once.
+    data = sealing.canonical(value)
+    return Jsonb(value, dumps=lambda _value: data), data
 
 
 def _content(column: object) -> bytes:
@@ -74,19 +76,13 @@ def _frame(column: object) -> object:
 
 _CODEC = Codec(_encode, _content, _parse, _frame)
 
-#: The read: the snapshot row, the journal stamp (row count and the sum of the rows' ``xmin``: any row
-#: updated, deleted or added by someone else changes it) and the rows still to check, in one statement.
-_LOAD = """
-WITH s AS (SELECT count(*)::text || ':' || coalesce(sum(xmin::text::bigint), 0)::text AS stamp
-           FROM journal WHERE numero = %(numero)s)
-SELECT d.version, d.length, d.head, d.data, s.stamp,
-       (SELECT coalesce(json_agg(json_build_array(j.position, j.version, j.entries, j.emails, j.etat, j.cle,
-                                                  j.sceau) ORDER BY j.position), '[]'::json)
-        FROM journal j
-        WHERE j.numero = d.numero AND j.position >= CASE WHEN s.stamp = %(stamp)s THEN %(since)s ELSE 0 END)
-FROM dossiers d CROSS JOIN s WHERE d.numero = %(numero)s
+#: ``verify``'s read: the snapshot row and every journal row, in one statement.
+_LOAD_ALL = f"""
+SELECT d.version, d.length, d.head, d.data,
+       (SELECT coalesce(json_agg(json_build_array({JOURNAL_COLUMNS}) ORDER BY j.position), '[]'::json)
+        FROM journal j WHERE j.numero = d.numero)
+FROM dossiers d WHERE d.numero = %s
 """
-
 
 
 class PostgresRepository(SQLRepository):
@@ -202,39 +198,23 @@ class PostgresRepository(SQLRepository):
     def _codec(self) -> Codec:
         return _CODEC
 
-    def _load(self, cur: Any, numero: str, cached: Chain | None, stamp: object
-              ) -> tuple[Snapshot | None, list[Any], object]:
-        row = cur.execute(_LOAD, {"numero": numero, "stamp": cached.stamp if cached is not None else None,
-                                  "since": cached.length if cached is not None else 0}).fetchone()
+    def _load_all(self, cur: Any, numero: str) -> tuple[Snapshot | None, list[Any]]:
+        row = cur.execute(_LOAD_ALL, (numero,)).fetchone()
         if row is None:
-            return None, [], None
-        return Snapshot(*row[:4]), list(row[5]), row[4]
+            return None, []
+        return Snapshot(*row[:4]), [tuple(r) for r in row[4]]
 
-    def _insert_journal(self, cur: Any, numero: str, base: Chain | None, w: Written) -> Callable[[], object]:
-        # Its own cursor, so that its result (the row's xmin, for the stamp) is still there after the batch.
-        jcur = cur.connection.cursor()
-        values = (numero, w.position, w.version, w.entries, w.emails, w.etat, w.cle)
+    def _insert_journal(self, cur: Any, numero: str, base: Chain | None, w: Written) -> None:
         if base is None:
-            jcur.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
-                         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING xmin::text::bigint", (*values, w.sceau))
-        else:
-            # Still in the same batch as the UPDATE, whose row count is not known yet: the seal is taken
-            # from the row that UPDATE wrote, so when it matched nothing the seal is NULL, the NOT NULL
-            # constraint fails and the whole transaction is rolled back (see _constraint).
-            jcur.execute("INSERT INTO journal (numero, position, version, entries, emails, etat, cle, sceau)"
-                         " VALUES (%s, %s, %s, %s, %s, %s, %s,"
-                         " (SELECT head FROM dossiers WHERE numero = %s AND head = %s AND version = %s))"
-                         " RETURNING xmin::text::bigint", (*values, numero, w.sceau, w.version))
-        previous = base.stamp if base is not None else "0:0"
-
-        def stamp() -> object:
-            row = jcur.fetchone()
-            count, _, total = str(previous).partition(":")
-            if row is None or not count.isdigit() or int(count) != w.position - 1 or not total.isdigit():
-                return None  # not trusted: the next read checks every row
-            return f"{w.position}:{int(total) + int(row[0])}"
-
-        return stamp
+            cur.execute(self._sql(JOURNAL_INSERT), w.row(numero))
+            return
+        # Still in the same batch as the UPDATE, whose row count is not known yet: the seal is taken
+        # from the row that UPDATE wrote, so when it matched nothing the seal is NULL, the NOT NULL
+        # constraint fails and the whole transaction is rolled back (see _constraint).
+        values = w.row(numero)[:-1]
+        cur.execute(self._sql(JOURNAL_INSERT.removesuffix("?)")
+                              + "(SELECT head FROM dossiers WHERE numero = ? AND head = ? AND version = ?))"),
+                    (*values, numero, w.sceau, w.version))
 
     def _update_snapshot(self, cur: Any, dossier: Dossier, w: Written, expected_version: int,
                          base: Chain) -> None:

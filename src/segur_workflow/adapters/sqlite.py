@@ -12,21 +12,23 @@ from __future__ import annotations
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
 from .. import _seal as sealing
 from ..errors import InvalidInput, SerializationError, StorageError, StorageUnavailable
 from ..serialization import loads
-from ._journal import Chain, Codec, Snapshot
+from ._journal import Codec, Snapshot
 from ._schema import SUMMARY_COLUMNS, schema
 from ._sql import SQLRepository
 
 __all__ = ["SCHEMA", "SQLiteRepository", "migrate_database"]
+
+_R = TypeVar("_R")
 
 #: The tables (created if missing when the repository opens the file).
 MOMENT = "TEXT"
@@ -177,24 +179,25 @@ class SQLiteRepository(SQLRepository):
     def _codec(self) -> Codec:
         return _CODEC
 
-    def _load(self, cur: Any, numero: str, cached: Chain | None, stamp: object
-              ) -> tuple[Snapshot | None, list[Any], object]:
-        # The driver's own UTF-8 decoding (in C) for the rows of a read; only when a column is not UTF-8
-        # (an edited file) are they read again through the lenient decoder, to be refused by their seal.
-        self._conn.text_factory = str
-        try:
-            return super()._load(cur, numero, cached, stamp)
-        except sqlite3.OperationalError as exc:
-            if "decode" not in str(exc):
-                raise
-        finally:
-            self._conn.text_factory = _lenient
-        return super()._load(cur, numero, cached, stamp)
-
-    def _stamp(self) -> object:
-        # Changes whenever another connection commits to the file (not for this connection's own writes).
+    def _decoded(self, read: Callable[[], _R]) -> _R:
+        """``read()`` with the driver's own UTF-8 decoding (in C); only when a column is not UTF-8 (an edited
+        file) is it read again through the lenient decoder, to be refused by its seal."""
         with self._lock:
-            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+            self._conn.text_factory = str
+            try:
+                return read()
+            except sqlite3.OperationalError as exc:
+                if "decode" not in str(exc):
+                    raise
+            finally:
+                self._conn.text_factory = _lenient
+            return read()
+
+    def _load(self, cur: Any, numero: str) -> tuple[Snapshot | None, Sequence[Any] | None]:
+        return self._decoded(lambda: super(SQLiteRepository, self)._load(cur, numero))
+
+    def _journal_rows(self, cur: Any, numero: str, upto: int | None) -> list[Any]:
+        return self._decoded(lambda: super(SQLiteRepository, self)._journal_rows(cur, numero, upto))
 
     def _columns(self, cur: Any, table: str) -> set[str]:
         return {str(r[1]) for r in cur.execute(f"PRAGMA table_info({table})").fetchall()}

@@ -182,8 +182,11 @@ def repository(db: str, key: Any = None) -> Iterator[Any]:
 def load_dossier(db: str | Path, numero: str, key: Any = None) -> Dossier:
     with repository(str(db), key) as repo:
         dossier = repo.get(numero).dossier
-    if not isinstance(dossier, Dossier):
-        raise CliError(f"Le dépôt {db} n'a pas rendu un dossier pour {numero}.")
+        if not isinstance(dossier, Dossier):
+            raise CliError(f"Le dépôt {db} n'a pas rendu un dossier pour {numero}.")
+        # Read whole while the repository is open: the journal rows below the head are read when first
+        # needed (docs/persistence.md), and the commands show the whole history after it is closed.
+        tuple(dossier.history), tuple(dossier.emails_sent)
     return dossier
 
 

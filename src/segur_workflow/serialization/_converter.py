@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from types import UnionType
@@ -110,6 +110,8 @@ def _is_optional(type_: Any) -> bool:
 
 def _is_homogeneous_tuple(type_: Any) -> bool:
     args = get_args(type_)
+    if get_origin(type_) is Sequence:  # a dossier's history and e-mails sent: read back as tuples
+        return len(args) == 1 and args[0] is not Any
     return get_origin(type_) is tuple and len(args) == 2 and args[1] is Ellipsis and args[0] is not Any
 
 

@@ -3,7 +3,7 @@ rows, and the fast readers of the journal rows."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any
@@ -47,11 +47,11 @@ def snapshot_of(dossier: Dossier) -> dict[str, Any]:
     return out
 
 
-def entries_of(entries: tuple[HistoryEntry, ...]) -> list[Any]:
+def entries_of(entries: Sequence[HistoryEntry]) -> list[Any]:
     return [_ENTRY_HOOK(e) for e in entries]
 
 
-def emails_of(records: tuple[EmailRecord, ...]) -> list[Any]:
+def emails_of(records: Sequence[EmailRecord]) -> list[Any]:
     return [_EMAIL_HOOK(r) for r in records]
 
 
@@ -183,7 +183,7 @@ def emails_fast(raw: object) -> tuple[EmailRecord, ...] | None:
     return tuple(out)
 
 
-def dossier_of(snapshot: object, history: tuple[HistoryEntry, ...], emails: tuple[EmailRecord, ...]) -> Dossier:
+def dossier_of(snapshot: object, history: Sequence[HistoryEntry], emails: Sequence[EmailRecord]) -> Dossier:
     """The dossier of a snapshot (see :func:`snapshot_of`) with its history and e-mails read apart."""
     if not isinstance(snapshot, dict):
         raise SerializationError("data", f"objet attendu, {type(snapshot).__name__} reçu")
