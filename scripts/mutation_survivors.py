@@ -65,7 +65,8 @@ def changes(names: list[str]) -> dict[str, str]:
                 out[name] = "(source introuvable dans mutants/)"
                 continue
             old, new = orig.splitlines()[1:], mutant.splitlines()[1:]  # the def lines differ by name only
-            removed, added = [], []
+            removed: list[str] = []
+            added: list[str] = []
             for line in difflib.unified_diff(old, new, lineterm="", n=0):
                 if line.startswith(("---", "+++", "@@")):
                     continue

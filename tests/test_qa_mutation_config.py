@@ -58,3 +58,24 @@ def test_the_mutation_tests_are_the_fast_deterministic_ones() -> None:
             assert slow not in text, f"{path} : {slow}"
     args = CONFIG["pytest_add_cli_args"]
     assert "no:cacheprovider" in args and "no:xdist" in args
+
+
+def test_every_explained_survivor_names_a_mutated_function_that_exists() -> None:
+    # scripts/mutation_survivors.toml explains survivors by mutmut's names ("engine._binding.x__refusal__mutmut_3",
+    # "binding.xǁBindingǁfire__mutmut_64"): a function renamed or moved would leave an explanation of nothing
+    groups = tomllib.loads((ROOT / "scripts" / "mutation_survivors.toml").read_text(encoding="utf-8"))["groupe"]
+    assert groups and all(g["titre"] and g["raison"] and g["mutants"] for g in groups)
+    names = [n for g in groups for n in g["mutants"]]
+    assert len(names) == len(set(names)), "un mutant expliqué deux fois"
+    for name in names:
+        module_name, _, local = name.rpartition(".")
+        module = importlib.import_module(f"segur_workflow.{module_name}")
+        assert _mutated(_file(module.__name__)), name
+        function = local.rsplit("__mutmut_", 1)[0]  # mutmut's "x_" + name, or "xǁClassǁname" for a method
+        owner: object = module
+        if function.startswith("xǁ"):
+            cls, function = function[2:].split("ǁ")
+            owner = getattr(module, cls)
+        else:
+            function = function.removeprefix("x_")
+        assert callable(getattr(owner, function, None)), name
