@@ -199,21 +199,27 @@ class Journal(RowChecks):
                                 f"la base rend la version {version}", field="version")
         return version, length, head
 
-    def check(self, numero: str, snapshot: Snapshot, head_row: Sequence[Any] | None, fetch: Fetch
+    def check(self, numero: str, snapshot: Snapshot, last_rows: Sequence[Sequence[Any]], fetch: Fetch
               ) -> tuple[Chain, Dossier]:
-        """The chain and dossier of ``snapshot`` and its journal's head row, or ``DossierAltere``.
+        """The chain and dossier of ``snapshot`` and its journal's last rows, or ``DossierAltere``.
 
-        One seal checked (the head's), the snapshot against the digest the head sealed; the rows before
-        the head are read by ``fetch`` only when the dossier's history or e-mails are read below the
-        head's items (:class:`_Prefix`), on every read again.
+        ``last_rows``: the rows from the last one that holds a history entry to the head (usually the head
+        alone; a write that appended no entry leaves an empty row). One seal checked (the head's), the rows
+        before it by their digests, the snapshot against the digest the head sealed; the rows before those
+        are read by ``fetch`` only when the dossier's history or e-mails are read below the entries built
+        here (:class:`_Prefix`), on every read again.
         """
         version, length, head = self._snapshot_columns(numero, snapshot)
         where = f"journal[{length}]"
-        if head_row is None:
+        rows = list(last_rows)
+        if not rows or int_or_none(rows[-1][0] if len(rows[-1]) == WIDTH else None) != length:
             raise DossierAltere(numero, f"l'instantané annonce {length} ligne(s) de journal, la ligne {length} est "
                                 "absente (journal tronqué, ou instantané d'un autre état)", field="length")
-        position, row_version, entries_raw, emails_raw, etat, _cle, precedent, n_entries, n_emails, sceau = \
-            self._row_columns(numero, head_row, length)
+        first_position = length - len(rows) + 1
+        for offset, row in enumerate(rows):
+            self._row_columns(numero, row, first_position + offset)
+        head_row = rows[-1]
+        _position, row_version, _e, _m, etat, _cle, _p, n_entries, n_emails, sceau = head_row
         if row_version != version:
             raise DossierAltere(numero, f"l'instantané est à la version {version}, la tête du journal à la version "
                                 f"{row_version} (retour en arrière ?)", field="version")
@@ -221,18 +227,29 @@ class Journal(RowChecks):
             raise DossierAltere(numero, "la tête de l'instantané n'est pas le sceau de la dernière ligne du journal",
                                 field="head")
         digest = self._row_seal(numero, head_row, where)
+        for offset in range(len(rows) - 1):  # the rows since the last entry: each the next one's precedent
+            try:
+                linked = digest_of(dumps(list(rows[offset]))) == rows[offset + 1][6]
+            except SerializationError:
+                linked = False
+            if not linked:
+                self._rows_one_by_one(numero, rows, first=first_position)
+                raise DossierAltere(numero, "la ligne ne correspond plus à l'empreinte que la suivante a scellée",
+                                    field=f"journal[{first_position + offset}]")
         self._check_etat(numero, snapshot, etat)
         # Never the entries an earlier read kept: rows edited behind this repository's back since are refused
         # when they are read, by this repository as by a fresh one.
-        tail, records, rest_e, rest_m = self._row_items(numero, entries_raw, emails_raw, where, keep=TAIL)
+        tail, records, rest_e, rest_m = self._row_items(numero, rows, where, keep=TAIL)
+        precedent = rows[0][6]
         below = (n_entries - len(tail) - len(rest_e), n_emails - len(records) - len(rest_m))
-        if below[0] < 0 or below[1] < 0 or (position == 1 and (below != (0, 0) or precedent != sealing.GENESIS)):
+        if below[0] < 0 or below[1] < 0 or (first_position == 1 and (below != (0, 0)
+                                                                      or precedent != sealing.GENESIS)):
             raise DossierAltere(numero, "nombre d'entrées du journal incohérent", field=where)
         before = (n_entries - len(tail), n_emails - len(records))
         if before == (0, 0):
             history, emails = History(tail), History(records)
         else:
-            prefix = _Prefix(self, numero, position - 1, precedent=precedent, counts=before,
+            prefix = _Prefix(self, numero, first_position - 1, precedent=precedent, counts=before,
                              first=tail[0] if tail else None, rest=(rest_e, rest_m), fetch=fetch)
             history = History(tail, before=before[0], loader=prefix.entries)
             emails = History(records, before=before[1], loader=prefix.emails)
