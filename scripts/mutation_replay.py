@@ -7,11 +7,16 @@ recorded calling the mutated function (fastest first, stopping at the first fail
 back into ``mutants/`` (1 killed, 0 survived, as mutmut writes them), so ``mutmut results``, ``mutmut show``
 and the figures of ``scripts/mutation.sh --figures`` include the replay.
 
-    HYPOTHESIS_PROFILE=mutation .venv/bin/python scripts/mutation_replay.py [--dry-run] tests/test_qa_mutants_rules.py …
+    HYPOTHESIS_PROFILE=mutation .venv/bin/python scripts/mutation_replay.py [--dry-run] [--new-only] \
+        [--only 'segur_workflow.rules*'] tests/test_qa_mutants_rules.py …
+
+``--only GLOB`` replays only the survivors whose name matches; ``--new-only`` runs only the given test files
+(not the recorded ones: those already let every survivor live), which is enough to know what new tests kill.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
@@ -49,7 +54,7 @@ def run_one(name: str, tests: list[str]) -> int:
     return os.waitstatus_to_exitcode(status)
 
 
-def main(first: list[str], *, write: bool = True) -> None:
+def main(first: list[str], *, write: bool = True, only: str = "*", new_only: bool = False) -> None:
     shutil.copytree(ROOT / "tests", MUTANTS / "tests", dirs_exist_ok=True)  # the tests as they are now
     stats = json.loads((MUTANTS / "mutmut-stats.json").read_text(encoding="utf-8"))
     by_function, duration = stats["tests_by_mangled_function_name"], stats["duration_by_test"]
@@ -65,7 +70,10 @@ def main(first: list[str], *, write: bool = True) -> None:
     for meta, names in survivors().items():
         data = json.loads(meta.read_text(encoding="utf-8"))
         for name in names:
-            recorded = sorted(by_function.get(name.partition("__mutmut_")[0], ()), key=lambda t: duration.get(t, 0))
+            if not fnmatch.fnmatchcase(name, only):
+                continue
+            recorded = [] if new_only else sorted(by_function.get(name.partition("__mutmut_")[0], ()),
+                                                  key=lambda t: duration.get(t, 0))
             code = run_one(name, [*first, *recorded])
             replayed += 1
             if code in (1, 3):
@@ -80,5 +88,12 @@ def main(first: list[str], *, write: bool = True) -> None:
 
 if __name__ == "__main__":
     # --dry-run: print the verdicts only (while a mutmut run is still writing its own into mutants/)
-    dry = "--dry-run" in sys.argv[1:]
-    main([a for a in sys.argv[1:] if a != "--dry-run"], write=not dry)
+    argv = sys.argv[1:]
+    pattern = "*"
+    if "--only" in argv:
+        i = argv.index("--only")
+        pattern = argv[i + 1]
+        del argv[i:i + 2]
+    flags = {"--dry-run", "--new-only"}
+    main([a for a in argv if a not in flags], write="--dry-run" not in argv, only=pattern,
+         new_only="--new-only" in argv)

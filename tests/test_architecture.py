@@ -118,3 +118,31 @@ def test_the_contracts_list_no_exception() -> None:
     # one is a design change to discuss (docs/architecture.md), not a line to add
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["importlinter"]
     assert [c["id"] for c in config["contracts"] if c.get("ignore_imports")] == []
+
+
+def _trigger_literals(path: Path) -> set[str]:
+    """The string constants of a module, but its ``__all__`` (an effect function may bear its trigger's name)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    exported = {id(node) for n in tree.body if isinstance(n, ast.Assign | ast.AnnAssign)
+                and "__all__" in ast.unparse(n).split("=")[0] for node in ast.walk(n)}
+    return {n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in exported}
+
+
+def test_no_module_but_the_definitions_lists_the_triggers() -> None:
+    # a table by trigger (examples, paths, strategies, e-mails…) is what a new trigger would have to be added
+    # to; the definitions are the one list. A module may name a trigger or two (a fact about that one, as
+    # history.is_automatic does for the automatic bloc control), not a third of a machine's.
+    from segur_workflow.states import DEFINITIONS
+
+    homes = {SRC / "states" / "_dossier.py", SRC / "states" / "_compte.py"}
+    tables = []
+    for path in MODULES:
+        if path in homes:
+            continue
+        named = _trigger_literals(path)
+        for definition in DEFINITIONS.values():
+            found = named & set(definition.triggers)
+            if 3 * len(found) > len(definition.triggers):
+                tables.append(f"{_name(path)} ({definition.name}) : {sorted(found)}")
+    assert tables == []

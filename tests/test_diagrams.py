@@ -700,6 +700,16 @@ def test_without_graphviz_a_notebook_still_shows_the_mermaid_text(monkeypatch: p
     assert bundle["text/markdown"].startswith("```mermaid\nstateDiagram-v2")
 
 
+def test_without_graphviz_the_error_names_the_formats_of_the_registry_that_need_none(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(D.GraphvizMissing) as missing:
+        D.diagram("dossier", "svg")
+    texts = tuple(name for name, r in D.RENDERERS.items() if not r.graphviz)
+    assert missing.value.formats == texts and "svg" not in texts
+    assert f"format texte ({', '.join(texts)})" in missing.value.message
+
+
 # -- the registry of formats -----------------------------------------------------------------------------
 def test_the_registry_is_the_one_list_of_formats() -> None:
     assert tuple(D.RENDERERS) == D.FORMATS

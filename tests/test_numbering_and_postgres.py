@@ -118,13 +118,19 @@ def test_threads_share_one_repository_through_the_pool(postgres_factory: Factory
     repository.add(dossier, outbox=emails)
     errors: list[BaseException] = []
     seen: set[int] = set()
+    # The pool opens connections on demand (min_size=1): threads that happen not to overlap (a loaded
+    # machine runs them one after the other) would all be served by one. The barrier makes the four hold
+    # a connection at the same time, so the pool must give four, while the repository keeps being used.
+    together = threading.Barrier(4, timeout=30)
 
     def reader() -> None:
         try:
+            repository.get(dossier.numero)
+            with repository._pool.connection() as conn:
+                seen.add(id(conn))
+                together.wait()
             for _ in range(25):
                 repository.get(dossier.numero)
-                with repository._pool.connection() as conn:
-                    seen.add(id(conn))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -134,7 +140,7 @@ def test_threads_share_one_repository_through_the_pool(postgres_factory: Factory
     for t in threads:
         t.join()
     assert errors == []
-    assert len(seen) >= 2  # not one connection under one lock
+    assert len(seen) == 4  # four connections at once: not one connection under one lock
     repository.close()
 
 

@@ -23,9 +23,10 @@ from typing import Any, Generic, TypeVar
 import attrs
 
 from . import observation, rules
+from ._email import Email
 from ._rebuild import _rebuilder, rebuild, rebuilder
 from .commands import Command
-from .emails import TEMPLATES, Email, render
+from .emails import TEMPLATES, render
 from .errors import DefinitionError, InvalidInput, PermissionDenied, RuleViolations, TransitionNotAllowed, Violation
 from .history import extended, is_automatic, link
 from .model import SAS, Actor, Corridor, EmailRecord, HistoryEntry

@@ -299,12 +299,17 @@ class DiagramError(WorkflowError):
     code = "diagramme.invalide"
 
 
+@attrs.define(eq=False, slots=False, auto_exc=False)
 class GraphvizMissing(DiagramError):
-    """SVG/PNG needs Graphviz's ``dot`` command, which is not installed."""
+    """SVG/PNG needs Graphviz's ``dot`` command, which is not installed. ``formats``: the formats that do
+    without it (the diagrams' registry gives them when they raise it)."""
     code = "diagramme.graphviz_absent"
-    template = ("Graphviz est introuvable (commande « dot ») : installez le paquet Debian « graphviz » "
-                "(apt-get install graphviz) pour produire du SVG ou du PNG, "
-                "ou choisissez un format texte (mermaid, dot, scxml, plantuml).")
+    formats: tuple[str, ...] = attrs.field(default=(), converter=_texts)
+
+    def describe(self) -> str:
+        autres = f" ({', '.join(self.formats)})" if self.formats else ""
+        return ("Graphviz est introuvable (commande « dot ») : installez le paquet Debian « graphviz » "
+                f"(apt-get install graphviz) pour produire du SVG ou du PNG, ou choisissez un format texte{autres}.")
 
 
 @attrs.define(eq=False, slots=False, auto_exc=False)

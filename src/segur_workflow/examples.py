@@ -286,15 +286,17 @@ def creer_compte() -> Command:
 
 
 def mot_de_passe_courant(compte: object) -> str:
-    """The example account's password in clear, read from its history: the provisional one until a
-    ``changer_mot_de_passe``, again after an ``oublier_mot_de_passe`` (the hash cannot be reversed)."""
-    from .compte import Compte
+    """The example account's password in clear, read from its history: the provisional one until a command
+    that sets a new one (``changer_mot_de_passe``), again after one that gives a provisional one
+    (``oublier_mot_de_passe``); the hash cannot be reversed."""
+    from .compte import COMPTE_BINDING, Compte
 
     assert isinstance(compte, Compte)
-    for entry in reversed(compte.history):
-        if entry.trigger == "changer_mot_de_passe":
+    for entry in reversed(compte.history):  # the last command that set a password, known by its class's fields
+        fields = attrs.fields_dict(COMPTE_BINDING.commands[entry.trigger])
+        if "nouveau_mot_de_passe" in fields:
             return MOT_DE_PASSE
-        if entry.trigger == "oublier_mot_de_passe":
+        if "mot_de_passe_provisoire" in fields:
             break
     return MOT_DE_PASSE_PROVISOIRE
 

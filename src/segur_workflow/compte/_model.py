@@ -8,8 +8,8 @@ from types import MappingProxyType
 
 import attrs
 
+from .._email import Email
 from .._secret import Secret
-from ..emails import Email
 from ..model import Actor, EmailRecord
 from ..states import CompteStatus
 

@@ -32,11 +32,12 @@ def dot_command() -> str | None:
 
 def render_dot(dot_text: str, fmt: ImageFormat) -> bytes:
     """Render DOT text to SVG or PNG with Graphviz; :class:`GraphvizMissing` when ``dot`` is absent."""
-    if fmt not in ("svg", "png"):
-        raise DiagramError(f"Format d'image inconnu « {fmt} » : svg ou png.")
+    images = [name for name, r in RENDERERS.items() if r.graphviz]
+    if fmt not in images:
+        raise DiagramError(f"Format d'image inconnu « {fmt} » : {' ou '.join(images)}.")
     exe = dot_command()
     if exe is None:
-        raise GraphvizMissing
+        raise GraphvizMissing(tuple(name for name, r in RENDERERS.items() if not r.graphviz))
     proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, check=False)
     if proc.returncode != 0:
         raise GraphvizFailed(proc.stderr.decode("utf-8", "replace"))
