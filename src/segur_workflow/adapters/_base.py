@@ -113,23 +113,16 @@ class SQLBase(ABC):
     def _codec(self) -> Codec:
         """How the JSON columns are written and read (with the canonical bytes their digests cover)."""
 
-    #: The SQL literal of an empty JSON list in a journal column (a write that appended no entry).
-    EMPTY_LIST: ClassVar[str] = "'[]'"
-
     def _load(self, cur: _Cursor, numero: str) -> tuple[Snapshot | None, list[Any]]:
-        """The snapshot row and its journal's last rows, in one statement: from the last row that holds a history
-        entry (usually the head itself) to the head (``[]``: no head row)."""
-        rows = cur.execute(self._sql(
+        """The snapshot row and its journal's head row (``[]``: no such row), in one statement."""
+        row = cur.execute(self._sql(
             "SELECT d.version, d.length, d.head, d.data, "
             + ", ".join(f"j.{c.strip()}" for c in JOURNAL_COLUMNS.split(","))
-            + " FROM dossiers d LEFT JOIN journal j ON j.numero = d.numero AND j.position <= d.length"
-              " AND j.position >= coalesce((SELECT j2.position FROM journal j2 WHERE j2.numero = d.numero"
-              f" AND j2.position <= d.length AND j2.entries <> {self.EMPTY_LIST}"
-              " ORDER BY j2.position DESC LIMIT 1), d.length)"
-              " WHERE d.numero = ? ORDER BY j.position"), (numero,)).fetchall()
-        if not rows:
+            + " FROM dossiers d LEFT JOIN journal j ON j.numero = d.numero AND j.position = d.length"
+              " WHERE d.numero = ?"), (numero,)).fetchone()
+        if row is None:
             return None, []
-        return Snapshot(*rows[0][:4]), [tuple(r[4:]) for r in rows if r[4] is not None]
+        return Snapshot(*row[:4]), ([] if row[4] is None else [tuple(row[4:])])
 
     def _load_all(self, cur: _Cursor, numero: str) -> tuple[Snapshot | None, list[Any]]:
         """The snapshot row and every journal row (``verify``)."""

@@ -280,9 +280,8 @@ class SQLRepository(Verifying, Relay):
         return Stored(dossier, chain.version)
 
     def _read(self, numero: str, expected_version: int | None) -> tuple[Chain, Dossier]:
-        """The snapshot and the journal's head row (with the rows since the last one that holds an entry), read
-        in one statement and checked (one seal); the rows before are read only if the dossier's history is read
-        below those entries."""
+        """The snapshot and the journal's head row, read in one statement and checked (one seal); the rows
+        before the head are read only if the dossier's history is read below the entries known then."""
         with self._loading() as cur:
             snapshot, last_rows = self._load(cur, numero)
         if snapshot is None:

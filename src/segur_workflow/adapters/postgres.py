@@ -105,7 +105,6 @@ class PostgresRepository(SQLRepository):
     # A deadlock victim, a serialisation failure: the server rolled the whole transaction back.
     ROLLED_BACK_ERROR = (pg_errors.TransactionRollback, pg_errors.DeadlockDetected)
     CLAIM_LOCK = " FOR UPDATE SKIP LOCKED"
-    EMPTY_LIST = "'[]'::jsonb"
 
     def __init__(self, dsn: str, *, key: sealing.KeyArg = None, schema: str | None = None, connect_timeout: int = 10,
                  pool_size: int = 8, statement_timeout: float | None = None) -> None:
