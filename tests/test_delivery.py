@@ -146,6 +146,8 @@ def test_transport_arguments_are_checked() -> None:
         SmtpTransport("localhost", 0, sender=SENDER)
     with pytest.raises(sw.InvalidInput):
         SmtpTransport("localhost", 25, sender=SENDER, username="u")
+    with pytest.raises(sw.InvalidInput):
+        SmtpTransport("localhost", 25, sender=SENDER, clock="now")  # type: ignore[arg-type]
     assert "secret" not in repr(SmtpTransport("localhost", 25, sender=SENDER, username="u", password="secret"))
 
 
@@ -366,3 +368,12 @@ def test_a_refused_recipient_does_not_spoil_the_connection(server: LocalSmtpServ
     transport.send(claims[1])  # same kept connection, after RSET
     transport.close()
     assert len(server.messages()) == before + 1
+
+
+def test_the_date_header_comes_from_the_transports_clock() -> None:
+    # no clock read behind the host's back: a host (or a test) that steps time sees it in the message
+    repository = InMemoryRepository()
+    _fill(repository, 1)
+    [claim] = repository.claim("w1", now=T0, lease=timedelta(minutes=1), kinds=("email",))
+    message = SmtpTransport("localhost", 25, sender=SENDER, clock=SteppingClock(T0)).message(claim)
+    assert message["Date"].datetime == T0

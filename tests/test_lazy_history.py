@@ -310,3 +310,40 @@ def test_the_cli_shows_a_history_of_many_journal_rows(tmp_path: Path, capsys: py
     assert cli.main(["show", grown.numero, "--db", str(db)]) == 0
     out = capsys.readouterr().out
     assert out.count("Contrôle") >= len(grown.history) - 4, out
+
+
+def test_writes_that_append_no_entry_do_not_make_the_next_read_read_everything(
+        opened: Callable[[], Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A save of an unchanged dossier (or one that only changes a field) leaves a head row without entries: the
+    read takes the last entry from the snapshot, which the head sealed (its digest), and reads nothing below."""
+    with opened() as builder:
+        grown = _grown(builder, 10, 6)
+        version = len(grown.history) - len(make_dossier(10)[0].history) + 1
+        for _ in range(3):
+            version = builder.save(grown, expected_version=version, outbox=())
+    with opened() as repo:
+        reads: list[int] = []
+        fetch = repo._fetch_prefix
+
+        def counted(numero: str, upto: int) -> Any:
+            reads.append(upto)
+            return fetch(numero, upto)
+
+        monkeypatch.setattr(repo, "_fetch_prefix", counted)
+        stored = repo.get(grown.numero)
+        assert stored.version == version
+        assert stored.dossier.history[-1] == grown.history[-1] and len(stored.dossier.history) == len(grown.history)
+        assert repo.save(stored.dossier, expected_version=version, outbox=()) == version + 1
+        stored = repo.get(grown.numero)
+        assert reads == []
+        assert stored.dossier == grown and reads == [version]  # the rows below the head, read once
+        assert list(repo.verify()) == []
+    with opened() as repo, repo._transaction() as cur:  # an edit of one of the empty rows
+        cur.execute(repo._sql("UPDATE journal SET cle = NULL WHERE numero = ? AND position = ?"),
+                    (grown.numero, version - 1))
+    with opened() as repo:
+        stored = repo.get(grown.numero)
+        with pytest.raises(DossierAltere) as info:
+            tuple(stored.dossier.history)
+        assert info.value.field == f"journal[{version - 1}]"
+        assert [p.where for p in repo.verify()] == [f"journal[{version - 1}]"]

@@ -22,7 +22,7 @@ import smtplib
 import socket
 import ssl
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Protocol, runtime_checkable
@@ -141,7 +141,7 @@ class Dispatcher:
         # Checked by the first claim too; here so that a bad id fails at construction.
         from .adapters import check_claim
 
-        check_claim(worker_id, datetime.now(UTC), lease, 1)
+        check_claim(worker_id, self._now(), lease, 1)
 
     def run_once(self, limit: int = 100) -> DeliveryReport:
         """Claim up to ``limit`` due entries and deliver each; return the counts."""
@@ -212,11 +212,13 @@ class SmtpTransport:
     ``starttls`` upgrades the connection (with ``ssl_context``, by default the system's verified
     one); ``username``/``password`` log in after it. The ``Message-ID`` domain is the sender's,
     unless ``message_id_domain`` is given (keep it fixed: it is part of the deduplication key).
+    ``clock`` (a :class:`~segur_workflow.ports.Clock`, by default the system's) dates the ``Date`` header.
     """
 
     def __init__(self, host: str, port: int, *, sender: str, starttls: bool = False,
                  username: str | None = None, password: str | None = None, timeout: float = 30.0,
-                 ssl_context: ssl.SSLContext | None = None, message_id_domain: str | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, message_id_domain: str | None = None,
+                 clock: Clock | None = None) -> None:
         if not isinstance(host, str) or not host or any(c.isspace() or ord(c) < 32 for c in host):
             raise InvalidInput("host", "un nom d'hôte", host)
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
@@ -234,6 +236,9 @@ class SmtpTransport:
             raise InvalidInput("username", "un identifiant et un mot de passe SMTP en caractères ASCII", username)
         if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
             raise InvalidInput("timeout", "une durée en secondes > 0", timeout)
+        if clock is not None and not callable(getattr(clock, "now", None)):
+            raise InvalidInput("clock", "une horloge (méthode now)", clock)
+        self._now: Callable[[], datetime] = (clock or SystemClock()).now  # the Date header
         self.host, self.port, self.sender = host, port, sender
         self.starttls, self.username, self._password = starttls, username, password
         self.timeout = float(timeout)
@@ -253,7 +258,7 @@ class SmtpTransport:
         msg["From"] = self.sender
         msg["To"] = email.to
         msg["Subject"] = email.subject
-        msg["Date"] = format_datetime(datetime.now(UTC))
+        msg["Date"] = format_datetime(self._now())
         msg["Message-ID"] = message_id(claim, self.domain)
         msg["X-Segur-Dossier"] = claim.numero
         msg["X-Segur-Modele"] = email.template

@@ -113,16 +113,16 @@ class SQLBase(ABC):
     def _codec(self) -> Codec:
         """How the JSON columns are written and read (with the canonical bytes their digests cover)."""
 
-    def _load(self, cur: _Cursor, numero: str) -> tuple[Snapshot | None, Sequence[Any] | None]:
-        """The snapshot row and its journal's head row (``None``: no such row), in one statement."""
+    def _load(self, cur: _Cursor, numero: str) -> tuple[Snapshot | None, list[Any]]:
+        """The snapshot row and its journal's head row (``[]``: no such row), in one statement."""
         row = cur.execute(self._sql(
             "SELECT d.version, d.length, d.head, d.data, "
             + ", ".join(f"j.{c.strip()}" for c in JOURNAL_COLUMNS.split(","))
             + " FROM dossiers d LEFT JOIN journal j ON j.numero = d.numero AND j.position = d.length"
               " WHERE d.numero = ?"), (numero,)).fetchone()
         if row is None:
-            return None, None
-        return Snapshot(*row[:4]), (None if row[4] is None else tuple(row[4:]))
+            return None, []
+        return Snapshot(*row[:4]), ([] if row[4] is None else [tuple(row[4:])])
 
     def _load_all(self, cur: _Cursor, numero: str) -> tuple[Snapshot | None, list[Any]]:
         """The snapshot row and every journal row (``verify``)."""

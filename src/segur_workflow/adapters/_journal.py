@@ -127,9 +127,12 @@ class _Prefix:
     """
 
     def __init__(self, journal: Journal, numero: str, rows: int, *, precedent: str, counts: tuple[int, int],
-                 first: HistoryEntry | None, rest: tuple[list[Any], list[Any]], fetch: Fetch) -> None:
+                 first: HistoryEntry | None, rest: tuple[list[Any], list[Any]], fetch: Fetch,
+                 copied: HistoryEntry | None = None) -> None:
         self.journal, self.numero, self.rows, self.precedent = journal, numero, rows, precedent
         self.counts, self.first, self.rest, self.fetch = counts, first, rest, fetch
+        #: the last entry the read took from the snapshot (the head row appended none): the rows' last one
+        self.copied = copied
         self.key = (numero, rows, precedent, counts)
         self._loaded: tuple[tuple[HistoryEntry, ...], tuple[EmailRecord, ...]] | None = None
         self.entries, self.emails = _Part(self, 0), _Part(self, 1)
@@ -199,21 +202,27 @@ class Journal(RowChecks):
                                 f"la base rend la version {version}", field="version")
         return version, length, head
 
-    def check(self, numero: str, snapshot: Snapshot, head_row: Sequence[Any] | None, fetch: Fetch
+    def check(self, numero: str, snapshot: Snapshot, last_rows: Sequence[Sequence[Any]], fetch: Fetch
               ) -> tuple[Chain, Dossier]:
-        """The chain and dossier of ``snapshot`` and its journal's head row, or ``DossierAltere``.
+        """The chain and dossier of ``snapshot`` and its journal's last rows, or ``DossierAltere``.
 
-        One seal checked (the head's), the snapshot against the digest the head sealed; the rows before
-        the head are read by ``fetch`` only when the dossier's history or e-mails are read below the
-        head's items (:class:`_Prefix`), on every read again.
+        ``last_rows``: the rows from the last one that holds a history entry to the head (usually the head
+        alone; a write that appended no entry leaves an empty row). One seal checked (the head's), the rows
+        before it by their digests, the snapshot against the digest the head sealed; the rows before those
+        are read by ``fetch`` only when the dossier's history or e-mails are read below the entries built
+        here (:class:`_Prefix`), on every read again.
         """
         version, length, head = self._snapshot_columns(numero, snapshot)
         where = f"journal[{length}]"
-        if head_row is None:
+        rows = list(last_rows)
+        if not rows or int_or_none(rows[-1][0] if len(rows[-1]) == WIDTH else None) != length:
             raise DossierAltere(numero, f"l'instantané annonce {length} ligne(s) de journal, la ligne {length} est "
                                 "absente (journal tronqué, ou instantané d'un autre état)", field="length")
-        position, row_version, entries_raw, emails_raw, etat, _cle, precedent, n_entries, n_emails, sceau = \
-            self._row_columns(numero, head_row, length)
+        first_position = length - len(rows) + 1
+        for offset, row in enumerate(rows):
+            self._row_columns(numero, row, first_position + offset)
+        head_row = rows[-1]
+        _position, row_version, _e, _m, etat, _cle, _p, n_entries, n_emails, sceau = head_row
         if row_version != version:
             raise DossierAltere(numero, f"l'instantané est à la version {version}, la tête du journal à la version "
                                 f"{row_version} (retour en arrière ?)", field="version")
@@ -221,23 +230,45 @@ class Journal(RowChecks):
             raise DossierAltere(numero, "la tête de l'instantané n'est pas le sceau de la dernière ligne du journal",
                                 field="head")
         digest = self._row_seal(numero, head_row, where)
+        for offset in range(len(rows) - 1):  # the rows since the last entry: each the next one's precedent
+            try:
+                linked = digest_of(dumps(list(rows[offset]))) == rows[offset + 1][6]
+            except SerializationError:
+                linked = False
+            if not linked:
+                self._rows_one_by_one(numero, rows, first=first_position)
+                raise DossierAltere(numero, "la ligne ne correspond plus à l'empreinte que la suivante a scellée",
+                                    field=f"journal[{first_position + offset}]")
         self._check_etat(numero, snapshot, etat)
+        try:
+            parsed = self.codec.parse(snapshot.data)
+        except SerializationError as exc:
+            raise DossierAltere(numero, f"instantané illisible ({exc.reason})", field="data") from None
         # Never the entries an earlier read kept: rows edited behind this repository's back since are refused
         # when they are read, by this repository as by a fresh one.
-        tail, records, rest_e, rest_m = self._row_items(numero, entries_raw, emails_raw, where, keep=TAIL)
+        tail, records, rest_e, rest_m = self._row_items(numero, rows, where, keep=TAIL)
+        copied = None  # the last entry, from the snapshot, when the head row appended none
+        if not tail and isinstance(parsed, dict) and parsed.get(serialization.LAST_ENTRY):
+            last = serialization.entries_fast(parsed[serialization.LAST_ENTRY], {})
+            if last is None or len(last) != 1:
+                raise DossierAltere(numero, "copie de la dernière entrée illisible", field="data.history_last")
+            tail, copied = last, last[0]
+            n_entries -= 1  # it is among the entries of the rows below: counted there
+        precedent = rows[0][6]
         below = (n_entries - len(tail) - len(rest_e), n_emails - len(records) - len(rest_m))
-        if below[0] < 0 or below[1] < 0 or (position == 1 and (below != (0, 0) or precedent != sealing.GENESIS)):
+        if below[0] < 0 or below[1] < 0 or (first_position == 1 and (below != (0, 0)
+                                                                      or precedent != sealing.GENESIS)):
             raise DossierAltere(numero, "nombre d'entrées du journal incohérent", field=where)
-        before = (n_entries - len(tail), n_emails - len(records))
+        before = (n_entries - len(tail) + (copied is not None), n_emails - len(records))
         if before == (0, 0):
             history, emails = History(tail), History(records)
         else:
-            prefix = _Prefix(self, numero, position - 1, precedent=precedent, counts=before,
-                             first=tail[0] if tail else None, rest=(rest_e, rest_m), fetch=fetch)
+            prefix = _Prefix(self, numero, first_position - 1, precedent=precedent, counts=before,
+                             first=tail[0] if tail else None, rest=(rest_e, rest_m), fetch=fetch, copied=copied)
             history = History(tail, before=before[0], loader=prefix.entries)
             emails = History(records, before=before[1], loader=prefix.emails)
         try:
-            dossier = serialization.dossier_of(self.codec.parse(snapshot.data), history, emails)
+            dossier = serialization.dossier_of(parsed, history, emails)
         except SerializationError as exc:
             raise DossierAltere(numero, f"instantané illisible ({exc.reason})", field=exc.field) from None
         self._check_dossier(numero, dossier, history)
@@ -262,8 +293,13 @@ class Journal(RowChecks):
                                 field="head")
         self._check_etat(numero, snapshot, last[4])
         history, emails = self._structured(numero, rows, chained=True)
+        parsed = self.codec.parse(snapshot.data)
+        copy = parsed.get(serialization.LAST_ENTRY) if isinstance(parsed, dict) else None
+        if copy is not None and copy != serialization.entries_of(history[-1:]):
+            raise DossierAltere(numero, "copie de la dernière entrée différente de l'historique",
+                                field="data.history_last")
         try:
-            dossier = serialization.dossier_of(self.codec.parse(snapshot.data), history, emails)
+            dossier = serialization.dossier_of(parsed, history, emails)
         except SerializationError as exc:
             raise DossierAltere(numero, f"instantané illisible ({exc.reason})", field=exc.field) from None
         self._check_dossier(numero, dossier, history)
@@ -292,11 +328,16 @@ class Journal(RowChecks):
         if part.rest != ([], []):
             more_entries, more_records = self._rest_items(numero, *part.rest, f"journal[{part.rows + 1}]")
             entries, records = (*entries, *more_entries), (*records, *more_records)
+        if part.copied is not None:  # the read's last entry came from the snapshot: it must be the rows' last
+            if not entries or entries[-1] != part.copied:
+                raise DossierAltere(numero, "la dernière entrée du journal n'est pas celle que l'instantané a "
+                                    "scellée", field=f"journal[{max(1, len(rows))}]")
+            entries = entries[:-1]
         if (len(entries), len(records)) != part.counts:
             raise DossierAltere(numero, "le journal ne contient plus le nombre d'entrées que la tête a scellé",
                                 field=f"journal[{max(1, len(rows))}]")
         first = part.first
-        if first is not None and entries and (first.source != entries[-1].dest
+        if part.copied is None and first is not None and entries and (first.source != entries[-1].dest
                                                or first.hash != chain_hash(entries[-1].hash, first)):
             raise DossierAltere(numero, "historique altéré : la chaîne d'empreintes SHA-256 ne correspond plus",
                                 field=f"journal[{part.rows + 1}].entries")

@@ -52,11 +52,12 @@ class RowChecks:
             raise DossierAltere(numero, problem, field=where)
         return digest_of(framed)
 
-    def _rows_one_by_one(self, numero: str, rows: Sequence[Sequence[Any]]) -> str:
-        """Every row's place, version, seal and ``precedent``, in order: the first that fails is where the
-        journal was changed. Returns the digest of the journal up to its last row."""
-        digest, prev_version = sealing.GENESIS, 0
-        for expected, row in enumerate(rows, 1):
+    def _rows_one_by_one(self, numero: str, rows: Sequence[Sequence[Any]], *, first: int = 1) -> str:
+        """Every row's place, version, seal and ``precedent``, in order (``rows`` from position ``first``: then
+        its ``precedent`` is taken as it is): the first that fails is where the journal was changed. Returns the
+        digest of the journal up to its last row."""
+        digest, prev_version = (sealing.GENESIS if first == 1 or not rows else rows[0][6]), 0
+        for expected, row in enumerate(rows, first):
             where = f"journal[{expected}]"
             self._row_columns(numero, row, expected)
             if row[1] <= prev_version:
@@ -85,25 +86,34 @@ class RowChecks:
             raise DossierAltere(numero, "le statut de l'instantané n'est pas celui où finit l'historique",
                                 field="data.status")
 
-    def _row_items(self, numero: str, entries: Any, emails: Any, where: str, *, keep: int
+    def _row_items(self, numero: str, rows: Sequence[Sequence[Any]], where: str, *, keep: int
                    ) -> tuple[tuple[HistoryEntry, ...], tuple[EmailRecord, ...], list[Any], list[Any]]:
-        """The last ``keep`` entries and e-mail records of one row, built (the fast readers, else the careful
+        """The last ``keep`` entries and e-mail records of ``rows``, built (the fast readers, else the careful
         ones naming the field), and the ones before them as stored, to build when they are needed."""
         try:
-            raw_entries, raw_emails = self.codec.parse(entries), self.codec.parse(emails)
-            if type(raw_entries) is list and type(raw_emails) is list:
-                cut_e, cut_m = max(0, len(raw_entries) - keep), max(0, len(raw_emails) - keep)
-                fast_entries = serialization.entries_fast(raw_entries[cut_e:], {})
-                fast_emails = serialization.emails_fast(raw_emails[cut_m:])
+            raw_entries = [self.codec.parse(row[2]) for row in rows]
+            raw_emails = [self.codec.parse(row[3]) for row in rows]
+            if all(type(r) is list for r in raw_entries) and all(type(r) is list for r in raw_emails):
+                flat_e = [e for r in raw_entries for e in r]
+                flat_m = [m for r in raw_emails for m in r]
+                cut_e, cut_m = max(0, len(flat_e) - keep), max(0, len(flat_m) - keep)
+                fast_entries = serialization.entries_fast(flat_e[cut_e:], {})
+                fast_emails = serialization.emails_fast(flat_m[cut_m:])
                 if fast_entries is not None and fast_emails is not None:
-                    return fast_entries, fast_emails, raw_entries[:cut_e], raw_emails[:cut_m]
-            # the careful readers over the whole row: the error names the entry
-            all_entries = serialization.structure_entries(raw_entries, where=f"{where}.entries")
-            all_emails = serialization.structure_emails(raw_emails, where=f"{where}.emails")
+                    return fast_entries, fast_emails, flat_e[:cut_e], flat_m[:cut_m]
+            # the careful readers, row by row: the error names the row and the entry
+            first = int_or_none(rows[0][0]) or 1
+            all_entries: list[HistoryEntry] = []
+            all_emails: list[EmailRecord] = []
+            for position, (entries, emails) in enumerate(zip(raw_entries, raw_emails, strict=True), first):
+                all_entries += serialization.structure_entries(entries, where=f"journal[{position}].entries")
+                all_emails += serialization.structure_emails(emails, where=f"journal[{position}].emails")
         except SerializationError as exc:
             raise DossierAltere(numero, f"contenu illisible ({exc.reason})", field=exc.field) from None
         cut_e, cut_m = max(0, len(all_entries) - keep), max(0, len(all_emails) - keep)
-        return all_entries[cut_e:], all_emails[cut_m:], list(raw_entries[:cut_e]), list(raw_emails[:cut_m])
+        flat_e = [e for r in raw_entries for e in r]
+        flat_m = [m for r in raw_emails for m in r]
+        return tuple(all_entries[cut_e:]), tuple(all_emails[cut_m:]), flat_e[:cut_e], flat_m[:cut_m]
 
     def _rest_items(self, numero: str, entries: list[Any], emails: list[Any], where: str
                     ) -> tuple[tuple[HistoryEntry, ...], tuple[EmailRecord, ...]]:

@@ -281,15 +281,15 @@ class SQLRepository(Verifying, Relay):
 
     def _read(self, numero: str, expected_version: int | None) -> tuple[Chain, Dossier]:
         """The snapshot and the journal's head row, read in one statement and checked (one seal); the rows
-        before the head are read only if the dossier's history is read below the head's entries."""
+        before the head are read only if the dossier's history is read below the entries known then."""
         with self._loading() as cur:
-            snapshot, head = self._load(cur, numero)
+            snapshot, last_rows = self._load(cur, numero)
         if snapshot is None:
             raise DossierNotFound(numero)
         if expected_version is not None and snapshot.version != expected_version:
             raise ConcurrencyConflict(numero, expected_version, snapshot.version)
         with self._lock:
-            return self._journal.check(numero, snapshot, head, self._fetch_prefix)
+            return self._journal.check(numero, snapshot, last_rows, self._fetch_prefix)
 
     @method_errors
     def last_numero(self, prefix: str) -> str | None:

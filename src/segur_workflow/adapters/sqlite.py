@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -193,7 +193,7 @@ class SQLiteRepository(SQLRepository):
                 self._conn.text_factory = _lenient
             return read()
 
-    def _load(self, cur: Any, numero: str) -> tuple[Snapshot | None, Sequence[Any] | None]:
+    def _load(self, cur: Any, numero: str) -> tuple[Snapshot | None, list[Any]]:
         return self._decoded(lambda: super(SQLiteRepository, self)._load(cur, numero))
 
     def _journal_rows(self, cur: Any, numero: str, upto: int | None) -> list[Any]:

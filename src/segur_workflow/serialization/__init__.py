@@ -34,6 +34,7 @@ from ._converter import _CONVERTER as _CONVERTER
 from ._converter import _FAST as _FAST
 from ._converter import _structure
 from ._parts import JOURNALED as JOURNALED
+from ._parts import LAST_ENTRY as LAST_ENTRY
 from ._parts import dossier_of as dossier_of
 from ._parts import emails_fast as emails_fast
 from ._parts import emails_of as emails_of

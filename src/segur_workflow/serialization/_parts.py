@@ -18,6 +18,7 @@ from ._upcast import SCHEMA_VERSION
 
 __all__ = [
     "JOURNALED",
+    "LAST_ENTRY",
     "dossier_of",
     "emails_fast",
     "emails_of",
@@ -39,11 +40,19 @@ _ENTRY_HOOK = _CONVERTER.get_unstructure_hook(HistoryEntry)
 _EMAIL_HOOK = _CONVERTER.get_unstructure_hook(EmailRecord)
 
 
+#: The snapshot's copy of the last history entry (a list of at most one entry): what a read needs of the
+#: history when the journal's head row appended none (a save of an unchanged dossier).
+LAST_ENTRY = "history_last"
+
+
 def snapshot_of(dossier: Dossier) -> dict[str, Any]:
-    """Every field of ``dossier`` but the history and the e-mails sent, as plain JSON (with ``schema_version``)."""
+    """Every field of ``dossier`` but the history and the e-mails sent, as plain JSON (with ``schema_version``),
+    and a copy of the last history entry (:data:`LAST_ENTRY`)."""
     out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
     for name, hook in _BODY_FIELDS:
         out[name] = hook(getattr(dossier, name))
+    history = dossier.history
+    out[LAST_ENTRY] = [_ENTRY_HOOK(history[-1])] if history else []
     return out
 
 
@@ -189,7 +198,7 @@ def dossier_of(snapshot: object, history: Sequence[HistoryEntry], emails: Sequen
         raise SerializationError("data", f"objet attendu, {type(snapshot).__name__} reçu")
     if snapshot.get("schema_version") != SCHEMA_VERSION:
         raise SerializationError("data.schema_version", f"version {SCHEMA_VERSION} attendue")
-    body = {k: v for k, v in snapshot.items() if k != "schema_version"}
+    body = {k: v for k, v in snapshot.items() if k not in ("schema_version", LAST_ENTRY)}
     for name in JOURNALED:
         if name in body:
             raise SerializationError(f"data.{name}", "champ inattendu dans l'instantané (il est au journal)")

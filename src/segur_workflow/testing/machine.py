@@ -116,6 +116,7 @@ class DossierMachine(RuleBasedStateMachine):
         assert spec is not None
         after = outcome.dossier
         added = after.history[len(before.history) if before is not None else 0:]
+        assert added, "une commande acceptée ajoute une entrée d'historique (le dossier rendu est inchangé)"
         entry = added[0]
         assert [is_automatic(e) for e in added] == [False] + [True] * (len(added) - 1), \
             "une commande acceptée ajoute une entrée d'historique, suivie des seuls contrôles automatiques du portail"
