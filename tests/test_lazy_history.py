@@ -242,12 +242,16 @@ def test_a_decision_reads_the_whole_history_and_so_refuses_an_edited_deposit(tmp
         assert repo.get(dossier.numero).version == version  # nothing decided, nothing written
 
 
-def test_a_history_read_after_its_repository_closed_is_a_storage_error(tmp_path: Path) -> None:
-    with SQLiteRepository(tmp_path / "closed.sqlite3", key=KEY) as repo:
+def test_a_history_read_after_its_repository_closed_is_a_storage_error(opened: Callable[[], Any]) -> None:
+    # on both adapters (PostgreSQL's closed pool raised psycopg_pool.PoolClosed): a StorageError that names
+    # the dossier and says what to do, never a driver's message nor a method's name
+    with opened() as repo:
         grown = _grown(repo, 5, 2)
         lazy = repo.get(grown.numero).dossier.history
-    with pytest.raises(StorageError):
+    with pytest.raises(StorageError) as caught:
         tuple(lazy)
+    assert grown.numero in str(caught.value) and "avant de fermer le dépôt" in str(caught.value)
+    assert "_fetch" not in str(caught.value) and "Error" not in str(caught.value)
 
 
 def test_a_format_2_journal_is_refused_with_its_reason(tmp_path: Path) -> None:

@@ -140,12 +140,26 @@ class SQLBase(ABC):
         return cur.execute(self._sql(f"SELECT {JOURNAL_COLUMNS} FROM journal WHERE numero = ? AND position <= ?"
                                      " ORDER BY position"), (numero, upto)).fetchall()
 
-    @method_errors
+    #: Set by ``close()``: a history read later cannot reach its rows any more (a clear error, not the driver's).
+    _closed: bool = False
+
     def _fetch_prefix(self, numero: str, upto: int) -> list[Any]:
         """What a :class:`~segur_workflow.history.History` read from this repository reads when first needed: the
         journal rows below the head that was checked (one statement, on a connection of its own)."""
-        with self._reading() as cur:
-            return self._journal_rows(cur, numero, upto)
+        operation = f"lecture de l'historique du dossier {numero}"
+        if self._closed:
+            raise StorageError(operation, "le dépôt a été fermé avant que cet historique soit lu : lisez-le "
+                                          "(par exemple tuple(dossier.history)) avant de fermer le dépôt")
+        try:
+            with self._reading() as cur:
+                return self._journal_rows(cur, numero, upto)
+        except WorkflowError:
+            raise
+        except Exception as exc:
+            translated = self._storage_error(operation, exc)
+            if translated is None:
+                raise
+            raise translated from exc
 
     def _columns(self, cur: _Cursor, table: str) -> set[str]:
         """The column names of ``table`` (empty when there is no such table)."""

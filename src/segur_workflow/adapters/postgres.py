@@ -246,6 +246,7 @@ class PostgresRepository(SQLRepository):
         return value
 
     def close(self) -> None:
+        self._closed = True
         self._pool.close()
 
 

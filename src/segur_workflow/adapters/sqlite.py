@@ -217,6 +217,7 @@ class SQLiteRepository(SQLRepository):
         return datetime.fromisoformat(value)
 
     def close(self) -> None:
+        self._closed = True
         with self._lock:
             self._conn.close()
 
