@@ -47,20 +47,35 @@ class _Cursor(Protocol):
 def _email(template: str, to: str, subject: str, text: str, html: str) -> Email:
     return Email(template=template, to=to, subject=subject, text=text, html=html)
 
+class _DriverErrors:
+    """``with _DriverErrors(repository, operation):`` the driver's errors inside become :class:`StorageError`
+    naming ``operation`` (ours, and what is not a storage error, pass unchanged). A class, not a generator
+    context manager: every repository call goes through it."""
+
+    __slots__ = ("operation", "repository")
+
+    def __init__(self, repository: SQLBase, operation: str) -> None:
+        self.repository, self.operation = repository, operation
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        if not isinstance(exc, Exception) or isinstance(exc, WorkflowError):
+            return
+        translated = self.repository._storage_error(self.operation, exc)
+        if translated is not None:
+            raise translated from exc
+
+
 def method_errors(method: Callable[..., _T]) -> Callable[..., _T]:
     """A repository method whose driver errors become :class:`StorageError` (ours pass unchanged)."""
 
     @functools.wraps(method)
     def wrapper(self: SQLBase, /, *args: Any, **kwargs: Any) -> _T:
-        try:
+        with _DriverErrors(self, method.__name__):
             return method(self, *args, **kwargs)
-        except WorkflowError:
-            raise
-        except Exception as exc:
-            translated = self._storage_error(method.__name__, exc)
-            if translated is None:
-                raise
-            raise translated from exc
 
     return wrapper
 
@@ -150,16 +165,8 @@ class SQLBase(ABC):
         if self._closed:
             raise StorageError(operation, "le dépôt a été fermé avant que cet historique soit lu : lisez-le "
                                           "(par exemple tuple(dossier.history)) avant de fermer le dépôt")
-        try:
-            with self._reading() as cur:
-                return self._journal_rows(cur, numero, upto)
-        except WorkflowError:
-            raise
-        except Exception as exc:
-            translated = self._storage_error(operation, exc)
-            if translated is None:
-                raise
-            raise translated from exc
+        with _DriverErrors(self, operation), self._reading() as cur:
+            return self._journal_rows(cur, numero, upto)
 
     def _columns(self, cur: _Cursor, table: str) -> set[str]:
         """The column names of ``table`` (empty when there is no such table)."""
