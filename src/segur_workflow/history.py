@@ -40,6 +40,16 @@ _T = TypeVar("_T")
 _set = object.__setattr__
 
 
+def _ordering(compare: Callable[[tuple[Any, ...], tuple[Any, ...]], bool]) -> Callable[[History[Any], object], bool]:
+    """A :class:`History` comparison: its items against another history's or a tuple's, as tuples compare."""
+
+    def method(self: History[Any], other: object) -> bool:
+        theirs = self._compared(other)
+        return NotImplemented if theirs is None else compare(self._all(), theirs)
+
+    return method
+
+
 class History(Sequence[_T]):
     """A read-only sequence whose last items are in memory and whose earlier ones are read only when needed.
 
@@ -169,21 +179,10 @@ class History(Sequence[_T]):
             return other._all()
         return other if isinstance(other, tuple) else None
 
-    def __lt__(self, other: object) -> bool:
-        theirs = self._compared(other)
-        return NotImplemented if theirs is None else self._all() < theirs
-
-    def __le__(self, other: object) -> bool:
-        theirs = self._compared(other)
-        return NotImplemented if theirs is None else self._all() <= theirs
-
-    def __gt__(self, other: object) -> bool:
-        theirs = self._compared(other)
-        return NotImplemented if theirs is None else self._all() > theirs
-
-    def __ge__(self, other: object) -> bool:
-        theirs = self._compared(other)
-        return NotImplemented if theirs is None else self._all() >= theirs
+    __lt__ = _ordering(operator.lt)
+    __le__ = _ordering(operator.le)
+    __gt__ = _ordering(operator.gt)
+    __ge__ = _ordering(operator.ge)
 
     def __add__(self, other: object) -> History[_T]:
         if isinstance(other, History):
