@@ -50,7 +50,13 @@ class Recording(DossierMachine):
 
 
 def test_one_rule_per_trigger_and_every_trigger_accepted_somewhere() -> None:
-    run_state_machine_as_test(Recording, settings=settings(SMALL, max_examples=150))
+    # Random draws (SMALL is not derandomized): 150 examples accept every trigger almost always, and once in a
+    # while (seen once in a full `pytest -n 2` run) one rare trigger is missed. Further batches of fresh draws, only
+    # while one is still missing, keep the check as strict without making it depend on a lucky batch.
+    for _ in range(4):
+        run_state_machine_as_test(Recording, settings=settings(SMALL, max_examples=150))
+        if set(Recording.accepted_triggers) == set(DOSSIER.triggers):
+            break
     assert set(Recording.fired) == set(DOSSIER.triggers)
     assert set(Recording.accepted_triggers) == set(DOSSIER.triggers)
 
