@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -253,6 +254,100 @@ def test_the_same_repository_goes_on_after_a_server_restart(private_cluster: tup
     assert failures == 0
     assert repository.get(numero).version == 1 + done
     repository.close()
+
+
+@pytest.fixture
+def lone_connection(postgres_factory: Factory) -> Iterator[Any]:
+    """A repository of the test server holding a single pooled connection (its backend is known)."""
+    from segur_workflow.adapters.postgres import PostgresRepository
+
+    dsn, schema = postgres_factory.args[0], postgres_factory.keywords["schema"]  # type: ignore[attr-defined]
+    repository = PostgresRepository(dsn, schema=schema, pool_size=1)
+    yield repository
+    repository.close()
+
+
+def _count_full_checks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The backends for which the pool's check made its round trip (``check_connection``)."""
+    import psycopg_pool
+
+    checked: list[int] = []
+    real = psycopg_pool.ConnectionPool.check_connection
+
+    def counting(conn: Any) -> None:
+        checked.append(conn.info.backend_pid)
+        real(conn)
+
+    monkeypatch.setattr(psycopg_pool.ConnectionPool, "check_connection", staticmethod(counting))
+    return checked
+
+
+def _backend_of(repository: Any) -> int:
+    with repository._reading() as cur:
+        return int(cur.execute("SELECT pg_backend_pid()").fetchone()[0])
+
+
+@pytest.mark.postgres
+def test_a_session_ended_by_the_server_is_replaced_and_a_healthy_one_costs_no_round_trip(
+        lone_connection: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    repository = lone_connection
+    dossier, emails = make_dossier(1)
+    repository.add(dossier, outbox=emails)
+    before = _backend_of(repository)
+    checked = _count_full_checks(monkeypatch)
+    for _ in range(3):
+        repository.get(dossier.numero)
+    assert checked == []  # idle, nothing to read on its socket: given out without asking the server
+    with psycopg.connect(postgres_dsn(), autocommit=True) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (before,)).fetchone() == (True,)
+        while admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", (before,)).fetchone() != (0,):
+            time.sleep(0.01)  # the backend has sent its FATAL message and closed the socket once it is gone
+    assert repository.get(dossier.numero).version == 1  # no StorageUnavailable: found before use, replaced
+    assert checked == [before]  # the full check ran for the ended session only
+    assert _backend_of(repository) != before
+
+
+@pytest.mark.postgres
+def test_a_read_and_a_save_are_one_statement_each_and_the_save_writes_everything_in_order(
+        lone_connection: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    repository = lone_connection
+    service = WorkflowService(repository)
+    numero = service.start(examples.deposer_avance(fournisseur(1))).numero
+    for bloc in sw.Bloc:
+        service.handle(numero, sw.ControlerBloc(examples.GESTIONNAIRE, bloc, sw.Controle.OK))
+    checked = _count_full_checks(monkeypatch)
+    sent: list[str] = []
+    real = psycopg.Cursor.execute
+
+    def counting(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return real(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counting)
+    stored = repository.get(numero)
+    assert len(sent) == 1
+    # A decision reads the deposit entry, below the head: one more statement, not the save's.
+    outcome = sw.handle(stored.dossier, sw.Decider(examples.GESTIONNAIRE, command_id="decision"),
+                        now=stored.dossier.history[-1].at + timedelta(hours=1))
+    assert len(outcome.events) >= 2 and outcome.emails  # several rows of each kind: their order is checked
+    sent.clear()
+    assert repository.save(outcome.dossier, expected_version=stored.version, outbox=outcome.emails,
+                           events=outcome.events) == stored.version + 1
+    assert (len(sent), checked) == (1, [])
+    monkeypatch.undo()
+    applied = repository.find_command("decision")
+    assert applied is not None
+    assert (applied.version, applied.emails, applied.events) == (stored.version + 1, outcome.emails, outcome.events)
+    # The same save again is stale: refused, and nothing of it written (no second e-mail, event or record).
+    with pytest.raises(sw.ConcurrencyConflict):
+        repository.save(outcome.dossier, expected_version=stored.version, outbox=outcome.emails,
+                        events=outcome.events)
+    assert [e.version for e in repository.pending_emails(limit=1000)].count(stored.version + 1) == len(outcome.emails)
+    assert repository.get(numero).dossier == outcome.dossier
 
 
 # -- driver errors never escape ----------------------------------------------------------------------------------------

@@ -86,7 +86,8 @@ class SQLRepository(Verifying, Relay):
     """
 
     def _after_state_written(self, numero: str) -> None:
-        """Test hook: called after the state is written and before the outbox (fault injection)."""
+        """Test hook: called after the state is written and before the outbox (fault injection); a driver whose
+        save is one statement calls it just before sending it (PostgreSQL)."""
 
     def _write_rest(self, cur: _Cursor, dossier: Dossier, version: int, emails: tuple[Email, ...],  # noqa: PLR0917
                     events: tuple[Event, ...], command: CommandRecord | None) -> None:
@@ -240,16 +241,25 @@ class SQLRepository(Verifying, Relay):
         base = self._base(dossier.numero, expected_version)
         written = self._journal.prepare(dossier, base, version=version)
         try:
-            with self._transaction() as cur:
-                self._update_snapshot(cur, dossier, written, expected_version, base)
-                self._insert_journal(cur, dossier.numero, base, written)
-                self._write_rest(cur, dossier, version, emails, checked_events, command)
+            self._write_save(dossier, written, base, expected_version=expected_version, emails=emails,
+                             events=checked_events, command=command)
         except self.INTEGRITY_ERROR as exc:
             raise self._refused(exc, dossier, expected_version) from exc
         except self.ROLLED_BACK_ERROR as exc:
             raise ConcurrencyConflict(dossier.numero, expected_version, None) from exc
         self._remember(written.chain)
         return version
+
+    def _write_save(self, dossier: Dossier, w: Written, base: Chain, *, expected_version: int,
+                    emails: tuple[Email, ...], events: tuple[Event, ...], command: CommandRecord | None) -> None:
+        """What ``save`` writes: the snapshot's conditional UPDATE, the journal row and the rest, in one transaction.
+
+        A driver may send them otherwise (PostgreSQL: one statement) with the same checks and errors.
+        """
+        with self._transaction() as cur:
+            self._update_snapshot(cur, dossier, w, expected_version, base)
+            self._insert_journal(cur, dossier.numero, base, w)
+            self._write_rest(cur, dossier, w.version, emails, events, command)
 
     def _base(self, numero: str, expected_version: int) -> Chain:
         """The checked chain ``save`` writes on: the cached one if it is at ``expected_version``, else read."""

@@ -9,7 +9,9 @@ The statements are shared with SQLite (:mod:`._sql`); what is here is psycopg's 
 * a connection pool (psycopg_pool), so that threads of one host do not queue on one connection;
 * each connection is checked as it leaves the pool, so after a server restart the same repository
   goes on with fresh connections (calls made while the server is down raise ``StorageUnavailable``);
-* single reads run in autocommit (one round trip, no ``BEGIN``/``COMMIT``);
+  the check costs a round trip only for a connection that is not evidently healthy (:func:`_check`);
+* single reads run in autocommit (one round trip, no ``BEGIN``/``COMMIT``), and so does a save: one
+  statement (:func:`_save_statement`), atomic as any statement is;
 * an optional ``statement_timeout`` (seconds) bounds every statement on the server side.
 """
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import random
 import re
+import select
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -28,6 +31,7 @@ try:
     import psycopg_pool
     from psycopg import errors as pg_errors
     from psycopg import sql
+    from psycopg.pq import ConnStatus, TransactionStatus
     from psycopg.types.json import Jsonb, set_json_dumps, set_json_loads
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
@@ -38,10 +42,15 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 import orjson
 
 from .. import _seal as sealing
+from .._email import Email
+from .._integration import event_to_json
+from ..engine import Event
 from ..errors import InvalidInput, StorageError, StorageUnavailable
 from ..model import Dossier
+from ..ports import CommandRecord
+from . import command_record
 from ._journal import Chain, Codec, Snapshot, Written
-from ._schema import JOURNAL_COLUMNS, JOURNAL_INSERT, LOCK_ORDER, added_columns, schema, schema_objects
+from ._schema import JOURNAL_COLUMNS, LOCK_ORDER, added_columns, schema, schema_objects
 from ._sql import SQLRepository
 
 __all__ = ["SCHEMA", "PostgresRepository", "migrate_database"]
@@ -85,6 +94,89 @@ FROM dossiers d WHERE d.numero = %s
 """
 
 
+_POLL = getattr(select, "poll", None)  # not on Windows, where select() takes any socket number
+
+
+def _readable(fd: int) -> bool:
+    """Something (a message, the end of the stream) waits on the socket; a zero timeout: never blocks."""
+    if _POLL is None:  # pragma: no cover - Windows
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = _POLL()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _check(conn: psycopg.Connection[Any]) -> None:
+    """The pool's ``check``: a round trip (``check_connection``) only for a connection not evidently healthy.
+
+    A connection given back idle, whose socket has nothing to read, is healthy as far as can be told
+    without asking the server: a server that restarts or ends a session (``pg_terminate_backend``, an
+    idle timeout) sends a FATAL message and closes the socket, which then reads. So the full check runs
+    only when the connection is closed or broken, not idle, or has something waiting (that message, or a
+    harmless notice, which the check then reads). Its limit: a connection lost without a word (a network
+    cut, a host gone) is found by its next statement, which raises ``StorageUnavailable`` (retryable).
+    """
+    if (not conn.closed and not conn.broken and conn.info.status == ConnStatus.OK
+            and conn.info.transaction_status == TransactionStatus.IDLE and not _readable(conn.fileno())):
+        return
+    psycopg_pool.ConnectionPool.check_connection(conn)
+
+
+#: The parts of :func:`_save_statement`. ``u`` is the snapshot's conditional UPDATE (the version and the head
+#: checked by the database, every worklist column rewritten: PostgreSQL leaves an unchanged indexed value
+#: alone); every INSERT selects from ``u``, so nothing is written when it matched nothing.
+_SAVE_UPDATE = (
+    "WITH u AS (UPDATE dossiers SET data = %s, status = %s, ans_id = %s, version = %s, length = %s, head = %s,"
+    " siret = %s, raison_sociale = %s, gestionnaire = %s, date_changement_statut = %s"
+    " WHERE numero = %s AND version = %s AND head = %s RETURNING numero, head)"
+)
+# The journal row's seal is the head the UPDATE wrote.
+_SAVE_JOURNAL = (f", j AS (INSERT INTO journal (numero, {JOURNAL_COLUMNS})"
+                 f" SELECT u.numero, {', '.join(['%s'] * 9)}, u.head FROM u)")
+# Events and e-mails as arrays, so that the statement's text does not depend on how many there are (psycopg
+# prepares a statement it sees again); inserted in their order (ids are the delivery order).
+_SAVE_EVENTS = (", e AS (INSERT INTO events (event_id, numero, version, type, payload)"
+                " SELECT v.event_id, u.numero, %s, v.type, v.payload FROM u,"
+                " unnest(%s::text[], %s::text[], %s::text[]) WITH ORDINALITY AS v(event_id, type, payload, n)"
+                " ORDER BY v.n)")
+_SAVE_OUTBOX = (", o AS (INSERT INTO outbox (numero, version, template, recipient, subject, body_text, body_html)"
+                " SELECT u.numero, %s, v.template, v.recipient, v.subject, v.body_text, v.body_html FROM u,"
+                " unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::text[])"
+                " WITH ORDINALITY AS v(template, recipient, subject, body_text, body_html, n) ORDER BY v.n)")
+_SAVE_COMMAND = (", c AS (INSERT INTO commands (command_id, numero, trigger, version, actor_role, actor_id, subject,"
+                 " digest) SELECT %s, u.numero, %s, %s, %s, %s, %s, %s FROM u)")
+_SAVE_MATCHED = " SELECT count(*) FROM u"
+
+
+def _save_statement(dossier: Dossier, w: Written, base: Chain, *, expected_version: int, emails: tuple[Email, ...],
+                    events: tuple[Event, ...], command: CommandRecord | None) -> tuple[str, tuple[Any, ...]]:
+    """A save as one statement (data-modifying CTEs) and its parameters; it returns how many rows ``u`` matched.
+
+    One statement in autocommit is one round trip and one commit, and all or nothing like any
+    statement. The sub-statements take their tables in ``LOCK_ORDER`` (the order they are listed in).
+    """
+    f = dossier.fournisseur
+    text = [_SAVE_UPDATE, _SAVE_JOURNAL]
+    params: list[Any] = [w.data, dossier.status.value, f.ans_id, w.version, w.position, w.sceau, f.siret,
+                         f.raison_sociale, dossier.gestionnaire, dossier.date_changement_statut,
+                         dossier.numero, expected_version, base.head, *w.row(dossier.numero)[1:-1]]
+    if events:
+        text.append(_SAVE_EVENTS)
+        params += (w.version, [e.event_id for e in events], [type(e).__name__ for e in events],
+                   [event_to_json(e) for e in events])
+    if emails:
+        text.append(_SAVE_OUTBOX)
+        params += (w.version, [e.template for e in emails], [e.to for e in emails], [e.subject for e in emails],
+                   [e.text for e in emails], [e.html for e in emails])
+    record = command_record(dossier, command)
+    if record is not None:
+        text.append(_SAVE_COMMAND)
+        params += (record.command_id, record.trigger, w.version, record.actor_role, record.actor_id,
+                   record.subject, record.digest)
+    text.append(_SAVE_MATCHED)
+    return "".join(text), tuple(params)
+
+
 class PostgresRepository(SQLRepository):
     """A :class:`~segur_workflow.ports.DossierRepository` on PostgreSQL.
 
@@ -96,8 +188,7 @@ class PostgresRepository(SQLRepository):
 
     PLACEHOLDER = "%s"
     # Only unique violations are ours to translate; other integrity errors become StorageError.
-    # (and the NOT NULL violation by which a save's batch learns that its UPDATE matched nothing)
-    INTEGRITY_ERROR = (pg_errors.UniqueViolation, pg_errors.NotNullViolation)
+    INTEGRITY_ERROR = pg_errors.UniqueViolation
     DRIVER_ERROR = (psycopg.Error, psycopg_pool.PoolTimeout)
     # The server is down, restarting, unreachable or the pool could not give a connection in time;
     # a statement cancelled by statement_timeout (QueryCanceled) is worth retrying too.
@@ -127,7 +218,7 @@ class PostgresRepository(SQLRepository):
         self._pool: psycopg_pool.ConnectionPool[psycopg.Connection[Any]] = psycopg_pool.ConnectionPool(
             dsn, min_size=1, max_size=pool_size, open=False, timeout=connect_timeout,
             kwargs={"autocommit": True, "connect_timeout": connect_timeout},
-            configure=self._configure, check=psycopg_pool.ConnectionPool.check_connection,
+            configure=self._configure, check=_check,
             reconnect_timeout=max(30.0, 3.0 * connect_timeout), name="segur-workflow",
         )
         try:
@@ -204,28 +295,17 @@ class PostgresRepository(SQLRepository):
             return None, []
         return Snapshot(*row[:4]), [tuple(r) for r in row[4]]
 
-    def _insert_journal(self, cur: Any, numero: str, base: Chain | None, w: Written) -> None:
-        if base is None:
-            cur.execute(self._sql(JOURNAL_INSERT), w.row(numero))
-            return
-        # Still in the same batch as the UPDATE, whose row count is not known yet: the seal is taken
-        # from the row that UPDATE wrote, so when it matched nothing the seal is NULL, the NOT NULL
-        # constraint fails and the whole transaction is rolled back (see _constraint).
-        values = w.row(numero)[:-1]
-        cur.execute(self._sql(JOURNAL_INSERT.removesuffix("?)")
-                              + "(SELECT head FROM dossiers WHERE numero = ? AND head = ? AND version = ?))"),
-                    (*values, numero, w.sceau, w.version))
-
-    def _update_snapshot(self, cur: Any, dossier: Dossier, w: Written, expected_version: int,
-                         base: Chain) -> None:
-        # One statement whatever the provider: PostgreSQL leaves an unchanged indexed value alone.
-        f = dossier.fournisseur
-        cur.execute("UPDATE dossiers SET data = %s, status = %s, ans_id = %s, version = %s, length = %s, head = %s,"
-                    " siret = %s, raison_sociale = %s, gestionnaire = %s, date_changement_statut = %s"
-                    " WHERE numero = %s AND version = %s AND head = %s",
-                    (w.data, dossier.status.value, f.ans_id, w.version, w.position, w.sceau, f.siret,
-                     f.raison_sociale, dossier.gestionnaire, dossier.date_changement_statut,
-                     dossier.numero, expected_version, base.head))
+    def _write_save(self, dossier: Dossier, w: Written, base: Chain, *, expected_version: int,
+                    emails: tuple[Email, ...], events: tuple[Event, ...], command: CommandRecord | None) -> None:
+        # One statement in autocommit (one round trip, one commit), all or nothing: there is no moment between
+        # the state and the outbox, so the test hook runs just before it is sent.
+        statement, params = _save_statement(dossier, w, base, expected_version=expected_version, emails=emails,
+                                            events=events, command=command)
+        self._after_state_written(dossier.numero)
+        with self._reading() as cur:
+            matched = cur.execute(statement, params).fetchone()
+            if matched is None or matched[0] != 1:
+                self._refuse_stale(cur, dossier.numero, expected_version)
 
     def _columns(self, cur: Any, table: str) -> set[str]:
         rows = cur.execute("SELECT column_name FROM information_schema.columns"
@@ -233,8 +313,6 @@ class PostgresRepository(SQLRepository):
         return {str(r[0]) for r in rows}
 
     def _constraint(self, exc: Exception) -> str | None:
-        if isinstance(exc, pg_errors.NotNullViolation) and exc.diag.table_name == "journal":
-            return "journal_tete_perimee"
         return exc.diag.constraint_name if isinstance(exc, pg_errors.Error) else None
 
     def _moment(self, value: datetime) -> datetime:
