@@ -30,6 +30,12 @@ _T = TypeVar("_T")
 __all__ = ["SQLBase", "method_errors"]
 
 
+#: :meth:`SQLBase._load`'s statement: the snapshot row and its journal's head row.
+_LOAD = ("SELECT d.version, d.length, d.head, d.data, "
+         + ", ".join(f"j.{c.strip()}" for c in JOURNAL_COLUMNS.split(","))
+         + " FROM dossiers d LEFT JOIN journal j ON j.numero = d.numero AND j.position = d.length WHERE d.numero = ?")
+
+
 class _Rows(Protocol):
     """The result of ``execute`` (an ``sqlite3.Cursor`` or a psycopg cursor)."""
 
@@ -121,7 +127,8 @@ class SQLBase(ABC):
         return self._transaction()
 
     def _loading(self) -> AbstractContextManager[_Cursor]:
-        """The reads of :meth:`_load`, which must see one state."""
+        """The reads of :meth:`_load_all` (``verify``), which must see one state. (:meth:`_load` is one
+        statement, run by :meth:`_reading`.)"""
         return self._snapshot()
 
     @abstractmethod
@@ -130,11 +137,7 @@ class SQLBase(ABC):
 
     def _load(self, cur: _Cursor, numero: str) -> tuple[Snapshot | None, list[Any]]:
         """The snapshot row and its journal's head row (``[]``: no such row), in one statement."""
-        row = cur.execute(self._sql(
-            "SELECT d.version, d.length, d.head, d.data, "
-            + ", ".join(f"j.{c.strip()}" for c in JOURNAL_COLUMNS.split(","))
-            + " FROM dossiers d LEFT JOIN journal j ON j.numero = d.numero AND j.position = d.length"
-              " WHERE d.numero = ?"), (numero,)).fetchone()
+        row = cur.execute(self._sql(_LOAD), (numero,)).fetchone()
         if row is None:
             return None, []
         return Snapshot(*row[:4]), ([] if row[4] is None else [tuple(row[4:])])
