@@ -27,7 +27,7 @@ from ._schema import JOURNAL_COLUMNS, added_columns
 
 _T = TypeVar("_T")
 
-__all__ = ["SQLBase", "method_errors"]
+__all__ = ["SQLBase", "_DriverErrors", "method_errors"]
 
 
 #: :meth:`SQLBase._load`'s statement: the snapshot row and its journal's head row.
@@ -80,6 +80,7 @@ def method_errors(method: Callable[..., _T]) -> Callable[..., _T]:
 
     @functools.wraps(method)
     def wrapper(self: SQLBase, /, *args: Any, **kwargs: Any) -> _T:
+        self._check_open(method.__name__)
         with _DriverErrors(self, method.__name__):
             return method(self, *args, **kwargs)
 
@@ -160,6 +161,11 @@ class SQLBase(ABC):
 
     #: Set by ``close()``: a history read later cannot reach its rows any more (a clear error, not the driver's).
     _closed: bool = False
+
+    def _check_open(self, operation: str) -> None:
+        """Refuse a call on a closed repository in its own words (not the driver's for a closed connection or pool)."""
+        if self._closed:
+            raise StorageError(operation, "le dépôt a été fermé (close()) : ouvrez-en un nouveau")
 
     def _fetch_prefix(self, numero: str, upto: int) -> list[Any]:
         """What a :class:`~segur_workflow.history.History` read from this repository reads when first needed: the
