@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import attrs
 
 from ._checks import require_identifier, require_text, to_enum, typed
+from ._frozen import travels
 from .errors import InvalidInput
 from .model import Actor, Attachment, CoordonneesBancaires, Fournisseur
 from .vocabulary import Bloc, Controle, PieceKind
@@ -140,6 +141,7 @@ class Command:
         return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
+@travels
 @attrs.frozen
 class DeposerAvance(Command):
     fournisseur: Fournisseur = attrs.field(validator=typed("fournisseur", Fournisseur, "un Fournisseur"))
@@ -181,6 +183,7 @@ class DemanderPiece(Command):
                                    metadata={EXEMPLE: "Merci de joindre le PV de VSR signé."})
 
 
+@travels
 @attrs.frozen
 class DeposerSolde(Command):
     pieces: Mapping[PieceKind, Attachment] = attrs.field(converter=_pieces)
@@ -188,6 +191,7 @@ class DeposerSolde(Command):
     montant: Decimal = attrs.field(validator=_money("montant"))
 
 
+@travels
 @attrs.frozen
 class Completer(Command):
     pieces: Mapping[PieceKind, Attachment] = attrs.field(factory=dict, converter=_pieces)

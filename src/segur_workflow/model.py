@@ -14,6 +14,7 @@ import attrs
 
 from ._checks import ensure_str, require_bool, require_count, require_email, require_identifier, require_str, to_enum
 from ._display import DRAWING
+from ._frozen import travels
 from .errors import InvalidInput
 from .sniff import HEAD_BYTES, TAILLE_DEPASSEE, inspect, sniff_media_type
 from .states import Status
@@ -194,6 +195,7 @@ class CoordonneesBancaires:
     domiciliation: str = attrs.field(validator=require_identifier("coordonnees_bancaires.domiciliation"))
 
 
+@travels
 @attrs.frozen
 class Corridor:
     """A funding corridor as data: everything the rules and the engine need to know about it."""
@@ -290,6 +292,7 @@ def _blocs_a_instruire() -> Mapping[Bloc, Controle]:
     return MappingProxyType(dict.fromkeys(Bloc, Controle.A_INSTRUIRE))
 
 
+@travels
 @attrs.frozen
 class Demande:
     """One phase's request (avance or solde): what was filed and how it is being instructed."""
@@ -304,6 +307,7 @@ class Demande:
     paiement: Paiement | None = None
 
 
+@travels
 @attrs.frozen
 class HistoryEntry:
     """One accepted command. ``hash`` chains it to the previous entry (see :mod:`.history`)."""

@@ -27,7 +27,13 @@ from ._schema import JOURNAL_COLUMNS, added_columns
 
 _T = TypeVar("_T")
 
-__all__ = ["SQLBase", "method_errors"]
+__all__ = ["SQLBase", "_DriverErrors", "method_errors"]
+
+
+#: :meth:`SQLBase._load`'s statement: the snapshot row and its journal's head row.
+_LOAD = ("SELECT d.version, d.length, d.head, d.data, "
+         + ", ".join(f"j.{c.strip()}" for c in JOURNAL_COLUMNS.split(","))
+         + " FROM dossiers d LEFT JOIN journal j ON j.numero = d.numero AND j.position = d.length WHERE d.numero = ?")
 
 
 class _Rows(Protocol):
@@ -74,6 +80,7 @@ def method_errors(method: Callable[..., _T]) -> Callable[..., _T]:
 
     @functools.wraps(method)
     def wrapper(self: SQLBase, /, *args: Any, **kwargs: Any) -> _T:
+        self._check_open(method.__name__)
         with _DriverErrors(self, method.__name__):
             return method(self, *args, **kwargs)
 
@@ -121,7 +128,8 @@ class SQLBase(ABC):
         return self._transaction()
 
     def _loading(self) -> AbstractContextManager[_Cursor]:
-        """The reads of :meth:`_load`, which must see one state."""
+        """The reads of :meth:`_load_all` (``verify``), which must see one state. (:meth:`_load` is one
+        statement, run by :meth:`_reading`.)"""
         return self._snapshot()
 
     @abstractmethod
@@ -130,11 +138,7 @@ class SQLBase(ABC):
 
     def _load(self, cur: _Cursor, numero: str) -> tuple[Snapshot | None, list[Any]]:
         """The snapshot row and its journal's head row (``[]``: no such row), in one statement."""
-        row = cur.execute(self._sql(
-            "SELECT d.version, d.length, d.head, d.data, "
-            + ", ".join(f"j.{c.strip()}" for c in JOURNAL_COLUMNS.split(","))
-            + " FROM dossiers d LEFT JOIN journal j ON j.numero = d.numero AND j.position = d.length"
-              " WHERE d.numero = ?"), (numero,)).fetchone()
+        row = cur.execute(self._sql(_LOAD), (numero,)).fetchone()
         if row is None:
             return None, []
         return Snapshot(*row[:4]), ([] if row[4] is None else [tuple(row[4:])])
@@ -157,6 +161,11 @@ class SQLBase(ABC):
 
     #: Set by ``close()``: a history read later cannot reach its rows any more (a clear error, not the driver's).
     _closed: bool = False
+
+    def _check_open(self, operation: str) -> None:
+        """Refuse a call on a closed repository in its own words (not the driver's for a closed connection or pool)."""
+        if self._closed:
+            raise StorageError(operation, "le dépôt a été fermé (close()) : ouvrez-en un nouveau")
 
     def _fetch_prefix(self, numero: str, upto: int) -> list[Any]:
         """What a :class:`~segur_workflow.history.History` read from this repository reads when first needed: the

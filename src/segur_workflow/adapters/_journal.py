@@ -174,10 +174,11 @@ class Journal(RowChecks):
         if broken is not None or last_dest != dossier.status:
             raise InvalidInput("dossier", "un historique chaîné (empreintes SHA-256 intactes, dernier statut = statut "
                                "du dossier)", dossier)
-        data, data_bytes = self.codec.encode(serialization.snapshot_of(dossier))
+        snapshot, body = serialization.snapshot_parts(dossier, base.body if base is not None else None)
+        data, data_bytes = self.codec.encode(snapshot)
         entries, _ = self.codec.encode(serialization.entries_of(new_entries))
         emails, _ = self.codec.encode(serialization.emails_of(new_emails))
-        etat = sealing.digest(data_bytes)
+        etat = body.etat = sealing.digest(data_bytes)
         position = length + 1
         cle = self.sealer.current_id
         precedent = base.digest if base is not None else sealing.GENESIS
@@ -187,7 +188,8 @@ class Journal(RowChecks):
         sealed = row[:-1] + b","
         sceau = self.sealer.seal(message(dossier.numero, digest_of(sealed)))
         digest = digest_of(sealed + b'"' + sceau.encode("ascii") + b'"]')
-        chain = Chain(dossier.numero, version, position, sceau, etat, dossier.history, dossier.emails_sent, digest)
+        chain = Chain(dossier.numero, version, position, sceau, etat, dossier.history, dossier.emails_sent, digest,
+                      body)
         return Written(data, position, version, entries, emails, etat, cle, precedent, *totals, sceau, chain)
 
     # -- reads ----------------------------------------------------------------------------------------------------
@@ -240,15 +242,29 @@ class Journal(RowChecks):
                 raise DossierAltere(numero, "la ligne ne correspond plus à l'empreinte que la suivante a scellée",
                                     field=f"journal[{first_position + offset}]")
         self._check_etat(numero, snapshot, etat)
-        try:
-            parsed = self.codec.parse(snapshot.data)
-        except SerializationError as exc:
-            raise DossierAltere(numero, f"instantané illisible ({exc.reason})", field="data") from None
+        # The snapshot's bytes are those its seal covers: the same bytes as the last read or write of this dossier
+        # here give the same fields, taken as they were built then (never a host's own objects); otherwise each
+        # field is built again, unless its JSON is exactly that of a field built then (serialization.Body).
+        cached = self.cache.get(numero)
+        known = cached.body if cached is not None else None
+        body = known if known is not None and known.serves(etat) else None
+        parsed: Any = None
+        if body is None:
+            try:
+                parsed = self.codec.parse(snapshot.data)
+            except SerializationError as exc:
+                raise DossierAltere(numero, f"instantané illisible ({exc.reason})", field="data") from None
+            body = serialization.body_of(parsed, known)
+            if body is not None:
+                body.etat = etat
         # Never the entries an earlier read kept: rows edited behind this repository's back since are refused
         # when they are read, by this repository as by a fresh one.
         tail, records, rest_e, rest_m = self._row_items(numero, rows, where, keep=TAIL)
         copied = None  # the last entry, from the snapshot, when the head row appended none
-        if not tail and isinstance(parsed, dict) and parsed.get(serialization.LAST_ENTRY):
+        if not tail and body is not None and body.last:
+            tail, copied = body.last, body.last[0]
+            n_entries -= 1  # it is among the entries of the rows below: counted there
+        elif not tail and body is None and isinstance(parsed, dict) and parsed.get(serialization.LAST_ENTRY):
             last = serialization.entries_fast(parsed[serialization.LAST_ENTRY], {})
             if last is None or len(last) != 1:
                 raise DossierAltere(numero, "copie de la dernière entrée illisible", field="data.history_last")
@@ -267,12 +283,15 @@ class Journal(RowChecks):
                              first=tail[0] if tail else None, rest=(rest_e, rest_m), fetch=fetch, copied=copied)
             history = History(tail, before=before[0], loader=prefix.entries)
             emails = History(records, before=before[1], loader=prefix.emails)
-        try:
-            dossier = serialization.dossier_of(parsed, history, emails)
-        except SerializationError as exc:
-            raise DossierAltere(numero, f"instantané illisible ({exc.reason})", field=exc.field) from None
+        if body is not None:
+            dossier = body.dossier(history, emails)
+        else:
+            try:
+                dossier = serialization.dossier_of(parsed, history, emails)
+            except SerializationError as exc:
+                raise DossierAltere(numero, f"instantané illisible ({exc.reason})", field=exc.field) from None
         self._check_dossier(numero, dossier, history)
-        chain = Chain(numero, version, length, head, etat, history, emails, digest)
+        chain = Chain(numero, version, length, head, etat, history, emails, digest, body)
         self.cache.put(chain)
         return chain, dossier
 

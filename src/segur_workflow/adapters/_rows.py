@@ -11,6 +11,7 @@ import attrs
 import orjson
 
 from .. import _seal as sealing
+from .. import serialization
 from ..errors import SerializationError
 from ..history import GENESIS as HISTORY_GENESIS
 from ..history import chain_hash
@@ -72,6 +73,9 @@ class Chain:
     emails: Sequence[EmailRecord]
     #: ``D[length]``: the digest of the journal up to its head row (the next row's ``precedent``)
     digest: str
+    #: the snapshot's fields beside their JSON (``None``: a snapshot not of :func:`serialization.snapshot_of`'s
+    #: exact shape), for the next read and write of this dossier (see :class:`serialization.Body`)
+    body: serialization.Body | None = attrs.field(default=None, eq=False)
 
 
 @attrs.frozen

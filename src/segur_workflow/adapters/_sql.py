@@ -292,7 +292,7 @@ class SQLRepository(Verifying, Relay):
     def _read(self, numero: str, expected_version: int | None) -> tuple[Chain, Dossier]:
         """The snapshot and the journal's head row, read in one statement and checked (one seal); the rows
         before the head are read only if the dossier's history is read below the entries known then."""
-        with self._loading() as cur:
+        with self._reading() as cur:  # one statement: its own read transaction (SQLite autocommit too)
             snapshot, last_rows = self._load(cur, numero)
         if snapshot is None:
             raise DossierNotFound(numero)

@@ -12,7 +12,7 @@ import attrs
 from ..errors import DossierAltere, SerializationError
 from ..model import Dossier
 from ..ports import DossierSummary
-from ._base import SQLBase, method_errors
+from ._base import SQLBase, _DriverErrors, method_errors
 from ._journal import Chain, Journal
 from ._schema import _DERIVED, _SUMMARY_SELECT, summary_values
 
@@ -42,6 +42,14 @@ class Verifying(SQLBase):
         It streams: dossiers are read ``page`` at a time in number order (a range on the key), with what
         the other tables say of them, so memory stays flat whatever the database's size.
         """
+        self._check_open("verify")  # said now, not at the first item
+        return self._verified(progress, page)
+
+    def _verified(self, progress: Callable[[int, int], object] | None, page: int) -> Iterator[Problem]:
+        with _DriverErrors(self, "verify"):  # the driver's errors as StorageError, as in every other method
+            yield from self._pages(progress, page)
+
+    def _pages(self, progress: Callable[[int, int], object] | None, page: int) -> Iterator[Problem]:
         with self._reading() as cur:
             total = int(cur.execute("SELECT count(*) FROM dossiers", ()).fetchone()[0])
             # Rows naming no stored dossier (one deleted behind the repository's back).

@@ -9,6 +9,7 @@ from types import MappingProxyType
 import attrs
 
 from .._email import Email
+from .._frozen import travels
 from .._secret import Secret
 from ..model import Actor, EmailRecord
 from ..states import CompteStatus
@@ -21,6 +22,7 @@ def _frozen(value: Mapping[str, str]) -> Mapping[str, str]:
     return value if isinstance(value, MappingProxyType) else MappingProxyType(dict(value))
 
 
+@travels
 @attrs.frozen
 class CompteHistoryEntry:
     """One accepted account command (never a secret), chained to the previous one exactly as a dossier's

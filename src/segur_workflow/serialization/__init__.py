@@ -35,12 +35,15 @@ from ._converter import _FAST as _FAST
 from ._converter import _structure
 from ._parts import JOURNALED as JOURNALED
 from ._parts import LAST_ENTRY as LAST_ENTRY
+from ._parts import Body as Body
+from ._parts import body_of as body_of
 from ._parts import dossier_of as dossier_of
 from ._parts import emails_fast as emails_fast
 from ._parts import emails_of as emails_of
 from ._parts import entries_fast as entries_fast
 from ._parts import entries_of as entries_of
 from ._parts import snapshot_of as snapshot_of
+from ._parts import snapshot_parts as snapshot_parts
 from ._parts import structure_emails as structure_emails
 from ._parts import structure_entries as structure_entries
 from ._text import _ENCODER as _ENCODER

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from .. import _seal as sealing
 from ..errors import SerializationError
 from ..model import Actor, Dossier, EmailRecord, HistoryEntry
 from ..states import Status
@@ -19,12 +20,15 @@ from ._upcast import SCHEMA_VERSION
 __all__ = [
     "JOURNALED",
     "LAST_ENTRY",
+    "Body",
+    "body_of",
     "dossier_of",
     "emails_fast",
     "emails_of",
     "entries_fast",
     "entries_of",
     "snapshot_of",
+    "snapshot_parts",
     "structure_emails",
     "structure_entries",
 ]
@@ -48,12 +52,126 @@ LAST_ENTRY = "history_last"
 def snapshot_of(dossier: Dossier) -> dict[str, Any]:
     """Every field of ``dossier`` but the history and the e-mails sent, as plain JSON (with ``schema_version``),
     and a copy of the last history entry (:data:`LAST_ENTRY`)."""
+    return snapshot_parts(dossier, None)[0]
+
+
+_BODY_NAMES = tuple(name for name, _hook in _BODY_FIELDS)
+_BODY_TYPES: tuple[Any, ...] = tuple(f.type for f in attrs.fields(Dossier) if f.name not in JOURNALED)
+_SNAPSHOT_KEYS = frozenset({"schema_version", LAST_ENTRY, *_BODY_NAMES})
+
+
+class Body:
+    """The fields of one stored snapshot, each value beside its JSON form, and the copy of its last history entry:
+    what the next write of the same dossier takes by identity instead of writing it out again, and the next read of
+    the same bytes instead of building it again (adapters/_journal.py keeps one per dossier with its checked chain).
+
+    ``built[i]``: value ``i`` was built from ``raws[i]`` by the converter (a read). Only such values are given to a
+    later read of the same JSON: a value a host built and a repository wrote out is equal to what reading it back
+    gives, not always alike in every detail (a ``ZoneInfo`` date comes back with a fixed UTC offset), and a read
+    gives what reading the bytes gives. ``etat``: the digest of the snapshot's bytes, once they are written or
+    checked; ``template``: the dossier of a read body, with an empty history (checked by its ``__init__`` once).
+    """
+
+    __slots__ = ("built", "etat", "last", "last_built", "last_raw", "raws", "template", "texts", "values")
+
+    def __init__(self, values: Sequence[Any], raws: Sequence[Any], built: Sequence[bool], *,
+                 last: tuple[HistoryEntry, ...], last_raw: list[Any], last_built: bool,
+                 texts: Sequence[bytes | None] | None = None) -> None:
+        self.values, self.raws, self.built = tuple(values), tuple(raws), tuple(built)
+        self.last, self.last_raw, self.last_built = last, last_raw, last_built
+        self.texts: list[bytes | None] = list(texts) if texts is not None else [None] * len(self.values)
+        self.etat: str | None = None
+        self.template: Dossier | None = None
+
+    def text(self, i: int) -> bytes:
+        """The canonical JSON of field ``i`` (written out when first compared)."""
+        text = self.texts[i]
+        if text is None:
+            text = self.texts[i] = sealing.canonical(self.raws[i])
+        return text
+
+    def serves(self, etat: str) -> bool:
+        """Whether a read of snapshot bytes of digest ``etat`` may take this whole body as it is."""
+        return self.etat == etat and self.template is not None
+
+    def dossier(self, history: Sequence[HistoryEntry], emails: Sequence[EmailRecord]) -> Dossier:
+        assert self.template is not None  # only a read body (serves) is asked for its dossier
+        return attrs.evolve(self.template, history=history, emails_sent=emails)
+
+    def _same(self, i: int, raw: Any) -> bool:
+        """Whether ``raw`` (this read's JSON of field ``i``) is exactly field ``i``'s JSON."""
+        mine = self.raws[i]
+        if type(raw) is not type(mine):
+            return False
+        if type(raw) is dict or type(raw) is list:
+            return sealing.canonical(raw) == self.text(i)
+        return bool(raw == mine)  # str, int, None: same type, same value
+
+
+def snapshot_parts(dossier: Dossier, known: Body | None) -> tuple[dict[str, Any], Body]:
+    """:func:`snapshot_of` and its :class:`Body`; a field (or the last entry) that is the very object of ``known``
+    (the body of the stored state this write follows) is not written out again: its JSON is ``known``'s."""
     out: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
-    for name, hook in _BODY_FIELDS:
-        out[name] = hook(getattr(dossier, name))
+    values: list[Any] = []
+    raws: list[Any] = []
+    built: list[bool] = []
+    texts: list[bytes | None] = []
+    for i, (name, hook) in enumerate(_BODY_FIELDS):
+        value = getattr(dossier, name)
+        if known is not None and known.values[i] is value:
+            raw, was_built, text = known.raws[i], known.built[i], known.texts[i]
+        else:
+            raw, was_built, text = hook(value), False, None
+        out[name] = raw
+        values.append(value)
+        raws.append(raw)
+        built.append(was_built)
+        texts.append(text)
     history = dossier.history
-    out[LAST_ENTRY] = [_ENTRY_HOOK(history[-1])] if history else []
-    return out
+    last: tuple[HistoryEntry, ...] = (history[-1],) if history else ()
+    if known is not None and len(known.last) == len(last) and all(
+            a is b for a, b in zip(known.last, last, strict=True)):
+        last_raw, last_built = known.last_raw, known.last_built
+    else:
+        last_raw, last_built = [_ENTRY_HOOK(e) for e in last], False
+    out[LAST_ENTRY] = last_raw
+    body = Body(values, raws, built, last=last, last_raw=last_raw, last_built=last_built, texts=texts)
+    if known is not None and all(built) and last_built:  # every field as read: the read's dossier, unchanged
+        body.template = known.template
+    return out, body
+
+
+def body_of(snapshot: object, known: Body | None) -> Body | None:
+    """The :class:`Body` of a snapshot this library wrote (:func:`snapshot_of`'s exact shape), each field
+    built by the converter unless ``known`` holds one built from the same JSON; ``None`` for anything else,
+    and for anything the converter or the dossier's checks refuse (then :func:`dossier_of` names the field)."""
+    if type(snapshot) is not dict or snapshot.keys() != _SNAPSHOT_KEYS or snapshot["schema_version"] != SCHEMA_VERSION:
+        return None
+    values: list[Any] = []
+    raws: list[Any] = []
+    try:
+        for i, name in enumerate(_BODY_NAMES):
+            raw = snapshot[name]
+            if known is not None and known.built[i] and known._same(i, raw):
+                values.append(known.values[i])
+            else:
+                values.append(_FAST.structure(raw, _BODY_TYPES[i]))
+            raws.append(raw)
+        last_raw = snapshot[LAST_ENTRY]
+        if (known is not None and known.last_built and type(last_raw) is list
+                and sealing.canonical(last_raw) == sealing.canonical(known.last_raw)):
+            last = known.last
+        else:
+            fast = entries_fast(last_raw, {})
+            if fast is None or len(fast) > 1:
+                return None
+            last = fast
+        template = Dossier(**dict(zip(_BODY_NAMES, values, strict=True)), history=(), emails_sent=())
+    except Exception:  # the careful path says what is wrong, and where
+        return None
+    body = Body(values, raws, (True,) * len(values), last=last, last_raw=last_raw, last_built=True)
+    body.template = template
+    return body
 
 
 def entries_of(entries: Sequence[HistoryEntry]) -> list[Any]:
