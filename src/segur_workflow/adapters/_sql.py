@@ -117,9 +117,6 @@ class SQLRepository(Verifying, Relay):
         if constraint == "dossier_fournisseur_unique":
             existing = self.find_by_provider(dossier.fournisseur.ans_id)
             return DuplicateFinancingRequest(dossier.fournisseur.ans_id, existing)
-        if constraint == "journal_tete_perimee":  # a save's conditional UPDATE matched nothing
-            with self._reading() as cur:
-                self._refuse_stale(cur, dossier.numero, expected_version)
         if constraint in {"dossier_numero_unique", "commande_unique", "event_unique", "journal_position_unique"}:
             # The number or the command was taken by a concurrent writer: the caller reloads and retries.
             with self._reading() as cur:
@@ -162,7 +159,8 @@ class SQLRepository(Verifying, Relay):
 
     def _update_snapshot(self, cur: _Cursor, dossier: Dossier, w: Written, expected_version: int,
                          base: Chain) -> None:
-        """The conditional UPDATE of the snapshot row; refuses (and so rolls back) when it matches nothing."""
+        """SQLite's conditional UPDATE of the snapshot row, in the save's transaction; refuses (and so rolls
+        back) when it matches nothing. (PostgreSQL writes a save in one statement: ``_pg_save``.)"""
         # The database checks the version and the head: two racing saves cannot both match, and a
         # snapshot changed behind this process's back does not match either.
         # Almost every save keeps the provider: leaving ``ans_id`` out of the SET spares SQLite a

@@ -155,7 +155,8 @@ def _crash_worker(factory: RepositoryFactory, numero: str, code: int, barrier: A
 
 
 def crash_between_state_and_outbox(factory: RepositoryFactory, *, timeout: float = 60) -> int:
-    """Kill a process (``os._exit``) after it wrote the new state and before the outbox.
+    """Kill a process (``os._exit``) in the middle of a save: after it wrote the new state and before the outbox
+    (SQLite: inside the save's transaction), or just before the save's one statement is sent (PostgreSQL).
 
     For adapters with the ``_after_state_written`` hook (ours). Returns the dead process's exit code;
     the caller checks that neither the state nor the e-mail is there.
