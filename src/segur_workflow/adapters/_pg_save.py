@@ -50,7 +50,9 @@ def save_statement(dossier: Dossier, w: Written, base: Chain, *, expected_versio
     """A save as one statement (data-modifying CTEs) and its parameters; it returns how many rows ``u`` matched.
 
     One statement in autocommit is one round trip and one commit, and all or nothing like any
-    statement. The sub-statements take their tables in ``LOCK_ORDER`` (the order they are listed in).
+    statement. The sub-statements are listed in ``LOCK_ORDER``; PostgreSQL does not promise to run them in
+    that order (they share one snapshot), but the only rows they lock are the dossier's and the new ones,
+    and a lock cycle would be a deadlock the server breaks: a ``ConcurrencyConflict`` the service retries.
     """
     f = dossier.fournisseur
     text = [_SAVE_UPDATE, _SAVE_JOURNAL]
