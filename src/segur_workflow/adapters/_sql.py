@@ -131,7 +131,7 @@ class SQLRepository(Verifying, Relay):
                     (dossier.numero, dossier.fournisseur.ans_id, dossier.status.value, w.version, w.position, w.sceau,
                      w.data,
                      *summary_values(dossier, self._moment)))
-        self._insert_journal(cur, dossier.numero, None, w)
+        self._insert_journal(cur, dossier.numero, w)
 
     def _last_number(self, cur: _Cursor, prefix: str) -> str | None:
         # A range on the primary key (numbers are the prefix and 6 digits): an index seek from the top,
@@ -152,9 +152,9 @@ class SQLRepository(Verifying, Relay):
             row = cur.execute(bump, (prefix,)).fetchone()
         return int(row[0])
 
-    def _insert_journal(self, cur: _Cursor, numero: str, base: Chain | None, w: Written) -> None:
-        """Append the journal row of ``w`` (on ``base``, ``None`` for a new dossier): one INSERT, the only row a
-        write adds to the journal, whatever its length."""
+    def _insert_journal(self, cur: _Cursor, numero: str, w: Written) -> None:
+        """Append the journal row of ``w``: one INSERT, the only row a write adds to the journal, whatever its
+        length."""
         cur.execute(self._sql(JOURNAL_INSERT), w.row(numero))
 
     def _update_snapshot(self, cur: _Cursor, dossier: Dossier, w: Written, expected_version: int,
@@ -256,7 +256,7 @@ class SQLRepository(Verifying, Relay):
         """
         with self._transaction() as cur:
             self._update_snapshot(cur, dossier, w, expected_version, base)
-            self._insert_journal(cur, dossier.numero, base, w)
+            self._insert_journal(cur, dossier.numero, w)
             self._write_rest(cur, dossier, w.version, emails, events, command)
 
     def _base(self, numero: str, expected_version: int) -> Chain:
