@@ -76,6 +76,11 @@ class ChainCache:
         return self._seen.get(numero)
 
     def put(self, chain: Chain) -> None:
+        """Keep ``chain``, unless this process has since seen a later state of its dossier (a read that loaded
+        before another thread's save and checked after it: the save's chain stays)."""
+        seen = self._seen.get(chain.numero)
+        if seen is not None and (chain.version, chain.head) != seen and chain.version <= seen[0]:
+            return
         self._chains[chain.numero] = chain
         self._chains.move_to_end(chain.numero)
         while len(self._chains) > self.capacity:
@@ -193,8 +198,8 @@ class Journal(RowChecks):
         return Written(data, position, version, entries, emails, etat, cle, precedent, *totals, sceau, chain)
 
     # -- reads ----------------------------------------------------------------------------------------------------
-    def _snapshot_columns(self, numero: str, snapshot: Snapshot) -> tuple[int, int, str]:
-        seen = self.cache.seen(numero)
+    def _snapshot_columns(self, numero: str, snapshot: Snapshot, seen: tuple[int, str] | None
+                          ) -> tuple[int, int, str]:
         version, length, head = int_or_none(snapshot.version), int_or_none(snapshot.length), snapshot.head
         if version is None or length is None or not isinstance(head, str):
             raise DossierAltere(numero, "colonnes de l'instantané illisibles (version, longueur, tête)",
@@ -204,9 +209,13 @@ class Journal(RowChecks):
                                 f"la base rend la version {version}", field="version")
         return version, length, head
 
-    def check(self, numero: str, snapshot: Snapshot, last_rows: Sequence[Sequence[Any]], fetch: Fetch
-              ) -> tuple[Chain, Dossier]:
+    def check(self, numero: str, snapshot: Snapshot, last_rows: Sequence[Sequence[Any]], fetch: Fetch, *,
+              seen: tuple[int, str] | None) -> tuple[Chain, Dossier]:
         """The chain and dossier of ``snapshot`` and its journal's last rows, or ``DossierAltere``.
+
+        ``seen``: the latest (version, head) this process knew of the dossier when the read began
+        (``cache.seen``, taken before the rows were loaded): an older state is a rollback. Not the one known
+        now: another thread may have saved a later state since this read loaded its rows.
 
         ``last_rows``: the rows from the last one that holds a history entry to the head (usually the head
         alone; a write that appended no entry leaves an empty row). One seal checked (the head's), the rows
@@ -214,7 +223,7 @@ class Journal(RowChecks):
         are read by ``fetch`` only when the dossier's history or e-mails are read below the entries built
         here (:class:`_Prefix`), on every read again.
         """
-        version, length, head = self._snapshot_columns(numero, snapshot)
+        version, length, head = self._snapshot_columns(numero, snapshot, seen)
         where = f"journal[{length}]"
         rows = list(last_rows)
         if not rows or int_or_none(rows[-1][0] if len(rows[-1]) == WIDTH else None) != length:
@@ -297,7 +306,7 @@ class Journal(RowChecks):
 
     def check_whole(self, numero: str, snapshot: Snapshot, rows: Sequence[Sequence[Any]]) -> tuple[Chain, Dossier]:
         """``verify``'s check: every row's seal, ``precedent`` and counts, and the SHA-256 chain of every entry."""
-        version, length, head = self._snapshot_columns(numero, snapshot)
+        version, length, head = self._snapshot_columns(numero, snapshot, self.cache.seen(numero))
         rows = list(rows)
         if len(rows) != length:
             raise DossierAltere(numero, f"l'instantané annonce {length} ligne(s) de journal, le journal en a "

@@ -290,6 +290,8 @@ class SQLRepository(Verifying, Relay):
     def _read(self, numero: str, expected_version: int | None) -> tuple[Chain, Dossier]:
         """The snapshot and the journal's head row, read in one statement and checked (one seal); the rows
         before the head are read only if the dossier's history is read below the entries known then."""
+        with self._lock:  # what this process knew before the load: a save by another thread may land after it
+            seen = self._journal.cache.seen(numero)
         with self._reading() as cur:  # one statement: its own read transaction (SQLite autocommit too)
             snapshot, last_rows = self._load(cur, numero)
         if snapshot is None:
@@ -297,7 +299,7 @@ class SQLRepository(Verifying, Relay):
         if expected_version is not None and snapshot.version != expected_version:
             raise ConcurrencyConflict(numero, expected_version, snapshot.version)
         with self._lock:
-            return self._journal.check(numero, snapshot, last_rows, self._fetch_prefix)
+            return self._journal.check(numero, snapshot, last_rows, self._fetch_prefix, seen=seen)
 
     @method_errors
     def last_numero(self, prefix: str) -> str | None:
