@@ -253,7 +253,8 @@ class Journal(RowChecks):
         self._check_etat(numero, snapshot, etat)
         # The snapshot's bytes are those its seal covers: the same bytes as the last read or write of this dossier
         # here give the same fields, taken as they were built then (never a host's own objects); otherwise each
-        # field is built again, unless its JSON is exactly that of a field built then (serialization.Body).
+        # field is built again, unless its JSON (keys in their order) is exactly that of a field built then
+        # (serialization.Body).
         cached = self.cache.get(numero)
         known = cached.body if cached is not None else None
         body = known if known is not None and known.serves(etat) else None

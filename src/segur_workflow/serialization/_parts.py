@@ -9,8 +9,8 @@ from types import MappingProxyType
 from typing import Any
 
 import attrs
+import orjson
 
-from .. import _seal as sealing
 from ..errors import SerializationError
 from ..model import Actor, Dossier, EmailRecord, HistoryEntry
 from ..states import Status
@@ -83,11 +83,12 @@ class Body:
         self.etat: str | None = None
         self.template: Dossier | None = None
 
-    def text(self, i: int) -> bytes:
-        """The canonical JSON of field ``i`` (written out when first compared)."""
+    def text(self, i: int) -> bytes | None:
+        """The JSON of field ``i`` with its keys in their order (written out when first compared); ``None`` for
+        what orjson cannot write (never compared equal)."""
         text = self.texts[i]
         if text is None:
-            text = self.texts[i] = sealing.canonical(self.raws[i])
+            text = self.texts[i] = _exact(self.raws[i])
         return text
 
     def serves(self, etat: str) -> bool:
@@ -104,8 +105,19 @@ class Body:
         if type(raw) is not type(mine):
             return False
         if type(raw) is dict or type(raw) is list:
-            return sealing.canonical(raw) == self.text(i)
+            # Keys in their order, not sorted: a mapping read from keys in another order iterates in that order.
+            mine_text = self.text(i)
+            return mine_text is not None and _exact(raw) == mine_text
         return bool(raw == mine)  # str, int, None: same type, same value
+
+
+def _exact(value: Any) -> bytes | None:
+    """``value``'s JSON as it is, keys in their order: equal only for values equal in every detail, that order
+    included (``None`` for what orjson cannot write: integers beyond 64 bits, lone surrogates)."""
+    try:
+        return orjson.dumps(value)
+    except (orjson.JSONEncodeError, TypeError):
+        return None
 
 
 def snapshot_parts(dossier: Dossier, known: Body | None) -> tuple[dict[str, Any], Body]:
@@ -159,7 +171,7 @@ def body_of(snapshot: object, known: Body | None) -> Body | None:
             raws.append(raw)
         last_raw = snapshot[LAST_ENTRY]
         if (known is not None and known.last_built and type(last_raw) is list
-                and sealing.canonical(last_raw) == sealing.canonical(known.last_raw)):
+                and _exact(last_raw) is not None and _exact(last_raw) == _exact(known.last_raw)):
             last = known.last
         else:
             fast = entries_fast(last_raw, {})
