@@ -235,7 +235,7 @@ def clone_sealed(repo: Any, states: Sequence[Dossier], count: int, *, start_at: 
                 # The snapshot row of the last state (with its own journal row), then the earlier rows.
                 repo._insert(cur, mine, written[-1])
                 for w in written[:-1]:
-                    repo._insert_journal(cur, numero, None, w)
+                    repo._insert_journal(cur, numero, w)
         done += size
         if progress is not None:
             progress(done)
