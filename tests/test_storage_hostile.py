@@ -4,24 +4,30 @@ claim that a plausible change would break."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import attrs
 import pytest
 
-from segur_workflow import ConcurrencyConflict, DossierAltere, Status
+from segur_workflow import ConcurrencyConflict, DossierAltere, DossierNotFound, Status, examples, handle
+from segur_workflow._email import Email
 from segur_workflow.adapters._rows import digest_of, dumps, message
 from segur_workflow.adapters._schema import JOURNAL_COLUMNS
 from segur_workflow.adapters.sqlite import SQLiteRepository
+from segur_workflow.commands import ControlerBloc
 from segur_workflow.model import Dossier
 from segur_workflow.testing.contract import make_dossier
+from segur_workflow.vocabulary import Bloc, Controle
 
 KEY = b"la cle de l'hote pour la revue hostile"
 
@@ -188,3 +194,172 @@ def test_a_forged_edit_is_read_as_a_fresh_repository_reads_it(tmp_path: Path) ->
         assert str(fresh.avance.montant) == "999999.00"
         _alike(warm, fresh)
         assert warm.coordonnees_bancaires == fresh.coordonnees_bancaires != dossier.coordonnees_bancaires
+
+
+# -- a save (PostgreSQL: one statement of data-modifying CTEs) raced, refused, hostile ---------------------------------
+def _rows(repository: Any, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    with repository._reading() as cur:
+        return [tuple(r) for r in cur.execute(repository._sql(sql), params).fetchall()]
+
+
+def _written(repository: Any, numero: str) -> tuple[Any, ...]:
+    """Everything a save of ``numero`` writes, per table: what must not move when a save is refused."""
+    return (_rows(repository, "SELECT version, length, head, data FROM dossiers WHERE numero = ?", numero),
+            _rows(repository, "SELECT position, version FROM journal WHERE numero = ? ORDER BY position", numero),
+            _rows(repository, "SELECT version, template, recipient, subject, body_text, body_html FROM outbox"
+                  " WHERE numero = ? ORDER BY id", numero),
+            _rows(repository, "SELECT event_id, version, type FROM events WHERE numero = ? ORDER BY id", numero),
+            _rows(repository, "SELECT command_id, version FROM commands WHERE numero = ? ORDER BY command_id", numero))
+
+
+def _outcome(dossier: Dossier, command_id: str | None, minutes: int = 1) -> Any:
+    return handle(dossier, ControlerBloc(examples.GESTIONNAIRE, Bloc.INFORMATIONS, Controle.KO, command_id=command_id),
+                  now=dossier.history[-1].at + timedelta(minutes=minutes))
+
+
+def _race(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run ``calls`` at once (each in its thread, released together); what each returned or raised."""
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int) -> None:
+        start.wait()
+        try:
+            results[i] = calls[i]()
+        except Exception as exc:  # what is compared is the kind of refusal
+            results[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return results
+
+
+@pytest.mark.parametrize("racers", [2, 5, 8])
+def test_racing_saves_of_one_dossier_write_one_whole_save_and_nothing_of_the_others(
+        factory: Callable[..., Any], racers: int) -> None:
+    repositories = [factory(key=KEY) for _ in range(racers)]  # as many processes: each its own cache
+    try:
+        dossier = make_dossier(10 + racers, Status.AVANCE_EN_INSTRUCTION)[0]
+        repositories[0].add(dossier, outbox=())
+        for round_ in range(3):
+            stored = [r.get(dossier.numero) for r in repositories]
+            outcomes = [_outcome(s.dossier, f"cmd-{racers}-{round_}-{i}", minutes=i + 1) for i, s in enumerate(stored)]
+            version = stored[0].version
+            results = _race([
+                functools.partial(r.save, o.dossier, expected_version=version,
+                                  outbox=(*o.emails, *o.emails) if i % 2 else o.emails, events=o.events)
+                for i, (r, o) in enumerate(zip(repositories, outcomes, strict=True))])
+            winners = [i for i, result in enumerate(results) if result == version + 1]
+            assert len(winners) == 1, results
+            assert all(isinstance(results[i], ConcurrencyConflict) for i in range(racers) if i not in winners), results
+            won = outcomes[winners[0]]
+            snapshot, journal, outbox, events, commands = _written(repositories[0], dossier.numero)
+            assert snapshot[0][:2] == (version + 1, version + 1) and len(journal) == version + 1
+            sent = (*won.emails, *won.emails) if winners[0] % 2 else won.emails
+            assert [o[1:] for o in outbox if o[0] == version + 1] == [
+                (e.template, e.to, e.subject, e.text, e.html) for e in sent]
+            assert [e[0] for e in events if e[1] == version + 1] == [e.event_id for e in won.events]
+            assert [c for c in commands if c[1] == version + 1] == [(f"cmd-{racers}-{round_}-{winners[0]}",
+                                                                     version + 1)]
+            assert repositories[0].get(dossier.numero).dossier == won.dossier
+    finally:
+        for r in repositories:
+            r.close()
+
+
+def test_one_command_id_raced_on_two_dossiers_writes_one_and_leaves_the_other_untouched(
+        factory: Callable[..., Any]) -> None:
+    one, other = factory(key=KEY), factory(key=KEY)
+    try:
+        a, b = make_dossier(20)[0], make_dossier(21)[0]
+        one.add(a, outbox=())
+        one.add(b, outbox=())
+        untouched = {d.numero: _written(one, d.numero) for d in (a, b)}
+        outcomes = [_outcome(a, "la-meme-commande"), _outcome(b, "la-meme-commande")]
+        results = _race([functools.partial(repo.save, o.dossier, expected_version=1, outbox=o.emails,
+                                           events=o.events) for repo, o in zip((one, other), outcomes, strict=True)])
+        assert sorted(map(type, results), key=str) == sorted([int, ConcurrencyConflict], key=str), results
+        loser = (a, b)[[isinstance(r, ConcurrencyConflict) for r in results].index(True)]
+        assert _written(one, loser.numero) == untouched[loser.numero]  # nothing of it: not the snapshot, no row
+        assert one.find_command("la-meme-commande") is not None
+    finally:
+        one.close()
+        other.close()
+
+
+def test_an_event_id_taken_by_another_dossier_refuses_the_whole_save(factory: Callable[..., Any]) -> None:
+    repository = factory(key=KEY)
+    try:
+        a, b = make_dossier(22)[0], make_dossier(23)[0]
+        repository.add(a, outbox=())
+        repository.add(b, outbox=())
+        first = _outcome(a, None)
+        assert first.events
+        repository.save(first.dossier, expected_version=1, outbox=first.emails, events=first.events)
+        second = _outcome(b, None)
+        taken = tuple(attrs.evolve(e, event_id=first.events[-1].event_id) for e in second.events)
+        before = _written(repository, b.numero)
+        with pytest.raises(ConcurrencyConflict):
+            repository.save(second.dossier, expected_version=1, outbox=second.emails, events=taken)
+        assert _written(repository, b.numero) == before
+        assert repository.save(second.dossier, expected_version=1, outbox=second.emails, events=second.events) == 2
+    finally:
+        repository.close()
+
+
+_HOSTILE_TEXTS = ["", "NULL", "null", '"quoted"', "it's", "back\\slash", "{a,b}", "{}", "a,b", "(1,2)", "\\N",
+                  "$1", "%s", "%(x)s", "--", "/*", "é\u00e9\u0301 日本 😀", "\t\nline\r\n", "'; DROP TABLE outbox; --",
+                  "x" * 1_000_000]
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_e_mails_of_hostile_text_come_back_exactly_in_their_order(factory: Callable[..., Any], count: int) -> None:
+    repository = factory(key=KEY)
+    try:
+        dossier = make_dossier(24 + count)[0]
+        repository.add(dossier, outbox=())
+        outcome = _outcome(dossier, f"hostile-{count}")
+        texts = _HOSTILE_TEXTS[:count] if count == 1 else _HOSTILE_TEXTS
+        emails = tuple(Email(template=t[:50] or "t", to="ok@example.fr", subject=t[:200], text=t, html=t[::-1])
+                       for t in texts)
+        assert repository.save(outcome.dossier, expected_version=1, outbox=emails, events=outcome.events) == 2
+        back = [(e.email.template, e.email.to, e.email.subject, e.email.text, e.email.html)
+                for e in repository.pending_emails(limit=100) if e.numero == dossier.numero]
+        assert back == [(e.template, e.to, e.subject, e.text, e.html) for e in emails]
+    finally:
+        repository.close()
+
+
+def test_a_stale_save_and_a_save_of_a_dossier_gone_are_refused_in_their_own_words(
+        factory: Callable[..., Any]) -> None:
+    mine, theirs = factory(key=KEY), factory(key=KEY)
+    try:
+        dossier = make_dossier(30)[0]
+        mine.add(dossier, outbox=())
+        read = mine.get(dossier.numero)
+        outcome = _outcome(read.dossier, "stale")
+        theirs.save(_outcome(theirs.get(dossier.numero).dossier, "first").dossier, expected_version=1, outbox=())
+        before = _written(mine, dossier.numero)
+        with pytest.raises(ConcurrencyConflict) as stale:
+            mine.save(outcome.dossier, expected_version=1, outbox=outcome.emails, events=outcome.events)
+        assert (stale.value.expected_version, stale.value.actual_version) == (1, 2)
+        assert _written(mine, dossier.numero) == before and mine.find_command("stale") is None
+        # deleted whole behind its back, its chain still in this repository's cache: not found, nothing written
+        gone = make_dossier(31)[0]
+        mine.add(gone, outbox=())
+        mine.get(gone.numero)
+        with mine._transaction() as cur:
+            for table in ("journal", "outbox", "events", "commands", "dossiers"):
+                cur.execute(mine._sql(f"DELETE FROM {table} WHERE numero = ?"), (gone.numero,))
+        later = _outcome(gone, "gone")
+        with pytest.raises(DossierNotFound):
+            mine.save(later.dossier, expected_version=1, outbox=later.emails, events=later.events)
+        assert _written(mine, gone.numero) == ([], [], [], [], [])
+        with pytest.raises(DossierNotFound):
+            mine.get(gone.numero)
+    finally:
+        mine.close()
+        theirs.close()

@@ -39,6 +39,7 @@ _CONSTRAINTS = {
     "dossiers.ans_id": "dossier_fournisseur_unique",
     "dossiers.numero": "dossier_numero_unique",
     "commands.command_id": "commande_unique",
+    "events.event_id": "event_unique",
     "journal.numero, journal.position": "journal_position_unique",
 }
 
