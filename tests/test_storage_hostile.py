@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 import pytest
 
-from segur_workflow import ConcurrencyConflict, DossierAltere, DossierNotFound, Status, examples, handle
+from segur_workflow import ConcurrencyConflict, DossierAltere, DossierNotFound, InvalidInput, Status, examples, handle
 from segur_workflow._email import Email
 from segur_workflow.adapters._rows import digest_of, dumps, message
 from segur_workflow.adapters._schema import JOURNAL_COLUMNS
@@ -315,16 +315,20 @@ _HOSTILE_TEXTS = ["", "NULL", "null", '"quoted"', "it's", "back\\slash", "{a,b}"
                   "x" * 1_000_000]
 
 
-@pytest.mark.parametrize("count", [1, 3])
+def _one_line(text: str) -> str:
+    return " ".join(text.split())  # a header is one line (a line break in it is refused)
+
+
+@pytest.mark.parametrize("count", [1, len(_HOSTILE_TEXTS)])
 def test_e_mails_of_hostile_text_come_back_exactly_in_their_order(factory: Callable[..., Any], count: int) -> None:
     repository = factory(key=KEY)
     try:
-        dossier = make_dossier(24 + count)[0]
+        dossier = make_dossier(24 + min(count, 2))[0]
         repository.add(dossier, outbox=())
         outcome = _outcome(dossier, f"hostile-{count}")
-        texts = _HOSTILE_TEXTS[:count] if count == 1 else _HOSTILE_TEXTS
-        emails = tuple(Email(template=t[:50] or "t", to="ok@example.fr", subject=t[:200], text=t, html=t[::-1])
-                       for t in texts)
+        texts = _HOSTILE_TEXTS[:count]
+        emails = tuple(Email(template=_one_line(t)[:50] or "t", to="ok@example.fr", subject=_one_line(t)[:200],
+                             text=t, html=t[::-1]) for t in texts)
         assert repository.save(outcome.dossier, expected_version=1, outbox=emails, events=outcome.events) == 2
         back = [(e.email.template, e.email.to, e.email.subject, e.email.text, e.email.html)
                 for e in repository.pending_emails(limit=100) if e.numero == dossier.numero]
@@ -363,3 +367,37 @@ def test_a_stale_save_and_a_save_of_a_dossier_gone_are_refused_in_their_own_word
     finally:
         mine.close()
         theirs.close()
+
+
+_REFUSED_EMAILS = {
+    "NUL in the text": {"text": "avant\x00après"},
+    "NUL in the html": {"html": "<p>\x00</p>"},
+    "NUL in the template": {"template": "accuse\x00"},
+    "a lone surrogate in the text": {"text": "\ud800"},
+    "a header in the subject": {"subject": "Dossier reçu\r\nBcc: tous@example.fr"},
+    "a line feed in the subject": {"subject": "Dossier\nreçu"},
+    "a number for a text": {"text": 123},
+    "no html": {"html": None},
+    "bytes for a subject": {"subject": b"objet"},
+}
+
+
+@pytest.mark.parametrize("fields", list(_REFUSED_EMAILS.values()), ids=list(_REFUSED_EMAILS))
+def test_an_e_mail_no_adapter_can_store_or_send_as_given_is_refused_before_anything_is_written(
+        repository: Any, fields: dict[str, Any]) -> None:
+    """Bad input is expected input: the same InvalidInput on every adapter (SQLite stored a NUL that PostgreSQL
+    refused with a driver's message), and nothing written."""
+    dossier = make_dossier(40)[0]
+    repository.add(dossier, outbox=())
+    outcome = _outcome(dossier, "courriel")
+    email = attrs.evolve(Email("accuse", "ok@example.fr", "Objet", "Texte", "<p>Texte</p>"), **fields)
+    before = _written(repository, dossier.numero)
+    with pytest.raises(InvalidInput) as refused:
+        repository.save(outcome.dossier, expected_version=1, outbox=[*outcome.emails, email], events=outcome.events)
+    assert refused.value.parameter == "outbox"
+    assert _written(repository, dossier.numero) == before
+    other = make_dossier(41)[0]
+    with pytest.raises(InvalidInput):
+        repository.add(other, outbox=[email])
+    with pytest.raises(DossierNotFound):
+        repository.get(other.numero)

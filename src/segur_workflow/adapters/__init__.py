@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from .._checks import email_problem, ensure_str, has_surrogate
+from .._checks import email_problem, ensure_str, has_surrogate, identifier_problem
 from .._email import Email
 from ..engine import Event
 from ..errors import InvalidInput
@@ -71,6 +71,14 @@ def check_outbox(outbox: object) -> tuple[Email, ...]:
         if not isinstance(item.to, str) or email_problem(item.to) is not None:
             # one bare address: "a@x, b@y" or "Nom <a@b>, <c@d>" would reach several people
             raise InvalidInput("outbox", "des courriels à une seule adresse valide", item.to)
+        for header in (item.template, item.subject):  # one line: a header (no "\r\nBcc: …"), a template's name
+            if not isinstance(header, str) or identifier_problem(header) is not None:
+                raise InvalidInput("outbox", "des courriels dont le modèle et l'objet sont des textes d'une ligne, "
+                                   "sans caractère de contrôle", header)
+        for body in (item.text, item.html):  # what every driver stores alike (PostgreSQL refuses NUL)
+            if not isinstance(body, str) or "\x00" in body or has_surrogate(body):
+                raise InvalidInput("outbox", "des courriels dont les corps sont des textes sans caractère NUL ni "
+                                   "substitut isolé", body)
     return tuple(outbox)
 
 
