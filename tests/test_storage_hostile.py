@@ -4,9 +4,11 @@ claim that a plausible change would break."""
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import json
+import pickle
 import sqlite3
 import sys
 import threading
@@ -19,14 +21,24 @@ from typing import Any
 import attrs
 import pytest
 
-from segur_workflow import ConcurrencyConflict, DossierAltere, DossierNotFound, InvalidInput, Status, examples, handle
+from segur_workflow import (
+    ConcurrencyConflict,
+    DossierAltere,
+    DossierNotFound,
+    InvalidInput,
+    Status,
+    StorageError,
+    examples,
+    handle,
+)
 from segur_workflow._email import Email
+from segur_workflow.adapters._journal import TAIL
 from segur_workflow.adapters._rows import digest_of, dumps, message
 from segur_workflow.adapters._schema import JOURNAL_COLUMNS
 from segur_workflow.adapters.sqlite import SQLiteRepository
 from segur_workflow.commands import ControlerBloc
 from segur_workflow.model import Dossier
-from segur_workflow.testing.contract import make_dossier
+from segur_workflow.testing.contract import make_dossier, step
 from segur_workflow.vocabulary import Bloc, Controle
 
 KEY = b"la cle de l'hote pour la revue hostile"
@@ -401,3 +413,86 @@ def test_an_e_mail_no_adapter_can_store_or_send_as_given_is_refused_before_anyth
         repository.add(other, outbox=[email])
     with pytest.raises(DossierNotFound):
         repository.get(other.numero)
+
+
+# -- a dossier read with a lazy history travels; after close, the repository's own words ---------------------------
+def _grown(repository: Any, n: int, commands: int) -> Dossier:
+    dossier = make_dossier(n)[0]
+    version = repository.add(dossier, outbox=())
+    for _ in range(commands):
+        dossier, emails = step(dossier)
+        version = repository.save(dossier, expected_version=version, outbox=emails)
+    return dossier
+
+
+def test_a_dossier_read_with_a_lazy_history_travels_and_after_close_says_why_not(repository: Any) -> None:
+    grown = _grown(repository, 50, 2 * TAIL)  # rows below the head: the history is read on demand
+    loaded = repository.get(grown.numero).dossier
+    assert len(loaded.history) == len(grown.history)
+    tuple(loaded.history)  # every row read now, while the repository is open
+    lazy = repository.get(grown.numero).dossier
+    repository.close()
+    for travel in (pickle.dumps, copy.deepcopy, lambda d: pickle.dumps(d.history)):
+        with pytest.raises(StorageError) as closed:
+            travel(lazy)
+        assert grown.numero in str(closed.value) and "Error" not in str(closed.value)
+    for back in (pickle.loads(pickle.dumps(loaded)), copy.deepcopy(loaded)):
+        assert back == grown
+        assert type(back.avance.controles) is type(back.history[-1].details) is MappingProxyType
+        with pytest.raises(TypeError):
+            back.avance.controles[Bloc.INFORMATIONS] = Controle.KO  # type: ignore[index]
+
+
+# -- the pool's check without a round trip (PostgreSQL) -------------------------------------------------------------
+def _backends(repository: Any, count: int) -> list[int]:
+    """The server pids of ``count`` pooled connections, each held at once so that they are distinct."""
+    held = [repository._pool.getconn() for _ in range(count)]
+    try:
+        return [conn.info.backend_pid for conn in held]
+    finally:
+        for conn in held:
+            repository._pool.putconn(conn)
+
+
+@pytest.mark.postgres
+def test_pooled_connections_ended_by_the_server_are_replaced_without_an_error(postgres_factory: Any) -> None:
+    import psycopg
+
+    from segur_workflow.testing.contract import postgres_dsn
+
+    repository = postgres_factory(key=KEY, pool_size=3)
+    try:
+        dossier = repository_grown = _grown(repository, 60, 1)
+        pids = _backends(repository, 3)
+        with psycopg.connect(postgres_dsn(), autocommit=True) as admin:
+            for pid in pids:  # each ended, and gone, before the repository is used again
+                assert admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,)).fetchone() == (True,)
+        version = repository.get(dossier.numero).version
+        for _ in range(6):  # more uses than connections: every ended one is met
+            stored = repository.get(dossier.numero)
+            dossier, emails = step(stored.dossier)
+            version = repository.save(dossier, expected_version=version, outbox=emails)
+        assert repository.get(dossier.numero).dossier == dossier != repository_grown
+        assert not set(_backends(repository, 3)) & set(pids)
+    finally:
+        repository.close()
+
+
+@pytest.mark.postgres
+def test_a_pooled_connection_given_back_inside_a_transaction_or_an_error_serves_again(postgres_factory: Any) -> None:
+    repository = postgres_factory(key=KEY, pool_size=1)  # one connection: the next use is that one
+    try:
+        dossier = _grown(repository, 61, 1)
+        with repository._pool.connection() as conn:
+            conn.execute("BEGIN")
+            conn.execute("SELECT 1")  # left open: INTRANS
+        assert repository.get(dossier.numero).dossier == dossier
+        with repository._pool.connection() as conn:
+            conn.execute("BEGIN")
+            with pytest.raises(Exception, match="division by zero"):
+                conn.execute("SELECT 1 / 0")  # left failed: INERROR
+        assert repository.get(dossier.numero).dossier == dossier
+        later, emails = step(dossier)
+        assert repository.save(later, expected_version=2, outbox=emails) == 3
+    finally:
+        repository.close()
