@@ -496,3 +496,87 @@ def test_a_pooled_connection_given_back_inside_a_transaction_or_an_error_serves_
         assert repository.save(later, expected_version=2, outbox=emails) == 3
     finally:
         repository.close()
+
+
+def test_an_unchanged_save_of_a_forged_order_is_read_back_as_a_fresh_repository_reads_it(tmp_path: Path) -> None:
+    """The save writes the fields' JSON sorted (canonical), the read before it held them in the forged order: the
+    fields of that read are not those of the bytes now stored, and the next read must not take them whole."""
+    path = tmp_path / "u.sqlite3"
+    dossier = make_dossier(5, Status.AVANCE_EN_INSTRUCTION)[0]
+    with SQLiteRepository(path) as repo:
+        repo.add(dossier, outbox=())
+        repo.get(dossier.numero)
+
+        def reorder(data: dict[str, Any]) -> dict[str, Any]:
+            data["avance"]["controles"] = dict(reversed(list(data["avance"]["controles"].items())))
+            return data
+
+        _forge_snapshot(path, dossier.numero, reorder)
+        read = repo.get(dossier.numero)
+        assert repo.save(read.dossier, expected_version=read.version, outbox=()) == read.version + 1
+        warm = repo.get(dossier.numero).dossier
+        _alike(warm, _fresh(path, dossier.numero))
+
+
+def test_a_save_on_a_head_changed_behind_the_cache_or_onto_anothers_provider_writes_nothing(
+        repository: Any) -> None:
+    from segur_workflow import DuplicateFinancingRequest
+
+    dossier = make_dossier(70)[0]
+    repository.add(dossier, outbox=())
+    repository.get(dossier.numero)  # the chain this repository will save on, cached
+    with repository._transaction() as cur:  # an attacker's head, at the same version
+        cur.execute(repository._sql("UPDATE dossiers SET head = ? WHERE numero = ?"), ("0" * 64, dossier.numero))
+    outcome = _outcome(dossier, "sur-une-tete-changee")
+    before = _written(repository, dossier.numero)
+    with pytest.raises(DossierAltere) as altered:
+        repository.save(outcome.dossier, expected_version=1, outbox=outcome.emails, events=outcome.events)
+    assert altered.value.field == "head"
+    assert _written(repository, dossier.numero) == before
+    # another dossier's provider: refused by the unique index, nothing of the save written
+    mine, theirs = make_dossier(71)[0], make_dossier(72)[0]
+    repository.add(mine, outbox=())
+    repository.add(theirs, outbox=())
+    taken = attrs.evolve(mine, fournisseur=attrs.evolve(mine.fournisseur, ans_id=theirs.fournisseur.ans_id))
+    before = _written(repository, mine.numero)
+    with pytest.raises(DuplicateFinancingRequest) as duplicate:
+        repository.save(taken, expected_version=1, outbox=outcome.emails)
+    assert duplicate.value.existing == theirs.numero
+    assert _written(repository, mine.numero) == before
+
+
+def test_dossiers_dropped_from_a_full_cache_are_read_saved_and_guarded_as_before(tmp_path: Path) -> None:
+    from segur_workflow.adapters._journal import ChainCache
+
+    path = tmp_path / "c.sqlite3"
+    with SQLiteRepository(path, key=KEY) as repo:
+        repo._journal.cache = ChainCache(1)  # each read drops the dossier read before
+        dossiers = [make_dossier(80 + i)[0] for i in range(3)]
+        for d in dossiers:
+            repo.add(d, outbox=())
+        a = dossiers[0]
+        raw = sqlite3.connect(path)
+        old = raw.execute("SELECT data, version, length, head FROM dossiers WHERE numero = ?", (a.numero,)).fetchone()
+        later, emails = step(a)
+        assert repo.save(later, expected_version=1, outbox=emails) == 2
+        for d in dossiers[1:]:
+            repo.get(d.numero)  # a's chain dropped, its version still known
+        assert repo._journal.cache.get(a.numero) is None
+        # a rollback of a (its first state put back, the later row deleted) is still seen as one
+        raw.execute("DELETE FROM outbox WHERE numero = ? AND version = 2", (a.numero,))
+        raw.execute("DELETE FROM journal WHERE numero = ? AND position = 2", (a.numero,))
+        raw.execute("UPDATE dossiers SET data = ?, version = ?, length = ?, head = ? WHERE numero = ?",
+                    (*old, a.numero))
+        raw.commit()
+        raw.close()
+        with pytest.raises(DossierAltere) as rolled_back:
+            repo.get(a.numero)
+        assert rolled_back.value.field == "version"
+        with SQLiteRepository(path, key=KEY) as fresh:  # what no process saw is only a valid older state
+            assert fresh.get(a.numero).version == 1
+        # the others, dropped and read again in turn, save and read as ever
+        for d in dossiers[1:]:
+            stored = repo.get(d.numero)
+            nxt, emails = step(stored.dossier)
+            assert repo.save(nxt, expected_version=stored.version, outbox=emails) == 2
+            assert repo.get(d.numero).dossier == nxt

@@ -184,6 +184,10 @@ class Journal(RowChecks):
         entries, _ = self.codec.encode(serialization.entries_of(new_entries))
         emails, _ = self.codec.encode(serialization.emails_of(new_emails))
         etat = body.etat = sealing.digest(data_bytes)
+        if body.template is not None and (base is None or base.body is None or base.body.etat != etat):
+            # Every field as read, but not the bytes read (written sorted, read in another order): a read of
+            # these bytes gives their own order, so it does not take the read's dossier whole.
+            body.template = None
         position = length + 1
         cle = self.sealer.current_id
         precedent = base.digest if base is not None else sealing.GENESIS
