@@ -580,3 +580,28 @@ def test_dossiers_dropped_from_a_full_cache_are_read_saved_and_guarded_as_before
             nxt, emails = step(stored.dossier)
             assert repo.save(nxt, expected_version=stored.version, outbox=emails) == 2
             assert repo.get(d.numero).dossier == nxt
+
+
+def test_a_forged_order_in_the_snapshots_copy_of_the_last_entry_is_read_as_a_fresh_repository_reads_it(
+        tmp_path: Path) -> None:
+    """A write that appended no entry: the read takes the last entry from the snapshot's copy, which the warm
+    repository built before; its ``details`` in another order is not the same copy."""
+    path = tmp_path / "u.sqlite3"
+    dossier = make_dossier(6, Status.AVANCE_EN_INSTRUCTION)[0]
+    assert len(dossier.history[-1].details) >= 2
+    with SQLiteRepository(path) as repo:
+        repo.add(dossier, outbox=())
+        read = repo.get(dossier.numero)
+        repo.save(read.dossier, expected_version=1, outbox=())  # appends no entry: the copy is what is read
+        repo.get(dossier.numero)
+
+        def reorder(data: dict[str, Any]) -> dict[str, Any]:
+            last = data["history_last"][0]
+            last["details"] = dict(reversed(list(last["details"].items())))
+            return data
+
+        _forge_snapshot(path, dossier.numero, reorder)
+        warm = repo.get(dossier.numero).dossier.history[-1]
+        fresh = _fresh(path, dossier.numero).history[-1]
+        assert warm == fresh
+        assert list(warm.details.items()) == list(fresh.details.items()) != list(dossier.history[-1].details.items())
