@@ -605,3 +605,16 @@ def test_a_forged_order_in_the_snapshots_copy_of_the_last_entry_is_read_as_a_fre
         fresh = _fresh(path, dossier.numero).history[-1]
         assert warm == fresh
         assert list(warm.details.items()) == list(fresh.details.items()) != list(dossier.history[-1].details.items())
+
+
+@pytest.mark.parametrize("forged", ["\x80", "é" * 64, "\U0001f600"])
+@pytest.mark.parametrize("key", [None, KEY])
+def test_a_document_whose_seal_is_non_ascii_text_is_refused_as_altered(forged: str, key: bytes | None) -> None:
+    """Found by test_serialization_fast_path's hypothesis run: hmac.compare_digest raised TypeError ("comparing
+    strings with non-ASCII characters is not supported") out of from_dict."""
+    from segur_workflow import serialization
+
+    document = serialization.to_dict(make_dossier(90)[0], key=key)
+    document["sceau"]["empreinte"] = forged
+    with pytest.raises(DossierAltere):
+        serialization.from_dict(document, key=key)

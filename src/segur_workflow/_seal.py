@@ -141,7 +141,7 @@ class Sealer:
         A keyed repository refuses unkeyed seals (anyone can recompute those) and keys it does not
         hold; an unkeyed one cannot check a keyed seal and says so.
         """
-        if not isinstance(expected, str):
+        if not isinstance(expected, str) or not expected.isascii():  # compare_digest refuses non-ASCII text
             return "sceau absent ou illisible"
         if kid is None:
             if self.keyring is not None:
