@@ -184,10 +184,10 @@ class Journal(RowChecks):
         entries, _ = self.codec.encode(serialization.entries_of(new_entries))
         emails, _ = self.codec.encode(serialization.emails_of(new_emails))
         etat = body.etat = sealing.digest(data_bytes)
-        if body.template is not None and (base is None or base.body is None or base.body.etat != etat):
-            # Every field as read, but not the bytes read (written sorted, read in another order): a read of
-            # these bytes gives their own order, so it does not take the read's dossier whole.
-            body.template = None
+        if base is not None and base.body is not None and base.body.etat == etat:
+            # The very bytes read: a read of them gives that read's dossier. (Only the same bytes: every field as
+            # read but written sorted, where the read's had another order, reads back in the sorted order.)
+            body.template = base.body.template
         position = length + 1
         cle = self.sealer.current_id
         precedent = base.digest if base is not None else sealing.GENESIS

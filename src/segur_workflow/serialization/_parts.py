@@ -69,7 +69,8 @@ class Body:
     later read of the same JSON: a value a host built and a repository wrote out is equal to what reading it back
     gives, not always alike in every detail (a ``ZoneInfo`` date comes back with a fixed UTC offset), and a read
     gives what reading the bytes gives. ``etat``: the digest of the snapshot's bytes, once they are written or
-    checked; ``template``: the dossier of a read body, with an empty history (checked by its ``__init__`` once).
+    checked; ``template``: what a read of those very bytes gives, with an empty history (built, and checked by
+    its ``__init__``, once: by :func:`body_of`, or kept by a write of the bytes a read built it from).
     """
 
     __slots__ = ("built", "etat", "last", "last_built", "last_raw", "raws", "template", "texts", "values")
@@ -147,10 +148,7 @@ def snapshot_parts(dossier: Dossier, known: Body | None) -> tuple[dict[str, Any]
     else:
         last_raw, last_built = [_ENTRY_HOOK(e) for e in last], False
     out[LAST_ENTRY] = last_raw
-    body = Body(values, raws, built, last=last, last_raw=last_raw, last_built=last_built, texts=texts)
-    if known is not None and all(built) and last_built:  # every field as read: the read's dossier, unchanged
-        body.template = known.template
-    return out, body
+    return out, Body(values, raws, built, last=last, last_raw=last_raw, last_built=last_built, texts=texts)
 
 
 def body_of(snapshot: object, known: Body | None) -> Body | None:
@@ -170,14 +168,15 @@ def body_of(snapshot: object, known: Body | None) -> Body | None:
                 values.append(_FAST.structure(raw, _BODY_TYPES[i]))
             raws.append(raw)
         last_raw = snapshot[LAST_ENTRY]
-        if (known is not None and known.last_built and type(last_raw) is list
-                and _exact(last_raw) is not None and _exact(last_raw) == _exact(known.last_raw)):
-            last = known.last
-        else:
-            fast = entries_fast(last_raw, {})
-            if fast is None or len(fast) > 1:
+        last: tuple[HistoryEntry, ...] | None = None
+        if known is not None and known.last_built and type(last_raw) is list:
+            last_text = _exact(last_raw)
+            if last_text is not None and last_text == _exact(known.last_raw):
+                last = known.last
+        if last is None:
+            last = entries_fast(last_raw, {})
+            if last is None or len(last) > 1:
                 return None
-            last = fast
         template = Dossier(**dict(zip(_BODY_NAMES, values, strict=True)), history=(), emails_sent=())
     except Exception:  # the careful path says what is wrong, and where
         return None
